@@ -1,0 +1,315 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	authnv1 "k8s.io/api/authentication/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// APIVersion and Kind identify a vnfguard configuration document.
+const (
+	APIVersion = "vnfguard.io/v1alpha1"
+	Kind       = "Config"
+)
+
+// Mode says what a check does with a violation.
+type Mode string
+
+// The check modes.
+const (
+	// Enforce denies the request.
+	Enforce Mode = "enforce"
+	// Warn allows it and returns a warning to the client (kubectl prints it).
+	Warn Mode = "warn"
+	// Audit allows it silently and records a finding.
+	Audit Mode = "audit"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	APIVersion          string                 `yaml:"apiVersion"`
+	Kind                string                 `yaml:"kind"`
+	ProtectedNamespaces NamespaceSelector      `yaml:"protectedNamespaces"`
+	InstanceLabel       string                 `yaml:"instanceLabel"`
+	Identities          Identities             `yaml:"identities"`
+	Registries          Registries             `yaml:"registries"`
+	PodSecurity         PodSecurity            `yaml:"podSecurity"`
+	Inventory           Inventory              `yaml:"inventory"`
+	Profiles            []Profile              `yaml:"profiles"`
+	Checks              map[string]CheckConfig `yaml:"checks"`
+	FailurePolicy       FailurePolicy          `yaml:"failurePolicy"`
+
+	protectedSelector labels.Selector
+}
+
+// NamespaceSelector picks the protected namespaces: those named, and those whose labels match the selector.
+type NamespaceSelector struct {
+	Names    []string       `yaml:"names"`
+	Selector *LabelSelector `yaml:"selector"`
+}
+
+// LabelSelector is metav1.LabelSelector with YAML field names.
+type LabelSelector struct {
+	MatchLabels      map[string]string `yaml:"matchLabels"`
+	MatchExpressions []struct {
+		Key      string   `yaml:"key"`
+		Operator string   `yaml:"operator"`
+		Values   []string `yaml:"values"`
+	} `yaml:"matchExpressions"`
+}
+
+// Identities groups the identities the policy treats specially.
+type Identities struct {
+	// VNFM identities may instantiate, change and scale VNF workloads in protected namespaces.
+	VNFM IdentitySet `yaml:"vnfm"`
+	// BreakGlass identities may exec into running VNF pods in protected namespaces; every use is recorded.
+	BreakGlass IdentitySet `yaml:"breakGlass"`
+	// Controllers are Kubernetes' own controllers: the pods and jobs they create are judged through their owner.
+	Controllers IdentitySet `yaml:"controllers"`
+}
+
+// IdentitySet matches a request's user by name, group or service account ("namespace:name", or "namespace:*").
+type IdentitySet struct {
+	Users           []string `yaml:"users"`
+	Groups          []string `yaml:"groups"`
+	ServiceAccounts []string `yaml:"serviceAccounts"`
+}
+
+// Registries is the image policy.
+type Registries struct {
+	// Allowed lists registry hosts or repository prefixes ("registry.example.com", "registry.example.com/5gc/").
+	// Empty allows every registry.
+	Allowed []string `yaml:"allowed"`
+	// RequireDigest requires images in protected namespaces to be pinned by digest (default true).
+	RequireDigest *bool `yaml:"requireDigest"`
+	// RequireDeclared requires the digest of an image of a VNF instance to be one its package declared (default true).
+	RequireDeclared *bool `yaml:"requireDeclared"`
+}
+
+// PodSecurity sets the Pod Security Standards levels.
+type PodSecurity struct {
+	// Everywhere is the level for namespaces that are not protected: privileged, baseline (default) or restricted.
+	Everywhere string `yaml:"everywhere"`
+	// Protected is the level in protected namespaces: restricted by default.
+	Protected string `yaml:"protected"`
+	// ExemptNamespaces are not checked against Everywhere (default kube-system).
+	ExemptNamespaces []string `yaml:"exemptNamespaces"`
+}
+
+// Inventory names the inventory source.
+type Inventory struct {
+	// File is a YAML or JSON file of VNF instances and packages, reloaded when it changes.
+	File string `yaml:"file"`
+}
+
+// Profile declares what a VNF product needs beyond the restricted Pod Security Standard. Every decision that an
+// exception affects names the profile.
+type Profile struct {
+	Name string `yaml:"name"`
+	// Products are the vnfProductName values the profile applies to.
+	Products []string `yaml:"products"`
+	// AllowCapabilities may be added by the product's containers (e.g. NET_ADMIN, IPC_LOCK, SYS_NICE).
+	AllowCapabilities []string `yaml:"allowCapabilities"`
+	// AllowHugepages permits hugepages-* resources.
+	AllowHugepages bool `yaml:"allowHugepages"`
+	// AllowNetworks are the Multus networks (k8s.v1.cni.cncf.io/networks) the product may attach.
+	AllowNetworks []string `yaml:"allowNetworks"`
+	// AllowHostNetwork permits hostNetwork (some UPFs with SR-IOV fall back to it).
+	AllowHostNetwork bool `yaml:"allowHostNetwork"`
+	// AllowRunAsRoot permits containers without runAsNonRoot.
+	AllowRunAsRoot bool `yaml:"allowRunAsRoot"`
+	// AllowSysctls lists the unsafe sysctls (e.g. net.ipv4.ip_forward) the product may set.
+	AllowSysctls []string `yaml:"allowSysctls"`
+}
+
+// CheckConfig configures one check.
+type CheckConfig struct {
+	Mode Mode `yaml:"mode"`
+}
+
+// FailurePolicy says what happens when a check fails internally (a lookup error, a bug): "closed" denies,
+// "open" allows. Both cases always log and record a finding.
+type FailurePolicy struct {
+	Protected string `yaml:"protected"` // default closed
+	Other     string `yaml:"other"`     // default open
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse decodes and validates a configuration document (YAML or JSON). Unknown fields are errors.
+func Parse(data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	cfg.applyDefaults()
+	if err := cfg.validate(&root); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Default returns the configuration used when none is given: the defaults of every field.
+func Default() *Config {
+	cfg := &Config{APIVersion: APIVersion, Kind: Kind}
+	cfg.applyDefaults()
+	_ = cfg.validate(nil)
+	return cfg
+}
+
+// DefaultControllers are the identities of Kubernetes' own workload controllers: the kube-controller-manager user
+// (without --use-service-account-credentials) and its per-controller service accounts.
+var DefaultControllers = IdentitySet{
+	Users: []string{"system:kube-controller-manager"},
+	ServiceAccounts: []string{
+		"kube-system:replicaset-controller", "kube-system:deployment-controller",
+		"kube-system:statefulset-controller", "kube-system:daemon-set-controller",
+		"kube-system:job-controller", "kube-system:cronjob-controller",
+		"kube-system:replication-controller", "kube-system:horizontal-pod-autoscaler",
+	},
+}
+
+func (c *Config) applyDefaults() {
+	if c.APIVersion == "" {
+		c.APIVersion = APIVersion
+	}
+	if c.Kind == "" {
+		c.Kind = Kind
+	}
+	if c.InstanceLabel == "" {
+		c.InstanceLabel = "tacker_vnf_instance_id"
+	}
+	if c.Identities.Controllers.empty() {
+		c.Identities.Controllers = DefaultControllers
+	}
+	if c.PodSecurity.Everywhere == "" {
+		c.PodSecurity.Everywhere = "baseline"
+	}
+	if c.PodSecurity.Protected == "" {
+		c.PodSecurity.Protected = "restricted"
+	}
+	if c.PodSecurity.ExemptNamespaces == nil {
+		c.PodSecurity.ExemptNamespaces = []string{"kube-system"}
+	}
+	if c.FailurePolicy.Protected == "" {
+		c.FailurePolicy.Protected = "closed"
+	}
+	if c.FailurePolicy.Other == "" {
+		c.FailurePolicy.Other = "open"
+	}
+	if c.ProtectedNamespaces.Selector == nil && c.ProtectedNamespaces.Names == nil {
+		c.ProtectedNamespaces.Selector = &LabelSelector{MatchLabels: map[string]string{"vnfguard.io/protected": "true"}}
+	}
+}
+
+func (s IdentitySet) empty() bool {
+	return len(s.Users) == 0 && len(s.Groups) == 0 && len(s.ServiceAccounts) == 0
+}
+
+// ModeOf returns the mode of a check: its configured mode, or enforce.
+func (c *Config) ModeOf(check string) Mode {
+	if cc, ok := c.Checks[check]; ok && cc.Mode != "" {
+		return cc.Mode
+	}
+	return Enforce
+}
+
+// FailClosed reports whether an internal error denies the request in a namespace of this class.
+func (c *Config) FailClosed(protected bool) bool {
+	if protected {
+		return c.FailurePolicy.Protected == "closed"
+	}
+	return c.FailurePolicy.Other == "closed"
+}
+
+// RequireDigest reports whether images in protected namespaces must be pinned by digest.
+func (r Registries) DigestRequired() bool { return r.RequireDigest == nil || *r.RequireDigest }
+
+// DeclaredRequired reports whether an instance's image digests must be the ones its package declared.
+func (r Registries) DeclaredRequired() bool { return r.RequireDeclared == nil || *r.RequireDeclared }
+
+// IsProtected reports whether a namespace with the given name and labels is protected.
+func (c *Config) IsProtected(name string, nsLabels map[string]string) bool {
+	for _, n := range c.ProtectedNamespaces.Names {
+		if n == name {
+			return true
+		}
+	}
+	return c.protectedSelector != nil && !c.protectedSelector.Empty() && c.protectedSelector.Matches(labels.Set(nsLabels))
+}
+
+// ProfileFor returns the profile that applies to a VNF product, or nil.
+func (c *Config) ProfileFor(product string) *Profile {
+	if product == "" {
+		return nil
+	}
+	for i := range c.Profiles {
+		for _, p := range c.Profiles[i].Products {
+			if p == product {
+				return &c.Profiles[i]
+			}
+		}
+	}
+	return nil
+}
+
+// Matches reports whether the user is in the set.
+func (s *IdentitySet) Matches(user *authnv1.UserInfo) bool {
+	for _, u := range s.Users {
+		if u == user.Username {
+			return true
+		}
+	}
+	for _, g := range s.Groups {
+		for _, ug := range user.Groups {
+			if g == ug {
+				return true
+			}
+		}
+	}
+	if len(s.ServiceAccounts) > 0 {
+		if ns, name, ok := serviceAccountOf(user.Username); ok {
+			for _, sa := range s.ServiceAccounts {
+				saNS, saName, _ := strings.Cut(sa, ":")
+				if saNS == ns && (saName == name || saName == "*") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// serviceAccountOf splits "system:serviceaccount:NS:NAME".
+func serviceAccountOf(username string) (namespace, name string, ok bool) {
+	rest, found := strings.CutPrefix(username, "system:serviceaccount:")
+	if !found {
+		return "", "", false
+	}
+	namespace, name, ok = strings.Cut(rest, ":")
+	return namespace, name, ok && namespace != "" && name != ""
+}

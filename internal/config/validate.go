@@ -1,0 +1,179 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"go.yaml.in/yaml/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	psaapi "k8s.io/pod-security-admission/api"
+)
+
+// fieldError is one validation error at a field path, with the line where the field stands when known.
+type fieldError struct {
+	path, msg string
+	line      int
+}
+
+func (e fieldError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", e.line, e.path, e.msg)
+	}
+	return e.path + ": " + e.msg
+}
+
+type validator struct {
+	root *yaml.Node
+	errs []error
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, fieldError{path: path, msg: fmt.Sprintf(format, args...), line: lineOf(v.root, path)})
+}
+
+func (c *Config) validate(root *yaml.Node) error {
+	v := &validator{root: root}
+	if c.APIVersion != APIVersion {
+		v.add("apiVersion", "is %q, want %q", c.APIVersion, APIVersion)
+	}
+	if c.Kind != Kind {
+		v.add("kind", "is %q, want %q", c.Kind, Kind)
+	}
+	if sel := c.ProtectedNamespaces.Selector; sel != nil {
+		ls := &metav1.LabelSelector{MatchLabels: sel.MatchLabels}
+		for _, e := range sel.MatchExpressions {
+			ls.MatchExpressions = append(ls.MatchExpressions, metav1.LabelSelectorRequirement{Key: e.Key, Operator: metav1.LabelSelectorOperator(e.Operator), Values: e.Values})
+		}
+		s, err := metav1.LabelSelectorAsSelector(ls)
+		if err != nil {
+			v.add("protectedNamespaces.selector", "invalid label selector: %v", err)
+		}
+		c.protectedSelector = s
+	}
+	for _, set := range []struct {
+		path string
+		ids  IdentitySet
+	}{{"identities.vnfm", c.Identities.VNFM}, {"identities.breakGlass", c.Identities.BreakGlass}, {"identities.controllers", c.Identities.Controllers}} {
+		for i, sa := range set.ids.ServiceAccounts {
+			ns, n, ok := strings.Cut(sa, ":")
+			if !ok || ns == "" || n == "" {
+				v.add(fmt.Sprintf("%s.serviceAccounts[%d]", set.path, i), "%q is not NAMESPACE:NAME (or NAMESPACE:*)", sa)
+			}
+		}
+	}
+	for i, reg := range c.Registries.Allowed {
+		host, _, _ := strings.Cut(strings.TrimSuffix(reg, "/"), "/")
+		if _, err := name.NewRegistry(host, name.StrictValidation); err != nil || reg == "" {
+			v.add(fmt.Sprintf("registries.allowed[%d]", i), "%q is not a registry host or repository prefix (e.g. registry.example.com/5gc/)", reg)
+		}
+	}
+	for _, lvl := range []struct{ path, value string }{{"podSecurity.everywhere", c.PodSecurity.Everywhere}, {"podSecurity.protected", c.PodSecurity.Protected}} {
+		if _, err := psaapi.ParseLevel(lvl.value); err != nil {
+			v.add(lvl.path, "%q is not a Pod Security Standards level: want privileged, baseline or restricted", lvl.value)
+		}
+	}
+	products := map[string]string{}
+	for i, p := range c.Profiles {
+		path := fmt.Sprintf("profiles[%d]", i)
+		if p.Name == "" {
+			v.add(path+".name", "is empty: every profile needs a name, decisions cite it")
+		}
+		if len(p.Products) == 0 {
+			v.add(path+".products", "is empty: name the vnfProductName values the profile applies to")
+		}
+		for j, prod := range p.Products {
+			if other, dup := products[prod]; dup {
+				v.add(fmt.Sprintf("%s.products[%d]", path, j), "product %q is already in profile %q", prod, other)
+			}
+			products[prod] = p.Name
+		}
+		for j, capName := range p.AllowCapabilities {
+			if !validCapability(capName) {
+				v.add(fmt.Sprintf("%s.allowCapabilities[%d]", path, j), "%q is not a Linux capability name (e.g. NET_ADMIN, without CAP_)", capName)
+			}
+		}
+	}
+	for id, cc := range c.Checks {
+		switch cc.Mode {
+		case Enforce, Warn, Audit, "":
+		default:
+			v.add("checks."+id+".mode", "is %q: want enforce, warn or audit", cc.Mode)
+		}
+	}
+	for _, fp := range []struct{ path, value string }{{"failurePolicy.protected", c.FailurePolicy.Protected}, {"failurePolicy.other", c.FailurePolicy.Other}} {
+		if fp.value != "closed" && fp.value != "open" {
+			v.add(fp.path, "is %q: want closed or open", fp.value)
+		}
+	}
+	return errors.Join(v.errs...)
+}
+
+func validCapability(s string) bool {
+	if s == "" || strings.HasPrefix(s, "CAP_") {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && r != '_' {
+			return false
+		}
+	}
+	return knownCapabilities[s]
+}
+
+var knownCapabilities = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP
+		LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO
+		SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE
+		AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON
+		BPF CHECKPOINT_RESTORE ALL`) {
+		m[c] = true
+	}
+	return m
+}()
+
+// lineOf finds the line of a field path like "profiles[1].allowCapabilities[0]" in the parsed document; 0 when
+// the path is not there (a default, or no document).
+func lineOf(root *yaml.Node, path string) int {
+	if root == nil {
+		return 0
+	}
+	node := root
+	if node.Kind == yaml.DocumentNode && len(node.Content) > 0 {
+		node = node.Content[0]
+	}
+	line := 0
+	for _, part := range strings.Split(path, ".") {
+		key, rest, _ := strings.Cut(part, "[")
+		node, line = child(node, key, line)
+		for rest != "" && node != nil {
+			idxText, after, _ := strings.Cut(rest, "]")
+			rest = strings.TrimPrefix(after, "[")
+			idx, err := strconv.Atoi(idxText)
+			if err != nil || node.Kind != yaml.SequenceNode || idx >= len(node.Content) {
+				return line
+			}
+			node = node.Content[idx]
+			line = node.Line
+		}
+		if node == nil {
+			return line
+		}
+	}
+	return line
+}
+
+func child(node *yaml.Node, key string, line int) (*yaml.Node, int) {
+	if node == nil || node.Kind != yaml.MappingNode {
+		return nil, line
+	}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == key {
+			return node.Content[i+1], node.Content[i].Line
+		}
+	}
+	return nil, line
+}

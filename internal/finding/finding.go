@@ -1,0 +1,119 @@
+package finding
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Severity orders findings; the zero value is Info.
+type Severity int
+
+// Severities from least to most urgent.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if s < Info || s > Critical {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a severity name (case-insensitive).
+func ParseSeverity(text string) (Severity, error) {
+	for i, name := range severityNames {
+		if strings.EqualFold(text, name) {
+			return Severity(i), nil
+		}
+	}
+	return Info, fmt.Errorf("unknown severity %q: want one of %s", text, strings.Join(severityNames[:], ", "))
+}
+
+// MarshalText writes the severity's name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity name.
+func (s *Severity) UnmarshalText(text []byte) error {
+	v, err := ParseSeverity(string(text))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// ObjectRef names a Kubernetes object.
+type ObjectRef struct {
+	APIVersion  string `json:"apiVersion,omitempty"`
+	Kind        string `json:"kind,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Subresource string `json:"subresource,omitempty"`
+}
+
+func (r ObjectRef) String() string {
+	var b strings.Builder
+	b.WriteString(r.Kind)
+	b.WriteByte(' ')
+	if r.Namespace != "" {
+		b.WriteString(r.Namespace)
+		b.WriteByte('/')
+	}
+	b.WriteString(r.Name)
+	if r.Subresource != "" {
+		b.WriteByte('/')
+		b.WriteString(r.Subresource)
+	}
+	return b.String()
+}
+
+// Finding is one thing vnfguard saw: what happened, which FiGHT technique it serves, which mitigation applies, how
+// urgent it is, which VNF instance it concerns, and the evidence behind it.
+type Finding struct {
+	// ID is a stable key for deduplication: the same rule on the same object and instance gives the same ID.
+	ID          string    `json:"id"`
+	Time        time.Time `json:"time"`
+	Source      string    `json:"source"` // admission, audit, reconcile, posture
+	Rule        string    `json:"rule"`   // the check or rule that produced it
+	Technique   string    `json:"technique"`
+	Mitigations []string  `json:"mitigations,omitempty"`
+	Severity    Severity  `json:"severity"`
+	// Action says what vnfguard did: denied, warned, audited, allowed (e.g. a recorded break-glass use), error.
+	Action      string            `json:"action,omitempty"`
+	Message     string            `json:"message"`
+	VNFInstance string            `json:"vnfInstance,omitempty"`
+	VNFProduct  string            `json:"vnfProduct,omitempty"`
+	Identity    string            `json:"identity,omitempty"`
+	Object      ObjectRef         `json:"object"`
+	Evidence    map[string]string `json:"evidence,omitempty"`
+}
+
+// Key computes the deduplication ID from the rule, the object and the instance.
+func Key(rule string, obj ObjectRef, instance string) string {
+	h := sha256.New()
+	for _, part := range []string{rule, obj.Kind, obj.Namespace, obj.Name, obj.Subresource, instance} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// JSONLine renders the finding as one line of JSON, for JSONL outputs.
+func (f *Finding) JSONLine() ([]byte, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, fmt.Errorf("encode finding %s: %w", f.Rule, err)
+	}
+	return append(b, '\n'), nil
+}

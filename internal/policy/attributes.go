@@ -1,0 +1,88 @@
+package policy
+
+import (
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// Identity classifies the requesting user.
+type Identity uint8
+
+// Identity bits; a user may be in several sets.
+const (
+	VNFM Identity = 1 << iota
+	BreakGlass
+	Controller
+)
+
+// Has reports whether the identity has bit b.
+func (i Identity) Has(b Identity) bool { return i&b != 0 }
+
+// Attributes is everything the evaluator knows about a request before the checks run: computed once and shared by
+// every check.
+type Attributes struct {
+	Request   *Request
+	Config    *config.Config
+	Snapshot  *vnf.Snapshot
+	Objects   vnf.Objects
+	Protected bool
+	Identity  Identity
+
+	// Workload is the pod the request would run (a Pod, or the pod template of a workload); nil for requests
+	// without one. SpecChanged is false for updates that leave the pod spec as it was.
+	Workload    *PodView
+	SpecChanged bool
+
+	// Binding is the VNF instance of the object (for CONNECT, of the target pod); Profile is the profile of the
+	// instance's product, or nil.
+	Binding vnf.Binding
+	Profile *config.Profile
+	// Target is the pod a CONNECT or ephemeral-containers request reaches; nil when it does not exist.
+	Target *corev1.Pod
+
+	notes      []string
+	breakGlass string
+}
+
+// PodView is a pod spec with the metadata that goes with it and the field path it stands at.
+type PodView struct {
+	Meta *metav1.ObjectMeta
+	Spec *corev1.PodSpec
+	// Path is the field path of Spec: "spec", "spec.template.spec", "spec.jobTemplate.spec.template.spec".
+	Path string
+}
+
+// ContainerPath returns the field path of a container: "<Path>.containers[i]".
+func (p *PodView) ContainerPath(list string, i int) string {
+	return p.Path + "." + list + "[" + strconv.Itoa(i) + "]"
+}
+
+// Containers calls fn for every container of the pod (init, regular, ephemeral) with its list name and index.
+func (p *PodView) Containers(fn func(list string, i int, c *corev1.Container)) {
+	for i := range p.Spec.InitContainers {
+		fn("initContainers", i, &p.Spec.InitContainers[i])
+	}
+	for i := range p.Spec.Containers {
+		fn("containers", i, &p.Spec.Containers[i])
+	}
+	for i := range p.Spec.EphemeralContainers {
+		fn("ephemeralContainers", i, (*corev1.Container)(&p.Spec.EphemeralContainers[i].EphemeralContainerCommon))
+	}
+}
+
+// IsVNFM reports whether the requester is a VNFM identity.
+func (a *Attributes) IsVNFM() bool { return a.Identity.Has(VNFM) }
+
+// Instance returns the bound instance, or nil.
+func (a *Attributes) Instance() *vnf.Instance { return a.Binding.Instance }
+
+// Note records a profile exception or other remark that the decision must name.
+func (a *Attributes) Note(text string) { a.notes = append(a.notes, text) }
+
+// RecordBreakGlass records that the request is allowed only because the requester is a break-glass identity.
+func (a *Attributes) RecordBreakGlass(text string) { a.breakGlass = text }

@@ -1,0 +1,288 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// Namespaces gives the labels of a namespace, to decide whether it is protected.
+type Namespaces interface {
+	// Labels returns the namespace's labels; a namespace that does not exist has none (error wrapping
+	// vnf.ErrNotFound, which the evaluator treats as no labels).
+	Labels(ctx context.Context, name string) (map[string]string, error)
+}
+
+// Environment is what the evaluator needs from outside: configuration, the VNF inventory, and a view of the
+// cluster (owners, target pods, PVCs, namespaces). Objects and Namespaces may be nil offline.
+type Environment struct {
+	Config     *config.Config
+	Inventory  vnf.Inventory
+	Objects    vnf.Objects
+	Namespaces Namespaces
+	Logger     *slog.Logger
+}
+
+// Evaluator runs the registered checks over requests.
+type Evaluator struct {
+	env      Environment
+	checks   []Check
+	modes    []config.Mode
+	resolver vnf.Resolver
+	logger   *slog.Logger
+}
+
+// New builds an evaluator with every registered check, in the modes the configuration sets. A mode configured for
+// a check that does not exist is an error naming it.
+func New(env Environment) (*Evaluator, error) {
+	if env.Config == nil {
+		env.Config = config.Default()
+	}
+	if env.Inventory == nil {
+		return nil, errors.New("policy: no inventory source")
+	}
+	for id := range env.Config.Checks {
+		if _, ok := registry[id]; !ok {
+			return nil, fmt.Errorf("config: checks.%s: no such check; the checks are %s", id, strings.Join(CheckIDs(), ", "))
+		}
+	}
+	e := &Evaluator{env: env, resolver: vnf.Resolver{LabelKey: env.Config.InstanceLabel, Objects: env.Objects}, logger: env.Logger}
+	if e.logger == nil {
+		e.logger = slog.Default()
+	}
+	for _, id := range CheckIDs() {
+		c := registry[id]()
+		if init, ok := c.(interface{ init(*config.Config) error }); ok {
+			if err := init.init(env.Config); err != nil {
+				return nil, fmt.Errorf("check %s: %w", id, err)
+			}
+		}
+		e.checks = append(e.checks, c)
+		e.modes = append(e.modes, env.Config.ModeOf(id))
+	}
+	return e, nil
+}
+
+// Checks returns the evaluator's checks.
+func (e *Evaluator) Checks() []Check { return e.checks }
+
+// Config returns the configuration the evaluator runs with.
+func (e *Evaluator) Config() *config.Config { return e.env.Config }
+
+// Evaluate judges one request. It never panics: a check that fails is an internal error, which denies in protected
+// namespaces and allows elsewhere (as configured), and is reported in the decision.
+func (e *Evaluator) Evaluate(ctx context.Context, req *Request) *Decision {
+	a := &Attributes{Request: req, Config: e.env.Config, Snapshot: e.env.Inventory.Snapshot(), Objects: e.env.Objects}
+	d := &Decision{Request: req, Allowed: true}
+	if err := e.prepare(ctx, a); err != nil {
+		d.Protected = a.Protected
+		e.internalError(d, a, "prepare", err)
+		return d
+	}
+	d.Protected, d.Binding = a.Protected, a.Binding
+	if a.Profile != nil {
+		d.Profile = a.Profile.Name
+	}
+	var found []Violation
+	for i, c := range e.checks {
+		before := len(found)
+		var err error
+		found, err = runCheck(ctx, c, a, found)
+		if err != nil {
+			e.internalError(d, a, c.ID(), err)
+			continue
+		}
+		for _, v := range found[before:] {
+			switch e.modes[i] {
+			case config.Warn:
+				d.Warnings = append(d.Warnings, v)
+			case config.Audit:
+				d.Audits = append(d.Audits, v)
+			default:
+				d.Denials = append(d.Denials, v)
+				d.Allowed = false
+			}
+		}
+	}
+	d.Exceptions, d.BreakGlass = a.notes, a.breakGlass
+	return d
+}
+
+// runCheck calls a check, turning a panic into an error so that bad input never takes the server down.
+func runCheck(ctx context.Context, c Check, a *Attributes, out []Violation) (res []Violation, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = out, fmt.Errorf("check %s panicked: %v\n%s", c.ID(), r, debug.Stack())
+		}
+	}()
+	return c.Evaluate(ctx, a, out)
+}
+
+func (e *Evaluator) internalError(d *Decision, a *Attributes, where string, err error) {
+	closed := e.env.Config.FailClosed(a.Protected)
+	d.Errors = append(d.Errors, fmt.Errorf("%s: %w", where, err))
+	if closed {
+		d.Allowed = false
+	}
+	e.logger.Error("policy check failed", "check", where, "error", err, "failClosed", closed,
+		"namespace", a.Request.Namespace, "name", a.Request.Name, "uid", a.Request.UID)
+}
+
+// prepare fills the attributes shared by every check.
+func (e *Evaluator) prepare(ctx context.Context, a *Attributes) error {
+	req := a.Request
+	cfg := e.env.Config
+	if req.Namespace != "" {
+		var nsLabels map[string]string
+		if e.env.Namespaces != nil {
+			l, err := e.env.Namespaces.Labels(ctx, req.Namespace)
+			if err != nil && !errors.Is(err, vnf.ErrNotFound) {
+				a.Protected = cfg.IsProtected(req.Namespace, nil) // best knowledge for the fail-closed decision
+				return fmt.Errorf("labels of namespace %s: %w", req.Namespace, err)
+			}
+			nsLabels = l
+		}
+		a.Protected = cfg.IsProtected(req.Namespace, nsLabels)
+	}
+	if cfg.Identities.VNFM.Matches(&req.User) {
+		a.Identity |= VNFM
+	}
+	if cfg.Identities.BreakGlass.Matches(&req.User) {
+		a.Identity |= BreakGlass
+	}
+	if cfg.Identities.Controllers.Matches(&req.User) {
+		a.Identity |= Controller
+	}
+
+	if view := podViewOf(req.Object); view != nil {
+		a.Workload = view
+		a.SpecChanged = true
+		if req.Operation == Update {
+			if old := podViewOf(req.OldObject); old != nil {
+				a.SpecChanged = !reflect.DeepEqual(old.Spec, view.Spec)
+			}
+		}
+	}
+
+	// The object whose VNF instance matters: the object itself, the target pod, or the scaled workload.
+	var subject metav1.Object
+	subjectKind := req.Kind.Kind
+	switch {
+	case req.Operation == Connect || req.SubResource == "ephemeralcontainers":
+		pod, err := e.targetPod(ctx, req)
+		if err != nil {
+			return err
+		}
+		if pod != nil {
+			a.Target, subject, subjectKind = pod, pod, "Pod"
+		}
+	case req.SubResource == "scale":
+		kind := kindOfResource(req.Resource.Resource)
+		if e.env.Objects != nil && kind != "" {
+			owner, err := e.env.Objects.Get(ctx, kind, req.Namespace, req.Name)
+			if err != nil && !errors.Is(err, vnf.ErrNotFound) {
+				return fmt.Errorf("look up %s %s/%s: %w", kind, req.Namespace, req.Name, err)
+			}
+			if owner != nil {
+				subject, subjectKind = owner, kind
+			}
+		}
+	default:
+		if m, ok := req.Object.(metav1.Object); ok {
+			subject = m
+		} else if m, ok := req.OldObject.(metav1.Object); ok {
+			subject = m
+		}
+	}
+	if subject != nil {
+		b, err := e.resolver.Resolve(ctx, a.Snapshot, subjectKind, subject)
+		if err != nil {
+			return err
+		}
+		a.Binding = b
+		if b.Instance != nil {
+			a.Profile = cfg.ProfileFor(b.Instance.VnfProductName)
+		}
+	}
+	return nil
+}
+
+// targetPod fetches the pod a CONNECT or ephemeral-containers request reaches.
+func (e *Evaluator) targetPod(ctx context.Context, req *Request) (*corev1.Pod, error) {
+	if pod, ok := req.Object.(*corev1.Pod); ok {
+		return pod, nil
+	}
+	if e.env.Objects == nil {
+		return nil, nil
+	}
+	obj, err := e.env.Objects.Get(ctx, "Pod", req.Namespace, req.Name)
+	if errors.Is(err, vnf.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up target pod %s/%s: %w", req.Namespace, req.Name, err)
+	}
+	if pod, ok := obj.(*corev1.Pod); ok {
+		return pod, nil
+	}
+	// A metadata-only view: enough for the lifecycle checks.
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: obj.GetName(), Namespace: obj.GetNamespace(),
+		Labels: obj.GetLabels(), OwnerReferences: obj.GetOwnerReferences(), DeletionTimestamp: obj.GetDeletionTimestamp()}}, nil
+}
+
+// podViewOf returns the pod spec an object would run: a Pod's spec or a workload's pod template.
+func podViewOf(obj runtime.Object) *PodView {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return &PodView{Meta: &o.ObjectMeta, Spec: &o.Spec, Path: "spec"}
+	case *appsv1.Deployment:
+		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+	case *appsv1.StatefulSet:
+		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+	case *appsv1.DaemonSet:
+		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+	case *appsv1.ReplicaSet:
+		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+	case *batchv1.Job:
+		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+	case *batchv1.CronJob:
+		t := &o.Spec.JobTemplate.Spec.Template
+		return &PodView{Meta: &t.ObjectMeta, Spec: &t.Spec, Path: "spec.jobTemplate.spec.template.spec"}
+	}
+	return nil
+}
+
+// kindOfResource maps the workload resources that have a scale subresource to their kinds.
+func kindOfResource(resource string) string {
+	switch resource {
+	case "deployments":
+		return "Deployment"
+	case "statefulsets":
+		return "StatefulSet"
+	case "replicasets":
+		return "ReplicaSet"
+	}
+	return ""
+}
+
+// IsWorkloadKind reports whether kind is one the instantiation check governs.
+func IsWorkloadKind(kind string) bool {
+	switch kind {
+	case "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
+		return true
+	}
+	return false
+}
