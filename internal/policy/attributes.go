@@ -45,8 +45,10 @@ type Attributes struct {
 	// Target is the pod a CONNECT or ephemeral-containers request reaches; nil when it does not exist.
 	Target *corev1.Pod
 
-	notes      []string
-	breakGlass string
+	notes        []string
+	breakGlass   string
+	imageRefs    []imageRef
+	imagesParsed bool
 }
 
 // PodView is a pod spec with the metadata that goes with it and the field path it stands at.

@@ -1,0 +1,224 @@
+package policy
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	psaapi "k8s.io/pod-security-admission/api"
+	psa "k8s.io/pod-security-admission/policy"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
+
+/*
+Check pod-security enforces the Kubernetes Pod Security Standards with Kubernetes' own checks
+(k8s.io/pod-security-admission): the restricted level in protected namespaces and the configured level (baseline by
+default) everywhere else, except the exempt namespaces.
+
+Restricted fields: everything the standard restricts (privileged, host namespaces, hostPath volumes, host ports,
+capabilities, privilege escalation, running as root, seccomp, sysctls, AppArmor, SELinux, proc mount, volume types).
+
+Allowed: what the standard allows, plus the exceptions the VNF product's profile declares for pods of an instance of
+that product — allowCapabilities (e.g. NET_ADMIN, IPC_LOCK for a UPF), allowHostNetwork, allowRunAsRoot,
+allowSysctls. Every exception used is named in the decision. Updates that leave the pod spec unchanged are not
+re-judged, as in Pod Security Admission.
+*/
+type podSecurityCheck struct {
+	everywhere, protected []psaCheck
+	levelEverywhere       string
+	levelProtected        string
+	exempt                []string
+}
+
+// psaCheck is one Pod Security Standards check at its newest version.
+type psaCheck struct {
+	id    psa.CheckID
+	check psa.CheckPodFn
+}
+
+func init() { register(func() Check { return &podSecurityCheck{} }) }
+
+func (*podSecurityCheck) ID() string        { return "pod-security" }
+func (*podSecurityCheck) Technique() string { return finding.MaliciousVNFInstantiation }
+func (*podSecurityCheck) Mitigations() []string {
+	return []string{finding.MitigationPrivilegedAccounts, finding.MitigationExecutionPrevention}
+}
+
+func (c *podSecurityCheck) init(cfg *config.Config) error {
+	c.levelEverywhere, c.levelProtected = cfg.PodSecurity.Everywhere, cfg.PodSecurity.Protected
+	c.exempt = cfg.PodSecurity.ExemptNamespaces
+	c.everywhere = psaChecksFor(psaapi.Level(c.levelEverywhere))
+	c.protected = psaChecksFor(psaapi.Level(c.levelProtected))
+	return nil
+}
+
+// psaChecksFor lists the newest version of every check of a level; restricted checks replace the baseline checks
+// they override, as the library's own registry does.
+func psaChecksFor(level psaapi.Level) []psaCheck {
+	if level == psaapi.LevelPrivileged {
+		return nil
+	}
+	all := psa.DefaultChecks()
+	overridden := map[psa.CheckID]bool{}
+	if level == psaapi.LevelRestricted {
+		for _, c := range all {
+			if c.Level == psaapi.LevelRestricted {
+				for _, id := range c.Versions[len(c.Versions)-1].OverrideCheckIDs {
+					overridden[id] = true
+				}
+			}
+		}
+	}
+	var out []psaCheck
+	for _, c := range all {
+		if c.Level == psaapi.LevelRestricted && level != psaapi.LevelRestricted || overridden[c.ID] {
+			continue
+		}
+		out = append(out, psaCheck{id: c.ID, check: c.Versions[len(c.Versions)-1].CheckPod})
+	}
+	return out
+}
+
+func (c *podSecurityCheck) Evaluate(_ context.Context, a *Attributes, out []Violation) ([]Violation, error) {
+	w := a.Workload
+	if w == nil || !a.SpecChanged {
+		return out, nil
+	}
+	checks, level := c.everywhere, c.levelEverywhere
+	if a.Protected {
+		checks, level = c.protected, c.levelProtected
+	} else if slices.Contains(c.exempt, a.Request.Namespace) {
+		return out, nil
+	}
+	for _, pc := range checks {
+		res := pc.check(w.Meta, w.Spec)
+		if res.Allowed {
+			continue
+		}
+		if a.Profile != nil {
+			if excepted, note := profileException(a.Profile, pc, w.Meta, w.Spec); excepted {
+				a.Note(note)
+				continue
+			} else if note != "" {
+				// The profile allowed part of it; report what is left.
+				res = pc.check(w.Meta, exceptedSpec(a.Profile, pc.id, w.Spec))
+			}
+		}
+		msg := `violates PodSecurity "` + level + `:latest": ` + res.ForbiddenReason
+		if res.ForbiddenDetail != "" {
+			msg += " (" + res.ForbiddenDetail + ")"
+		}
+		out = append(out, violation(c, w.Path+"."+psaFieldOf(pc.id), msg))
+	}
+	return out, nil
+}
+
+// profileException re-runs a failed check on the spec with the profile's exceptions applied. It reports whether the
+// exceptions cure the violation, and a note naming what the profile allowed (also when they only cure part of it).
+func profileException(p *config.Profile, pc psaCheck, meta *metav1.ObjectMeta, spec *corev1.PodSpec) (bool, string) {
+	var what string
+	switch pc.id {
+	case "capabilities_baseline", "capabilities_restricted":
+		if len(p.AllowCapabilities) == 0 {
+			return false, ""
+		}
+		what = "capabilities " + strings.Join(p.AllowCapabilities, ", ")
+	case "hostNamespaces":
+		if !p.AllowHostNetwork || !spec.HostNetwork {
+			return false, ""
+		}
+		what = "hostNetwork"
+	case "runAsNonRoot", "runAsUser":
+		if !p.AllowRunAsRoot {
+			return false, ""
+		}
+		return true, "profile " + p.Name + " allowed running as root (" + string(pc.id) + ")"
+	case "sysctls":
+		if len(p.AllowSysctls) == 0 {
+			return false, ""
+		}
+		what = "sysctls " + strings.Join(p.AllowSysctls, ", ")
+	default:
+		return false, ""
+	}
+	res := pc.check(meta, exceptedSpec(p, pc.id, spec))
+	note := "profile " + p.Name + " allowed " + what + " (" + string(pc.id) + ")"
+	return res.Allowed, note
+}
+
+// exceptedSpec returns a copy of spec with what the profile allows removed, for re-running one check.
+func exceptedSpec(p *config.Profile, id psa.CheckID, spec *corev1.PodSpec) *corev1.PodSpec {
+	cp := spec.DeepCopy()
+	switch id {
+	case "capabilities_baseline", "capabilities_restricted":
+		strip := func(sc *corev1.SecurityContext) {
+			if sc == nil || sc.Capabilities == nil {
+				return
+			}
+			sc.Capabilities.Add = slices.DeleteFunc(sc.Capabilities.Add, func(c corev1.Capability) bool {
+				return slices.Contains(p.AllowCapabilities, strings.TrimPrefix(string(c), "CAP_"))
+			})
+		}
+		for i := range cp.InitContainers {
+			strip(cp.InitContainers[i].SecurityContext)
+		}
+		for i := range cp.Containers {
+			strip(cp.Containers[i].SecurityContext)
+		}
+		for i := range cp.EphemeralContainers {
+			strip(cp.EphemeralContainers[i].SecurityContext)
+		}
+	case "hostNamespaces":
+		cp.HostNetwork = false
+	case "sysctls":
+		if cp.SecurityContext != nil {
+			cp.SecurityContext.Sysctls = slices.DeleteFunc(cp.SecurityContext.Sysctls, func(s corev1.Sysctl) bool {
+				return slices.Contains(p.AllowSysctls, s.Name)
+			})
+		}
+	}
+	return cp
+}
+
+// psaFieldOf names the field a Pod Security Standards check looks at, relative to the pod spec.
+func psaFieldOf(id psa.CheckID) string {
+	switch id {
+	case "privileged":
+		return "containers[*].securityContext.privileged"
+	case "hostNamespaces":
+		return "hostNetwork|hostPID|hostIPC"
+	case "hostPathVolumes":
+		return "volumes[*].hostPath"
+	case "restrictedVolumes":
+		return "volumes[*]"
+	case "hostPorts":
+		return "containers[*].ports[*].hostPort"
+	case "capabilities_baseline", "capabilities_restricted":
+		return "containers[*].securityContext.capabilities"
+	case "allowPrivilegeEscalation":
+		return "containers[*].securityContext.allowPrivilegeEscalation"
+	case "runAsNonRoot":
+		return "securityContext.runAsNonRoot"
+	case "runAsUser":
+		return "securityContext.runAsUser"
+	case "seccompProfile_baseline", "seccompProfile_restricted":
+		return "securityContext.seccompProfile"
+	case "sysctls":
+		return "securityContext.sysctls"
+	case "appArmorProfile":
+		return "securityContext.appArmorProfile"
+	case "seLinuxOptions":
+		return "securityContext.seLinuxOptions"
+	case "procMount":
+		return "containers[*].securityContext.procMount"
+	case "windowsHostProcess":
+		return "securityContext.windowsOptions.hostProcess"
+	case "hostProbesAndHostLifecycle":
+		return "containers[*].(livenessProbe|readinessProbe|startupProbe|lifecycle).host"
+	}
+	return string(id)
+}
