@@ -4,8 +4,6 @@ import (
 	"context"
 	"strconv"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
@@ -39,8 +37,7 @@ func (c imageProvenanceCheck) Evaluate(_ context.Context, a *Attributes, out []V
 		if img.err != nil {
 			continue // image-registry reports unparsable references
 		}
-		digest, pinned := img.ref.(name.Digest)
-		if !pinned {
+		if img.digest == "" {
 			if reg.DigestRequired() {
 				out = append(out, violation(c, img.field, "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+" is not pinned by digest; VNF images in protected namespaces must be referenced as repo@sha256:..."))
 			}
@@ -49,8 +46,8 @@ func (c imageProvenanceCheck) Evaluate(_ context.Context, a *Attributes, out []V
 		if inst == nil || !reg.DeclaredRequired() {
 			continue
 		}
-		if !declares(inst.DeclaredImages, digest.DigestStr()) {
-			msg := "container " + strconv.Quote(img.container) + ": digest " + digest.DigestStr() + " is not one that the VNF package " + inst.VnfdID + " of instance " + inst.ID + " declared"
+		if !declares(inst.DeclaredImages, img.digest) {
+			msg := "container " + strconv.Quote(img.container) + ": digest " + img.digest + " is not one that the VNF package " + inst.VnfdID + " of instance " + inst.ID + " declared"
 			if len(inst.DeclaredImages) == 0 {
 				msg += " (the inventory records no images for that package)"
 			}

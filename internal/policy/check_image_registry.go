@@ -53,8 +53,7 @@ func (c *imageRegistryCheck) Evaluate(_ context.Context, a *Attributes, out []Vi
 		if len(c.allowed) == 0 {
 			continue
 		}
-		repo := img.ref.Context()
-		host, full := repo.RegistryStr(), repo.Name()
+		host, full := img.registry, img.repo
 		ok := false
 		for _, entry := range c.allowed {
 			if entry == host || strings.HasSuffix(entry, "/") && strings.HasPrefix(full+"/", entry) || entry == full {

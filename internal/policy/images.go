@@ -1,6 +1,10 @@
 package policy
 
 import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -10,11 +14,52 @@ type imageRef struct {
 	field     string // field path of the image
 	container string
 	image     string
-	ref       name.Reference // nil when err is set
-	err       error
+	*parsedImage
 }
 
-// images parses the images of the workload's containers with go-containerregistry, once.
+// parsedImage is what go-containerregistry makes of a reference, kept with the strings the checks compare.
+type parsedImage struct {
+	ref      name.Reference // nil when err is set
+	err      error
+	registry string // e.g. registry.example.com, index.docker.io
+	repo     string // registry/repository
+	digest   string // sha256:..., "" for a tag
+}
+
+// refCache remembers parsed references: a cluster runs few distinct images, and parsing one costs dozens of
+// allocations. It stops growing at refCacheMax entries, after which new references are parsed every time.
+var (
+	refCache     sync.Map // string → *parsedImage
+	refCacheSize atomic.Int64
+)
+
+const refCacheMax = 16384
+
+func parseImage(image string) *parsedImage {
+	if p, ok := refCache.Load(image); ok {
+		return p.(*parsedImage)
+	}
+	p := &parsedImage{}
+	if strings.Contains(image, "@") {
+		var d name.Digest
+		if d, p.err = name.NewDigest(image, name.WeakValidation); p.err == nil {
+			p.ref, p.digest = d, d.DigestStr()
+		}
+	} else {
+		p.ref, p.err = name.NewTag(image, name.WeakValidation)
+	}
+	if p.err == nil {
+		p.registry, p.repo = p.ref.Context().RegistryStr(), p.ref.Context().Name()
+	}
+	if refCacheSize.Load() < refCacheMax {
+		if _, loaded := refCache.LoadOrStore(image, p); !loaded {
+			refCacheSize.Add(1)
+		}
+	}
+	return p
+}
+
+// images parses the images of the workload's containers with go-containerregistry, once per request.
 func (a *Attributes) images() []imageRef {
 	if a.imagesParsed || a.Workload == nil {
 		return a.imageRefs
@@ -24,8 +69,7 @@ func (a *Attributes) images() []imageRef {
 	n := len(w.Spec.InitContainers) + len(w.Spec.Containers) + len(w.Spec.EphemeralContainers)
 	a.imageRefs = make([]imageRef, 0, n)
 	w.Containers(func(list string, i int, c *corev1.Container) {
-		ref, err := name.ParseReference(c.Image, name.WeakValidation)
-		a.imageRefs = append(a.imageRefs, imageRef{field: w.ContainerPath(list, i) + ".image", container: c.Name, image: c.Image, ref: ref, err: err})
+		a.imageRefs = append(a.imageRefs, imageRef{field: w.ContainerPath(list, i) + ".image", container: c.Name, image: c.Image, parsedImage: parseImage(c.Image)})
 	})
 	return a.imageRefs
 }
