@@ -66,7 +66,7 @@ func (c *Config) validate(root *yaml.Node) error {
 	}
 	for i, reg := range c.Registries.Allowed {
 		host, _, _ := strings.Cut(strings.TrimSuffix(reg, "/"), "/")
-		if _, err := name.NewRegistry(host, name.StrictValidation); err != nil || reg == "" {
+		if _, err := name.NewRegistry(host, name.StrictValidation); err != nil || reg == "" || strings.Contains(reg, "://") || strings.HasSuffix(host, ":") {
 			v.add(fmt.Sprintf("registries.allowed[%d]", i), "%q is not a registry host or repository prefix (e.g. registry.example.com/5gc/)", reg)
 		}
 	}

@@ -1,0 +1,104 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	authnv1 "k8s.io/api/authentication/v1"
+)
+
+func TestLoadFull(t *testing.T) {
+	cfg, err := Load("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.IsProtected("vnf-5gc", nil) || !cfg.IsProtected("other", map[string]string{"vnfguard.io/protected": "true"}) || cfg.IsProtected("default", nil) {
+		t.Error("protected namespaces: names and selector not both honoured")
+	}
+	if cfg.ModeOf("image-provenance") != Warn || cfg.ModeOf("lifecycle-access") != Enforce {
+		t.Error("modes: configured warn and default enforce expected")
+	}
+	if p := cfg.ProfileFor("UPF-edge"); p == nil || p.Name != "upf" || cfg.ProfileFor("SMF") != nil {
+		t.Error("profile lookup by product")
+	}
+	for _, tt := range []struct {
+		set  IdentitySet
+		user authnv1.UserInfo
+		want bool
+	}{
+		{cfg.Identities.VNFM, authnv1.UserInfo{Username: "tacker-vnfm"}, true},
+		{cfg.Identities.VNFM, authnv1.UserInfo{Username: "system:serviceaccount:tacker:tacker-conductor"}, true},
+		{cfg.Identities.VNFM, authnv1.UserInfo{Username: "system:serviceaccount:tacker:other"}, false},
+		{cfg.Identities.VNFM, authnv1.UserInfo{Username: "system:serviceaccount:evil:tacker-conductor"}, false},
+		{cfg.Identities.BreakGlass, authnv1.UserInfo{Username: "oncall", Groups: []string{"vnfguard:break-glass"}}, true},
+		{cfg.Identities.Controllers, authnv1.UserInfo{Username: "system:serviceaccount:kube-system:replicaset-controller"}, true},
+		{cfg.Identities.Controllers, authnv1.UserInfo{Username: "system:kube-controller-manager"}, true},
+		{cfg.Identities.Controllers, authnv1.UserInfo{Username: "mallory", Groups: []string{"system:masters"}}, false},
+	} {
+		if got := tt.set.Matches(&tt.user); got != tt.want {
+			t.Errorf("%+v matches %s = %v, want %v", tt.set, tt.user.Username, got, tt.want)
+		}
+	}
+	if !cfg.FailClosed(true) || cfg.FailClosed(false) {
+		t.Error("failure policy: closed in protected, open elsewhere")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg := Default()
+	if cfg.InstanceLabel != "tacker_vnf_instance_id" || cfg.PodSecurity.Protected != "restricted" || cfg.PodSecurity.Everywhere != "baseline" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	if !cfg.IsProtected("x", map[string]string{"vnfguard.io/protected": "true"}) || cfg.IsProtected("x", nil) {
+		t.Error("default protected selector vnfguard.io/protected=true")
+	}
+	if !cfg.Registries.DigestRequired() || !cfg.Registries.DeclaredRequired() {
+		t.Error("digest pinning and declared digests are required by default")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, doc string
+		want      []string
+	}{
+		{"not YAML", "kind: [", []string{"not valid YAML"}},
+		{"unknown field with its line", "kind: Config\nprofiles:\n  - name: upf\n    products: [UPF]\n    allowCaps: [NET_ADMIN]\n", []string{"line 5", "allowCaps", "not found"}},
+		{"wrong kind", "apiVersion: vnfguard.io/v1alpha1\nkind: Policy\n", []string{"line 2: kind", `"Policy"`}},
+		{"bad capability names the path and line", "profiles:\n  - name: upf\n    products: [UPF]\n    allowCapabilities: [NET_ADMIN, CAP_SYS_NICE]\n",
+			[]string{"line 4: profiles[0].allowCapabilities[1]", "CAP_SYS_NICE", "without CAP_"}},
+		{"bad mode", "checks:\n  reverse-shell: {mode: block}\n", []string{"line 2: checks.reverse-shell.mode", `"block"`, "enforce, warn or audit"}},
+		{"bad level", "podSecurity: {protected: strict}\n", []string{"podSecurity.protected", "privileged, baseline or restricted"}},
+		{"bad service account", "identities:\n  vnfm: {serviceAccounts: [tacker]}\n", []string{"identities.vnfm.serviceAccounts[0]", "NAMESPACE:NAME"}},
+		{"duplicate product", "profiles:\n  - {name: a, products: [UPF]}\n  - {name: b, products: [UPF]}\n", []string{"profiles[1].products[0]", `already in profile "a"`}},
+		{"bad selector", "protectedNamespaces:\n  selector: {matchExpressions: [{key: a, operator: Near}]}\n", []string{"protectedNamespaces.selector", "invalid label selector"}},
+		{"bad failure policy", "failurePolicy: {protected: maybe}\n", []string{"failurePolicy.protected", "closed or open"}},
+		{"bad registry", "registries: {allowed: ['https://x']}\n", []string{"registries.allowed[0]", "not a registry host"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("kind: Config\nprofiles: [{name: a, products: [x], allowCapabilities: [NET_ADMIN]}]\n"))
+	f.Add([]byte("checks: {a: {mode: warn}}\nprotectedNamespaces: {selector: {matchLabels: {a: b}}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data)
+		if err == nil && cfg == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatal("empty error")
+		}
+	})
+}
