@@ -1,0 +1,315 @@
+package admission
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+)
+
+// The webhook names. The API server reports them in every refusal ("admission webhook "protected.vnfguard.io"
+// denied the request: ...") and in its metrics.
+const (
+	ProtectedWebhook      = "protected.vnfguard.io"
+	ProtectedNamesWebhook = "protected-names.vnfguard.io"
+	ClusterWebhook        = "cluster.vnfguard.io"
+)
+
+// DefaultPath is the path the server judges AdmissionReviews on.
+const DefaultPath = "/validate"
+
+// NamespaceNameLabel is the label the API server sets on every namespace to its name.
+const NamespaceNameLabel = "kubernetes.io/metadata.name"
+
+// ServiceReference points the API server at vnfguard behind a Kubernetes Service.
+type ServiceReference struct {
+	Namespace, Name string
+	Port            int32  // 443 when zero
+	Path            string // DefaultPath when empty
+}
+
+// ParseServiceReference reads NAMESPACE/NAME[:PORT][/PATH], the form of `vnfguard webhook-config --service`.
+func ParseServiceReference(s string) (*ServiceReference, error) {
+	ns, rest, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || rest == "" {
+		return nil, fmt.Errorf("service %q: want NAMESPACE/NAME[:PORT][/PATH]", s)
+	}
+	ref := &ServiceReference{Namespace: ns}
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		ref.Path, rest = rest[i:], rest[:i]
+	}
+	if name, port, hasPort := strings.Cut(rest, ":"); hasPort {
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || p == 0 {
+			return nil, fmt.Errorf("service %q: port %q is not a number from 1 to 65535", s, port)
+		}
+		ref.Name, ref.Port = name, int32(p)
+	} else {
+		ref.Name = rest
+	}
+	if ref.Name == "" {
+		return nil, fmt.Errorf("service %q: empty service name; want NAMESPACE/NAME[:PORT][/PATH]", s)
+	}
+	return ref, nil
+}
+
+// RegistrationOptions describe the ValidatingWebhookConfiguration to generate.
+type RegistrationOptions struct {
+	// Name is the configuration's metadata.name ("vnfguard" when empty).
+	Name string
+	// Config supplies the protected namespaces (config.Default() when nil).
+	Config *config.Config
+	// URL or Service says where the API server reaches vnfguard; exactly one must be set. A URL without a path
+	// gets DefaultPath.
+	URL     string
+	Service *ServiceReference
+	// CABundle is the PEM CA that signed the serving certificate.
+	CABundle []byte
+	// TimeoutSeconds bounds each call (5 when zero; the API server allows 1 to 30).
+	TimeoutSeconds int32
+}
+
+// Validate reports what is wrong with the options, naming the field.
+func (o RegistrationOptions) Validate() error {
+	var errs []error
+	switch {
+	case o.URL == "" && o.Service == nil:
+		errs = append(errs, errors.New("webhook registration: give a URL or a Service"))
+	case o.URL != "" && o.Service != nil:
+		errs = append(errs, errors.New("webhook registration: give a URL or a Service, not both"))
+	case o.URL != "":
+		u, err := url.Parse(o.URL)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("webhook registration: URL %q: %w", o.URL, err))
+		} else if u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("webhook registration: URL %q: want https://HOST[:PORT][/PATH] without user, query or fragment (the API server's rule)", o.URL))
+		}
+	default:
+		if o.Service.Namespace == "" || o.Service.Name == "" {
+			errs = append(errs, errors.New("webhook registration: Service needs a namespace and a name"))
+		}
+	}
+	if len(o.CABundle) == 0 {
+		errs = append(errs, errors.New("webhook registration: empty caBundle: the API server could not verify vnfguard's certificate"))
+	} else if !strings.Contains(string(o.CABundle), "-----BEGIN CERTIFICATE-----") {
+		errs = append(errs, errors.New("webhook registration: caBundle holds no PEM certificate"))
+	}
+	if o.TimeoutSeconds < 0 || o.TimeoutSeconds > 30 {
+		errs = append(errs, fmt.Errorf("webhook registration: timeoutSeconds %d: want 1 to 30", o.TimeoutSeconds))
+	}
+	return errors.Join(errs...)
+}
+
+// WebhookConfiguration builds the registration: the same rules and match conditions in up to three webhooks that
+// differ in the namespaces they cover and in what an outage does.
+//
+//   - protected.vnfguard.io: the protected namespaces (the configured label selector), failurePolicy Fail — a
+//     VNF namespace is never left open because vnfguard is down.
+//   - protected-names.vnfguard.io: only when the configuration also names protected namespaces; a namespace
+//     selector cannot express "selector OR names", so the names get a webhook of their own, Fail as well.
+//   - cluster.vnfguard.io: every other namespace except kube-system, failurePolicy Ignore, so that an outage
+//     never blocks the whole cluster (the failure most reported against Kyverno and Gatekeeper).
+//
+// No objectSelector anywhere: the API server does not apply it to CONNECT (pods/exec), so it would only give a
+// false sense of scope. The output is deterministic. Call Validate first: an invalid option is rendered as given.
+func WebhookConfiguration(o RegistrationOptions) *admissionregistrationv1.ValidatingWebhookConfiguration {
+	cfg := o.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	name := o.Name
+	if name == "" {
+		name = "vnfguard"
+	}
+	timeout := o.TimeoutSeconds
+	if timeout == 0 {
+		timeout = 5
+	}
+	base := func(webhookName string, fail admissionregistrationv1.FailurePolicyType, sel *metav1.LabelSelector) admissionregistrationv1.ValidatingWebhook {
+		sideEffects := admissionregistrationv1.SideEffectClassNone
+		match := admissionregistrationv1.Equivalent
+		return admissionregistrationv1.ValidatingWebhook{
+			Name:                    webhookName,
+			ClientConfig:            clientConfig(o),
+			Rules:                   Rules(),
+			FailurePolicy:           &fail,
+			MatchPolicy:             &match,
+			NamespaceSelector:       sel,
+			SideEffects:             &sideEffects,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+			MatchConditions:         MatchConditions(),
+		}
+	}
+
+	protectedSel := selectorOf(cfg.ProtectedNamespaces.Selector)
+	names := sortedUnique(cfg.ProtectedNamespaces.Names)
+	var hooks []admissionregistrationv1.ValidatingWebhook
+	if protectedSel != nil {
+		hooks = append(hooks, base(ProtectedWebhook, admissionregistrationv1.Fail, protectedSel))
+	}
+	if len(names) > 0 {
+		hookName := ProtectedWebhook
+		if protectedSel != nil {
+			hookName = ProtectedNamesWebhook
+		}
+		hooks = append(hooks, base(hookName, admissionregistrationv1.Fail, &metav1.LabelSelector{
+			MatchExpressions: []metav1.LabelSelectorRequirement{{Key: NamespaceNameLabel, Operator: metav1.LabelSelectorOpIn, Values: names}},
+		}))
+	}
+	hooks = append(hooks, base(ClusterWebhook, admissionregistrationv1.Ignore, clusterSelector(protectedSel, names)))
+
+	return &admissionregistrationv1.ValidatingWebhookConfiguration{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			"app.kubernetes.io/name": "vnfguard", "app.kubernetes.io/component": "admission-webhook",
+		}},
+		Webhooks: hooks,
+	}
+}
+
+func clientConfig(o RegistrationOptions) admissionregistrationv1.WebhookClientConfig {
+	cc := admissionregistrationv1.WebhookClientConfig{CABundle: o.CABundle}
+	if o.Service != nil {
+		port, path := o.Service.Port, o.Service.Path
+		if port == 0 {
+			port = 443
+		}
+		if path == "" {
+			path = DefaultPath
+		}
+		cc.Service = &admissionregistrationv1.ServiceReference{Namespace: o.Service.Namespace, Name: o.Service.Name, Port: &port, Path: &path}
+		return cc
+	}
+	u := o.URL
+	if parsed, err := url.Parse(u); err == nil && (parsed.Path == "" || parsed.Path == "/") {
+		parsed.Path = DefaultPath
+		u = parsed.String()
+	}
+	cc.URL = &u
+	return cc
+}
+
+// Rules are the requests vnfguard judges: pod and workload creation and change (instantiation, images, pod
+// security), the pod subresources that reach a running container (exec, attach, port-forward — CONNECT — and
+// ephemeral containers, which `kubectl debug` uses), scaling, and volume snapshots (a dormant VNF's data).
+func Rules() []admissionregistrationv1.RuleWithOperations {
+	scope := admissionregistrationv1.NamespacedScope
+	rule := func(group string, resources []string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.RuleWithOperations {
+		return admissionregistrationv1.RuleWithOperations{
+			Operations: ops,
+			Rule: admissionregistrationv1.Rule{
+				APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: resources, Scope: &scope,
+			},
+		}
+	}
+	create, update, connect := admissionregistrationv1.Create, admissionregistrationv1.Update, admissionregistrationv1.Connect
+	return []admissionregistrationv1.RuleWithOperations{
+		rule("", []string{"pods"}, create, update),
+		rule("", []string{"pods/attach", "pods/exec", "pods/portforward"}, connect),
+		rule("", []string{"pods/ephemeralcontainers"}, update),
+		rule("apps", []string{"daemonsets", "deployments", "replicasets", "statefulsets"}, create, update),
+		rule("apps", []string{"deployments/scale", "replicasets/scale", "statefulsets/scale"}, update),
+		rule("batch", []string{"cronjobs", "jobs"}, create, update),
+		rule("snapshot.storage.k8s.io", []string{"volumesnapshots"}, create),
+	}
+}
+
+// MatchConditions keep the API server's own requests (system:apiserver, e.g. its bootstrap and loopback
+// traffic) away from the webhook, so that a webhook outage can never deadlock the API server itself.
+func MatchConditions() []admissionregistrationv1.MatchCondition {
+	return []admissionregistrationv1.MatchCondition{
+		{Name: "exclude-apiserver", Expression: "request.userInfo.username != 'system:apiserver'"},
+	}
+}
+
+// selectorOf converts the configured protected-namespace selector; nil when there is none or it is empty (an
+// empty selector would match every namespace).
+func selectorOf(sel *config.LabelSelector) *metav1.LabelSelector {
+	if sel == nil || (len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0) {
+		return nil
+	}
+	out := &metav1.LabelSelector{}
+	if len(sel.MatchLabels) > 0 {
+		out.MatchLabels = make(map[string]string, len(sel.MatchLabels))
+		for k, v := range sel.MatchLabels {
+			out.MatchLabels[k] = v
+		}
+	}
+	for _, e := range sel.MatchExpressions {
+		out.MatchExpressions = append(out.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key: e.Key, Operator: metav1.LabelSelectorOperator(e.Operator), Values: slices.Clone(e.Values),
+		})
+	}
+	return out
+}
+
+// clusterSelector selects every namespace that is neither kube-system nor protected. Names are excluded with
+// NotIn on the namespace-name label. A label selector can only be negated requirement by requirement when it has
+// exactly one requirement (NOT(a AND b) needs an OR, which selectors lack); a multi-requirement protected selector
+// is therefore left out, and those namespaces get both webhooks — the same decision twice, never none.
+func clusterSelector(protected *metav1.LabelSelector, names []string) *metav1.LabelSelector {
+	excluded := sortedUnique(append([]string{"kube-system"}, names...))
+	sel := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: NamespaceNameLabel, Operator: metav1.LabelSelectorOpNotIn, Values: excluded},
+	}}
+	if neg, ok := negate(protected); ok {
+		sel.MatchExpressions = append(sel.MatchExpressions, neg)
+	}
+	return sel
+}
+
+// negate returns the requirement that matches exactly the namespaces a one-requirement selector does not.
+func negate(sel *metav1.LabelSelector) (metav1.LabelSelectorRequirement, bool) {
+	if sel == nil || len(sel.MatchLabels)+len(sel.MatchExpressions) != 1 {
+		return metav1.LabelSelectorRequirement{}, false
+	}
+	for k, v := range sel.MatchLabels {
+		return metav1.LabelSelectorRequirement{Key: k, Operator: metav1.LabelSelectorOpNotIn, Values: []string{v}}, true
+	}
+	e := sel.MatchExpressions[0]
+	opposite := map[metav1.LabelSelectorOperator]metav1.LabelSelectorOperator{
+		metav1.LabelSelectorOpIn: metav1.LabelSelectorOpNotIn, metav1.LabelSelectorOpNotIn: metav1.LabelSelectorOpIn,
+		metav1.LabelSelectorOpExists: metav1.LabelSelectorOpDoesNotExist, metav1.LabelSelectorOpDoesNotExist: metav1.LabelSelectorOpExists,
+	}
+	op, ok := opposite[e.Operator]
+	if !ok {
+		return metav1.LabelSelectorRequirement{}, false
+	}
+	return metav1.LabelSelectorRequirement{Key: e.Key, Operator: op, Values: slices.Clone(e.Values)}, true
+}
+
+func sortedUnique(in []string) []string {
+	out := slices.Clone(in)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// Render writes the configuration as "yaml" (the default when format is empty) or "json" (indented).
+func Render(vwc *admissionregistrationv1.ValidatingWebhookConfiguration, format string) ([]byte, error) {
+	switch format {
+	case "", "yaml":
+		out, err := yaml.Marshal(vwc)
+		if err != nil {
+			return nil, fmt.Errorf("render webhook configuration as YAML: %w", err)
+		}
+		return out, nil
+	case "json":
+		out, err := json.MarshalIndent(vwc, "", "  ")
+		if err != nil {
+			return nil, fmt.Errorf("render webhook configuration as JSON: %w", err)
+		}
+		return append(out, '\n'), nil
+	}
+	return nil, fmt.Errorf("output format %q: want yaml or json", format)
+}

@@ -1,0 +1,458 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	admissionv1 "k8s.io/api/admission/v1"
+
+	"github.com/vnfguard/vnfguard/internal/policy"
+)
+
+// DefaultMaxBodyBytes bounds an AdmissionReview body. The API server itself caps objects at about 1.5 MiB; a
+// review carries the object and the old object, so 3 MiB admits every legitimate review.
+const DefaultMaxBodyBytes = 3 << 20
+
+// DefaultListen is the address the server listens on when Options.Listen is empty: loopback only.
+const DefaultListen = "127.0.0.1:8443"
+
+// TLSOptions says where the serving certificate comes from: a cert/key file pair, re-read when the files change,
+// or (SelfSigned) a CA and serving certificate generated in memory for Hosts.
+type TLSOptions struct {
+	CertFile, KeyFile string
+	SelfSigned        bool
+	// Hosts are the DNS names and IP addresses of a self-signed serving certificate (DefaultHosts when empty).
+	Hosts []string
+}
+
+// Options configure a Server. Handler is required; everything else has a default.
+type Options struct {
+	// Listen is the host:port to listen on (DefaultListen when empty; port 0 picks a free port, see Addr).
+	Listen string
+	TLS    TLSOptions
+	// Handler judges each request, normally Policy(evaluator).
+	Handler Handler
+	// Ready reports readiness for /readyz: 200 when true, else 503; the second value is marshalled as the JSON
+	// body. Nil means always ready.
+	Ready func() (bool, any)
+	// Findings receives one Finding JSON line per finding of each decision (nil: findings are not written).
+	// Writes are serialised by the server.
+	Findings io.Writer
+	Logger   *slog.Logger
+	// MaxBodyBytes bounds the request body (DefaultMaxBodyBytes when zero); a bigger body gets 413.
+	MaxBodyBytes int64
+	// Registry receives the server's metrics and Gatherer serves /metrics. When both are nil the server uses a
+	// registry of its own (with the Go and process collectors); when only Registry is set and it is also a
+	// Gatherer (a *prometheus.Registry), it serves /metrics too.
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// Now is the clock for finding timestamps (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the HTTPS admission webhook.
+type Server struct {
+	opts    Options
+	logger  *slog.Logger
+	metrics *metrics
+	tls     *tls.Config
+	ca      []byte
+	http    *http.Server
+	mux     *http.ServeMux
+
+	findingsMu sync.Mutex
+	bufs       sync.Pool
+
+	mu       sync.Mutex
+	listener net.Listener
+	done     chan struct{}
+	serveErr error
+}
+
+// NewServer checks the options, loads or generates the serving certificate and registers the metrics. It does
+// not listen yet: see Start.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Handler == nil {
+		return nil, errors.New("admission server: no handler")
+	}
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Registry == nil && opts.Gatherer == nil {
+		reg := newRegistry()
+		opts.Registry, opts.Gatherer = reg, reg
+	} else if opts.Gatherer == nil {
+		g, ok := opts.Registry.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("admission server: Options.Registry is not a Gatherer; set Options.Gatherer to serve /metrics")
+		}
+		opts.Gatherer = g
+	} else if opts.Registry == nil {
+		return nil, errors.New("admission server: Options.Gatherer set without Options.Registry to register the metrics in")
+	}
+	s := &Server{opts: opts, logger: opts.Logger}
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+
+	var err error
+	if s.metrics, err = newMetrics(opts.Registry); err != nil {
+		return nil, fmt.Errorf("admission server: register metrics: %w", err)
+	}
+
+	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+	switch t := opts.TLS; {
+	case t.SelfSigned && (t.CertFile != "" || t.KeyFile != ""):
+		return nil, errors.New("admission server: TLS: choose either a cert/key file pair or self-signed, not both")
+	case t.SelfSigned:
+		certs, err := GenerateCertificates(t.Hosts, 0)
+		if err != nil {
+			return nil, fmt.Errorf("admission server: self-signed TLS: %w", err)
+		}
+		if s.tls.GetCertificate, err = staticCertificate(certs); err != nil {
+			return nil, fmt.Errorf("admission server: self-signed TLS: %w", err)
+		}
+		s.ca = certs.CA
+	case t.CertFile != "" && t.KeyFile != "":
+		r, err := newCertReloader(t.CertFile, t.KeyFile, s.logger)
+		if err != nil {
+			return nil, fmt.Errorf("admission server: %w", err)
+		}
+		s.tls.GetCertificate = r.GetCertificate
+	default:
+		return nil, errors.New("admission server: TLS: give both a certificate and a key file, or choose self-signed")
+	}
+
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/validate", s.serveValidate)
+	s.mux.HandleFunc("/healthz", s.serveHealthz)
+	s.mux.HandleFunc("/readyz", s.serveReadyz)
+	s.mux.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogPromLogger{s.logger}}))
+	s.http = &http.Server{
+		Handler:   s.mux,
+		TLSConfig: s.tls,
+		// The API server sends small requests and waits at most timeoutSeconds (≤ 30 s) for each.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// CABundle returns the PEM CA that signed a self-signed serving certificate (for the registration's caBundle);
+// nil when the certificate comes from files.
+func (s *Server) CABundle() []byte { return bytes.Clone(s.ca) }
+
+// Handler returns the server's HTTP handler (every endpoint), for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Start listens and serves in the background. It returns once the listener is bound (or failed to bind); the
+// server stops when ctx is cancelled or Shutdown is called. Wait returns when it has stopped.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener != nil {
+		return errors.New("admission server: already started")
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("admission server: listen on %s: %w", s.opts.Listen, err)
+	}
+	s.listener, s.done = ln, make(chan struct{})
+	s.logger.Info("admission webhook listening", "address", ln.Addr().String(), "selfSigned", s.opts.TLS.SelfSigned)
+	go func() {
+		defer close(s.done)
+		err := s.http.ServeTLS(ln, "", "")
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.mu.Lock()
+		s.serveErr = err
+		s.mu.Unlock()
+		if err != nil {
+			s.logger.Error("admission webhook stopped serving", "error", err)
+		}
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := s.Shutdown(sctx); err != nil {
+				s.logger.Warn("admission webhook shutdown", "error", err)
+			}
+		case <-s.done:
+		}
+	}()
+	return nil
+}
+
+// Addr returns the address the server listens on (with the port chosen when Listen had port 0), or "" before
+// Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Shutdown stops accepting connections and waits for requests in flight, until ctx expires.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.listener != nil
+	s.mu.Unlock()
+	if !started {
+		return nil
+	}
+	if err := s.http.Shutdown(ctx); err != nil {
+		return fmt.Errorf("admission server: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Wait blocks until the server has stopped serving and returns why (nil after a Shutdown).
+func (s *Server) Wait() error {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	if done == nil {
+		return errors.New("admission server: not started")
+	}
+	<-done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serveErr
+}
+
+func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, "GET, HEAD")
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		methodNotAllowed(w, "GET, HEAD")
+		return
+	}
+	ready, body := true, any(map[string]bool{"ready": true})
+	if s.opts.Ready != nil {
+		ready, body = s.opts.Ready()
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		s.logger.Error("readiness body does not encode", "error", err)
+		data, _ = json.Marshal(map[string]any{"ready": ready, "error": err.Error()})
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	http.Error(w, "method not allowed: use "+allow, http.StatusMethodNotAllowed)
+}
+
+// serveValidate is POST /validate: AdmissionReview in, AdmissionReview out.
+func (s *Server) serveValidate(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if r.Method != http.MethodPost {
+		s.reject(w, r, http.StatusMethodNotAllowed, &reviewError{reasonMethod, "method " + r.Method + " not allowed: POST an AdmissionReview"})
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		s.reject(w, r, http.StatusUnsupportedMediaType, &reviewError{reasonContentType, fmt.Sprintf("content type %q not supported: send application/json", ct)})
+		return
+	}
+	limit := s.opts.MaxBodyBytes
+	if r.ContentLength > limit {
+		s.reject(w, r, http.StatusRequestEntityTooLarge, tooLarge(r.ContentLength, limit))
+		return
+	}
+	buf := s.bufs.Get().(*bytes.Buffer)
+	defer s.putBuf(buf)
+	buf.Reset()
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.reject(w, r, http.StatusRequestEntityTooLarge, tooLarge(-1, limit))
+			return
+		}
+		s.reject(w, r, http.StatusBadRequest, &reviewError{reasonRead, "read body: " + err.Error()})
+		return
+	}
+	review, req, rerr := decodeReview(buf.Bytes())
+	if rerr != nil {
+		s.reject(w, r, http.StatusBadRequest, rerr)
+		return
+	}
+
+	uid := review.Request.UID
+	d, herr := s.handle(r.Context(), req)
+	var resp *admissionv1.AdmissionResponse
+	if herr != nil {
+		s.metrics.reviewErrors.WithLabelValues(reasonHandler).Inc()
+		s.metrics.decisions.WithLabelValues(reasonHandler, resultError).Inc()
+		s.logger.Error("admission handler failed; refusing the request", "error", herr, "uid", uid,
+			"namespace", req.Namespace, "name", req.Name, "kind", req.Kind.Kind, "subresource", req.SubResource)
+		resp = Errored(uid, http.StatusInternalServerError, herr)
+	} else {
+		resp = Response(uid, d)
+		s.metrics.observe(d)
+		s.record(d)
+	}
+	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+	data, err := json.Marshal(&out)
+	if err != nil {
+		// Cannot happen with the types above; answer so that the API server applies its failure policy.
+		s.reject(w, r, http.StatusInternalServerError, &reviewError{reasonEncode, "encode AdmissionReview response: " + err.Error()})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	_, _ = w.Write(data)
+	s.metrics.duration.Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) putBuf(buf *bytes.Buffer) {
+	// Do not keep the buffer of an unusually large review alive in the pool.
+	if buf.Cap() <= 256<<10 {
+		s.bufs.Put(buf)
+	}
+}
+
+// handle calls the handler, turning a panic or a nil decision into an error.
+func (s *Server) handle(ctx context.Context, req *policy.Request) (d *policy.Decision, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			d, err = nil, fmt.Errorf("handler panicked: %v", p)
+			s.logger.Error("admission handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	d = s.opts.Handler.Handle(ctx, req)
+	if d == nil {
+		return nil, errors.New("handler returned no decision")
+	}
+	if d.Request == nil {
+		d.Request = req
+	}
+	return d, nil
+}
+
+// record logs a denial and writes the decision's findings.
+func (s *Server) record(d *policy.Decision) {
+	req := d.Request
+	if !d.Allowed {
+		checks := make([]string, 0, len(d.Denials))
+		for _, v := range d.Denials {
+			checks = append(checks, v.Check)
+		}
+		if len(checks) == 0 && len(d.Errors) > 0 {
+			checks = append(checks, "internal-error")
+		}
+		s.logger.Info("admission denied", "check", strings.Join(checks, ","), "namespace", req.Namespace,
+			"name", req.Name, "kind", req.Kind.Kind, "subresource", req.SubResource, "operation", req.Operation,
+			"user", req.User.Username, "instance", d.Binding.InstanceID, "uid", req.UID)
+	}
+	if s.opts.Findings == nil || (len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors) == 0 && d.BreakGlass == "") {
+		return
+	}
+	var lines []byte
+	findings := d.Findings(s.opts.Now())
+	for i := range findings {
+		line, err := findings[i].JSONLine()
+		if err != nil {
+			s.logger.Error("finding does not encode", "rule", findings[i].Rule, "error", err)
+			continue
+		}
+		lines = append(lines, line...)
+	}
+	// One write per decision under the lock: lines of concurrent decisions never interleave.
+	s.findingsMu.Lock()
+	_, err := s.opts.Findings.Write(lines)
+	s.findingsMu.Unlock()
+	if err != nil {
+		s.logger.Error("write findings", "error", err, "count", len(findings))
+	}
+}
+
+// reject answers a request that cannot be judged: the status, the reason as plain text, a metric and a log line.
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, status int, rerr *reviewError) {
+	s.metrics.reviewErrors.WithLabelValues(rerr.reason).Inc()
+	// Some decoders quote the whole offending object; a 3 MiB object must not become a 3 MiB log line.
+	const maxMessage = 2048
+	if n := maxMessage; len(rerr.msg) > n {
+		for n > 0 && !utf8.RuneStart(rerr.msg[n]) {
+			n--
+		}
+		rerr = &reviewError{rerr.reason, rerr.msg[:n] + fmt.Sprintf("… (%d more bytes)", len(rerr.msg)-n)}
+	}
+	s.logger.Warn("admission review rejected", "status", status, "reason", rerr.reason, "error", rerr.msg,
+		"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
+	if status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	http.Error(w, "vnfguard: "+rerr.msg, status)
+}
+
+func tooLarge(size, limit int64) *reviewError {
+	if size < 0 {
+		return &reviewError{reasonTooLarge, fmt.Sprintf("body exceeds the limit of %d bytes", limit)}
+	}
+	return &reviewError{reasonTooLarge, fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes", size, limit)}
+}
+
+// isJSON accepts application/json with optional parameters (charset=utf-8).
+func isJSON(contentType string) bool {
+	if contentType == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// slogPromLogger routes promhttp's error log to slog.
+type slogPromLogger struct{ l *slog.Logger }
+
+func (p slogPromLogger) Println(v ...any) { p.l.Error("metrics: " + fmt.Sprint(v...)) }
