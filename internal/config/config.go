@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -150,6 +151,10 @@ func Load(path string) (*Config, error) {
 	cfg, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	// A relative inventory path is relative to the configuration file, not to wherever vnfguard was started.
+	if f := cfg.Inventory.File; f != "" && !filepath.IsAbs(f) {
+		cfg.Inventory.File = filepath.Join(filepath.Dir(path), f)
 	}
 	return cfg, nil
 }

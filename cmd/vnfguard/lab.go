@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vnfguard/vnfguard/internal/lab"
+)
+
+// newLabCommand is `vnfguard lab`: the local laboratory (a real control plane on loopback) and its demo.
+func newLabCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Run vnfguard against a local control plane (etcd, kube-apiserver, controllers, kwok)",
+		Args:  cobra.NoArgs,
+	}
+	cmd.AddCommand(newLabDemoCommand())
+	return cmd
+}
+
+type labDemoOptions struct {
+	controlPlaneDir, workDir string
+	keep                     bool
+}
+
+func newLabDemoCommand() *cobra.Command {
+	o := &labDemoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Start a control plane and vnfguard, run the benign VNF lifecycle and the attacks, print the verdicts",
+		Long: `Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback (binaries from
+--controlplane-dir, built by 'make controlplane'), runs this vnfguard binary as their validating webhook, and plays
+a VNFM's full lifecycle of a UPF and a UDR (instantiate, scale out, heal, stop, terminate) with the FGT5013 and
+FGT1609.501 attacks in between. Prints one row per request: identity, request, verdict, check and FiGHT technique.
+Everything started is stopped again. Exit code 0 when every step got its expected verdict, 1 otherwise, 2 when
+the lab could not start.`,
+		Example: `  vnfguard lab demo
+  vnfguard lab demo --controlplane-dir ~/.cache/vnfguard/k8s/v1.34.4 --keep`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.controlPlaneDir, "controlplane-dir", "", "directory of the control-plane binaries (default: $"+lab.ControlPlaneDirEnv+" or the build cache)")
+	f.StringVar(&o.workDir, "work-dir", "", "directory for data, certificates, kubeconfigs and logs (default: a temporary directory)")
+	f.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, audit log, vnfguard's findings) after the run")
+	return cmd
+}
+
+func (o *labDemoOptions) run(cmd *cobra.Command) error {
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.String("time", a.Value.Time().Format("15:04:05"))
+		}
+		return a
+	}}))
+	binDir := o.controlPlaneDir
+	if binDir == "" {
+		binDir = lab.DefaultBinDir()
+	}
+	if err := lab.CheckBinaries(binDir, false); err != nil {
+		return usageError(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return usageError(fmt.Errorf("find this vnfguard binary: %w", err))
+	}
+	workDir := o.workDir
+	if workDir == "" {
+		if workDir, err = os.MkdirTemp("", "vnfguard-demo-"); err != nil {
+			return usageError(fmt.Errorf("create a work directory: %w", err))
+		}
+	}
+	defer func() {
+		if o.keep {
+			logger.Info("work directory kept", "dir", workDir)
+			return
+		}
+		if err := os.RemoveAll(workDir); err != nil {
+			logger.Warn("could not remove the work directory", "dir", workDir, "error", err)
+		}
+	}()
+
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	started := time.Now()
+	logger.Info("starting the control plane and vnfguard", "binaries", binDir, "workDir", workDir)
+	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: workDir, Logger: logger}, self)
+	if err != nil {
+		return usageError(err)
+	}
+	defer env.CP.Stop()
+	logger.Info("lab ready", "seconds", fmt.Sprintf("%.1f", time.Since(started).Seconds()), "apiserver", env.CP.URL, "vnfguard", env.Guard.URL)
+
+	results, runErr := lab.RunScenario(ctx, env, lab.DefaultScenario())
+	if err := lab.RenderTable(stdout, results); err != nil {
+		return usageError(err)
+	}
+	logger.Info("stopping the control plane and vnfguard")
+	env.CP.Stop()
+	if runErr != nil {
+		return usageError(runErr)
+	}
+	if s := lab.Summarize(results); s.Passed != s.Steps {
+		return &exitCodeError{code: exitFindings, err: errors.New("some steps did not get their expected verdict; see the table")}
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/vnfguard/vnfguard/internal/admission"
+	"github.com/vnfguard/vnfguard/internal/cluster"
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/inventory/file"
+	"github.com/vnfguard/vnfguard/internal/policy"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+type serveOptions struct {
+	configPath, inventoryPath string
+	kube                      kubeFlags
+	listen                    string
+	certFile, keyFile         string
+	selfSigned                bool
+	selfSignedHosts           []string
+	logLevel                  string
+	syncTimeout               time.Duration
+}
+
+func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the admission webhook (HTTPS): /validate, /healthz, /readyz, /metrics",
+		Long: `Runs vnfguard's validating admission webhook. Decisions are answered on POST /validate; every denial, warning,
+audit, break-glass use and internal error is also written to stdout as one Finding JSON line. Logs are JSON on
+stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster view has synced.`,
+		Example: `  vnfguard serve --config vnfguard.yaml --kubeconfig ~/.kube/config --self-signed
+  vnfguard serve --config vnfguard.yaml --tls-cert-file tls.crt --tls-key-file tls.key --listen :8443`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file (defaults apply when empty)")
+	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file; overrides inventory.file of the configuration")
+	o.kube.add(f)
+	f.StringVar(&o.listen, "listen", admission.DefaultListen, "HTTPS address to listen on")
+	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate (PEM), re-read when it changes")
+	f.StringVar(&o.keyFile, "tls-key-file", "", "serving key (PEM), re-read when it changes")
+	f.BoolVar(&o.selfSigned, "self-signed", false, "generate a CA and serving certificate in memory (local use)")
+	f.StringSliceVar(&o.selfSignedHosts, "self-signed-hosts", nil, "DNS names and IPs of the self-signed certificate")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&o.syncTimeout, "cache-sync-timeout", 60*time.Second, "how long to wait for the cluster view to sync before serving")
+	return cmd
+}
+
+func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	logger, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+	cfg := config.Default()
+	if o.configPath != "" {
+		if cfg, err = config.Load(o.configPath); err != nil {
+			return usageError(err)
+		}
+	}
+	if o.selfSigned == (o.certFile != "" || o.keyFile != "") {
+		return usageError(errors.New("give either --tls-cert-file and --tls-key-file, or --self-signed"))
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	inventory, err := o.startInventory(ctx, cfg, logger)
+	if err != nil {
+		return usageError(err)
+	}
+	env := policy.Environment{Config: cfg, Inventory: inventory, Logger: logger}
+	var view *cluster.View
+	restCfg, err := o.kube.restConfig()
+	switch {
+	case errors.Is(err, errNoKubeconfig):
+		logger.Warn("no kubeconfig and not in a cluster: owners, target pods and PVCs cannot be looked up; lifecycle checks see only the request itself")
+	case err != nil:
+		return usageError(err)
+	default:
+		if view, err = cluster.New(ctx, restCfg, logger); err != nil {
+			return fmt.Errorf("start the cluster view: %w", err)
+		}
+		env.Objects, env.Namespaces = view, view
+	}
+	evaluator, err := policy.New(env)
+	if err != nil {
+		return usageError(err)
+	}
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerInventoryMetrics(registry, inventory)
+	server, err := admission.NewServer(admission.Options{
+		Listen:   o.listen,
+		TLS:      admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts},
+		Handler:  admission.Policy(evaluator),
+		Ready:    readiness(inventory, view),
+		Findings: stdout,
+		Logger:   logger,
+		Registry: registry,
+		Gatherer: registry,
+	})
+	if err != nil {
+		return usageError(err)
+	}
+	if err := server.Start(ctx); err != nil {
+		return err
+	}
+	logger.Info("vnfguard serving", "addr", server.Addr(), "version", version, "checks", policy.CheckIDs(), "inventory", inventory.Snapshot().Source)
+	<-ctx.Done()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return server.Shutdown(shutdownCtx)
+}
+
+// startInventory starts the configured inventory source. Without one, the inventory never loads and protected
+// namespaces fail closed for instantiation, which the log says.
+func (o *serveOptions) startInventory(ctx context.Context, cfg *config.Config, logger *slog.Logger) (vnf.Inventory, error) {
+	path := cfg.Inventory.File
+	if o.inventoryPath != "" {
+		path = o.inventoryPath
+	}
+	if path == "" {
+		logger.Warn("no inventory source configured (inventory.file or --inventory): instantiation in protected namespaces is denied until there is one")
+		return staticInventory{vnf.Empty("none")}, nil
+	}
+	src, err := file.NewSource(path, logger)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := src.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("inventory source stopped", "path", path, "error", err)
+		}
+	}()
+	return src, nil
+}
+
+type staticInventory struct{ snap *vnf.Snapshot }
+
+func (s staticInventory) Snapshot() *vnf.Snapshot { return s.snap }
+
+// readiness reports, for /readyz, whether the inventory has loaded and the cluster view has synced.
+func readiness(inv vnf.Inventory, view *cluster.View) func() (bool, any) {
+	type inventoryStatus struct {
+		Loaded     bool    `json:"loaded"`
+		Source     string  `json:"source"`
+		Version    string  `json:"version,omitempty"`
+		Instances  int     `json:"instances"`
+		AgeSeconds float64 `json:"ageSeconds,omitempty"`
+	}
+	type status struct {
+		Ready       bool            `json:"ready"`
+		Inventory   inventoryStatus `json:"inventory"`
+		ClusterView string          `json:"clusterView"`
+		Reason      string          `json:"reason,omitempty"`
+	}
+	return func() (bool, any) {
+		snap := inv.Snapshot()
+		s := status{Inventory: inventoryStatus{Loaded: snap.Loaded, Source: snap.Source, Version: snap.Version, Instances: snap.Len()}, ClusterView: "none"}
+		if snap.Loaded {
+			s.Inventory.AgeSeconds = time.Since(snap.LoadedAt).Seconds()
+		}
+		synced := true
+		if view != nil {
+			synced = view.HasSynced()
+			s.ClusterView = map[bool]string{true: "synced", false: "syncing"}[synced]
+		}
+		s.Ready = snap.Loaded && synced
+		switch {
+		case !snap.Loaded:
+			s.Reason = "the VNF inventory (" + snap.Source + ") has not loaded"
+		case !synced:
+			s.Reason = "the cluster view has not synced"
+		}
+		return s.Ready, s
+	}
+}
+
+// registerInventoryMetrics exports the inventory's size and age.
+func registerInventoryMetrics(reg prometheus.Registerer, inv vnf.Inventory) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_inventory_instances", Help: "VNF instances in the inventory in force."},
+			func() float64 { return float64(inv.Snapshot().Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_inventory_age_seconds", Help: "Age of the inventory in force (-1 before it first loads)."},
+			func() float64 {
+				snap := inv.Snapshot()
+				if !snap.Loaded {
+					return -1
+				}
+				return time.Since(snap.LoadedAt).Seconds()
+			}),
+	)
+}
