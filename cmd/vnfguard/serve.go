@@ -30,6 +30,7 @@ type serveOptions struct {
 	certFile, keyFile         string
 	selfSigned                bool
 	selfSignedHosts           []string
+	writeCA                   string
 	logLevel                  string
 	syncTimeout               time.Duration
 }
@@ -56,6 +57,7 @@ stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster vi
 	f.StringVar(&o.keyFile, "tls-key-file", "", "serving key (PEM), re-read when it changes")
 	f.BoolVar(&o.selfSigned, "self-signed", false, "generate a CA and serving certificate in memory (local use)")
 	f.StringSliceVar(&o.selfSignedHosts, "self-signed-hosts", nil, "DNS names and IPs of the self-signed certificate")
+	f.StringVar(&o.writeCA, "write-ca", "", "with --self-signed: write the generated CA (PEM) here, for webhook-config --ca-file")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.syncTimeout, "cache-sync-timeout", 60*time.Second, "how long to wait for the cluster view to sync before serving")
 	return cmd
@@ -119,6 +121,14 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	})
 	if err != nil {
 		return usageError(err)
+	}
+	if o.writeCA != "" {
+		if !o.selfSigned {
+			return usageError(errors.New("--write-ca goes with --self-signed"))
+		}
+		if err := os.WriteFile(o.writeCA, server.CABundle(), 0o644); err != nil {
+			return fmt.Errorf("--write-ca: %w", err)
+		}
 	}
 	if err := server.Start(ctx); err != nil {
 		return err

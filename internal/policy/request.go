@@ -10,6 +10,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -68,6 +69,15 @@ func FromAdmission(ar *admissionv1.AdmissionRequest) (*Request, error) {
 	}
 	if req.OldObject, err = DecodeObject(req.Kind, ar.OldObject.Raw); err != nil {
 		return nil, fmt.Errorf("request.oldObject (%s %s/%s): %w", req.Kind.Kind, req.Namespace, req.Name, err)
+	}
+	if req.Name == "" {
+		// CREATE requests carry no name when the object has only a generateName (or the client left it to the body).
+		if m, ok := req.Object.(metav1.Object); ok {
+			req.Name = m.GetName()
+			if req.Name == "" {
+				req.Name = m.GetGenerateName()
+			}
+		}
 	}
 	if req.Operation == Connect && req.Object != nil {
 		// For CONNECT, request.kind is the options kind (PodExecOptions); the target is the pod request.name.
