@@ -1,0 +1,430 @@
+// Command apiserver-latency measures the latency vnfguard adds to a pod CREATE through a real kube-apiserver:
+// the same load — N creates from C concurrent clients, each with its own connection — with and without the
+// vnfguard webhook registered, in alternating rounds of one run, side by side.
+//
+// The pod is a typical CNF pod in a protected VNF namespace, created by the VNFM identity for an INSTANTIATED
+// instance with the declared image digest: vnfguard runs every check and allows it, so the difference between the
+// two configurations is what the webhook call costs (TLS round trip, AdmissionReview encoding, policy, lookups).
+//
+// The control plane is started without controllers, scheduler and simulated node (lab.Options.APIServerOnly), so
+// that nothing but the benchmark's requests competes for the CPU; API Priority and Fairness is off, so that the
+// API server's queueing does not blur the figures (both configurations alike).
+//
+//	go run ./bench/apiserver-latency -vnfguard bin/vnfguard -creates 3000 -concurrency 100
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/vnfguard/vnfguard/internal/lab"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+type options struct {
+	controlPlaneDir, vnfguard, workDir string
+	creates, concurrency, rounds       int
+	warmup                             int
+	rate                               float64
+	keep                               bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.controlPlaneDir, "controlplane-dir", "", "control-plane binaries (default: $"+lab.ControlPlaneDirEnv+" or the build cache)")
+	flag.StringVar(&o.vnfguard, "vnfguard", "bin/vnfguard", "the vnfguard binary to register")
+	flag.StringVar(&o.workDir, "work-dir", "", "work directory (default: a temporary one, removed afterwards)")
+	flag.IntVar(&o.creates, "creates", 3000, "pod creates per configuration")
+	flag.IntVar(&o.concurrency, "concurrency", 100, "concurrent clients, each with its own connection")
+	flag.IntVar(&o.rounds, "rounds", 3, "alternating rounds per configuration (creates are split evenly)")
+	flag.IntVar(&o.warmup, "warmup", 300, "creates per configuration before measuring (connections, caches, JIT of the Go runtime's pools)")
+	flag.Float64Var(&o.rate, "rate", 0, "total creates per second, paced (open loop); 0 sends as fast as the clients can (closed loop, saturation)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.Parse()
+	if err := run(context.Background(), o); err != nil {
+		fmt.Fprintln(os.Stderr, "apiserver-latency:", err)
+		os.Exit(1)
+	}
+}
+
+// result is what one configuration measured.
+type result struct {
+	name      string
+	latencies []time.Duration
+	errors    int
+	firstErr  error
+	elapsed   time.Duration
+}
+
+func run(ctx context.Context, o options) error {
+	if o.creates < o.rounds || o.concurrency < 1 || o.rounds < 1 {
+		return fmt.Errorf("need -creates ≥ -rounds ≥ 1 and -concurrency ≥ 1 (got %d, %d, %d)", o.creates, o.rounds, o.concurrency)
+	}
+	binDir := o.controlPlaneDir
+	if binDir == "" {
+		binDir = lab.DefaultBinDir()
+	}
+	binary, err := filepath.Abs(o.vnfguard)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(binary); err != nil {
+		return fmt.Errorf("vnfguard binary: %w (run `make build` first)", err)
+	}
+	workDir := o.workDir
+	if workDir == "" {
+		if workDir, err = os.MkdirTemp("", "vnfguard-bench-"); err != nil {
+			return err
+		}
+	}
+	if !o.keep {
+		defer os.RemoveAll(workDir)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	progress := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "[apiserver-latency %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+
+	progress("starting etcd, kube-apiserver and vnfguard")
+	env, err := lab.StartStack(ctx, lab.Options{
+		BinDir: binDir, WorkDir: workDir, Logger: logger, APIServerOnly: true,
+		ExtraAPIServerArgs: []string{"--enable-priority-and-fairness=false", "--max-mutating-requests-inflight=400"},
+	}, binary)
+	if err != nil {
+		return err
+	}
+	defer env.CP.Stop()
+	// The instance the benchmark pods belong to: INSTANTIATED, so that vnfguard allows them after every check.
+	env.NFVO.Set(lab.UPF, vnf.Instantiated, vnf.Started)
+	if err := env.NFVO.Publish(ctx, env.Guard); err != nil {
+		return err
+	}
+
+	clients, err := newClients(env.CP, o.concurrency)
+	if err != nil {
+		return err
+	}
+	with := &result{name: "with vnfguard"}
+	without := &result{name: "without webhook"}
+	perRound := o.creates / o.rounds
+	registered := true
+	ns := 0
+	load := func(r *result, n int, measure bool) error {
+		ns++
+		namespace := fmt.Sprintf("bench-%d", ns)
+		if err := env.CP.EnsureNamespace(ctx, namespace, map[string]string{"vnfguard.io/protected": "true"}); err != nil {
+			return err
+		}
+		target := r
+		if !measure {
+			target = &result{name: r.name}
+		}
+		burst(ctx, clients, namespace, n, o.rate, target)
+		if target.firstErr != nil && target.errors == n {
+			return fmt.Errorf("%s: every create failed, first: %w", r.name, target.firstErr)
+		}
+		return nil
+	}
+	setRegistered := func(want bool) error {
+		if want == registered {
+			return nil
+		}
+		registered = want
+		if want {
+			return env.Guard.Register(ctx)
+		}
+		return env.Guard.Unregister(ctx)
+	}
+
+	progress("warm-up: %d creates per configuration", o.warmup)
+	for _, cfg := range []struct {
+		r   *result
+		reg bool
+	}{{with, true}, {without, false}} {
+		if err := setRegistered(cfg.reg); err != nil {
+			return err
+		}
+		if err := load(cfg.r, o.warmup, false); err != nil {
+			return err
+		}
+	}
+	for round := 1; round <= o.rounds; round++ {
+		// Alternate which configuration goes first, so that drift (a growing etcd, GC) hits both alike.
+		order := []struct {
+			r   *result
+			reg bool
+		}{{without, false}, {with, true}}
+		if round%2 == 0 {
+			order[0], order[1] = order[1], order[0]
+		}
+		for _, cfg := range order {
+			if err := setRegistered(cfg.reg); err != nil {
+				return err
+			}
+			progress("round %d/%d: %d creates %s, %d clients", round, o.rounds, perRound, cfg.r.name, o.concurrency)
+			if err := load(cfg.r, perRound, true); err != nil {
+				return err
+			}
+		}
+	}
+	report(os.Stdout, o, []*result{without, with})
+	if text, err := env.Guard.Metrics(ctx); err == nil {
+		sum, count := metricValue(text, "vnfguard_admission_duration_seconds_sum"), metricValue(text, "vnfguard_admission_duration_seconds_count")
+		if count > 0 {
+			fmt.Fprintf(os.Stdout, "\nvnfguard's own handling time (decode, policy, encode) over all %d reviews it answered: mean %.3f ms, p50 ≤ %s, p99 ≤ %s (histogram buckets)\n",
+				int(count), sum/count*1000, bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.5), bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.99))
+		}
+	}
+	if with.errors > 0 || without.errors > 0 {
+		return fmt.Errorf("%d creates failed with vnfguard, %d without; first: %v", with.errors, without.errors, errors.Join(with.firstErr, without.firstErr))
+	}
+	return nil
+}
+
+// newClients builds n clientsets acting as the VNFM, each with its own connection (a custom dialer keeps
+// client-go from sharing one transport) and without client-side rate limiting.
+func newClients(cp *lab.ControlPlane, n int) ([]kubernetes.Interface, error) {
+	out := make([]kubernetes.Interface, n)
+	for i := range out {
+		_, cfg := cp.ClientFor(lab.VNFM)
+		dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+		cfg.Dial = dialer.DialContext
+		cfg.RateLimiter = flowcontrol.NewFakeAlwaysRateLimiter()
+		cs, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("client %d: %w", i, err)
+		}
+		out[i] = cs
+	}
+	return out, nil
+}
+
+// burst creates n pods in namespace from all clients at once and records each create's latency. With a rate, a
+// pacer hands out one create every 1/rate seconds, so that latency is the service time rather than the queueing
+// of a saturated machine.
+func burst(ctx context.Context, clients []kubernetes.Interface, namespace string, n int, rate float64, r *result) {
+	var next atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var tokens chan struct{}
+	stop := make(chan struct{})
+	defer close(stop)
+	if rate > 0 {
+		tokens = make(chan struct{})
+		go func() {
+			interval := time.Duration(float64(time.Second) / rate)
+			t0 := time.Now()
+			for i := 0; ; i++ {
+				time.Sleep(time.Until(t0.Add(time.Duration(i) * interval)))
+				select {
+				case tokens <- struct{}{}:
+				case <-stop:
+					return
+				}
+			}
+		}()
+	}
+	start := time.Now()
+	for _, cs := range clients {
+		wg.Add(1)
+		go func(cs kubernetes.Interface) {
+			defer wg.Done()
+			var local []time.Duration
+			for {
+				i := next.Add(1)
+				if i > int64(n) {
+					break
+				}
+				if tokens != nil {
+					<-tokens
+				}
+				pod := cnfPod(namespace, fmt.Sprintf("upf-%06d", i))
+				t0 := time.Now()
+				_, err := cs.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{})
+				d := time.Since(t0)
+				if err != nil {
+					mu.Lock()
+					r.errors++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				local = append(local, d)
+			}
+			mu.Lock()
+			r.latencies = append(r.latencies, local...)
+			mu.Unlock()
+		}(cs)
+	}
+	wg.Wait()
+	r.elapsed += time.Since(start)
+}
+
+// cnfPod is a UPF pod of the INSTANTIATED UPF instance: instance label, declared digest, restricted security
+// context plus NET_ADMIN (which the UPF profile allows).
+func cnfPod(namespace, name string) *corev1.Pod {
+	no, yes := false, true
+	uid := int64(10001)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
+			Labels: map[string]string{vnf.DefaultInstanceLabel: lab.UPF.InstanceID, "app": "upf"}},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: &no,
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name: "upf", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf", "--config", "/etc/upf/upf.yaml"},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_ADMIN"}}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+					corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
+			}, {
+				Name: "metrics", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf-exporter"},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+			}},
+		},
+	}
+}
+
+type stats struct {
+	n                   int
+	p50, p90, p99, mean time.Duration
+	throughput          float64
+}
+
+func summarize(r *result) stats {
+	l := slices.Clone(r.latencies)
+	slices.Sort(l)
+	s := stats{n: len(l)}
+	if len(l) == 0 {
+		return s
+	}
+	var sum time.Duration
+	for _, d := range l {
+		sum += d
+	}
+	s.mean = sum / time.Duration(len(l))
+	s.p50 = l[len(l)*50/100]
+	s.p90 = l[len(l)*90/100]
+	s.p99 = l[min(len(l)-1, len(l)*99/100)]
+	if r.elapsed > 0 {
+		s.throughput = float64(len(l)) / r.elapsed.Seconds()
+	}
+	return s
+}
+
+func report(w *os.File, o options, results []*result) {
+	load := "closed loop (as fast as the clients can)"
+	if o.rate > 0 {
+		load = fmt.Sprintf("paced at %.0f creates/s", o.rate)
+	}
+	fmt.Fprintf(w, "pod CREATE through kube-apiserver %s, %d concurrent clients, %s, %d creates per configuration in %d alternating rounds; %s/%s, %d CPUs\n\n",
+		lab.KubernetesVersion, o.concurrency, load, o.creates, o.rounds, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "configuration\tcreates\terrors\tp50\tp90\tp99\tmean\tcreates/s\t")
+	all := make([]stats, len(results))
+	for i, r := range results {
+		s := summarize(r)
+		all[i] = s
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.0f\t\n", r.name, s.n, r.errors, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), s.throughput)
+	}
+	if len(all) == 2 {
+		d := func(a, b time.Duration) string { return ms(b - a) }
+		fmt.Fprintf(tw, "added by vnfguard\t\t\t%s\t%s\t%s\t%s\t\t\n", d(all[0].p50, all[1].p50), d(all[0].p90, all[1].p90), d(all[0].p99, all[1].p99), d(all[0].mean, all[1].mean))
+	}
+	tw.Flush()
+}
+
+// metricValue sums the samples of a metric (every label set) in Prometheus text format.
+func metricValue(text, name string) float64 {
+	var total float64
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		rest := line[len(name):]
+		if rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		fields := strings.Fields(rest[strings.LastIndexByte(rest, '}')+1:])
+		if len(fields) == 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(fields[0], 64); err == nil {
+			total += v
+		}
+	}
+	return total
+}
+
+// bucketQuantile returns the upper bound of the first histogram bucket holding the q quantile.
+func bucketQuantile(text, name string, q float64) string {
+	type bucket struct{ le, n float64 }
+	var buckets []bucket
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		i := strings.Index(line, `le="`)
+		if i < 0 {
+			continue
+		}
+		rest := line[i+4:]
+		j := strings.IndexByte(rest, '"')
+		if j < 0 {
+			continue
+		}
+		le, err := strconv.ParseFloat(rest[:j], 64)
+		if err != nil {
+			le = math.Inf(1)
+		}
+		fields := strings.Fields(rest[j:])
+		if len(fields) < 2 {
+			continue
+		}
+		n, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			continue
+		}
+		buckets = append(buckets, bucket{le, n})
+	}
+	if len(buckets) == 0 {
+		return "?"
+	}
+	total := buckets[len(buckets)-1].n
+	for _, b := range buckets {
+		if b.n >= q*total {
+			if math.IsInf(b.le, 1) {
+				return "+Inf"
+			}
+			return ms(time.Duration(b.le * float64(time.Second)))
+		}
+	}
+	return "+Inf"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,12 @@
+// Package cluster is the live view of the cluster that the admission webhook decides with: the metadata of pods,
+// workloads, volume claims and namespaces, kept by client-go shared informers for all namespaces.
+//
+// The policy only needs object metadata — labels, owner references, deletion timestamps — to find the VNF
+// instance of an owner, a target pod or a claimed volume, so the view uses metadata-only informers
+// (k8s.io/client-go/metadata): a cluster with many pods costs a fraction of the memory full objects would.
+//
+// An informer lags the API server by a moment, and a webhook is asked about objects created a moment ago (the
+// ReplicaSet a new pod's owner reference names, created by the Deployment controller just before). A cache miss
+// therefore falls back to a live GET with a short timeout; only a live "not found" is reported as not found
+// (an error wrapping vnf.ErrNotFound).
+package cluster

@@ -1,0 +1,62 @@
+package lab
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+)
+
+// KubernetesVersion is the version of the control-plane binaries hack/build-controlplane.sh builds.
+const KubernetesVersion = "v1.34.4"
+
+// ControlPlaneDirEnv names the environment variable that points at the control-plane binaries.
+const ControlPlaneDirEnv = "VNFGUARD_CONTROLPLANE_DIR"
+
+// DefaultBinDir is where the control-plane binaries are looked for: $VNFGUARD_CONTROLPLANE_DIR when set; else the
+// first of these that holds kube-apiserver: .cache/k8s/<version> in the vnfguard repository containing the working
+// directory or the running executable (bin/vnfguard), and ~/.cache/vnfguard/k8s/<version> (the Makefile's
+// default). When none does, the first candidate, so that the error names a sensible place.
+func DefaultBinDir() string {
+	if dir := os.Getenv(ControlPlaneDirEnv); dir != "" {
+		return dir
+	}
+	rel := filepath.Join(".cache", "k8s", KubernetesVersion)
+	var candidates []string
+	if wd, err := os.Getwd(); err == nil {
+		if root := RepoRoot(wd); root != "" {
+			candidates = append(candidates, filepath.Join(root, rel))
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if root := RepoRoot(filepath.Dir(exe)); root != "" {
+			candidates = append(candidates, filepath.Join(root, rel))
+		}
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(home, ".cache", "vnfguard", "k8s", KubernetesVersion))
+	}
+	if len(candidates) == 0 {
+		return rel
+	}
+	for _, dir := range candidates {
+		if st, err := os.Stat(filepath.Join(dir, "kube-apiserver")); err == nil && !st.IsDir() {
+			return dir
+		}
+	}
+	return candidates[0]
+}
+
+// RepoRoot walks up from dir to the directory whose go.mod declares the vnfguard module; "" when there is none.
+func RepoRoot(dir string) string {
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.Contains(data, []byte("module github.com/vnfguard/vnfguard\n")) {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,34 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// StartStack starts the control plane and, registered as its webhook, `binary serve` with the lab's
+// configuration (ConfigYAML) and an inventory in which the packages of UPF and UDR are onboarded and nothing is
+// instantiated yet. It returns the environment DefaultScenario runs in; Env.CP.Stop stops everything.
+func StartStack(ctx context.Context, opts Options, binary string) (*Env, error) {
+	cp, err := Start(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	inventory := filepath.Join(cp.WorkDir, "inventory.yaml")
+	nfvo := NewNFVO(inventory, UPF, UDR)
+	if _, err := nfvo.Write(); err != nil {
+		cp.Stop()
+		return nil, err
+	}
+	configPath, err := WriteConfig(cp.WorkDir, inventory)
+	if err != nil {
+		cp.Stop()
+		return nil, err
+	}
+	guard, err := cp.StartVNFGuard(ctx, binary, configPath)
+	if err != nil {
+		cp.Stop()
+		return nil, fmt.Errorf("start vnfguard (%s): %w", binary, err)
+	}
+	return &Env{CP: cp, Guard: guard, NFVO: nfvo, Logger: opts.Logger}, nil
+}
