@@ -40,7 +40,7 @@ type policyTestOptions struct {
 // policyResult is the verdict on one object.
 type policyResult struct {
 	Object     objectRef       `json:"object"`
-	Source     string          `json:"source"` // file:line (document, item)
+	Source     string          `json:"source"`  // file:line (document, item)
 	Verdict    string          `json:"verdict"` // allowed, denied, not-governed
 	Allowed    bool            `json:"allowed"`
 	Protected  bool            `json:"protectedNamespace"`
