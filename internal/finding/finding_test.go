@@ -24,7 +24,8 @@ func TestSeverityText(t *testing.T) {
 
 func TestKeyAndJSON(t *testing.T) {
 	obj := ObjectRef{Kind: "Pod", Namespace: "vnf", Name: "upf-0", Subresource: "exec"}
-	if Key("a", obj, "i") != Key("a", obj, "i") || Key("a", obj, "i") == Key("b", obj, "i") || Key("a", obj, "i") == Key("a", obj, "j") {
+	first, again := Key("a", obj, "i"), Key("a", ObjectRef{Kind: "Pod", Namespace: "vnf", Name: "upf-0", Subresource: "exec"}, "i")
+	if first != again || first == Key("b", obj, "i") || first == Key("a", obj, "j") {
 		t.Error("keys must be stable and differ by rule and instance")
 	}
 	f := &Finding{ID: Key("a", obj, "i"), Rule: "a", Technique: AccessingTerminatedVNF, Severity: Critical, Object: obj, VNFInstance: "i"}
