@@ -132,7 +132,7 @@ func (o *policyTestOptions) run(ctx context.Context, stdout io.Writer) error {
 		}
 	}
 	view := manifest.NewCluster(objects, o.namespace)
-	evaluator, err := policy.New(policy.Environment{Config: cfg, Inventory: staticInventory{snap}, Objects: view, Namespaces: view,
+	evaluator, err := policy.New(policy.Environment{Config: cfg, Inventory: vnf.Static{Snap: snap}, Objects: view, Namespaces: view,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return usageError(err)

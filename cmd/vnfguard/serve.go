@@ -149,7 +149,7 @@ func (o *serveOptions) startInventory(ctx context.Context, cfg *config.Config, l
 	}
 	if path == "" {
 		logger.Warn("no inventory source configured (inventory.file or --inventory): instantiation in protected namespaces is denied until there is one")
-		return staticInventory{vnf.Empty("none")}, nil
+		return vnf.Static{Snap: vnf.Empty("none")}, nil
 	}
 	src, err := file.NewSource(path, logger)
 	if err != nil {
@@ -162,10 +162,6 @@ func (o *serveOptions) startInventory(ctx context.Context, cfg *config.Config, l
 	}()
 	return src, nil
 }
-
-type staticInventory struct{ snap *vnf.Snapshot }
-
-func (s staticInventory) Snapshot() *vnf.Snapshot { return s.snap }
 
 // readiness reports, for /readyz, whether the inventory has loaded and the cluster view has synced.
 func readiness(inv vnf.Inventory, view *cluster.View) func() (bool, any) {

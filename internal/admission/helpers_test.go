@@ -26,11 +26,6 @@ import (
 // upfInstanceID is the instance the fixtures' pod belongs to.
 const upfInstanceID = "7f3c0d6e-2b1a-4c5d-8e9f-0a1b2c3d4e5f"
 
-// staticInventory is an in-memory inventory with one fixed snapshot.
-type staticInventory struct{ snap *vnf.Snapshot }
-
-func (s staticInventory) Snapshot() *vnf.Snapshot { return s.snap }
-
 // upfInventory holds one INSTANTIATED, STARTED UPF instance in namespace vnf-upf whose package declares the two
 // images of testdata/pod-review.json.
 func upfInventory() vnf.Inventory {
@@ -48,7 +43,7 @@ func upfInventory() vnf.Inventory {
 			{Name: "metrics", Image: "127.0.0.1:5000/5gc/upf-exporter@sha256:2222222222222222222222222222222222222222222222222222222222222222"},
 		},
 	}
-	return staticInventory{vnf.NewSnapshot("memory", "test", time.Now(), []*vnf.Instance{inst})}
+	return vnf.Static{Snap: vnf.NewSnapshot("memory", "test", time.Now(), []*vnf.Instance{inst})}
 }
 
 // newEvaluator builds the real policy evaluator with every registered check over the in-memory inventory.

@@ -59,10 +59,6 @@ func instance(id, product, vnfdID string, state vnf.InstantiationState, op vnf.O
 	return inst
 }
 
-type staticInventory struct{ snap *vnf.Snapshot }
-
-func (s staticInventory) Snapshot() *vnf.Snapshot { return s.snap }
-
 func testSnapshot() *vnf.Snapshot {
 	return vnf.NewSnapshot("test", "v1", time.Now(), []*vnf.Instance{
 		instance("upf-1", "UPF", "upf-vnfd", vnf.Instantiated, vnf.Started, upfImage, sideImage),
@@ -120,7 +116,7 @@ func newTestEnv(t testing.TB, extraConfig string) *testEnv {
 	if err != nil {
 		t.Fatalf("test config: %v", err)
 	}
-	return &testEnv{cfg: cfg, inv: staticInventory{testSnapshot()}, objs: testObjects()}
+	return &testEnv{cfg: cfg, inv: vnf.Static{Snap: testSnapshot()}, objs: testObjects()}
 }
 
 func (e *testEnv) evaluator(t testing.TB) *Evaluator {

@@ -54,7 +54,7 @@ func TestBreakGlassFinding(t *testing.T) {
 
 func TestInventoryNotLoadedFailsClosed(t *testing.T) {
 	env := newTestEnv(t, "")
-	env.inv = staticInventory{vnf.Empty("file:/etc/vnfguard/inventory.yaml")}
+	env.inv = vnf.Static{Snap: vnf.Empty("file:/etc/vnfguard/inventory.yaml")}
 	d := env.evaluator(t).Evaluate(context.Background(), deploymentRequest(Create, vnfmUser, vnfmDeployment("upf", "upf-1", cnfPodSpec()), nil))
 	if d.Allowed || !strings.Contains(d.Message(), "has not loaded yet") || !strings.Contains(d.Message(), "file:/etc/vnfguard/inventory.yaml") {
 		t.Fatalf("want a fail-closed denial naming the inventory, got allowed=%v %q", d.Allowed, d.Message())

@@ -129,3 +129,10 @@ func NamespaceOf(inst *Instance) string {
 	}
 	return ""
 }
+
+// Static is an inventory that never changes: offline evaluation (`vnfguard policy test`), a server started without
+// an inventory source (Empty: never loaded, so protected namespaces fail closed), and tests.
+type Static struct{ Snap *Snapshot }
+
+// Snapshot returns the fixed snapshot.
+func (s Static) Snapshot() *Snapshot { return s.Snap }
