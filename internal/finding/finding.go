@@ -97,6 +97,11 @@ type Finding struct {
 	Identity    string            `json:"identity,omitempty"`
 	Object      ObjectRef         `json:"object"`
 	Evidence    map[string]string `json:"evidence,omitempty"`
+	// FirstSeen, LastSeen and Count aggregate repeats of the same finding (same ID) within a window; a store
+	// fills them in. A finding as first produced has Count 0 or 1 and both times equal to Time.
+	FirstSeen time.Time `json:"firstSeen,omitzero"`
+	LastSeen  time.Time `json:"lastSeen,omitzero"`
+	Count     int       `json:"count,omitempty"`
 }
 
 // Key computes the deduplication ID from the rule, the object and the instance.
