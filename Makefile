@@ -23,8 +23,8 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
-unit: ## unit tests (no control plane)
-	$(GO) test $$($(GO) list ./... | grep -v /test/e2e)
+unit: ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
+	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test $$($(GO) list ./... | grep -v /test/e2e)
 
 e2e: controlplane ## end-to-end tests against the real control plane
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/
@@ -37,12 +37,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (minimising new inputs briefly:
 	  done; \
 	done
 
-test: controlplane lint ## everything: lint, unit and end-to-end tests, bounded fuzzing
-	$(GO) test -count=1 -timeout 30m ./...
+test: controlplane lint ## everything: lint, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
+	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz
 
-bench: ## micro-benchmarks of the policy and the webhook transport
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/policy/ ./internal/admission/
+bench: ## micro-benchmarks of the policy, the webhook transport, audit decoding, detection and the stores
+	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/policy/ ./internal/admission/ ./internal/audit/ ./internal/detect/ ./internal/store/
 
 demo: controlplane build ## start a control plane and vnfguard, run the benign lifecycle and the attacks, print the verdicts
 	bin/vnfguard lab demo --controlplane-dir "$(VNFGUARD_CONTROLPLANE_DIR)"

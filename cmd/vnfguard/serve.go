@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
 	"github.com/vnfguard/vnfguard/internal/policy"
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -33,6 +35,7 @@ type serveOptions struct {
 	writeCA                   string
 	logLevel                  string
 	syncTimeout               time.Duration
+	audit                     auditFlags
 }
 
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -60,6 +63,10 @@ stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster vi
 	f.StringVar(&o.writeCA, "write-ca", "", "with --self-signed: write the generated CA (PEM) here, for webhook-config --ca-file")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.syncTimeout, "cache-sync-timeout", 60*time.Second, "how long to wait for the cluster view to sync before serving")
+	f.StringVar(&o.audit.queueDir, "audit-queue-dir", "", "enable the audit webhook endpoint /audit: accepted batches go to a durable queue in this directory")
+	f.StringVar(&o.audit.tokenFile, "audit-token-file", "", "bearer tokens the API server's audit webhook presents, one per line")
+	f.StringSliceVar(&o.audit.rulePaths, "rules", nil, "extra detection rule files or directories")
+	f.StringVar(&o.audit.storeDSN, "store", "", "record audit findings in a store: a SQLite path or sqlite:// DSN, or postgres://...")
 	return cmd
 }
 
@@ -106,6 +113,27 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return usageError(err)
 	}
 
+	out := &syncWriter{w: stdout}
+	routes := map[string]http.Handler{}
+	if o.audit.queueDir != "" {
+		var namespaces detect.Namespaces
+		if view != nil {
+			namespaces = view
+		}
+		intake, err := startAuditIntake(ctx, o.audit, cfg, inventory, env.Objects, namespaces, out, logger)
+		if err != nil {
+			return usageError(err)
+		}
+		defer intake.close()
+		routes["/audit"] = intake.handler()
+		go func() {
+			if err := intake.run(ctx); err != nil {
+				logger.Error("audit intake stopped", "error", err)
+				stop()
+			}
+		}()
+	}
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerInventoryMetrics(registry, inventory)
@@ -114,7 +142,8 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		TLS:      admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts},
 		Handler:  admission.Policy(evaluator),
 		Ready:    readiness(inventory, view),
-		Findings: stdout,
+		Findings: out,
+		Routes:   routes,
 		Logger:   logger,
 		Registry: registry,
 		Gatherer: registry,

@@ -65,6 +65,9 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Now is the clock for finding timestamps (time.Now when nil).
 	Now func() time.Time
+	// Routes are further handlers served on the same listener, by path (e.g. "/audit" for the API server's audit
+	// webhook backend). They must not shadow the server's own paths.
+	Routes map[string]http.Handler
 }
 
 // Server is the HTTPS admission webhook.
@@ -148,6 +151,13 @@ func NewServer(opts Options) (*Server, error) {
 	}
 
 	s.mux = http.NewServeMux()
+	for path, h := range opts.Routes {
+		switch path {
+		case "/validate", "/healthz", "/readyz", "/metrics":
+			return nil, fmt.Errorf("admission server: route %s is the server's own", path)
+		}
+		s.mux.Handle(path, h)
+	}
 	s.mux.HandleFunc("/validate", s.serveValidate)
 	s.mux.HandleFunc("/healthz", s.serveHealthz)
 	s.mux.HandleFunc("/readyz", s.serveReadyz)

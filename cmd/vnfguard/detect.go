@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/audit"
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/detect"
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/inventory/file"
+	"github.com/vnfguard/vnfguard/internal/store"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+type detectOptions struct {
+	path                      string
+	follow, fromEnd           bool
+	configPath, inventoryPath string
+	rulePaths                 []string
+	storeDSN                  string
+	output                    string
+	failOn                    string
+	logLevel                  string
+}
+
+func newDetectCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := &detectOptions{}
+	cmd := &cobra.Command{
+		Use:   "detect --file AUDIT.LOG",
+		Short: "Detect FiGHT techniques in Kubernetes audit events (offline, forensic or following a log)",
+		Long: `Reads Kubernetes audit events (audit.k8s.io/v1, JSON lines as the API server's log backend writes them) from a
+file or standard input, runs the rule pack over them with the VNF inventory in view, and prints one finding per
+line. --follow tails the log across rotations. Malformed lines are counted, logged with their line number and
+skipped. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 usage or runtime error.`,
+		Example: `  vnfguard detect --file /var/log/kubernetes/audit.log --inventory inventory.yaml -o json
+  kubectl logs ... | vnfguard detect --file - --config vnfguard.yaml
+  vnfguard detect --file audit.log --follow --store sqlite:///var/lib/vnfguard/findings.db`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.path, "file", "", `audit log (JSON lines); "-" for standard input`)
+	f.BoolVar(&o.follow, "follow", false, "keep reading as the log grows, across rotations")
+	f.BoolVar(&o.fromEnd, "from-end", false, "with --follow: start at the end of the log")
+	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file")
+	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file (overrides inventory.file of the configuration)")
+	f.StringSliceVar(&o.rulePaths, "rules", nil, "extra rule files or directories (add to or override the built-in pack)")
+	f.StringVar(&o.storeDSN, "store", "", "also record findings in a store: a SQLite path or sqlite:// DSN, or postgres://...")
+	f.StringVarP(&o.output, "output", "o", "json", "output format: json (one finding per line) or table")
+	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical)")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func (o *detectOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if o.path == "" {
+		return usageError(errors.New(`--file is required ("-" reads standard input)`))
+	}
+	if o.output != "json" && o.output != "table" {
+		return usageError(fmt.Errorf("-o %q: want json or table", o.output))
+	}
+	if o.follow && o.path == "-" {
+		return usageError(errors.New("--follow needs a file, not standard input"))
+	}
+	failOn, err := finding.ParseSeverity(o.failOn)
+	if err != nil {
+		return usageError(fmt.Errorf("--fail-on: %w", err))
+	}
+	logger, err := newLogger(stderr, o.logLevel)
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, inventory, err := loadDetectionInputs(ctx, o.configPath, o.inventoryPath, o.follow, logger)
+	if err != nil {
+		return usageError(err)
+	}
+	rules, err := loadRules(o.rulePaths)
+	if err != nil {
+		return usageError(err)
+	}
+	engine, err := detect.NewEngine(rules, detect.Env{Config: cfg, Inventory: inventory, Logger: logger})
+	if err != nil {
+		return usageError(err)
+	}
+	var st store.Store
+	if o.storeDSN != "" {
+		if st, err = store.Open(ctx, o.storeDSN, logger); err != nil {
+			return usageError(err)
+		}
+		defer st.Close()
+	}
+	out := newFindingPrinter(stdout, o.output)
+	worst, found := finding.Info, 0
+	malformed := 0
+	handle := func(ev *auditv1.Event) error {
+		fs, err := engine.Evaluate(ctx, ev)
+		if err != nil {
+			return err
+		}
+		for i := range fs {
+			found++
+			worst = max(worst, fs[i].Severity)
+			if err := out.add(&fs[i]); err != nil {
+				return err
+			}
+		}
+		if st != nil && len(fs) > 0 {
+			if err := st.Record(ctx, fs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	onMalformed := func(e *audit.LineError) {
+		malformed++
+		logger.Warn("skipped a malformed audit event", "file", e.File, "line", e.Line, "error", e.Err)
+	}
+	if o.follow {
+		err = audit.Follow(ctx, o.path, handle, audit.FollowOptions{FromEnd: o.fromEnd, Malformed: onMalformed, Logger: logger})
+		if errors.Is(err, context.Canceled) {
+			err = nil
+		}
+	} else {
+		err = readEvents(o.path, handle, onMalformed)
+	}
+	if err != nil {
+		return err
+	}
+	if err := out.flush(); err != nil {
+		return err
+	}
+	stats := engine.Stats()
+	logger.Info("detection done", "events", stats.Events, "skippedStages", stats.Skipped, "findings", found, "malformedLines", malformed, "ruleErrors", stats.RuleErrors)
+	if found > 0 && worst >= failOn {
+		return &exitCodeError{code: exitFindings}
+	}
+	return nil
+}
+
+// readEvents reads a whole JSON-lines audit log (or standard input) and calls fn for every well-formed event.
+func readEvents(path string, fn func(*auditv1.Event) error, malformed func(*audit.LineError)) error {
+	in := io.Reader(os.Stdin)
+	name := "<stdin>"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return usageError(fmt.Errorf("--file: %w", err))
+		}
+		defer f.Close()
+		in, name = f, path
+	}
+	r := audit.NewReader(in, name)
+	for {
+		ev, err := r.Next()
+		var lineErr *audit.LineError
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.As(err, &lineErr):
+			malformed(lineErr)
+			continue
+		case err != nil:
+			return err
+		}
+		if err := fn(ev); err != nil {
+			return err
+		}
+	}
+}
+
+// loadDetectionInputs loads the configuration and the inventory; with follow the inventory file is watched.
+func loadDetectionInputs(ctx context.Context, configPath, inventoryPath string, follow bool, logger *slog.Logger) (*config.Config, vnf.Inventory, error) {
+	cfg := config.Default()
+	if configPath != "" {
+		var err error
+		if cfg, err = config.Load(configPath); err != nil {
+			return nil, nil, err
+		}
+	}
+	path := cfg.Inventory.File
+	if inventoryPath != "" {
+		path = inventoryPath
+	}
+	if path == "" {
+		logger.Warn("no inventory given: findings cannot name VNF instances or their states")
+		return cfg, vnf.Static{Snap: vnf.Empty("none")}, nil
+	}
+	if !follow {
+		snap, err := file.Load(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return cfg, vnf.Static{Snap: snap}, nil
+	}
+	src, err := file.NewSource(path, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	go func() { _ = src.Run(ctx) }()
+	return cfg, src, nil
+}
+
+// loadRules loads the built-in pack and merges the user's rules over it.
+func loadRules(paths []string) ([]*detect.Rule, error) {
+	rules, err := detect.Builtin()
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return rules, nil
+	}
+	user, err := detect.LoadPaths(paths...)
+	if err != nil {
+		return nil, err
+	}
+	return detect.Merge(rules, user), nil
+}
+
+// findingPrinter writes findings as JSON lines at once, or as a table at the end.
+type findingPrinter struct {
+	w      io.Writer
+	format string
+	rows   []finding.Finding
+}
+
+func newFindingPrinter(w io.Writer, format string) *findingPrinter {
+	return &findingPrinter{w: w, format: format}
+}
+
+func (p *findingPrinter) add(f *finding.Finding) error {
+	if p.format == "table" {
+		p.rows = append(p.rows, *f)
+		return nil
+	}
+	line, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	_, err = p.w.Write(append(line, '\n'))
+	return err
+}
+
+func (p *findingPrinter) flush() error {
+	if p.format != "table" {
+		return nil
+	}
+	return printFindingsTable(p.w, p.rows)
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/vnfguard/vnfguard/internal/audit"
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/detect"
+	"github.com/vnfguard/vnfguard/internal/store"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// auditIntake is the audit-webhook path of `vnfguard serve`: the receiver appends accepted batches to a durable
+// queue before answering 200, and one consumer evaluates the queued events, writes and stores the findings, then
+// acknowledges them. After a crash every appended event that was not acknowledged is delivered again; the
+// (auditID, stage) set keeps a batch the API server retried from being reported twice.
+type auditIntake struct {
+	queue    *audit.Queue
+	dedupe   *audit.Dedupe
+	receiver *audit.Receiver
+	engine   *detect.Engine
+	store    store.Store
+	out      io.Writer
+	logger   *slog.Logger
+}
+
+type auditFlags struct {
+	queueDir  string
+	tokenFile string
+	rulePaths []string
+	storeDSN  string
+}
+
+func startAuditIntake(ctx context.Context, f auditFlags, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
+	out io.Writer, logger *slog.Logger) (*auditIntake, error) {
+	tokens, err := readTokens(f.tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := loadRules(f.rulePaths)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := detect.NewEngine(rules, detect.Env{Config: cfg, Inventory: inv, Objects: objects, Namespaces: namespaces, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	in := &auditIntake{engine: engine, out: out, logger: logger}
+	if err := os.MkdirAll(f.queueDir, 0o700); err != nil {
+		return nil, fmt.Errorf("--audit-queue-dir: %w", err)
+	}
+	if in.queue, err = audit.OpenQueue(filepath.Join(f.queueDir, "queue"), audit.QueueOptions{Fsync: true, Logger: logger}); err != nil {
+		return nil, err
+	}
+	if in.dedupe, err = audit.OpenDedupe(filepath.Join(f.queueDir, "seen"), 0, logger); err != nil {
+		in.queue.Close()
+		return nil, err
+	}
+	if in.receiver, err = audit.NewReceiver(in.queue, audit.ReceiverOptions{BearerTokens: tokens, Logger: logger}); err != nil {
+		in.close()
+		return nil, err
+	}
+	if f.storeDSN != "" {
+		if in.store, err = store.Open(ctx, f.storeDSN, logger); err != nil {
+			in.close()
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// run consumes the queue until ctx ends.
+func (in *auditIntake) run(ctx context.Context) error {
+	for {
+		rec, err := in.queue.Next(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, audit.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		if !in.dedupe.Seen(&rec.Event) {
+			if err := in.process(ctx, &rec); err != nil {
+				return err
+			}
+		}
+		if err := in.queue.Ack(rec); err != nil {
+			return err
+		}
+	}
+}
+
+func (in *auditIntake) process(ctx context.Context, rec *audit.Record) error {
+	fs, err := in.engine.Evaluate(ctx, &rec.Event)
+	if err != nil {
+		return fmt.Errorf("evaluate audit event %s: %w", rec.Event.AuditID, err)
+	}
+	for i := range fs {
+		line, err := fs[i].JSONLine()
+		if err != nil {
+			return err
+		}
+		if _, err := in.out.Write(line); err != nil {
+			return fmt.Errorf("write finding: %w", err)
+		}
+	}
+	if in.store != nil && len(fs) > 0 {
+		if err := in.store.Record(ctx, fs); err != nil {
+			return err
+		}
+	}
+	return in.dedupe.Add(&rec.Event)
+}
+
+func (in *auditIntake) handler() http.Handler { return in.receiver }
+
+func (in *auditIntake) close() {
+	if in.store != nil {
+		in.store.Close()
+	}
+	if in.dedupe != nil {
+		in.dedupe.Close()
+	}
+	in.queue.Close()
+}
+
+// readTokens reads the bearer tokens the API server's audit webhook may present: one per line, # comments.
+func readTokens(path string) ([]string, error) {
+	if path == "" {
+		return nil, errors.New("--audit-token-file is required with --audit-queue-dir: the audit endpoint never accepts unauthenticated batches")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--audit-token-file: %w", err)
+	}
+	var tokens []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			tokens = append(tokens, line)
+		}
+	}
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("--audit-token-file %s holds no token", path)
+	}
+	return tokens, nil
+}
+
+// syncWriter serialises writes of whole lines from the admission and the audit paths to one output.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

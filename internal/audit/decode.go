@@ -1,0 +1,158 @@
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+)
+
+// APIVersion is the only audit API version vnfguard reads; the API server has written it since Kubernetes 1.12
+// (audit.k8s.io/v1beta1 was removed in 1.24).
+const APIVersion = "audit.k8s.io/v1"
+
+// DecodeError says why a document is not an acceptable audit event or event list: Field is the JSON path of the
+// offending field ("" for the document as a whole, "items[3].stage" inside a list), Offset the byte offset of a
+// syntax or type error in the input (-1 when the input is well-formed JSON and a field's value is wrong).
+type DecodeError struct {
+	Field  string
+	Offset int64
+	Msg    string
+	Err    error // the encoding/json error, when there is one
+}
+
+func (e *DecodeError) Error() string {
+	s := e.Msg
+	if e.Field != "" {
+		s = e.Field + ": " + s
+	}
+	if e.Offset >= 0 {
+		s += " (at byte offset " + strconv.FormatInt(e.Offset, 10) + ")"
+	}
+	return s
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// DecodeEvent decodes one audit.k8s.io/v1 Event, as the log backend writes it on each line, and checks that it
+// carries what every later stage relies on: apiVersion and kind, auditID, a known stage, and verb. Unknown fields
+// are ignored, so that events of newer API servers still decode.
+func DecodeEvent(data []byte) (*auditv1.Event, error) {
+	ev := &auditv1.Event{}
+	if err := unmarshal(data, ev, "Event"); err != nil {
+		return nil, err
+	}
+	if err := checkTypeMeta(ev.APIVersion, ev.Kind, "Event", "", false); err != nil {
+		return nil, err
+	}
+	if err := checkEvent(ev, ""); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// DecodeEventList decodes one audit.k8s.io/v1 EventList, the body the API server's webhook backend POSTs, and
+// checks every item as DecodeEvent does. Items may omit apiVersion and kind (the webhook backend leaves them out);
+// when present they must be right.
+func DecodeEventList(data []byte) (*auditv1.EventList, error) {
+	list := &auditv1.EventList{}
+	if err := unmarshal(data, list, "EventList"); err != nil {
+		return nil, err
+	}
+	if err := checkTypeMeta(list.APIVersion, list.Kind, "EventList", "", false); err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		ev := &list.Items[i]
+		field := "items[" + strconv.Itoa(i) + "]"
+		if err := checkTypeMeta(ev.APIVersion, ev.Kind, "Event", field+".", true); err != nil {
+			return nil, err
+		}
+		if err := checkEvent(ev, field+"."); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
+}
+
+// unmarshal decodes data into v and turns encoding/json's errors into DecodeErrors that carry the byte offset
+// and, for syntax errors, the text around it.
+func unmarshal(data []byte, v any, what string) error {
+	if len(data) == 0 {
+		return &DecodeError{Offset: -1, Msg: "empty input: want an " + APIVersion + " " + what + " JSON object"}
+	}
+	err := json.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return &DecodeError{Offset: syn.Offset, Msg: fmt.Sprintf("%s is not valid JSON: %v near %q", what, syn, around(data, syn.Offset)), Err: err}
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		field := typ.Field
+		msg := fmt.Sprintf("JSON %s where %s wants %s", typ.Value, what, typ.Type)
+		if field == "" {
+			msg = fmt.Sprintf("JSON %s is not an %s object", typ.Value, what)
+		}
+		return &DecodeError{Field: field, Offset: typ.Offset, Msg: msg, Err: err}
+	}
+	// Errors from custom unmarshalers (timestamps, runtime.Unknown) carry no offset.
+	return &DecodeError{Offset: -1, Msg: fmt.Sprintf("decode %s: %v", what, err), Err: err}
+}
+
+func checkTypeMeta(apiVersion, kind, wantKind, prefix string, optional bool) error {
+	if optional && apiVersion == "" && kind == "" {
+		return nil
+	}
+	if apiVersion != APIVersion {
+		if apiVersion == "" {
+			return &DecodeError{Field: prefix + "apiVersion", Offset: -1, Msg: "missing: want " + strconv.Quote(APIVersion)}
+		}
+		return &DecodeError{Field: prefix + "apiVersion", Offset: -1, Msg: fmt.Sprintf("is %q, want %q (set the API server's --audit-log-version/--audit-webhook-version to %s)", apiVersion, APIVersion, APIVersion)}
+	}
+	if kind != wantKind {
+		if kind == "" {
+			return &DecodeError{Field: prefix + "kind", Offset: -1, Msg: "missing: want " + strconv.Quote(wantKind)}
+		}
+		return &DecodeError{Field: prefix + "kind", Offset: -1, Msg: fmt.Sprintf("is %q, want %q", kind, wantKind)}
+	}
+	return nil
+}
+
+// checkEvent checks the fields dedupe (auditID, stage) and every rule (verb) depend on.
+func checkEvent(ev *auditv1.Event, prefix string) error {
+	if ev.AuditID == "" {
+		return &DecodeError{Field: prefix + "auditID", Offset: -1, Msg: "missing: every audit event carries one"}
+	}
+	switch ev.Stage {
+	case auditv1.StageRequestReceived, auditv1.StageResponseStarted, auditv1.StageResponseComplete, auditv1.StagePanic:
+	case "":
+		return &DecodeError{Field: prefix + "stage", Offset: -1, Msg: "missing: every audit event carries one"}
+	default:
+		return &DecodeError{Field: prefix + "stage", Offset: -1, Msg: fmt.Sprintf("%q is not a stage (want RequestReceived, ResponseStarted, ResponseComplete or Panic)", ev.Stage)}
+	}
+	if ev.Verb == "" {
+		return &DecodeError{Field: prefix + "verb", Offset: -1, Msg: "missing: every audit event carries one"}
+	}
+	return nil
+}
+
+// around returns up to 16 bytes either side of offset, for error messages.
+func around(data []byte, offset int64) string {
+	const span = 16
+	lo, hi := offset-span, offset+span
+	if lo < 0 {
+		lo = 0
+	}
+	if hi > int64(len(data)) {
+		hi = int64(len(data))
+	}
+	if lo > hi {
+		lo = hi
+	}
+	return string(data[lo:hi])
+}

@@ -1,0 +1,296 @@
+package audit
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+)
+
+func TestDecodeEvent(t *testing.T) {
+	const ok = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/namespaces/upf/pods/p/exec","objectRef":{"resource":"pods","namespace":"upf","name":"p","subresource":"exec"},"requestReceivedTimestamp":"2026-11-24T06:00:00.000001Z","stageTimestamp":"2026-11-24T06:00:00.000002Z"}`
+	tests := []struct {
+		name      string
+		in        string
+		wantField string
+		wantOff   int64 // -1: no offset
+		wantMsg   string
+	}{
+		{"ok", ok, "", 0, ""},
+		{"empty", ``, "", -1, "empty input"},
+		{"syntax", `{"kind":"Event",auditID:1}`, "", 17, "not valid JSON"},
+		{"truncated", ok[:40], "", 40, "not valid JSON"},
+		{"trailing garbage", ok + `x`, "", int64(len(ok)) + 1, "not valid JSON"},
+		{"not an object", `[1,2]`, "", 1, "not an Event object"},
+		{"wrong type", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":7}`, "verb", 96, "wants string"},
+		{"bad timestamp", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","stageTimestamp":"yesterday"}`, "", -1, "decode Event"},
+		{"no apiVersion", `{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, "missing"},
+		{"old apiVersion", `{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, `"audit.k8s.io/v1beta1"`},
+		{"wrong kind", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "kind", -1, `want "Event"`},
+		{"no auditID", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"get"}`, "auditID", -1, "missing"},
+		{"no stage", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","verb":"get"}`, "stage", -1, "missing"},
+		{"bad stage", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"Done","verb":"get"}`, "stage", -1, `"Done" is not a stage`},
+		{"no verb", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"Panic"}`, "verb", -1, "missing"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := DecodeEvent([]byte(tc.in))
+			if tc.wantMsg == "" {
+				if err != nil {
+					t.Fatalf("DecodeEvent: %v", err)
+				}
+				if ev.AuditID != "a1" || ev.Verb != "get" || ev.ObjectRef.Subresource != "exec" || ev.StageTimestamp.IsZero() {
+					t.Fatalf("decoded %+v", ev)
+				}
+				return
+			}
+			if ev != nil {
+				t.Fatalf("event %+v returned with an error", ev)
+			}
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %v (%T) is not a *DecodeError", err, err)
+			}
+			if de.Field != tc.wantField || de.Offset != tc.wantOff || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("error %q: field %q offset %d, want field %q offset %d and %q", err, de.Field, de.Offset, tc.wantField, tc.wantOff, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestDecodeEventList(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("testdata", "eventlist.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := DecodeEventList(good)
+	if err != nil {
+		t.Fatalf("DecodeEventList(eventlist.json): %v", err)
+	}
+	if len(list.Items) != 5 || list.Items[0].RequestObject == nil || len(list.Items[0].RequestObject.Raw) == 0 {
+		t.Fatalf("decoded %d items, first request object %v", len(list.Items), list.Items[0].RequestObject)
+	}
+	tests := []struct {
+		name, in, wantField, wantMsg string
+	}{
+		{"empty list", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[]}`, "", ""},
+		{"event, not list", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","items":[]}`, "kind", `want "EventList"`},
+		{"item without auditID", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"auditID":"a","stage":"Panic","verb":"get"},{"stage":"Panic","verb":"get"}]}`, "items[1].auditID", "missing"},
+		{"item with wrong kind", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"kind":"Pod","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"Panic","verb":"get"}]}`, "items[0].kind", `"Pod"`},
+		{"items not a list", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":{}}`, "items", "wants []v1.Event"},
+		{"syntax", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[}`, "", "at byte offset 61"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			list, err := DecodeEventList([]byte(tc.in))
+			if tc.wantMsg == "" {
+				if err != nil || list == nil {
+					t.Fatalf("DecodeEventList: %v", err)
+				}
+				return
+			}
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Field != tc.wantField || !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("error %v, want a DecodeError on field %q containing %q", err, tc.wantField, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestReaderCorpus(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "corpus.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := NewReader(f, "corpus.jsonl")
+	verbs := map[string]int{}
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if err.Error() != "EOF" {
+				t.Fatalf("Next: %v", err)
+			}
+			break
+		}
+		verbs[ev.Verb]++
+	}
+	if s := r.Stats(); s.Events != 200 || s.Malformed != 0 || s.Lines != 200 {
+		t.Fatalf("stats %+v, want 200 events", s)
+	}
+	if verbs["get"] == 0 || verbs["create"] == 0 || verbs["patch"] == 0 {
+		t.Fatalf("verbs %v: the corpus must hold gets, creates and patches", verbs)
+	}
+}
+
+// TestReaderMalformed reads a file that mixes good and malformed lines: each malformed line is reported with its
+// line number and the reader carries on to the end.
+func TestReaderMalformed(t *testing.T) {
+	f, err := os.Open(filepath.Join("testdata", "mixed.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := NewReader(f, "mixed.jsonl")
+	var got []string
+	for {
+		ev, err := r.Next()
+		var le *LineError
+		switch {
+		case err == nil:
+			got = append(got, "event "+string(ev.Stage))
+		case errors.As(err, &le):
+			got = append(got, le.Error()[:min(len(le.Error()), 40)])
+		default:
+			if err.Error() != "EOF" {
+				t.Fatalf("Next: %v", err)
+			}
+			want := []string{
+				"event ResponseComplete",
+				"mixed.jsonl:2: Event is not valid JSON: ",
+				"mixed.jsonl:4: apiVersion: is \"audit.k8s",
+				"mixed.jsonl:5: auditID: missing: every a",
+				"event ResponseComplete",
+				"mixed.jsonl:7: Event is not valid JSON: ",
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if s := r.Stats(); s.Events != 2 || s.Malformed != 4 || s.Lines != 7 {
+				t.Fatalf("stats %+v", s)
+			}
+			return
+		}
+	}
+}
+
+func TestReaderLongLine(t *testing.T) {
+	ok := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"Panic","verb":"get"}`
+	long := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"b","stage":"Panic","verb":"get","annotations":{"x":"` + strings.Repeat("y", 300<<10) + `"}}`
+	in := ok + "\n" + long + "\n" + ok + "\n" + long // the last long line has no newline
+	for _, tc := range []struct {
+		max        int
+		wantEvents int64
+	}{{1 << 20, 4}, {200 << 10, 2}} {
+		r := NewReader(strings.NewReader(in), "long")
+		r.SetMaxLineBytes(tc.max)
+		var tooLong int
+		for {
+			_, err := r.Next()
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, ErrLineTooLong) {
+				tooLong++
+				continue
+			}
+			if err.Error() != "EOF" {
+				t.Fatalf("max %d: %v", tc.max, err)
+			}
+			break
+		}
+		if s := r.Stats(); s.Events != tc.wantEvents || int(s.Malformed) != tooLong || s.Malformed != 4-tc.wantEvents {
+			t.Fatalf("max %d: stats %+v, %d too long", tc.max, s, tooLong)
+		}
+	}
+}
+
+func FuzzDecodeEvent(f *testing.F) {
+	seedLines(f, "corpus.jsonl", 20)
+	seedLines(f, "mixed.jsonl", 10)
+	for _, s := range []string{``, `{}`, `null`, `[]`, `{"requestObject":1}`, `{"stageTimestamp":""}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ev, err := DecodeEvent(data)
+		if err != nil {
+			if ev != nil || err.Error() == "" {
+				t.Fatalf("error %q with event %v", err, ev)
+			}
+			return
+		}
+		if ev.AuditID == "" || ev.Verb == "" || ev.APIVersion != APIVersion || ev.Kind != "Event" {
+			t.Fatalf("accepted an event without the required fields: %+v", ev)
+		}
+	})
+}
+
+func FuzzDecodeEventList(f *testing.F) {
+	data, err := os.ReadFile(filepath.Join("testdata", "eventlist.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	for _, s := range []string{``, `{}`, `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{}]}`, `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		list, err := DecodeEventList(data)
+		if err != nil {
+			if list != nil || err.Error() == "" {
+				t.Fatalf("error %q with list %v", err, list)
+			}
+			return
+		}
+		for i, ev := range list.Items {
+			if ev.AuditID == "" || ev.Verb == "" || ev.Stage == "" {
+				t.Fatalf("accepted item %d without the required fields: %+v", i, ev)
+			}
+		}
+	})
+}
+
+func seedLines(f *testing.F, name string, n int) {
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		if i >= n {
+			break
+		}
+		f.Add([]byte(line))
+	}
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "corpus.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		lines = append(lines, []byte(l))
+	}
+	b.SetBytes(int64(len(data)) / int64(len(lines)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var ev *auditv1.Event
+	for i := 0; b.Loop(); i++ {
+		ev, err = DecodeEvent(lines[i%len(lines)])
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	_ = ev
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestReaderReadError: an error of the underlying reader ends the stream with the error, wrapped with the position.
+func TestReaderReadError(t *testing.T) {
+	ok := `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"Panic","verb":"get"}` + "\n"
+	boom := errors.New("disk gone")
+	r := NewReader(io.MultiReader(strings.NewReader(ok+`{"kind":`), iotest.ErrReader(boom)), "audit.log")
+	if ev, err := r.Next(); err != nil || ev.AuditID != "a" {
+		t.Fatalf("first Next: %v", err)
+	}
+	_, err := r.Next()
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "audit.log at line 2") {
+		t.Fatalf("second Next: %v, want the read error at line 2", err)
+	}
+}

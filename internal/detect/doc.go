@@ -1,0 +1,51 @@
+// Package detect evaluates Kubernetes audit events against a rule pack and turns matches into findings.
+//
+// A rule file is Falco-like YAML:
+//
+//	rules:
+//	  - id: exec-dormant-vnf
+//	    description: exec into a pod of a stopped or terminated VNF instance
+//	    condition: isPodAccess() && isDormant()
+//	    output: "${event.user.username} opened ${event.objectRef.subresource} into ${event.objectRef.name}"
+//	    severity: critical          # info | low | medium | high | critical
+//	    technique: FGT1609.501      # or "" for a rule that serves no FiGHT technique
+//	    mitigations: [M1018]
+//	    tags: [exec]
+//	    enabled: true               # default
+//
+// The condition is a CEL expression of type bool; it is compiled and type-checked when the rules load, and errors
+// name the file, the rule and the line:column in the file. The output is plain text in which each ${expr} is a
+// CEL expression whose value is printed (a string is printed as is, anything else in CEL's debug form); a "$$"
+// prints "$". Outputs are evaluated only when the condition holds.
+//
+// The CEL environment holds these variables:
+//
+//	event           the audit event as a map (the JSON field names of audit.k8s.io/v1 Event, without the objects);
+//	                objectRef, user, responseStatus and annotations are always present (empty when the event
+//	                has none), so that event.objectRef.resource needs no has() guard
+//	requestObject   the request body as a map ({} when absent), decoded only when a rule reads it
+//	responseObject  the response body as a map ({} when absent), decoded only when a rule reads it
+//
+// and these helpers, resolved once per event and only when a rule calls them:
+//
+//	vnfInstance()          the ID of the VNF instance the event's object belongs to, or ""
+//	vnfProduct()           that instance's vnfProductName, or ""
+//	vnfState()             INSTANTIATED | STOPPED | NOT_INSTANTIATED, UNKNOWN for an instance the inventory does
+//	                       not know (terminated and deleted), "" when the object belongs to no instance
+//	isDormant()            vnfState() is STOPPED, NOT_INSTANTIATED or UNKNOWN
+//	isDormantNamespace()   the event's namespace holds instances and none of them is running (lists and watches
+//	                       name no object)
+//	isVNFM(), isBreakGlass(), isController()   event.user is in the configured identity set
+//	isProtectedNamespace() the event's namespace is protected (config names or selector, or an inventory namespace)
+//	isPodAccess()          exec, attach or portforward on pods (verb get since kubectl 1.30, create before),
+//	                       an ephemeral-container update (kubectl debug), or nodes/proxy
+//	execCommand()          the exec command from the requestURI's command= parameters, joined by spaces
+//	podSpec()              the pod spec in requestObject for Pods, workloads and CronJobs, or {}
+//	podCommands()          every command line of podSpec(): command+args, env values, hook and probe commands
+//	matchesReverseShell(s) s carries a reverse shell or download-and-execute payload
+//	dangerousGrants(role)  what an RBAC Role/ClusterRole object grants that leads to takeover (pods/exec, pod
+//	                       creation, secrets, nodes/proxy, escalate, bind, impersonate, wildcards)
+//
+// Optional syntax (a.?b.orValue(x)) is enabled. The Engine evaluates ResponseComplete and Panic stages by
+// default; a runtime CEL error counts against its rule, is logged, and means no match.
+package detect

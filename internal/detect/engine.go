@@ -1,0 +1,566 @@
+package detect
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/interpreter"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// Namespaces gives a namespace's labels, for the protected-namespace selector. cluster.View implements it.
+type Namespaces interface {
+	Labels(ctx context.Context, name string) (map[string]string, error)
+}
+
+// Env is what rules see beyond the event.
+type Env struct {
+	Config    *config.Config // nil: config.Default()
+	Inventory vnf.Inventory  // nil: an empty inventory
+	Objects   vnf.Objects    // nil: objects are resolved by their own labels and names only
+	// Namespaces, when set, gives namespace labels for the protected-namespace selector; without it a namespace is
+	// protected when the configuration names it or an inventory instance lives in it.
+	Namespaces Namespaces
+	// Stages are the audit stages evaluated; nil means ResponseComplete and Panic. RequestReceived and
+	// ResponseStarted would report the same request twice.
+	Stages []auditv1.Stage
+	Logger *slog.Logger // nil: slog.Default()
+}
+
+// Engine evaluates the enabled rules of a pack over audit events. It is safe for concurrent use.
+type Engine struct {
+	rules  []*Rule
+	env    Env
+	stages map[auditv1.Stage]bool
+	log    *slog.Logger
+
+	events, skipped, matched atomic.Int64
+	errs                     []atomic.Int64 // per rule, runtime CEL errors
+	lookupErrors             atomic.Int64
+}
+
+// Stats are the engine's counters.
+type Stats struct {
+	Events       int64            // events evaluated
+	Skipped      int64            // events of a stage not evaluated
+	Findings     int64            // findings produced
+	LookupErrors int64            // cluster lookups that failed while resolving an object's VNF instance
+	RuleErrors   map[string]int64 // runtime CEL errors by rule id
+}
+
+// NewEngine builds an engine over the enabled rules. Rules with the same id are an error: merge packs first.
+func NewEngine(rules []*Rule, env Env) (*Engine, error) {
+	if env.Config == nil {
+		env.Config = config.Default()
+	}
+	if env.Inventory == nil {
+		env.Inventory = vnf.Static{Snap: vnf.Empty("none")}
+	}
+	if env.Logger == nil {
+		env.Logger = slog.Default()
+	}
+	stages := env.Stages
+	if stages == nil {
+		stages = []auditv1.Stage{auditv1.StageResponseComplete, auditv1.StagePanic}
+	}
+	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger}
+	for _, s := range stages {
+		e.stages[s] = true
+	}
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if r == nil || r.cond == nil {
+			return nil, errors.New("detect: rule not compiled: load rules with ParseRules, LoadRules or LoadPaths")
+		}
+		if seen[r.ID] {
+			return nil, fmt.Errorf("detect: duplicate rule id %s (%s)", r.ID, r.Source)
+		}
+		seen[r.ID] = true
+		if r.Enabled {
+			e.rules = append(e.rules, r)
+		}
+	}
+	e.errs = make([]atomic.Int64, len(e.rules))
+	return e, nil
+}
+
+// Rules returns the enabled rules in evaluation order.
+func (e *Engine) Rules() []*Rule { return e.rules }
+
+// Stats returns a copy of the counters.
+func (e *Engine) Stats() Stats {
+	s := Stats{Events: e.events.Load(), Skipped: e.skipped.Load(), Findings: e.matched.Load(),
+		LookupErrors: e.lookupErrors.Load(), RuleErrors: map[string]int64{}}
+	for i := range e.errs {
+		if n := e.errs[i].Load(); n > 0 {
+			s.RuleErrors[e.rules[i].ID] = n
+		}
+	}
+	return s
+}
+
+// Evaluate runs every enabled rule over one event and returns a finding per matching rule. Runtime errors of a
+// rule are counted and logged and count as no match; the error result is reserved for a cancelled context.
+func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Finding, error) {
+	if ev == nil {
+		return nil, nil
+	}
+	if !e.stages[ev.Stage] {
+		e.skipped.Add(1)
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, err)
+	}
+	e.events.Add(1)
+	act := &activation{e: e, ctx: ctx, ev: ev, event: eventVal{ev, eventTable}}
+	var out []finding.Finding
+	for i, r := range e.rules {
+		val, _, err := r.cond.ContextEval(ctx, act)
+		if err != nil {
+			if ctx.Err() != nil {
+				return out, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, ctx.Err())
+			}
+			e.errs[i].Add(1)
+			e.log.Debug("rule evaluation failed", "rule", r.ID, "source", r.Source, "auditID", string(ev.AuditID), "err", err)
+			continue
+		}
+		if val != types.True {
+			continue
+		}
+		out = append(out, e.finding(r, act))
+	}
+	e.matched.Add(int64(len(out)))
+	return out, nil
+}
+
+func (e *Engine) finding(r *Rule, act *activation) finding.Finding {
+	ev := act.ev
+	obj := finding.ObjectRef{}
+	if ref := ev.ObjectRef; ref != nil {
+		obj = finding.ObjectRef{Kind: kindName(ref.Resource), Namespace: ref.Namespace, Name: ref.Name, Subresource: ref.Subresource}
+		if ref.APIGroup != "" {
+			obj.APIVersion = ref.APIGroup + "/" + ref.APIVersion
+		} else {
+			obj.APIVersion = ref.APIVersion
+		}
+		if obj.Name == "" {
+			// A create names its object only in the body.
+			if md, ok := act.objectMeta(); ok {
+				obj.Name = md.Name
+			}
+		}
+	}
+	act.resolve()
+	f := finding.Finding{
+		Time:        ev.StageTimestamp.Time,
+		Source:      "audit",
+		Rule:        r.ID,
+		Technique:   r.Technique,
+		Mitigations: r.Mitigations,
+		Severity:    r.Severity,
+		Action:      "detected",
+		Message:     e.render(r, act),
+		VNFInstance: act.instanceID,
+		VNFProduct:  act.product,
+		Identity:    ev.User.Username,
+		Object:      obj,
+		Evidence: map[string]string{
+			"auditID":    string(ev.AuditID),
+			"stage":      string(ev.Stage),
+			"verb":       ev.Verb,
+			"requestURI": ev.RequestURI,
+			"sourceIPs":  strings.Join(ev.SourceIPs, ","),
+		},
+	}
+	if ev.UserAgent != "" {
+		f.Evidence["userAgent"] = ev.UserAgent
+	}
+	if ev.ResponseStatus != nil {
+		f.Evidence["responseCode"] = fmt.Sprint(ev.ResponseStatus.Code)
+	}
+	if act.state != "" {
+		f.Evidence["vnfState"] = act.state
+	}
+	if f.Time.IsZero() {
+		f.Time = ev.RequestReceivedTimestamp.Time
+	}
+	f.ID = finding.Key(r.ID, obj, f.VNFInstance)
+	return f
+}
+
+// render evaluates the output template; a part that fails prints as <error> so the finding still carries the rule.
+func (e *Engine) render(r *Rule, act *activation) string {
+	var b strings.Builder
+	for _, p := range r.output {
+		if p.prog == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		v, _, err := p.prog.ContextEval(act.ctx, act)
+		if err != nil {
+			e.log.Debug("rule output failed", "rule", r.ID, "err", err)
+			b.WriteString("<error>")
+			continue
+		}
+		b.WriteString(valueString(v))
+	}
+	return b.String()
+}
+
+func valueString(v ref.Val) string {
+	switch x := v.(type) {
+	case types.String:
+		return string(x)
+	case types.Null:
+		return ""
+	}
+	if s, ok := v.ConvertToType(types.StringType).(types.String); ok {
+		return string(s)
+	}
+	if n, err := v.ConvertToNative(anyType); err == nil {
+		if b, err := json.Marshal(n); err == nil {
+			return string(b)
+		}
+	}
+	return fmt.Sprint(v.Value())
+}
+
+var kindNames = map[string]string{
+	"nodes": "Node", "namespaces": "Namespace", "serviceaccounts": "ServiceAccount", "roles": "Role",
+	"clusterroles": "ClusterRole", "rolebindings": "RoleBinding", "clusterrolebindings": "ClusterRoleBinding",
+	"selfsubjectaccessreviews": "SelfSubjectAccessReview", "selfsubjectrulesreviews": "SelfSubjectRulesReview",
+	"persistentvolumes": "PersistentVolume", "tokenreviews": "TokenReview",
+}
+
+// kindName names the kind of an audit resource; an unknown resource is reported as the resource itself.
+func kindName(resource string) string {
+	if k, ok := kindOf[resource]; ok {
+		return k
+	}
+	if k, ok := kindNames[resource]; ok {
+		return k
+	}
+	return resource
+}
+
+// activation is one event's view for CEL: the event map, and the lazily computed objects and helpers, each
+// computed at most once however many rules read it.
+type activation struct {
+	e     *Engine
+	ctx   context.Context
+	ev    *auditv1.Event
+	event eventVal
+
+	reqObj, respObj       map[string]any
+	reqDone, respDone     bool
+	spec                  map[string]any
+	specDone              bool
+	commands              []string
+	resolved              bool
+	instanceID, product   string
+	state                 string
+	nsDormant, nsDone     bool
+	protected, protDone   bool
+	vnfm, breakGlass, ctl int8 // 0 unknown, 1 false, 2 true
+}
+
+var _ interpreter.Activation = (*activation)(nil)
+
+// Parent implements interpreter.Activation.
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+// ResolveName implements interpreter.Activation.
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "event":
+		return a.event, true
+	case "requestObject":
+		return a.requestObject(), true
+	case "responseObject":
+		return a.responseObject(), true
+	case "_vnfInstance":
+		a.resolve()
+		return a.instanceID, true
+	case "_vnfProduct":
+		a.resolve()
+		return a.product, true
+	case "_vnfState":
+		a.resolve()
+		return a.state, true
+	case "_isDormant":
+		a.resolve()
+		return a.state == string(vnf.Stopped) || a.state == string(vnf.NotInstantiated) || a.state == "UNKNOWN", true
+	case "_isDormantNamespace":
+		return a.dormantNamespace(), true
+	case "_isVNFM":
+		return a.identity(&a.vnfm, &a.e.env.Config.Identities.VNFM), true
+	case "_isBreakGlass":
+		return a.identity(&a.breakGlass, &a.e.env.Config.Identities.BreakGlass), true
+	case "_isController":
+		return a.identity(&a.ctl, &a.e.env.Config.Identities.Controllers), true
+	case "_isProtectedNamespace":
+		return a.isProtected(), true
+	case "_isPodAccess":
+		return isPodAccess(a.ev), true
+	case "_execCommand":
+		return execCommand(a.ev.RequestURI), true
+	case "_isSystemComponent":
+		return isSystemComponent(a.ev.User.Username), true
+	case "_isWorkloadWrite":
+		return isWorkloadWrite(a.ev), true
+	case "_object":
+		return a.object(), true
+	case "_hostTakeover":
+		return hostTakeover(a.podSpec()), true
+	case "_podSpec":
+		return a.podSpec(), true
+	case "_podCommands":
+		if a.commands == nil {
+			a.commands = podCommands(a.podSpec())
+		}
+		return a.commands, true
+	}
+	return nil, false
+}
+
+func (a *activation) requestObject() map[string]any {
+	if !a.reqDone {
+		a.reqDone = true
+		a.reqObj = decodeObject(a.ev.RequestObject)
+	}
+	return a.reqObj
+}
+
+func (a *activation) responseObject() map[string]any {
+	if !a.respDone {
+		a.respDone = true
+		a.respObj = decodeObject(a.ev.ResponseObject)
+	}
+	return a.respObj
+}
+
+// object is the full object of a write: the request body, or for a patch (whose body is a patch, not an object)
+// the response body.
+func (a *activation) object() map[string]any {
+	if req := a.requestObject(); req["kind"] != nil {
+		return req
+	}
+	if resp := a.responseObject(); resp["kind"] != nil && resp["kind"] != "Status" {
+		return resp
+	}
+	return map[string]any{}
+}
+
+func (a *activation) podSpec() map[string]any {
+	if !a.specDone {
+		a.specDone = true
+		a.spec = podSpecOf(a.object())
+	}
+	return a.spec
+}
+
+// decodeObject decodes an audit object body; a body that is not a JSON object (protobuf, or garbage) is {}.
+func decodeObject(u *runtime.Unknown) map[string]any {
+	if u == nil {
+		return map[string]any{}
+	}
+	raw := u.Raw
+	var m map[string]any
+	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil || m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func (a *activation) identity(cache *int8, set *config.IdentitySet) bool {
+	if *cache == 0 {
+		*cache = 1
+		if set.Matches(&a.ev.User) {
+			*cache = 2
+		}
+	}
+	return *cache == 2
+}
+
+func (a *activation) namespace() string {
+	if a.ev.ObjectRef == nil {
+		return ""
+	}
+	return a.ev.ObjectRef.Namespace
+}
+
+func (a *activation) isProtected() bool {
+	if a.protDone {
+		return a.protected
+	}
+	a.protDone = true
+	ns := a.namespace()
+	if ns == "" {
+		return false
+	}
+	var labels map[string]string
+	if a.e.env.Namespaces != nil {
+		l, err := a.e.env.Namespaces.Labels(a.ctx, ns)
+		if err != nil && !errors.Is(err, vnf.ErrNotFound) {
+			a.e.lookupErrors.Add(1)
+			a.e.log.Debug("namespace lookup failed", "namespace", ns, "err", err)
+		}
+		labels = l
+	}
+	if a.e.env.Config.IsProtected(ns, labels) {
+		a.protected = true
+		return true
+	}
+	for _, inst := range a.e.env.Inventory.Snapshot().Instances() {
+		if inst.Namespace == ns {
+			a.protected = true
+			break
+		}
+	}
+	return a.protected
+}
+
+func (a *activation) dormantNamespace() bool {
+	if a.nsDone {
+		return a.nsDormant
+	}
+	a.nsDone = true
+	ns := a.namespace()
+	if ns == "" {
+		return false
+	}
+	found := false
+	for _, inst := range a.e.env.Inventory.Snapshot().Instances() {
+		if inst.Namespace != ns {
+			continue
+		}
+		if inst.Running() {
+			return false
+		}
+		found = true
+	}
+	a.nsDormant = found
+	return found
+}
+
+// objectMeta reads the metadata of the event's object from the response body (it carries the generated name and
+// the owners the API server set) or else the request body.
+func (a *activation) objectMeta() (*metav1.ObjectMeta, bool) {
+	for _, obj := range []map[string]any{a.responseObject(), a.requestObject()} {
+		md, _ := obj["metadata"].(map[string]any)
+		if md == nil {
+			continue
+		}
+		if kind, _ := obj["kind"].(string); kind == "Status" || strings.HasSuffix(kind, "List") {
+			continue
+		}
+		return metaFromMap(md), true
+	}
+	return nil, false
+}
+
+// metaFromMap reads what resolution needs from decoded metadata: name, namespace, labels and owners. Fields of the
+// wrong type are ignored rather than failing the event.
+func metaFromMap(md map[string]any) *metav1.ObjectMeta {
+	m := &metav1.ObjectMeta{}
+	m.Name, _ = md["name"].(string)
+	m.Namespace, _ = md["namespace"].(string)
+	if labels, ok := md["labels"].(map[string]any); ok {
+		m.Labels = make(map[string]string, len(labels))
+		for k, v := range labels {
+			if s, ok := v.(string); ok {
+				m.Labels[k] = s
+			}
+		}
+	}
+	owners, _ := md["ownerReferences"].([]any)
+	for _, o := range owners {
+		om, _ := o.(map[string]any)
+		if om == nil {
+			continue
+		}
+		ref := metav1.OwnerReference{}
+		ref.APIVersion, _ = om["apiVersion"].(string)
+		ref.Kind, _ = om["kind"].(string)
+		ref.Name, _ = om["name"].(string)
+		if c, ok := om["controller"].(bool); ok {
+			ref.Controller = &c
+		}
+		m.OwnerReferences = append(m.OwnerReferences, ref)
+	}
+	return m
+}
+
+// resolve finds the VNF instance of the event's object, once: from the body of a create or update, from the
+// cluster view for an existing object, or from the instances' resource names.
+func (a *activation) resolve() {
+	if a.resolved {
+		return
+	}
+	a.resolved = true
+	ref := a.ev.ObjectRef
+	if ref == nil {
+		return
+	}
+	kind, ok := kindOf[ref.Resource]
+	if !ok {
+		return
+	}
+	snap := a.e.env.Inventory.Snapshot()
+	res := &vnf.Resolver{LabelKey: a.e.env.Config.InstanceLabel, Objects: a.e.env.Objects}
+	var obj metav1.Object
+	if ref.Subresource == "" {
+		if md, ok := a.objectMeta(); ok {
+			if md.Namespace == "" {
+				md.Namespace = ref.Namespace
+			}
+			obj = md
+		}
+	}
+	if obj == nil && ref.Name != "" && a.e.env.Objects != nil {
+		got, err := a.e.env.Objects.Get(a.ctx, kind, ref.Namespace, ref.Name)
+		switch {
+		case err == nil:
+			obj = got
+		case !errors.Is(err, vnf.ErrNotFound):
+			a.e.lookupErrors.Add(1)
+			a.e.log.Debug("object lookup failed", "kind", kind, "namespace", ref.Namespace, "name", ref.Name, "err", err)
+		}
+	}
+	if obj == nil {
+		if ref.Name == "" {
+			return
+		}
+		obj = &metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name}
+	}
+	b, err := res.Resolve(a.ctx, snap, kind, obj)
+	if err != nil {
+		a.e.lookupErrors.Add(1)
+		a.e.log.Debug("resolve VNF instance failed", "kind", kind, "namespace", ref.Namespace, "name", ref.Name, "err", err)
+		return
+	}
+	if !b.Bound() {
+		return
+	}
+	a.instanceID = b.InstanceID
+	if b.Instance == nil {
+		a.state = "UNKNOWN"
+		return
+	}
+	a.state = b.Instance.State()
+	a.product = b.Instance.VnfProductName
+}

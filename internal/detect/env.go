@@ -1,0 +1,216 @@
+package detect
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common"
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/ext"
+	"github.com/google/cel-go/parser"
+)
+
+// helper is a zero-argument CEL helper. It is a macro that expands to a hidden variable, so that its value is
+// computed per event, lazily and at most once, by the activation — CEL function bindings cannot see per-evaluation
+// state, and this keeps one shared, concurrency-safe program per rule.
+type helper struct {
+	name string // what rules call: vnfInstance()
+	varName string
+	typ  *cel.Type
+}
+
+var helpers = []helper{
+	{"vnfInstance", "_vnfInstance", cel.StringType},
+	{"vnfProduct", "_vnfProduct", cel.StringType},
+	{"vnfState", "_vnfState", cel.StringType},
+	{"isDormant", "_isDormant", cel.BoolType},
+	{"isDormantNamespace", "_isDormantNamespace", cel.BoolType},
+	{"isVNFM", "_isVNFM", cel.BoolType},
+	{"isBreakGlass", "_isBreakGlass", cel.BoolType},
+	{"isController", "_isController", cel.BoolType},
+	{"isProtectedNamespace", "_isProtectedNamespace", cel.BoolType},
+	{"isPodAccess", "_isPodAccess", cel.BoolType},
+	{"execCommand", "_execCommand", cel.StringType},
+	{"isSystemComponent", "_isSystemComponent", cel.BoolType},
+	{"isWorkloadWrite", "_isWorkloadWrite", cel.BoolType},
+	{"object", "_object", cel.MapType(cel.StringType, cel.DynType)},
+	{"podSpec", "_podSpec", cel.MapType(cel.StringType, cel.DynType)},
+	{"hostTakeover", "_hostTakeover", cel.ListType(cel.StringType)},
+	{"podCommands", "_podCommands", cel.ListType(cel.StringType)},
+}
+
+var (
+	envOnce sync.Once
+	celEnv  *cel.Env
+	envErr  error
+)
+
+// environment builds the one CEL environment all rules compile in; it depends on nothing configurable, since the
+// configuration reaches rules through the helpers' values.
+func environment() (*cel.Env, error) {
+	envOnce.Do(func() {
+		opts := []cel.EnvOption{
+			cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)),
+			cel.Variable("requestObject", cel.MapType(cel.StringType, cel.DynType)),
+			cel.Variable("responseObject", cel.MapType(cel.StringType, cel.DynType)),
+			cel.OptionalTypes(),
+			ext.Strings(),
+			cel.CrossTypeNumericComparisons(true),
+			cel.Function("matchesReverseShell",
+				cel.Overload("matchesReverseShell_string", []*cel.Type{cel.StringType}, cel.BoolType,
+					cel.UnaryBinding(func(v ref.Val) ref.Val {
+						s, ok := v.(types.String)
+						if !ok {
+							return types.NoSuchOverloadErr()
+						}
+						return types.Bool(reverseShell(string(s)) != "")
+					}))),
+			cel.Function("dangerousGrants",
+				cel.Overload("dangerousGrants_map", []*cel.Type{cel.MapType(cel.StringType, cel.DynType)}, cel.ListType(cel.StringType),
+					cel.UnaryBinding(func(v ref.Val) ref.Val {
+						m, ok := v.Value().(map[string]any)
+						if !ok {
+							if _, isMap := v.(traits.Mapper); !isMap {
+								return types.NoSuchOverloadErr()
+							}
+							// A map built in CEL rather than decoded from the event: convert it.
+							conv, err := v.ConvertToNative(mapType)
+							if err != nil {
+								return types.WrapErr(err)
+							}
+							m, _ = conv.(map[string]any)
+						}
+						return types.DefaultTypeAdapter.NativeToValue(dangerousGrants(m))
+					}))),
+		}
+		for _, h := range helpers {
+			varName := h.varName
+			opts = append(opts, cel.Variable(varName, h.typ), cel.Macros(cel.GlobalMacro(h.name, 0,
+				func(eh parser.ExprHelper, _ ast.Expr, _ []ast.Expr) (ast.Expr, *common.Error) {
+					return eh.NewIdent(varName), nil
+				})))
+		}
+		celEnv, envErr = cel.NewEnv(opts...)
+	})
+	return celEnv, envErr
+}
+
+// compileError is a CEL compile error at a position inside the expression (line 1-based, column 0-based).
+type compileError struct {
+	line, col int
+	msg       string
+}
+
+func (e *compileError) Error() string { return fmt.Sprintf("%d:%d: %s", e.line, e.col+1, e.msg) }
+
+// compileExpr compiles and type-checks one expression that must have the given type.
+func compileExpr(expr string, want *cel.Type) (cel.Program, error) {
+	env, err := environment()
+	if err != nil {
+		return nil, fmt.Errorf("build CEL environment: %w", err)
+	}
+	checked, iss := env.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		errs := iss.Errors()
+		if len(errs) == 0 {
+			return nil, iss.Err()
+		}
+		first := errs[0]
+		msgs := make([]string, 0, len(errs))
+		for _, e := range errs {
+			msgs = append(msgs, e.Message)
+		}
+		return nil, &compileError{line: first.Location.Line(), col: first.Location.Column(), msg: strings.Join(msgs, "; ")}
+	}
+	if want != nil && !checked.OutputType().IsExactType(want) && checked.OutputType() != cel.DynType {
+		return nil, &compileError{line: 1, msg: fmt.Sprintf("has type %s, want %s", checked.OutputType(), want)}
+	}
+	prog, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, fmt.Errorf("plan CEL program: %w", err)
+	}
+	return prog, nil
+}
+
+// compileOutput splits an output template into literal text and ${expr} parts and compiles each expression.
+// Braces inside an expression nest (map literals); "$$" is a literal "$".
+func compileOutput(tmpl string) ([]outputPart, error) {
+	var parts []outputPart
+	var lit strings.Builder
+	line, col := 1, 0 // position of the current character inside the template
+	for i := 0; i < len(tmpl); {
+		c := tmpl[i]
+		if c == '$' && i+1 < len(tmpl) && tmpl[i+1] == '$' {
+			lit.WriteByte('$')
+			i += 2
+			col += 2
+			continue
+		}
+		if c == '$' && i+1 < len(tmpl) && tmpl[i+1] == '{' {
+			depth, j := 1, i+2
+			var quote byte
+			for ; j < len(tmpl) && depth > 0; j++ {
+				switch ch := tmpl[j]; {
+				case quote != 0:
+					if ch == '\\' {
+						j++
+					} else if ch == quote {
+						quote = 0
+					}
+				case ch == '"' || ch == '\'':
+					quote = ch
+				case ch == '{':
+					depth++
+				case ch == '}':
+					depth--
+				}
+			}
+			if depth != 0 {
+				return nil, &compileError{line: line, col: col, msg: "unclosed ${ in output"}
+			}
+			expr := tmpl[i+2 : j-1]
+			prog, err := compileExpr(expr, nil)
+			if err != nil {
+				var ce *compileError
+				if errors.As(err, &ce) {
+					if ce.line <= 1 {
+						ce.col += col + 2
+					}
+					ce.line += line - 1
+				}
+				return nil, err
+			}
+			if lit.Len() > 0 {
+				parts = append(parts, outputPart{text: lit.String()})
+				lit.Reset()
+			}
+			parts = append(parts, outputPart{prog: prog})
+			for _, ch := range tmpl[i:j] {
+				if ch == '\n' {
+					line, col = line+1, 0
+				} else {
+					col++
+				}
+			}
+			i = j
+			continue
+		}
+		lit.WriteByte(c)
+		if c == '\n' {
+			line, col = line+1, 0
+		} else {
+			col++
+		}
+		i++
+	}
+	if lit.Len() > 0 {
+		parts = append(parts, outputPart{text: lit.String()})
+	}
+	return parts, nil
+}

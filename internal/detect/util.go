@@ -1,0 +1,5 @@
+package detect
+
+import "reflect"
+
+var anyType = reflect.TypeOf((*any)(nil)).Elem()

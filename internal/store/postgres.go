@@ -1,0 +1,207 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
+
+// migrationLockKey is the advisory lock that serialises replicas migrating the same database at once ("vnfg").
+const migrationLockKey = 0x766e6667
+
+// maxAttempts bounds the retries of a batch that PostgreSQL aborted for a deadlock or a serialisation failure: both
+// are the database asking the client to try again.
+const maxAttempts = 3
+
+type postgresStore struct {
+	pool   *pgxpool.Pool
+	name   string // for errors: the DSN without its password
+	logger *slog.Logger
+	opts   options
+	upsert string
+}
+
+func openPostgres(ctx context.Context, dsn string, logger *slog.Logger, o options) (*postgresStore, error) {
+	name := redactDSN(dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's parse errors may quote the DSN: report only that it is malformed, and where.
+		return nil, fmt.Errorf("open findings store %s: parse the DSN: %s", name, errorWithoutDSN(err))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open findings store %s: %w", name, err)
+	}
+	s := &postgresStore{pool: pool, name: name, logger: logger, opts: o, upsert: rebind(upsertSQL(o.window, o.maxAuditIDs, 1))}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open findings store %s: connect: %w", name, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// errorWithoutDSN keeps the reason of a pgconn.ParseConfigError and drops the connection string it carries.
+func errorWithoutDSN(err error) string {
+	var perr *pgconn.ParseConfigError
+	if errors.As(err, &perr) && perr.Unwrap() != nil {
+		return perr.Unwrap().Error()
+	}
+	return "malformed connection string"
+}
+
+func (s *postgresStore) migrate(ctx context.Context) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("findings store %s: migrate: begin: %w", s.name, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	// Taken before anything else, so that two replicas starting together do not both create the tables.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLockKey)); err != nil {
+		return fmt.Errorf("findings store %s: migrate: lock: %w", s.name, err)
+	}
+	if _, err := tx.Exec(ctx, createMigrations); err != nil {
+		return fmt.Errorf("findings store %s: migrate: create the migrations table: %w", s.name, err)
+	}
+	rows, err := tx.Query(ctx, selectVersions)
+	if err != nil {
+		return fmt.Errorf("findings store %s: migrate: read the schema version: %w", s.name, err)
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return fmt.Errorf("findings store %s: migrate: read the schema version: %w", s.name, err)
+	}
+	applied := map[int]bool{}
+	for _, v := range versions {
+		applied[int(v)] = true
+	}
+	if err := checkVersions(applied); err != nil {
+		return fmt.Errorf("findings store %s: migrate: %w", s.name, err)
+	}
+	for _, m := range migrations {
+		if applied[m.version] {
+			continue
+		}
+		for _, stmt := range m.postgres {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("findings store %s: migrate to version %d: %w", s.name, m.version, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, rebind(insertVersion), m.version, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("findings store %s: migrate to version %d: record it: %w", s.name, m.version, err)
+		}
+		s.logger.Info("findings store migrated", "store", s.name, "version", m.version)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("findings store %s: migrate: commit: %w", s.name, err)
+	}
+	return nil
+}
+
+func (s *postgresStore) Record(ctx context.Context, findings []finding.Finding) error {
+	if len(findings) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(findings))
+	for i := range findings {
+		args, err := rowArgs(&findings[i], s.opts.now, s.opts.maxAuditIDs)
+		if err != nil {
+			return fmt.Errorf("findings store %s: record: %w", s.name, err)
+		}
+		rows[i] = args
+	}
+	// Rows are locked in ID order, whatever order the batch came in: two replicas recording overlapping batches
+	// then wait for each other instead of deadlocking. The sort is stable, so repeats of one ID keep their order.
+	slices.SortStableFunc(rows, func(a, b []any) int { return cmp.Compare(a[0].(string), b[0].(string)) })
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if err = s.recordOnce(ctx, rows); err == nil || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+		s.logger.Warn("findings store: retrying a batch", "store", s.name, "attempt", attempt, "err", err)
+	}
+	if err != nil {
+		return fmt.Errorf("findings store %s: record %d findings: %w", s.name, len(findings), err)
+	}
+	return nil
+}
+
+func (s *postgresStore) recordOnce(ctx context.Context, rows [][]any) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		batch := &pgx.Batch{}
+		for _, args := range rows {
+			batch.Queue(s.upsert, args...)
+		}
+		results := tx.SendBatch(ctx, batch)
+		for _, args := range rows {
+			if _, err := results.Exec(); err != nil {
+				_ = results.Close()
+				return fmt.Errorf("upsert finding %v (rule %v): %w", args[0], args[3], err)
+			}
+		}
+		return results.Close()
+	})
+}
+
+// retryable is a deadlock (40P01) or a serialisation failure (40001).
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+func (s *postgresStore) List(ctx context.Context, filter Filter) ([]finding.Finding, error) {
+	q, args := listSQL(filter)
+	rows, err := s.pool.Query(ctx, rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
+	}
+	defer rows.Close()
+	var out []finding.Finding
+	for rows.Next() {
+		f, err := scanFinding(rows)
+		if err != nil {
+			return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
+	}
+	return out, nil
+}
+
+func (s *postgresStore) Get(ctx context.Context, id string) (finding.Finding, error) {
+	f, err := scanFinding(s.pool.QueryRow(ctx, rebind(getSQL), id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return finding.Finding{}, fmt.Errorf("findings store %s: get %s: %w", s.name, id, ErrNotFound)
+	}
+	if err != nil {
+		return finding.Finding{}, fmt.Errorf("findings store %s: get %s: %w", s.name, id, err)
+	}
+	return f, nil
+}
+
+func (s *postgresStore) Prune(ctx context.Context, olderThan time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, rebind(pruneSQL), olderThan.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("findings store %s: prune before %s: %w", s.name, olderThan.Format(time.RFC3339), err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func (s *postgresStore) Close() error {
+	s.pool.Close()
+	return nil
+}

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
+
+// The SQL here is one text for both backends: `?` placeholders (rebound to $n for PostgreSQL), BIGINT nanosecond
+// times, CASE instead of LEAST/GREATEST (SQLite has neither), and the merge of audit IDs as a function of the same
+// name and meaning in both (a Go function registered with SQLite, an SQL function created by the PostgreSQL
+// migration).
+
+// migration is one schema version; statements run in order, in one transaction with the version's record.
+type migration struct {
+	version  int
+	sqlite   []string
+	postgres []string
+}
+
+const createFindings = `CREATE TABLE IF NOT EXISTS findings (
+	id              TEXT PRIMARY KEY,
+	time_ns         BIGINT NOT NULL,
+	source          TEXT NOT NULL DEFAULT '',
+	rule            TEXT NOT NULL DEFAULT '',
+	technique       TEXT NOT NULL DEFAULT '',
+	mitigations     TEXT NOT NULL DEFAULT '',
+	severity        INTEGER NOT NULL DEFAULT 0,
+	action          TEXT NOT NULL DEFAULT '',
+	message         TEXT NOT NULL DEFAULT '',
+	vnf_instance    TEXT NOT NULL DEFAULT '',
+	vnf_product     TEXT NOT NULL DEFAULT '',
+	identity        TEXT NOT NULL DEFAULT '',
+	obj_api_version TEXT NOT NULL DEFAULT '',
+	obj_kind        TEXT NOT NULL DEFAULT '',
+	obj_namespace   TEXT NOT NULL DEFAULT '',
+	obj_name        TEXT NOT NULL DEFAULT '',
+	obj_subresource TEXT NOT NULL DEFAULT '',
+	evidence        TEXT NOT NULL DEFAULT '',
+	audit_ids       TEXT NOT NULL DEFAULT '',
+	first_seen_ns   BIGINT NOT NULL,
+	last_seen_ns    BIGINT NOT NULL,
+	count           BIGINT NOT NULL DEFAULT 1
+)`
+
+var createIndexes = []string{
+	`CREATE INDEX IF NOT EXISTS findings_last_seen ON findings (last_seen_ns)`,
+	`CREATE INDEX IF NOT EXISTS findings_technique ON findings (technique, last_seen_ns)`,
+	`CREATE INDEX IF NOT EXISTS findings_namespace ON findings (obj_namespace, last_seen_ns)`,
+	`CREATE INDEX IF NOT EXISTS findings_instance ON findings (vnf_instance, last_seen_ns)`,
+	`CREATE INDEX IF NOT EXISTS findings_rule ON findings (rule, last_seen_ns)`,
+}
+
+// pgMergeIDs is mergeAuditIDs in SQL: the IDs of a then b, each kept at its last position, the last keep of them.
+const pgMergeIDs = `CREATE OR REPLACE FUNCTION vnfguard_merge_ids(a text, b text, keep integer) RETURNS text
+LANGUAGE sql IMMUTABLE AS $fn$
+	SELECT coalesce(string_agg(k.id, ',' ORDER BY k.pos), '') FROM (
+		SELECT d.id, d.pos FROM (
+			SELECT t.id, max(t.pos) AS pos
+			FROM unnest(string_to_array(coalesce(a, '') || ',' || coalesce(b, ''), ',')) WITH ORDINALITY AS t(id, pos)
+			WHERE t.id <> ''
+			GROUP BY t.id
+		) d ORDER BY d.pos DESC LIMIT keep
+	) k
+$fn$`
+
+var migrations = []migration{
+	{
+		version:  1,
+		sqlite:   append([]string{createFindings}, createIndexes...),
+		postgres: append([]string{createFindings, pgMergeIDs}, createIndexes...),
+	},
+}
+
+const createMigrations = `CREATE TABLE IF NOT EXISTS vnfguard_schema_migrations (
+	version    INTEGER PRIMARY KEY,
+	applied_ns BIGINT NOT NULL
+)`
+
+const (
+	selectVersions  = `SELECT version FROM vnfguard_schema_migrations`
+	insertVersion   = `INSERT INTO vnfguard_schema_migrations (version, applied_ns) VALUES (?, ?)`
+	latestVersion   = 1
+	columnCount     = 22 // in findingsColumns
+	findingsColumns = `id, time_ns, source, rule, technique, mitigations, severity, action, message, vnf_instance,
+	vnf_product, identity, obj_api_version, obj_kind, obj_namespace, obj_name, obj_subresource, evidence, audit_ids,
+	first_seen_ns, last_seen_ns, count`
+)
+
+// descriptiveColumns take the values of the latest occurrence.
+var descriptiveColumns = []string{"time_ns", "source", "rule", "technique", "mitigations", "action", "message",
+	"vnf_instance", "vnf_product", "identity", "obj_api_version", "obj_kind", "obj_namespace", "obj_name",
+	"obj_subresource", "evidence"}
+
+// upsertSQL builds the one statement that decides aggregation under the row's lock, for rows findings at once. The
+// window and the bound are integers of ours, formatted into the text so that each placeholder is bound once.
+//
+// Several rows per statement are for SQLite: its driver parses the statement again at every execution, and parsing
+// this one costs more than running it. SQLite applies the rows in order, so that repeats of one ID within a statement
+// aggregate. PostgreSQL refuses to touch a row twice in one statement: it gets one row per statement (parsed once by
+// pgx's statement cache).
+func upsertSQL(window time.Duration, maxAuditIDs, rows int) string {
+	w := strconv.FormatInt(window.Nanoseconds(), 10)
+	keep := strconv.Itoa(maxAuditIDs)
+	newer := `excluded.last_seen_ns >= findings.last_seen_ns`
+	within := `(excluded.last_seen_ns >= findings.first_seen_ns - ` + w + ` AND excluded.first_seen_ns <= findings.last_seen_ns + ` + w + `)`
+	var b strings.Builder
+	b.WriteString(`INSERT INTO findings (` + findingsColumns + `) VALUES `)
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", columnCount), ", ") + ")"
+	for i := range max(rows, 1) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(` ON CONFLICT (id) DO UPDATE SET `)
+	for _, c := range descriptiveColumns {
+		fmt.Fprintf(&b, "%s = CASE WHEN %s THEN excluded.%s ELSE findings.%s END, ", c, newer, c, c)
+	}
+	fmt.Fprintf(&b, `severity = CASE WHEN %[1]s THEN (CASE WHEN excluded.severity > findings.severity THEN excluded.severity ELSE findings.severity END) WHEN %[2]s THEN excluded.severity ELSE findings.severity END, `, within, newer)
+	fmt.Fprintf(&b, `count = CASE WHEN %[1]s THEN findings.count + excluded.count WHEN %[2]s THEN excluded.count ELSE findings.count END, `, within, newer)
+	fmt.Fprintf(&b, `first_seen_ns = CASE WHEN %[1]s THEN (CASE WHEN excluded.first_seen_ns < findings.first_seen_ns THEN excluded.first_seen_ns ELSE findings.first_seen_ns END) WHEN %[2]s THEN excluded.first_seen_ns ELSE findings.first_seen_ns END, `, within, newer)
+	fmt.Fprintf(&b, `last_seen_ns = CASE WHEN %[1]s THEN excluded.last_seen_ns ELSE findings.last_seen_ns END, `, newer)
+	fmt.Fprintf(&b, `audit_ids = CASE WHEN %[1]s THEN (CASE WHEN %[2]s THEN vnfguard_merge_ids(findings.audit_ids, excluded.audit_ids, %[3]s) ELSE vnfguard_merge_ids(excluded.audit_ids, findings.audit_ids, %[3]s) END) WHEN %[2]s THEN excluded.audit_ids ELSE findings.audit_ids END`, within, newer, keep)
+	return b.String()
+}
+
+// listSQL builds the query for a filter, with its arguments.
+func listSQL(f Filter) (string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if f.Technique != "" {
+		add("technique = ?", f.Technique)
+	}
+	if f.MinSeverity > finding.Info {
+		add("severity >= ?", int64(f.MinSeverity))
+	}
+	if f.Namespace != "" {
+		add("obj_namespace = ?", f.Namespace)
+	}
+	if f.VNFInstance != "" {
+		add("vnf_instance = ?", f.VNFInstance)
+	}
+	if f.Rule != "" {
+		add("rule = ?", f.Rule)
+	}
+	if !f.Since.IsZero() {
+		add("last_seen_ns >= ?", f.Since.UnixNano())
+	}
+	q := `SELECT ` + findingsColumns + ` FROM findings`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY last_seen_ns DESC, id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, int64(f.Limit))
+	}
+	return q, args
+}
+
+const (
+	getSQL   = `SELECT ` + findingsColumns + ` FROM findings WHERE id = ?`
+	pruneSQL = `DELETE FROM findings WHERE last_seen_ns < ?`
+)
+
+// rebind turns `?` placeholders into PostgreSQL's $1, $2, ... (no statement of ours has a `?` in a literal).
+func rebind(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// rowArgs turns a finding into the upsert's arguments, filling in what a fresh finding leaves empty.
+func rowArgs(f *finding.Finding, now func() time.Time, maxAuditIDs int) ([]any, error) {
+	id := f.ID
+	if id == "" {
+		id = finding.Key(f.Rule, f.Object, f.VNFInstance)
+	}
+	at := f.Time
+	if at.IsZero() {
+		at = now()
+	}
+	first, last := f.FirstSeen, f.LastSeen
+	if first.IsZero() {
+		first = at
+	}
+	if last.IsZero() {
+		last = at
+	}
+	if last.Before(first) {
+		first, last = last, first
+	}
+	count := max(f.Count, 1)
+	evidence := ""
+	var ids string
+	if len(f.Evidence) > 0 {
+		rest := maps.Clone(f.Evidence)
+		ids = mergeAuditIDs(rest[EvidenceAuditIDs], rest[EvidenceAuditID], maxAuditIDs)
+		delete(rest, EvidenceAuditID)
+		delete(rest, EvidenceAuditIDs)
+		if len(rest) > 0 {
+			b, err := json.Marshal(rest)
+			if err != nil {
+				return nil, fmt.Errorf("encode evidence of finding %s (rule %s): %w", id, f.Rule, err)
+			}
+			evidence = string(b)
+		}
+	}
+	return []any{id, at.UnixNano(), f.Source, f.Rule, f.Technique, strings.Join(f.Mitigations, ","),
+		int64(f.Severity), f.Action, f.Message, f.VNFInstance, f.VNFProduct, f.Identity, f.Object.APIVersion,
+		f.Object.Kind, f.Object.Namespace, f.Object.Name, f.Object.Subresource, evidence, ids, first.UnixNano(),
+		last.UnixNano(), int64(count)}, nil
+}
+
+// scanner is what *sql.Row(s) and pgx.Row(s) have in common.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// scanFinding reads one row in findingsColumns order.
+func scanFinding(s scanner) (finding.Finding, error) {
+	var (
+		f                                    finding.Finding
+		atNS, severity, firstNS, lastNS, cnt int64
+		mitigations, evidence, ids           string
+	)
+	if err := s.Scan(&f.ID, &atNS, &f.Source, &f.Rule, &f.Technique, &mitigations, &severity, &f.Action,
+		&f.Message, &f.VNFInstance, &f.VNFProduct, &f.Identity, &f.Object.APIVersion, &f.Object.Kind,
+		&f.Object.Namespace, &f.Object.Name, &f.Object.Subresource, &evidence, &ids, &firstNS, &lastNS,
+		&cnt); err != nil {
+		return finding.Finding{}, err
+	}
+	f.Time = time.Unix(0, atNS).UTC()
+	f.FirstSeen = time.Unix(0, firstNS).UTC()
+	f.LastSeen = time.Unix(0, lastNS).UTC()
+	f.Count = int(cnt)
+	f.Severity = finding.Severity(severity)
+	if mitigations != "" {
+		f.Mitigations = strings.Split(mitigations, ",")
+	}
+	if evidence != "" {
+		if err := json.Unmarshal([]byte(evidence), &f.Evidence); err != nil {
+			return finding.Finding{}, fmt.Errorf("decode evidence of finding %s: %w", f.ID, err)
+		}
+	}
+	if ids != "" {
+		if f.Evidence == nil {
+			f.Evidence = map[string]string{}
+		}
+		f.Evidence[EvidenceAuditIDs] = ids
+	}
+	return f, nil
+}
+
+// mergeAuditIDs joins two comma-separated lists of audit IDs, a's first: each ID once, at its last position, and only
+// the last keep of them. The PostgreSQL function vnfguard_merge_ids computes the same.
+func mergeAuditIDs(a, b string, keep int) string {
+	all := strings.Split(a+","+b, ",")
+	last := make(map[string]int, len(all))
+	for i, id := range all {
+		if id = strings.TrimSpace(id); id != "" {
+			last[id] = i
+		}
+	}
+	out := make([]string, 0, len(last))
+	for i, id := range all {
+		if id = strings.TrimSpace(id); id != "" && last[id] == i {
+			out = append(out, id)
+		}
+	}
+	if len(out) > keep {
+		out = out[len(out)-keep:]
+	}
+	return strings.Join(out, ",")
+}

@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"modernc.org/sqlite"
+)
+
+// registerMerge makes vnfguard_merge_ids known to every SQLite connection opened afterwards (the registration is
+// process-wide, and a second one is an error).
+var registerMerge = sync.OnceValue(func() error {
+	return sqlite.RegisterDeterministicScalarFunction("vnfguard_merge_ids", 3,
+		func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			keep, ok := args[2].(int64)
+			if !ok || keep < 1 {
+				return nil, fmt.Errorf("vnfguard_merge_ids: keep must be a positive integer, got %v", args[2])
+			}
+			return mergeAuditIDs(sqliteText(args[0]), sqliteText(args[1]), int(keep)), nil
+		})
+})
+
+func sqliteText(v driver.Value) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case []byte:
+		return string(t)
+	default:
+		return ""
+	}
+}
+
+type sqliteStore struct {
+	db     *sql.DB
+	name   string // for errors: the file path
+	logger *slog.Logger
+	opts   options
+	// upsert is the statement for sqliteRowsPerStatement findings; a shorter tail gets its own.
+	upsert string
+	// writeMu serialises this process's writers: SQLite has one writer at a time anyway, and waiting on a mutex is
+	// cheaper and fairer than every goroutine polling the busy timeout. Other processes wait on the busy timeout.
+	writeMu sync.Mutex
+}
+
+// sqliteRowsPerStatement findings go into one statement: 2 200 parameters, well under SQLite's limit of 32 766.
+const sqliteRowsPerStatement = 100
+
+// busyTimeout is how long a writer waits for another process's write transaction before it fails.
+const busyTimeout = 10 * time.Second
+
+func openSQLite(ctx context.Context, path string, logger *slog.Logger, o options) (*sqliteStore, error) {
+	name := "sqlite:" + path
+	if err := registerMerge(); err != nil {
+		return nil, fmt.Errorf("open findings store %s: register SQL function: %w", name, err)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("open findings store %s: create its directory: %w", name, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL is durable across application crashes in WAL mode; only a power loss may take the last commits.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Statement journals (a multi-row upsert inside a transaction needs one) stay in memory: no temp files.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	// IMMEDIATE takes the write lock at BEGIN, so that a transaction never fails half-way on a lock upgrade.
+	q.Add("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open findings store %s: %w", name, err)
+	}
+	s := &sqliteStore{db: db, name: name, logger: logger, opts: o, upsert: upsertSQL(o.window, o.maxAuditIDs, sqliteRowsPerStatement)}
+	if err := s.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *sqliteStore) migrate(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("findings store %s: migrate: begin: %w (is the file a SQLite database, and writable?)", s.name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, createMigrations); err != nil {
+		return fmt.Errorf("findings store %s: migrate: create the migrations table: %w", s.name, err)
+	}
+	applied, err := sqliteVersions(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("findings store %s: migrate: read the schema version: %w", s.name, err)
+	}
+	if err := checkVersions(applied); err != nil {
+		return fmt.Errorf("findings store %s: migrate: %w", s.name, err)
+	}
+	for _, m := range migrations {
+		if applied[m.version] {
+			continue
+		}
+		for _, stmt := range m.sqlite {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("findings store %s: migrate to version %d: %w", s.name, m.version, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, insertVersion, m.version, time.Now().UnixNano()); err != nil {
+			return fmt.Errorf("findings store %s: migrate to version %d: record it: %w", s.name, m.version, err)
+		}
+		s.logger.Info("findings store migrated", "store", s.name, "version", m.version)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("findings store %s: migrate: commit: %w", s.name, err)
+	}
+	return nil
+}
+
+func sqliteVersions(ctx context.Context, tx *sql.Tx) (map[int]bool, error) {
+	rows, err := tx.QueryContext(ctx, selectVersions)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
+}
+
+// checkVersions refuses a database written by a newer vnfguard: its schema may mean things this one does not know.
+func checkVersions(applied map[int]bool) error {
+	for v := range applied {
+		if v > latestVersion {
+			return fmt.Errorf("the database has schema version %d, newer than this vnfguard knows (%d): upgrade vnfguard", v, latestVersion)
+		}
+	}
+	return nil
+}
+
+func (s *sqliteStore) Record(ctx context.Context, findings []finding.Finding) error {
+	if len(findings) == 0 {
+		return nil
+	}
+	rows := make([][]any, len(findings))
+	for i := range findings {
+		args, err := rowArgs(&findings[i], s.opts.now, s.opts.maxAuditIDs)
+		if err != nil {
+			return fmt.Errorf("findings store %s: record: %w", s.name, err)
+		}
+		rows[i] = args
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("findings store %s: record %d findings: begin: %w", s.name, len(findings), err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for start := 0; start < len(rows); start += sqliteRowsPerStatement {
+		chunk := rows[start:min(start+sqliteRowsPerStatement, len(rows))]
+		q := s.upsert
+		if len(chunk) < sqliteRowsPerStatement {
+			q = upsertSQL(s.opts.window, s.opts.maxAuditIDs, len(chunk))
+		}
+		args := make([]any, 0, len(chunk)*columnCount)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("findings store %s: record findings %d to %d of %d (first ID %v, rule %v): %w",
+				s.name, start+1, start+len(chunk), len(rows), chunk[0][0], chunk[0][3], err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("findings store %s: record %d findings: commit: %w", s.name, len(findings), err)
+	}
+	return nil
+}
+
+func (s *sqliteStore) List(ctx context.Context, filter Filter) ([]finding.Finding, error) {
+	q, args := listSQL(filter)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []finding.Finding
+	for rows.Next() {
+		f, err := scanFinding(rows)
+		if err != nil {
+			return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
+	}
+	return out, nil
+}
+
+func (s *sqliteStore) Get(ctx context.Context, id string) (finding.Finding, error) {
+	f, err := scanFinding(s.db.QueryRowContext(ctx, getSQL, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return finding.Finding{}, fmt.Errorf("findings store %s: get %s: %w", s.name, id, ErrNotFound)
+	}
+	if err != nil {
+		return finding.Finding{}, fmt.Errorf("findings store %s: get %s: %w", s.name, id, err)
+	}
+	return f, nil
+}
+
+func (s *sqliteStore) Prune(ctx context.Context, olderThan time.Time) (int, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	res, err := s.db.ExecContext(ctx, pruneSQL, olderThan.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("findings store %s: prune before %s: %w", s.name, olderThan.Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("findings store %s: prune before %s: count: %w", s.name, olderThan.Format(time.RFC3339), err)
+	}
+	return int(n), nil
+}
+
+func (s *sqliteStore) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("findings store %s: close: %w", s.name, err)
+	}
+	return nil
+}
