@@ -98,7 +98,7 @@ func (o *labDemoOptions) run(cmd *cobra.Command) error {
 
 	started := time.Now()
 	logger.Info("starting the control plane and vnfguard", "binaries", binDir, "workDir", workDir)
-	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: workDir, Logger: logger}, self)
+	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: workDir, Logger: logger, AuditToVNFGuard: true}, self)
 	if err != nil {
 		return usageError(err)
 	}

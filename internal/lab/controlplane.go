@@ -98,6 +98,10 @@ type Options struct {
 	// AuditWebhookConfigFile, when set, is passed to the API server as --audit-webhook-config-file (batch mode),
 	// so that an audit receiver gets every event in addition to the audit log file.
 	AuditWebhookConfigFile string
+	// AuditToVNFGuard points the API server's audit webhook backend at the vnfguard that StartVNFGuard will start
+	// (https://127.0.0.1:PORT/audit, with a bearer token and the lab CA): the port is reserved before the API server
+	// starts, and the API server's batch backend retries until vnfguard answers. It overrides AuditWebhookConfigFile.
+	AuditToVNFGuard bool
 	// ExtraAPIServerArgs are appended to the API server's command line.
 	ExtraAPIServerArgs []string
 	// APIServerOnly starts etcd and kube-apiserver only: no controllers, no scheduler, no simulated node. Pods
@@ -122,13 +126,16 @@ type ControlPlane struct {
 	// AuditLogFile is the API server's audit log.
 	AuditLogFile string
 
-	logger      *slog.Logger
-	etcdURL     string
-	saKeyFile   string
-	tokens      map[string]string
-	kubeconfigs map[string]string
-	clients     map[string]*kubernetes.Clientset
-	configs     map[string]*rest.Config
+	logger  *slog.Logger
+	etcdURL string
+	// guardPort and auditTokenFile are set when the audit webhook goes to vnfguard (Options.AuditToVNFGuard).
+	guardPort      int
+	auditTokenFile string
+	saKeyFile      string
+	tokens         map[string]string
+	kubeconfigs    map[string]string
+	clients        map[string]*kubernetes.Clientset
+	configs        map[string]*rest.Config
 
 	mu      sync.Mutex
 	etcd    *process
@@ -325,6 +332,11 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options) error 
 		// (vnfguard's informers); with it, it ends them and exits in about a second.
 		"--shutdown-watch-termination-grace-period=2s",
 		"--v", "1",
+	}
+	if opts.AuditToVNFGuard {
+		if opts.AuditWebhookConfigFile, err = cp.writeAuditWebhookConfig(); err != nil {
+			return err
+		}
 	}
 	if opts.AuditWebhookConfigFile != "" {
 		args = append(args, "--audit-webhook-config-file", opts.AuditWebhookConfigFile, "--audit-webhook-mode", "batch",

@@ -67,9 +67,11 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	port := cp.guardPort // reserved when the audit webhook goes to vnfguard
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
 	g := &Guard{
 		URL: "https://127.0.0.1:" + strconv.Itoa(port), ConfigPath: configPath,
@@ -86,6 +88,9 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 	g.sink = newFindingSink(out, cp.logger)
 	args := []string{"serve", "--config", configPath, "--kubeconfig", cp.kubeconfigs[Admin],
 		"--listen", "127.0.0.1:" + strconv.Itoa(port), "--tls-cert-file", certFile, "--tls-key-file", keyFile}
+	if cp.auditTokenFile != "" {
+		args = append(args, "--audit-queue-dir", filepath.Join(dir, "audit-queue"), "--audit-token-file", cp.auditTokenFile)
+	}
 	g.proc, err = startProcess("vnfguard", binary, args, g.StderrFile, func(c *exec.Cmd) error {
 		c.Stdout = g.sink // exec copies the pipe into it; Wait returns once everything is written
 		return nil

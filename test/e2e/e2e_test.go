@@ -78,7 +78,7 @@ func setUp() error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: filepath.Join(suite.tmp, "lab"), Logger: logger}, binary)
+	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: filepath.Join(suite.tmp, "lab"), Logger: logger, AuditToVNFGuard: true}, binary)
 	if err != nil {
 		return err
 	}
