@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
 	"github.com/vnfguard/vnfguard/internal/audit"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
@@ -78,31 +80,20 @@ func startAuditIntake(ctx context.Context, f auditFlags, cfg *config.Config, inv
 	return in, nil
 }
 
-// run consumes the queue until ctx ends.
+// run consumes the queue until ctx ends: each event once, acknowledged only after its findings are out.
 func (in *auditIntake) run(ctx context.Context) error {
-	for {
-		rec, err := in.queue.Next(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, audit.ErrClosed) {
-				return nil
-			}
-			return err
-		}
-		if !in.dedupe.Seen(&rec.Event) {
-			if err := in.process(ctx, &rec); err != nil {
-				return err
-			}
-		}
-		if err := in.queue.Ack(rec); err != nil {
-			return err
-		}
+	err := audit.Consume(ctx, in.queue, in.dedupe, func(ev *auditv1.Event) error { return in.process(ctx, ev) })
+	if errors.Is(err, context.Canceled) || errors.Is(err, audit.ErrClosed) {
+		return nil
 	}
+	return err
 }
 
-func (in *auditIntake) process(ctx context.Context, rec *audit.Record) error {
-	fs, err := in.engine.Evaluate(ctx, &rec.Event)
+// process evaluates one event and writes and stores its findings.
+func (in *auditIntake) process(ctx context.Context, ev *auditv1.Event) error {
+	fs, err := in.engine.Evaluate(ctx, ev)
 	if err != nil {
-		return fmt.Errorf("evaluate audit event %s: %w", rec.Event.AuditID, err)
+		return fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, err)
 	}
 	for i := range fs {
 		line, err := fs[i].JSONLine()
@@ -114,11 +105,9 @@ func (in *auditIntake) process(ctx context.Context, rec *audit.Record) error {
 		}
 	}
 	if in.store != nil && len(fs) > 0 {
-		if err := in.store.Record(ctx, fs); err != nil {
-			return err
-		}
+		return in.store.Record(ctx, fs)
 	}
-	return in.dedupe.Add(&rec.Event)
+	return nil
 }
 
 func (in *auditIntake) handler() http.Handler { return in.receiver }

@@ -55,7 +55,8 @@ func DecodeEvent(data []byte) (*auditv1.Event, error) {
 
 // DecodeEventList decodes one audit.k8s.io/v1 EventList, the body the API server's webhook backend POSTs, and
 // checks every item as DecodeEvent does. Items may omit apiVersion and kind (the webhook backend leaves them out);
-// when present they must be right.
+// when present they must be right, and when absent they are filled in, so that events look the same whichever
+// intake they came through.
 func DecodeEventList(data []byte) (*auditv1.EventList, error) {
 	list := &auditv1.EventList{}
 	if err := unmarshal(data, list, "EventList"); err != nil {
@@ -73,6 +74,7 @@ func DecodeEventList(data []byte) (*auditv1.EventList, error) {
 		if err := checkEvent(ev, field+"."); err != nil {
 			return nil, err
 		}
+		ev.APIVersion, ev.Kind = APIVersion, "Event"
 	}
 	return list, nil
 }

@@ -72,7 +72,7 @@ func TestDecodeEventList(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DecodeEventList(eventlist.json): %v", err)
 	}
-	if len(list.Items) != 5 || list.Items[0].RequestObject == nil || len(list.Items[0].RequestObject.Raw) == 0 {
+	if len(list.Items) != 5 || list.Items[0].RequestObject == nil || len(list.Items[0].RequestObject.Raw) == 0 || list.Items[4].Kind != "Event" || list.Items[4].APIVersion != APIVersion {
 		t.Fatalf("decoded %d items, first request object %v", len(list.Items), list.Items[0].RequestObject)
 	}
 	tests := []struct {

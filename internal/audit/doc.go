@@ -13,7 +13,9 @@
 // write and one fsync. The consumer reads with Next and acknowledges with Ack (cumulative: acknowledging a record
 // acknowledges every record before it); the acknowledged position is persisted in the file "ack", so that after a
 // crash every appended-but-unacknowledged event is delivered again. A frame torn by a crash in the middle of a
-// write fails its length or CRC check when the queue is opened, and the segment is truncated there.
+// write fails its length or CRC check when the queue is opened, and the segment is truncated there. Consume ties
+// Queue and Dedupe together in the order that loses nothing and reports nothing twice: skip if seen, process,
+// remember, acknowledge.
 //
 // Receiver is the http.Handler for the API server's audit webhook backend: it authenticates the sender (bearer
 // token or client certificate), decodes the EventList, appends it to the Queue and answers 200 only then; a full

@@ -514,6 +514,16 @@ func (q *Queue) deleteAckedLocked() error {
 	return nil
 }
 
+// Rewind makes Next return r again (and everything after it): for a consumer that could not process r and will try
+// again. Rewinding to before the acknowledged position goes to the acknowledged position.
+func (q *Queue) Rewind(r Record) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if r.Pos < q.readPos {
+		q.readPos = max(r.Pos, q.acked)
+	}
+}
+
 // Stats returns the queue's positions.
 func (q *Queue) Stats() QueueStats {
 	q.mu.Lock()

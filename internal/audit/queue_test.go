@@ -515,15 +515,22 @@ func FuzzQueueRecover(f *testing.F) {
 			t.Fatalf("OpenQueue after a damaged tail: %v", err)
 		}
 		defer q.Close()
-		got := drain(t, q, -1)
+		// Read what is there without waiting: a tail that passes the length and CRC checks is a record.
+		var got []string
+		for s := q.Stats(); s.ReadPos < s.WritePos; s = q.Stats() {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			rec, err := q.Next(ctx)
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) {
+				break // the rest was skipped as undecodable
+			}
+			if err != nil {
+				t.Fatalf("Next: %v", err)
+			}
+			got = append(got, string(rec.Event.AuditID))
+		}
 		if len(got) < 2 || got[0] != "good-0" || got[1] != "good-1" {
 			t.Fatalf("delivered %q, want the two good records first", got)
-		}
-		for _, id := range got[2:] {
-			if id != "" && !strings.HasPrefix(id, "good") {
-				// A tail can only pass the CRC by being a well-formed frame; it must then decode as an event.
-				t.Logf("tail decoded as an extra record %q", id)
-			}
 		}
 	})
 }
