@@ -248,10 +248,13 @@ func (s *Suite) Engine(rules []*Rule) (*Engine, error) {
 	return NewEngine(rules, Env{Config: cfg, Inventory: inv, Objects: objs})
 }
 
-// RunCases runs the cases of a suite through an engine built by s.Engine.
+// RunCases runs the cases of a suite through an engine built by s.Engine. Each case starts from a clean state:
+// what the engine remembers of earlier events (pods created with a host takeover, recent denials) is forgotten between cases, so
+// that cases are independent of their order.
 func RunCases(ctx context.Context, engine *Engine, s *Suite) ([]CaseResult, error) {
 	out := make([]CaseResult, 0, len(s.Cases))
 	for _, c := range s.Cases {
+		engine.pods, engine.denials = newPodState(), newDenialState()
 		res := CaseResult{File: s.File, Case: c.Name, Want: c.want, Got: map[string]int{}}
 		for _, ev := range c.events {
 			fs, err := engine.Evaluate(ctx, ev)

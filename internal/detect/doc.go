@@ -18,6 +18,10 @@
 // CEL expression whose value is printed (a string is printed as is, anything else in CEL's debug form); a "$$"
 // prints "$". Outputs are evaluated only when the condition holds.
 //
+// User rules (LoadPaths) are merged over the built-in pack (Builtin) with Merge: a user rule replaces the built-in
+// rule of the same id, so redefining one with enabled: false switches it off. Rule tests (Suite, RunSuite) give
+// events and the findings they must produce, in a world of configuration, VNF inventory and cluster objects.
+//
 // The CEL environment holds these variables:
 //
 //	event           the audit event as a map (the JSON field names of audit.k8s.io/v1 Event, without the objects);
@@ -36,16 +40,28 @@
 //	isDormantNamespace()   the event's namespace holds instances and none of them is running (lists and watches
 //	                       name no object)
 //	isVNFM(), isBreakGlass(), isController()   event.user is in the configured identity set
+//	isSystemComponent()    event.user is the API server, controller manager, scheduler, a kubelet or a
+//	                       kube-system service account
+//	isWorkloadWrite()      a successful create, update or patch of a pod or workload (not a subresource)
+//	object()               the full object of a write: requestObject, or responseObject for a patch, or {}
 //	isProtectedNamespace() the event's namespace is protected (config names or selector, or an inventory namespace)
 //	isPodAccess()          exec, attach or portforward on pods (verb get since kubectl 1.30, create before),
 //	                       an ephemeral-container update (kubectl debug), or nodes/proxy
 //	execCommand()          the exec command from the requestURI's command= parameters, joined by spaces
-//	podSpec()              the pod spec in requestObject for Pods, workloads and CronJobs, or {}
+//	podSpec()              the pod spec in object() for Pods, workloads and CronJobs, or {}
+//	hostTakeover()         what in podSpec() hands the node to the pod: hostPID, hostIPC, hostNetwork,
+//	                       privileged or SYS_ADMIN containers, hostPath of /, runtime sockets or kubelet state
+//	podHostTakeover()      for exec, attach, port-forward and debug: what the target pod's create event (seen
+//	                       earlier by this engine) carried of hostTakeover(), or [] — the stateful correlation
+//	                       that catches Peirates' exec into its own / mount
+//	isVNFGuardDenial()     one of vnfguard's admission webhooks (*.vnfguard.io) refused the request
+//	denialCount()          for such a refusal, how many the same identity had in the last 5 minutes of event
+//	                       time, this one included; 0 for any other event
 //	podCommands()          every command line of podSpec(): command+args, env values, hook and probe commands
 //	matchesReverseShell(s) s carries a reverse shell or download-and-execute payload
 //	dangerousGrants(role)  what an RBAC Role/ClusterRole object grants that leads to takeover (pods/exec, pod
 //	                       creation, secrets, nodes/proxy, escalate, bind, impersonate, wildcards)
 //
-// Optional syntax (a.?b.orValue(x)) is enabled. The Engine evaluates ResponseComplete and Panic stages by
+// Optional syntax (a.?b.orValue(x)) and the strings extension (join, split, lowerAscii, ...) are enabled. The Engine evaluates ResponseComplete and Panic stages by
 // default; a runtime CEL error counts against its rule, is logged, and means no match.
 package detect

@@ -49,6 +49,8 @@ type Engine struct {
 
 	events, skipped, matched atomic.Int64
 	errs                     []atomic.Int64 // per rule, runtime CEL errors
+	pods                     *podState
+	denials                  *denialState
 	lookupErrors             atomic.Int64
 }
 
@@ -76,7 +78,7 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	if stages == nil {
 		stages = []auditv1.Stage{auditv1.StageResponseComplete, auditv1.StagePanic}
 	}
-	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger}
+	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState()}
 	for _, s := range stages {
 		e.stages[s] = true
 	}
@@ -126,10 +128,15 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 		return nil, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, err)
 	}
 	e.events.Add(1)
-	act := &activation{e: e, ctx: ctx, ev: ev, event: eventVal{ev, eventTable}}
+	act := &activation{e: e, ctx: ctx, ev: ev}
+	act.event = &newEventState(ev).root
+	e.pods.observe(act)
+	act.denials = e.denials.observe(ev)
 	var out []finding.Finding
 	for i, r := range e.rules {
-		val, _, err := r.cond.ContextEval(ctx, act)
+		// Eval, not ContextEval: the context is checked once per event above, and wrapping the activation for
+		// every rule costs more than the rule.
+		val, _, err := r.cond.Eval(act)
 		if err != nil {
 			if ctx.Err() != nil {
 				return out, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, ctx.Err())
@@ -263,13 +270,15 @@ type activation struct {
 	e     *Engine
 	ctx   context.Context
 	ev    *auditv1.Event
-	event eventVal
+	event *eventVal
 
 	reqObj, respObj       map[string]any
 	reqDone, respDone     bool
 	spec                  map[string]any
 	specDone              bool
 	commands              []string
+	takeover              []string
+	denials               int
 	resolved              bool
 	instanceID, product   string
 	state                 string
@@ -325,7 +334,13 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "_object":
 		return a.object(), true
 	case "_hostTakeover":
-		return hostTakeover(a.podSpec()), true
+		return a.hostTakeover(), true
+	case "_isVNFGuardDenial":
+		return isVNFGuardDenial(a.ev), true
+	case "_denialCount":
+		return int64(a.denials), true
+	case "_podHostTakeover":
+		return a.podHostTakeover(), true
 	case "_podSpec":
 		return a.podSpec(), true
 	case "_podCommands":
@@ -363,6 +378,13 @@ func (a *activation) object() map[string]any {
 		return resp
 	}
 	return map[string]any{}
+}
+
+func (a *activation) hostTakeover() []string {
+	if a.takeover == nil {
+		a.takeover = hostTakeover(a.podSpec())
+	}
+	return a.takeover
 }
 
 func (a *activation) podSpec() map[string]any {
@@ -457,10 +479,12 @@ func (a *activation) dormantNamespace() bool {
 	return found
 }
 
-// objectMeta reads the metadata of the event's object from the response body (it carries the generated name and
-// the owners the API server set) or else the request body.
+// objectMeta reads the metadata of the event's object from the request body, or from the response body when the
+// request names no object (generateName): decoding the response costs a second full decode, so only then.
 func (a *activation) objectMeta() (*metav1.ObjectMeta, bool) {
-	for _, obj := range []map[string]any{a.responseObject(), a.requestObject()} {
+	var fallback map[string]any
+	for i, get := range []func() map[string]any{a.requestObject, a.responseObject} {
+		obj := get()
 		md, _ := obj["metadata"].(map[string]any)
 		if md == nil {
 			continue
@@ -468,7 +492,15 @@ func (a *activation) objectMeta() (*metav1.ObjectMeta, bool) {
 		if kind, _ := obj["kind"].(string); kind == "Status" || strings.HasSuffix(kind, "List") {
 			continue
 		}
-		return metaFromMap(md), true
+		if name, _ := md["name"].(string); name != "" {
+			return metaFromMap(md), true
+		}
+		if i == 0 {
+			fallback = md
+		}
+	}
+	if fallback != nil {
+		return metaFromMap(fallback), true
 	}
 	return nil, false
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
 	"github.com/vnfguard/vnfguard/internal/config"
@@ -235,5 +237,97 @@ func TestHelpers(t *testing.T) {
 				t.Errorf("condition false (rule errors %v)", e.Stats().RuleErrors)
 			}
 		})
+	}
+}
+
+// The engine is shared by the intake's workers: evaluating the corpus from several goroutines must give each
+// event the findings it gets alone (run with -race).
+func TestEvaluateConcurrent(t *testing.T) {
+	data, err := os.ReadFile("testdata/corpus.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := DecodeEventLines(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(pack, Env{Inventory: stoppedSMF()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]int, len(evs))
+	total := 0
+	for i, ev := range evs {
+		fs, err := e.Evaluate(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = len(fs)
+		total += len(fs)
+	}
+	if total == 0 {
+		t.Fatal("the corpus yields no findings")
+	}
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := range evs {
+				j := (i + w*50) % len(evs)
+				fs, err := e.Evaluate(context.Background(), evs[j])
+				if err == nil && len(fs) != want[j] {
+					err = fmt.Errorf("event %d: %d findings, want %d", j, len(fs), want[j])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if st := e.Stats(); st.Events != int64(5*len(evs)) || len(st.RuleErrors) != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// The pod state stays bounded however many host-takeover pods are created, and forgets the oldest first.
+func TestPodStateBounded(t *testing.T) {
+	rules := mustRules(t, "rules:\n  - id: r\n    condition: size(podHostTakeover()) > 0\n    severity: info\n")
+	e, err := NewEngine(rules, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(name string) *auditv1.Event {
+		body := `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"` + name + `","namespace":"d"},"spec":{"hostPID":true}}`
+		return &auditv1.Event{Stage: auditv1.StageResponseComplete, Verb: "create",
+			ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "d"}, RequestObject: &runtime.Unknown{Raw: []byte(body)}}
+	}
+	exec := func(name string) int {
+		got, err := e.Evaluate(context.Background(), &auditv1.Event{Stage: auditv1.StageResponseComplete, Verb: "get",
+			ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "d", Name: name, Subresource: "exec"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	for i := range maxTrackedPods + 10 {
+		if _, err := e.Evaluate(context.Background(), create(fmt.Sprint("p", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(e.pods.pods); n != maxTrackedPods {
+		t.Errorf("%d pods tracked, want %d", n, maxTrackedPods)
+	}
+	if exec("p0") != 0 || exec(fmt.Sprint("p", maxTrackedPods+9)) != 1 {
+		t.Error("want the oldest pod forgotten and the newest remembered")
 	}
 }

@@ -20,9 +20,9 @@ import (
 // computed per event, lazily and at most once, by the activation — CEL function bindings cannot see per-evaluation
 // state, and this keeps one shared, concurrency-safe program per rule.
 type helper struct {
-	name string // what rules call: vnfInstance()
+	name    string // what rules call: vnfInstance()
 	varName string
-	typ  *cel.Type
+	typ     *cel.Type
 }
 
 var helpers = []helper{
@@ -42,6 +42,9 @@ var helpers = []helper{
 	{"object", "_object", cel.MapType(cel.StringType, cel.DynType)},
 	{"podSpec", "_podSpec", cel.MapType(cel.StringType, cel.DynType)},
 	{"hostTakeover", "_hostTakeover", cel.ListType(cel.StringType)},
+	{"podHostTakeover", "_podHostTakeover", cel.ListType(cel.StringType)},
+	{"isVNFGuardDenial", "_isVNFGuardDenial", cel.BoolType},
+	{"denialCount", "_denialCount", cel.IntType},
 	{"podCommands", "_podCommands", cel.ListType(cel.StringType)},
 }
 

@@ -2,10 +2,14 @@ package detect
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	authnv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
 
 func userInfo(name string) authnv1.UserInfo { return authnv1.UserInfo{Username: name} }
@@ -127,5 +131,55 @@ func TestPodSpecOf(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("podSpecOf(%s): first container %q, want %q", tt.obj, got, tt.want)
 		}
+	}
+}
+
+func TestEventFieldsCached(t *testing.T) {
+	n := 0
+	for _, tbl := range []*fieldTable{eventTable, refTable, userTable, statusTable} {
+		n += len(tbl.fields)
+	}
+	if n > maxFields {
+		t.Errorf("%d event fields, but only maxFields=%d are cached: raise maxFields", n, maxFields)
+	}
+}
+
+func TestIsVNFGuardDenial(t *testing.T) {
+	tests := []struct {
+		code int32
+		msg  string
+		want bool
+	}{
+		{403, `admission webhook "protected.vnfguard.io" denied the request: [lifecycle-access] no`, true},
+		{400, `admission webhook "cluster.vnfguard.io" denied the request: x`, true},
+		{403, `admission webhook "validate.kyverno.svc" denied the request: x`, false},
+		{500, `Internal error occurred: failed calling webhook "protected.vnfguard.io": timeout`, false},
+		{200, `admission webhook "protected.vnfguard.io" denied the request`, false},
+		{403, `admission webhook "protected.vnfguard.io`, false},
+	}
+	for _, tt := range tests {
+		ev := &auditv1.Event{ResponseStatus: &metav1.Status{Code: tt.code, Message: tt.msg}}
+		if got := isVNFGuardDenial(ev); got != tt.want {
+			t.Errorf("isVNFGuardDenial(%d %q) = %v, want %v", tt.code, tt.msg, got, tt.want)
+		}
+	}
+	if isVNFGuardDenial(&auditv1.Event{}) {
+		t.Error("an event without a status is a denial")
+	}
+}
+
+// The denial state stays bounded however many identities are refused.
+func TestDenialStateBounded(t *testing.T) {
+	d := newDenialState()
+	base := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
+	for i := range maxDenialUsers + 50 {
+		ev := &auditv1.Event{User: authnv1.UserInfo{Username: fmt.Sprint("u", i)}, StageTimestamp: metav1.NewMicroTime(base),
+			ResponseStatus: &metav1.Status{Code: 403, Message: `admission webhook "protected.vnfguard.io" denied the request: x`}}
+		if n := d.observe(ev); n != 1 {
+			t.Fatalf("identity %d: count %d, want 1", i, n)
+		}
+	}
+	if len(d.users) > maxDenialUsers {
+		t.Errorf("%d identities tracked, want at most %d", len(d.users), maxDenialUsers)
 	}
 }

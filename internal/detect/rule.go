@@ -84,7 +84,7 @@ func ParseRules(name string, data []byte) ([]*Rule, error) {
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k := doc.Content[i]
 		if k.Value != "rules" {
-			return nil, &PositionError{File: name, Line: k.Line, Column: k.Column, Err: fmt.Errorf("unknown key %q: a rule file holds only rules:", k.Value)}
+			return nil, &PositionError{File: name, Line: k.Line, Column: k.Column, Err: fmt.Errorf("unknown key %q: a rule file holds only a rules list", k.Value)}
 		}
 		seq = doc.Content[i+1]
 	}
