@@ -254,7 +254,7 @@ func (s *Suite) Engine(rules []*Rule) (*Engine, error) {
 func RunCases(ctx context.Context, engine *Engine, s *Suite) ([]CaseResult, error) {
 	out := make([]CaseResult, 0, len(s.Cases))
 	for _, c := range s.Cases {
-		engine.pods, engine.denials = newPodState(), newDenialState()
+		engine.pods, engine.denials, engine.memory = newPodState(), newDenialState(), newObjectMemory()
 		res := CaseResult{File: s.File, Case: c.Name, Want: c.want, Got: map[string]int{}}
 		for _, ev := range c.events {
 			fs, err := engine.Evaluate(ctx, ev)

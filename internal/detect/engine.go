@@ -50,6 +50,7 @@ type Engine struct {
 	events, skipped, matched atomic.Int64
 	errs                     []atomic.Int64 // per rule, runtime CEL errors
 	pods                     *podState
+	memory                   *objectMemory
 	denials                  *denialState
 	lookupErrors             atomic.Int64
 }
@@ -78,7 +79,7 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	if stages == nil {
 		stages = []auditv1.Stage{auditv1.StageResponseComplete, auditv1.StagePanic}
 	}
-	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState()}
+	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory()}
 	for _, s := range stages {
 		e.stages[s] = true
 	}
@@ -131,6 +132,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	act := &activation{e: e, ctx: ctx, ev: ev}
 	act.event = &newEventState(ev).root
 	e.pods.observe(act)
+	e.memory.observe(act)
 	act.denials = e.denials.observe(ev)
 	var out []finding.Finding
 	for i, r := range e.rules {
@@ -272,6 +274,7 @@ type activation struct {
 	ev    *auditv1.Event
 	event *eventVal
 
+	snap                  *vnf.Snapshot // the inventory in force when the request was received
 	reqObj, respObj       map[string]any
 	reqDone, respDone     bool
 	spec                  map[string]any
@@ -447,7 +450,7 @@ func (a *activation) isProtected() bool {
 		a.protected = true
 		return true
 	}
-	for _, inst := range a.e.env.Inventory.Snapshot().Instances() {
+	for _, inst := range a.snapshot().Instances() {
 		if inst.Namespace == ns {
 			a.protected = true
 			break
@@ -466,7 +469,7 @@ func (a *activation) dormantNamespace() bool {
 		return false
 	}
 	found := false
-	for _, inst := range a.e.env.Inventory.Snapshot().Instances() {
+	for _, inst := range a.snapshot().Instances() {
 		if inst.Namespace != ns {
 			continue
 		}
@@ -537,6 +540,15 @@ func metaFromMap(md map[string]any) *metav1.ObjectMeta {
 	return m
 }
 
+// snapshot is the inventory as it was when the API server received the request (an audit batch arrives later, and
+// the NFVO may have stopped the VNF in between), from a source that keeps its history, else the current one.
+func (a *activation) snapshot() *vnf.Snapshot {
+	if a.snap == nil {
+		a.snap = vnf.SnapshotAt(a.e.env.Inventory, a.ev.RequestReceivedTimestamp.Time)
+	}
+	return a.snap
+}
+
 // resolve finds the VNF instance of the event's object, once: from the body of a create or update, from the
 // cluster view for an existing object, or from the instances' resource names.
 func (a *activation) resolve() {
@@ -552,8 +564,9 @@ func (a *activation) resolve() {
 	if !ok {
 		return
 	}
-	snap := a.e.env.Inventory.Snapshot()
-	res := &vnf.Resolver{LabelKey: a.e.env.Config.InstanceLabel, Objects: a.e.env.Objects}
+	snap := a.snapshot()
+	objects := withMemory{live: a.e.env.Objects, memory: a.e.memory}
+	res := &vnf.Resolver{LabelKey: a.e.env.Config.InstanceLabel, Objects: objects}
 	var obj metav1.Object
 	if ref.Subresource == "" {
 		if md, ok := a.objectMeta(); ok {
@@ -563,8 +576,8 @@ func (a *activation) resolve() {
 			obj = md
 		}
 	}
-	if obj == nil && ref.Name != "" && a.e.env.Objects != nil {
-		got, err := a.e.env.Objects.Get(a.ctx, kind, ref.Namespace, ref.Name)
+	if obj == nil && ref.Name != "" {
+		got, err := objects.Get(a.ctx, kind, ref.Namespace, ref.Name)
 		switch {
 		case err == nil:
 			obj = got

@@ -685,6 +685,13 @@ rules:
     resources:
       - group: ""
         resources: ["secrets", "configmaps", "serviceaccounts/token"]
+  # Pod creates with their response: pods made from a generateName have their name only there, and detection needs
+  # it to tie later execs to the pod's owners and VNF instance.
+  - level: RequestResponse
+    verbs: ["create"]
+    resources:
+      - group: ""
+        resources: ["pods"]
   - level: Request
     verbs: ["create", "update", "patch", "delete", "get"]
     resources:

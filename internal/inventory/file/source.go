@@ -42,13 +42,22 @@ type Source struct {
 	logger  *slog.Logger
 	noWatch bool // tests: poll only
 	snap    atomic.Pointer[vnf.Snapshot]
+	history vnf.History // the loaded snapshots, for SnapshotAt
 
 	mu      sync.Mutex // serialises reloads and guards the fields below
 	lastErr error
 	badHash string // version of the content that failed last, so that a poll does not report it again
 }
 
-var _ vnf.Inventory = (*Source)(nil)
+var _ vnf.Historian = (*Source)(nil)
+
+// SnapshotAt returns the snapshot that was in force at t (see vnf.Historian).
+func (s *Source) SnapshotAt(t time.Time) *vnf.Snapshot {
+	if snap := s.history.At(t); snap != nil {
+		return snap
+	}
+	return s.Snapshot()
+}
 
 // NewSource returns the source for the file at path (made absolute) and loads it once. A file that is missing or
 // invalid at this point is not an error: Snapshot returns an unloaded snapshot (Loaded false, so protected
@@ -226,6 +235,7 @@ func (s *Source) load(ctx context.Context, reason string) *vnf.Snapshot {
 		return nil
 	}
 	s.snap.Store(snap)
+	s.history.Add(snap)
 	s.lastErr, s.badHash = nil, ""
 	attrs := []any{"version", snap.Version, "instances", snap.Len(), "reason", reason}
 	if current.Loaded {

@@ -1,0 +1,93 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// maxRememberedObjects bounds the object memory; beyond it the oldest entries are dropped.
+const maxRememberedObjects = 50000
+
+// objectMemory remembers the metadata (name, labels, owners) of the objects whose successful create or update the
+// engine has seen, so that a later event about an object resolves to its VNF instance even when the cluster view
+// cannot help: offline, from an audit log alone, or live when the audit batch arrives after the object is gone (a
+// stopped VNF's pods are deleted a moment after someone execs into them). Deletes are not forgotten on purpose: the
+// events that matter most are about objects that no longer exist.
+type objectMemory struct {
+	mu      sync.Mutex
+	objects map[objectKey]*metav1.ObjectMeta
+	order   []objectKey
+}
+
+type objectKey struct{ kind, namespace, name string }
+
+func newObjectMemory() *objectMemory {
+	return &objectMemory{objects: map[objectKey]*metav1.ObjectMeta{}}
+}
+
+// observe records the object of a successful create, update or patch.
+func (m *objectMemory) observe(a *activation) {
+	ev := a.ev
+	r := ev.ObjectRef
+	if r == nil || r.Subresource != "" || (ev.ResponseStatus != nil && ev.ResponseStatus.Code >= 400) {
+		return
+	}
+	if ev.Verb != "create" && ev.Verb != "update" && ev.Verb != "patch" {
+		return
+	}
+	kind, ok := kindOf[r.Resource]
+	if !ok {
+		return
+	}
+	md, ok := a.objectMeta()
+	if !ok || md.Name == "" || len(md.Labels) == 0 && len(md.OwnerReferences) == 0 {
+		return // nothing that could bind it to an instance
+	}
+	if md.Namespace == "" {
+		md.Namespace = r.Namespace
+	}
+	key := objectKey{kind, md.Namespace, md.Name}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, seen := m.objects[key]; !seen {
+		m.order = append(m.order, key)
+	}
+	m.objects[key] = md
+	for len(m.objects) > maxRememberedObjects && len(m.order) > 0 {
+		delete(m.objects, m.order[0])
+		m.order = m.order[1:]
+	}
+}
+
+// Get implements vnf.Objects over what was remembered.
+func (m *objectMemory) Get(_ context.Context, kind, namespace, name string) (metav1.Object, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if md, ok := m.objects[objectKey{kind, namespace, name}]; ok {
+		return md, nil
+	}
+	return nil, fmt.Errorf("%s %s/%s: %w", kind, namespace, name, vnf.ErrNotFound)
+}
+
+// withMemory looks an object up in the cluster view first and in the engine's memory when the view does not have
+// it (or there is none).
+type withMemory struct {
+	live   vnf.Objects
+	memory *objectMemory
+}
+
+func (w withMemory) Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
+	if w.live != nil {
+		obj, err := w.live.Get(ctx, kind, namespace, name)
+		if err == nil || !errors.Is(err, vnf.ErrNotFound) {
+			return obj, err
+		}
+	}
+	return w.memory.Get(ctx, kind, namespace, name)
+}
