@@ -2,13 +2,12 @@ package policy
 
 import (
 	"context"
-	"regexp"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/payload"
 )
 
 /*
@@ -39,33 +38,6 @@ func (reverseShellCheck) Mitigations() []string {
 	return []string{finding.MitigationExecutionPrevention}
 }
 
-// shellPattern is one payload shape: a cheap token that must occur before the regular expression is tried.
-type shellPattern struct {
-	token string
-	re    *regexp.Regexp
-	what  string
-}
-
-const shells = `(?:/(?:usr/)?bin/)?(?:ba|z|da|k|a|fi)?sh\b`
-const interpreters = `(?:/(?:usr/)?bin/)?(?:(?:ba|z|da|k|a|fi)?sh|python[0-9.]*|perl|ruby|php|node)\b`
-
-var shellPatterns = []shellPattern{
-	{"/dev/", regexp.MustCompile(`/dev/(?:tcp|udp)/[^/\s]+/[0-9]+`), "shell redirection to /dev/tcp or /dev/udp (reverse shell)"},
-	{"nc", regexp.MustCompile(`(?:^|[\s;|&(/])(?:nc|ncat|netcat|nc\.traditional|nc\.openbsd)\s(?:[^;|&]*\s)?(?:-[a-zA-Z]*[ec][a-zA-Z]*\s|--(?:sh-)?exec\b|--lua-exec\b)`), "netcat with -e/-c/--exec (reverse or bind shell)"},
-	{"socat", regexp.MustCompile(`(?i)\bsocat\b.*\b(?:exec|system):`), "socat with an EXEC or SYSTEM address (reverse shell)"},
-	{"mk", regexp.MustCompile(`\b(?:mkfifo|mknod\s+\S+\s+p)\b.*\b(?:nc|ncat|netcat|telnet|openssl)\b`), "named pipe wired to a network client (reverse shell)"},
-	{"telnet", regexp.MustCompile(`\btelnet\b[^|]*\|\s*` + shells), "telnet piped into a shell (reverse shell)"},
-	{"s_client", regexp.MustCompile(`\bopenssl\s+s_client\b.*\|\s*` + shells), "openssl s_client piped into a shell (encrypted reverse shell)"},
-	{"python", regexp.MustCompile(`\bpython[0-9.]*\s+-c\b.*\b(?:pty\.spawn|socket\.socket|socket\(|os\.dup2|subprocess\.call\(\[?["'](?:/bin/)?(?:ba)?sh)`), "python one-liner opening a socket or spawning a pty (reverse shell)"},
-	{"perl", regexp.MustCompile(`\bperl\s+(?:-\w+\s+)*-e\b.*\b(?:socket|Socket|IO::Socket|exec\s*\(?\s*["'](?:/bin/)?(?:ba)?sh)`), "perl one-liner opening a socket (reverse shell)"},
-	{"ruby", regexp.MustCompile(`\bruby\s+(?:-\w+\s+)*(?:-rsocket\b|-e\b.*\bTCPSocket\b)`), "ruby one-liner opening a socket (reverse shell)"},
-	{"php", regexp.MustCompile(`\bphp\s+-r\b.*\b(?:fsockopen|stream_socket_client)\b`), "php one-liner opening a socket (reverse shell)"},
-	{"curl", regexp.MustCompile(`\bcurl\b[^|;&]*\|\s*(?:sudo\s+)?` + interpreters), "curl output piped into a shell (download and execute)"},
-	{"wget", regexp.MustCompile(`\bwget\b[^|;&]*\|\s*(?:sudo\s+)?` + interpreters), "wget output piped into a shell (download and execute)"},
-	{"chmod", regexp.MustCompile(`\b(?:curl|wget)\b[^;&|]*(?:-[oO]\s*|>\s*)(\S+).*\bchmod\s+(?:[0-7]*[157][0-7]*|\+?[ugoa]*\+x)\s+(\S+)`), "download made executable (download and execute)"},
-	{"base64", regexp.MustCompile(`\bbase64\s+(?:-d|--decode|-D)\b[^|;&]*\|\s*(?:sudo\s+)?` + interpreters), "base64-decoded text piped into a shell (obfuscated payload)"},
-}
-
 func (c reverseShellCheck) Evaluate(_ context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	w := a.Workload
 	if w == nil || !a.SpecChanged {
@@ -73,53 +45,23 @@ func (c reverseShellCheck) Evaluate(_ context.Context, a *Attributes, out []Viol
 	}
 	w.Containers(func(list string, i int, ctr *corev1.Container) {
 		base := w.ContainerPath(list, i)
-		if what := matchShell(ctr.Command, ctr.Args); what != "" {
+		if what := payload.MatchCommand(ctr.Command, ctr.Args); what != "" {
 			out = append(out, violation(c, base+".command", "container "+strconv.Quote(ctr.Name)+" runs a "+what))
 		}
 		for j := range ctr.Env {
 			if v := ctr.Env[j].Value; v != "" {
-				if what := matchShellText(v); what != "" {
+				if what := payload.Match(v); what != "" {
 					out = append(out, violation(c, base+".env["+strconv.Itoa(j)+"].value", "environment variable "+ctr.Env[j].Name+" of container "+strconv.Quote(ctr.Name)+" carries a "+what))
 				}
 			}
 		}
 		for _, h := range execHooks(ctr) {
-			if what := matchShell(h.command, nil); what != "" {
+			if what := payload.MatchCommand(h.command, nil); what != "" {
 				out = append(out, violation(c, base+"."+h.field, "container "+strconv.Quote(ctr.Name)+" "+h.field+" runs a "+what))
 			}
 		}
 	})
 	return out, nil
-}
-
-// matchShell joins a command and its arguments and returns the payload it carries, or "". Nothing is joined (and
-// nothing allocated) unless some element contains one of the patterns' tokens.
-func matchShell(command, args []string) string {
-	if !anyToken(command) && !anyToken(args) {
-		return ""
-	}
-	return matchShellText(strings.Join(append(append(make([]string, 0, len(command)+len(args)), command...), args...), " "))
-}
-
-func anyToken(parts []string) bool {
-	for _, p := range parts {
-		for i := range shellPatterns {
-			if strings.Contains(p, shellPatterns[i].token) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func matchShellText(text string) string {
-	for i := range shellPatterns {
-		p := &shellPatterns[i]
-		if strings.Contains(text, p.token) && p.re.MatchString(text) {
-			return p.what
-		}
-	}
-	return ""
 }
 
 type hook struct {

@@ -1,4 +1,4 @@
-package policy
+package payload
 
 import (
 	"bufio"
@@ -31,11 +31,11 @@ func TestReverseShellPayloads(t *testing.T) {
 		t.Fatalf("only %d payloads read", len(payloads))
 	}
 	for _, payload := range payloads {
-		if what := matchShellText(payload); what == "" {
+		if what := Match(payload); what == "" {
 			t.Errorf("not caught: %s", payload)
 		}
 		// The same payload split the way Kubernetes manifests carry it: command ["/bin/sh","-c"], args [payload].
-		if what := matchShell([]string{"/bin/sh", "-c"}, []string{payload}); what == "" {
+		if what := MatchCommand([]string{"/bin/sh", "-c"}, []string{payload}); what == "" {
 			t.Errorf("not caught as command+args: %s", payload)
 		}
 	}
@@ -43,7 +43,7 @@ func TestReverseShellPayloads(t *testing.T) {
 
 func TestReverseShellBenignEntrypoints(t *testing.T) {
 	for _, cmd := range readLines(t, "testdata/benign-commands.txt") {
-		if what := matchShellText(cmd); what != "" {
+		if what := Match(cmd); what != "" {
 			t.Errorf("false positive (%s): %s", what, cmd)
 		}
 	}
