@@ -168,18 +168,7 @@ func (s *postgresStore) List(ctx context.Context, filter Filter) ([]finding.Find
 		return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
 	}
 	defer rows.Close()
-	var out []finding.Finding
-	for rows.Next() {
-		f, err := scanFinding(rows)
-		if err != nil {
-			return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("findings store %s: list: %w", s.name, err)
-	}
-	return out, nil
+	return collectFindings(rows, s.name)
 }
 
 func (s *postgresStore) Get(ctx context.Context, id string) (finding.Finding, error) {

@@ -292,3 +292,26 @@ func mergeAuditIDs(a, b string, keep int) string {
 	}
 	return strings.Join(out, ",")
 }
+
+// rowIterator is what database/sql's and pgx's row sets have in common.
+type rowIterator interface {
+	Next() bool
+	Err() error
+	Scan(dest ...any) error
+}
+
+// collectFindings scans every row of a List query.
+func collectFindings(rows rowIterator, store string) ([]finding.Finding, error) {
+	var out []finding.Finding
+	for rows.Next() {
+		f, err := scanFinding(rows)
+		if err != nil {
+			return nil, fmt.Errorf("findings store %s: list: %w", store, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("findings store %s: list: %w", store, err)
+	}
+	return out, nil
+}
