@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,8 +47,10 @@ type Config struct {
 	Profiles            []Profile              `yaml:"profiles"`
 	Checks              map[string]CheckConfig `yaml:"checks"`
 	FailurePolicy       FailurePolicy          `yaml:"failurePolicy"`
+	Network             Network                `yaml:"network"`
 
 	protectedSelector labels.Selector
+	clusterNets       []*net.IPNet
 }
 
 // NamespaceSelector picks the protected namespaces: those named, and those whose labels match the selector.
@@ -128,6 +131,31 @@ type Profile struct {
 	AllowRunAsRoot bool `yaml:"allowRunAsRoot"`
 	// AllowSysctls lists the unsafe sysctls (e.g. net.ipv4.ip_forward) the product may set.
 	AllowSysctls []string `yaml:"allowSysctls"`
+}
+
+// Network describes where the cluster's own traffic comes from, for detection: a service-account token used from
+// anywhere else was taken out of its pod (Peirates steals tokens this way).
+type Network struct {
+	// PodCIDRs and NodeCIDRs are the cluster's pod and node address ranges. Loopback always counts as inside.
+	PodCIDRs  []string `yaml:"podCIDRs"`
+	NodeCIDRs []string `yaml:"nodeCIDRs"`
+}
+
+// InsideCluster reports whether an address is in the cluster's pod or node ranges (or loopback). known is false
+// when no range is configured: then nothing can be said.
+func (c *Config) InsideCluster(ip net.IP) (inside, known bool) {
+	if len(c.clusterNets) == 0 {
+		return false, false
+	}
+	if ip.IsLoopback() {
+		return true, true
+	}
+	for _, n := range c.clusterNets {
+		if n.Contains(ip) {
+			return true, true
+		}
+	}
+	return false, true
 }
 
 // CheckConfig configures one check.

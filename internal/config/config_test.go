@@ -74,6 +74,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad selector", "protectedNamespaces:\n  selector: {matchExpressions: [{key: a, operator: Near}]}\n", []string{"protectedNamespaces.selector", "invalid label selector"}},
 		{"bad failure policy", "failurePolicy: {protected: maybe}\n", []string{"failurePolicy.protected", "closed or open"}},
 		{"bad registry", "registries: {allowed: ['https://x']}\n", []string{"registries.allowed[0]", "not a registry host"}},
+		{"bad CIDR", "network:\n  podCIDRs: [10.244.0.0/16, 10.300.0.0/16]\n", []string{"line 2: network.podCIDRs[1]", "not a CIDR"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.doc))

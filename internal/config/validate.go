@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -94,6 +95,20 @@ func (c *Config) validate(root *yaml.Node) error {
 			if !validCapability(capName) {
 				v.add(fmt.Sprintf("%s.allowCapabilities[%d]", path, j), "%q is not a Linux capability name (e.g. NET_ADMIN, without CAP_)", capName)
 			}
+		}
+	}
+	c.clusterNets = nil
+	for _, list := range []struct {
+		path  string
+		cidrs []string
+	}{{"network.podCIDRs", c.Network.PodCIDRs}, {"network.nodeCIDRs", c.Network.NodeCIDRs}} {
+		for i, cidr := range list.cidrs {
+			_, n, err := net.ParseCIDR(cidr)
+			if err != nil {
+				v.add(fmt.Sprintf("%s[%d]", list.path, i), "%q is not a CIDR (e.g. 10.244.0.0/16)", cidr)
+				continue
+			}
+			c.clusterNets = append(c.clusterNets, n)
 		}
 	}
 	for id, cc := range c.Checks {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync/atomic"
 
@@ -322,6 +323,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.identity(&a.vnfm, &a.e.env.Config.Identities.VNFM), true
 	case "_isBreakGlass":
 		return a.identity(&a.breakGlass, &a.e.env.Config.Identities.BreakGlass), true
+	case "_fromOutsideCluster":
+		return a.fromOutsideCluster(), true
 	case "_isController":
 		return a.identity(&a.ctl, &a.e.env.Config.Identities.Controllers), true
 	case "_isProtectedNamespace":
@@ -608,4 +611,19 @@ func (a *activation) resolve() {
 	}
 	a.state = b.Instance.State()
 	a.product = b.Instance.VnfProductName
+}
+
+// fromOutsideCluster reports whether the request came from an address outside the configured pod and node ranges
+// (false when none are configured: then nothing can be said).
+func (a *activation) fromOutsideCluster() bool {
+	for _, src := range a.ev.SourceIPs {
+		ip := net.ParseIP(src)
+		if ip == nil {
+			continue
+		}
+		if inside, known := a.e.env.Config.InsideCluster(ip); known && !inside {
+			return true
+		}
+	}
+	return false
 }

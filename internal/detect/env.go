@@ -46,6 +46,7 @@ var helpers = []helper{
 	{"isVNFGuardDenial", "_isVNFGuardDenial", cel.BoolType},
 	{"denialCount", "_denialCount", cel.IntType},
 	{"podCommands", "_podCommands", cel.ListType(cel.StringType)},
+	{"fromOutsideCluster", "_fromOutsideCluster", cel.BoolType},
 }
 
 var (
