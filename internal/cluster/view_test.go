@@ -136,7 +136,7 @@ func TestLabels(t *testing.T) {
 }
 
 func TestKindsAreTheVNFObjectKinds(t *testing.T) {
-	for _, kind := range []string{"Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "PersistentVolumeClaim"} {
+	for _, kind := range []string{"Pod", "ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "PersistentVolumeClaim", "Secret", "ConfigMap"} {
 		if _, ok := Kinds[kind]; !ok {
 			t.Errorf("the view does not serve %s, which vnf.Objects documents", kind)
 		}

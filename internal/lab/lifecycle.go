@@ -98,6 +98,9 @@ func DefaultScenario() Scenario {
 			{Name: "stop UPF", Identity: NFVOIdentity, Benign: true, Expect: Done,
 				Request: "inventory: UPF " + short(UPF.InstanceID) + " STOPPED (pods still there)",
 				Action:  nfvoSet(UPF, vnf.Instantiated, vnf.Stopped)},
+			{Name: "read STOPPED VNF's Secret", Identity: OpsAdmin, Expect: Allowed, Instance: UPF.InstanceID,
+				Request: fmt.Sprintf("get Secret %s/%s of the STOPPED UPF (admission never sees reads)", UPF.Namespace, UPFSecret),
+				Action:  readSecret(OpsAdmin, UPF.Namespace, UPFSecret)},
 			{Name: "exec STOPPED VNF", Identity: OpsAdmin, Expect: Denied, ExpectCheck: "lifecycle-access", Technique: finding.AccessingTerminatedVNF, Instance: UPF.InstanceID,
 				Request: "exec (POST) into a pod of the STOPPED UPF",
 				Action:  execInto(OpsAdmin, ExecPOST, UPF)},
@@ -200,8 +203,29 @@ func createUPF(ctx context.Context, env *Env) (string, error) {
 			},
 		},
 	}
-	_, err := cs.AppsV1().Deployments(UPF.Namespace).Create(ctx, d, metav1.CreateOptions{})
+	if _, err := cs.AppsV1().Deployments(UPF.Namespace).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		return "", err
+	}
+	// The VNF's credentials, labelled with the instance as Tacker labels what it creates: the data FGT1609.501
+	// goes after once the VNF is stopped.
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: UPFSecret, Namespace: UPF.Namespace, Labels: workloadLabels(UPF)},
+		StringData: map[string]string{"n4-psk": "lab-only-not-a-secret"},
+	}
+	_, err := cs.CoreV1().Secrets(UPF.Namespace).Create(ctx, secret, metav1.CreateOptions{})
 	return "", err
+}
+
+// UPFSecret is the Secret the VNFM creates with the UPF.
+const UPFSecret = "upf-n4-credentials"
+
+// readSecret reads a Secret as the identity: admission never sees reads, so only detection can report it.
+func readSecret(identity, namespace, name string) func(ctx context.Context, env *Env) (string, error) {
+	return func(ctx context.Context, env *Env) (string, error) {
+		cs, _ := env.CP.ClientFor(identity)
+		_, err := cs.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+		return "", err
+	}
 }
 
 // createUDR creates the UDR StatefulSet, its volume claim template labelled with the instance (the claim outlives

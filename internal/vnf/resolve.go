@@ -22,7 +22,7 @@ var ErrNotFound = errors.New("not found")
 // manifests given to `vnfguard policy test`.
 type Objects interface {
 	// Get returns the metadata of the object of the given kind (Pod, ReplicaSet, Deployment, StatefulSet,
-	// DaemonSet, Job, CronJob, PersistentVolumeClaim), or an error wrapping ErrNotFound.
+	// DaemonSet, Job, CronJob, PersistentVolumeClaim, Secret, ConfigMap), or an error wrapping ErrNotFound.
 	Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error)
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/lab"
 )
 
 // TestDetectionFromAuditLog runs `vnfguard detect` over the real API server's audit log of the whole scenario, as
@@ -99,6 +100,9 @@ func TestLiveAuditDetection(t *testing.T) {
 			return f.Rule == "exec-dormant-vnf" && f.Technique == finding.AccessingTerminatedVNF && f.Severity == finding.Critical && f.VNFInstance != ""
 		}},
 		{"an exec into the running UPF by a non-break-glass admin", "ops-admin", func(f finding.Finding) bool { return f.Rule == "exec-running-vnf" }},
+		{"a read of the STOPPED UPF's Secret", "ops-admin", func(f finding.Finding) bool {
+			return f.Rule == "read-dormant-vnf-data" && f.Technique == finding.AccessingTerminatedVNF && f.Object.Name == lab.UPFSecret
+		}},
 	}
 	var audit []finding.Finding
 	for {
