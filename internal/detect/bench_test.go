@@ -5,11 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"runtime"
+	"strconv"
 	"testing"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
 	"github.com/vnfguard/vnfguard/rules"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // The corpus is 200 recorded-shape audit events (testdata/corpus.jsonl): kubelet and controller traffic, lease
@@ -106,4 +110,49 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkEngineMemory checks that the engine's memory stays flat over a long stream: every event gets a fresh
+// audit ID and object name (so the pod state, the object memory and the denial counters keep meeting new keys and
+// must evict), and the live heap is sampled after the first tenth and at the end. Run it with a fixed count:
+//
+//	go test -run '^$' -bench EngineMemory -benchtime 10000000x ./internal/detect/
+func BenchmarkEngineMemory(b *testing.B) {
+	lines := corpusLines(b)
+	evs := make([]auditv1.Event, len(lines))
+	for i, l := range lines {
+		if err := json.Unmarshal(l, &evs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e := benchEngine(b)
+	ctx := context.Background()
+	heap := func() float64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return float64(m.HeapAlloc) / (1 << 20)
+	}
+	var early float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ev := evs[i%len(evs)]
+		ev.AuditID = types.UID("mem-" + strconv.Itoa(i))
+		if ev.ObjectRef != nil {
+			ref := *ev.ObjectRef
+			if ref.Name != "" {
+				ref.Name += "-" + strconv.Itoa(i)
+			}
+			ev.ObjectRef = &ref
+		}
+		if _, err := e.Evaluate(ctx, &ev); err != nil {
+			b.Fatal(err)
+		}
+		if i == b.N/10 {
+			early = heap()
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(early, "heapMB@10%")
+	b.ReportMetric(heap(), "heapMB@end")
 }
