@@ -53,8 +53,11 @@ type fakeSink struct {
 	closed bool
 }
 
-func (f *fakeSink) Send(_ context.Context, fs []finding.Finding) error { f.got += len(fs); return f.err }
-func (f *fakeSink) Close() error                                      { f.closed = true; return f.err }
+func (f *fakeSink) Send(_ context.Context, fs []finding.Finding) error {
+	f.got += len(fs)
+	return f.err
+}
+func (f *fakeSink) Close() error { f.closed = true; return f.err }
 
 func TestMulti(t *testing.T) {
 	boom := errors.New("boom")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -39,8 +40,23 @@ type Syslog struct {
 	opts   SyslogOptions
 	procID string
 
-	mu   sync.Mutex // one writer at a time on the connection, and guards conn across reconnects
-	conn net.Conn
+	mu     sync.Mutex // one writer at a time on the connection, and guards conn across reconnects
+	conn   net.Conn
+	closed bool
+}
+
+// NewSyslogURL reads a flag value such as udp://host:514 or tcp://host:6514 and calls NewSyslog with its scheme as
+// the network; opts.Network is overridden.
+func NewSyslogURL(raw string, opts SyslogOptions) (*Syslog, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("syslog sink: parse %q: %w", raw, err)
+	}
+	if (u.Scheme != "udp" && u.Scheme != "tcp") || u.Port() == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("syslog sink: %q: want udp://host:port or tcp://host:port", raw)
+	}
+	opts.Network = u.Scheme
+	return NewSyslog(u.Host, opts)
 }
 
 // NewSyslog dials addr (host:port) and returns the sink. TCP errors later on make it reconnect.
@@ -89,6 +105,9 @@ func (s *Syslog) dial() (net.Conn, error) {
 func (s *Syslog) Send(_ context.Context, fs []finding.Finding) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("syslog sink: send after close")
+	}
 	var errs []error
 	for i := range fs {
 		msg := s.Format(&fs[i], time.Now())
@@ -131,6 +150,7 @@ func (s *Syslog) write(msg []byte) error {
 func (s *Syslog) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	if s.conn == nil {
 		return nil
 	}

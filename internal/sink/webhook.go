@@ -71,7 +71,7 @@ func NewWebhook(rawURL string, opts WebhookOptions) (*Webhook, error) {
 		return nil, fmt.Errorf("webhook sink: parse url %q: %w", rawURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("webhook sink: url %q: want http(s)://host/...", rawURL)
+		return nil, fmt.Errorf("webhook sink: url %q: want an http or https URL with a host", rawURL)
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultWebhookTimeout
@@ -189,6 +189,11 @@ func (w *Webhook) deliver(batch []finding.Finding) {
 		retryable, wait, err := w.post(body)
 		if err == nil {
 			w.sent.Add(1)
+			return
+		}
+		if w.ctx.Err() != nil {
+			w.failed.Add(1)
+			w.log.Error("webhook batch abandoned at close", "findings", len(batch), "err", err)
 			return
 		}
 		if !retryable || attempt >= w.opts.MaxRetries {

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/vnfguard/vnfguard/internal/finding"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -160,7 +158,6 @@ func TestWebhookQueueFullDrops(t *testing.T) {
 
 func TestWebhookCloseDeadline(t *testing.T) {
 	release := make(chan struct{})
-	defer close(release)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
@@ -168,6 +165,7 @@ func TestWebhookCloseDeadline(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
+	defer close(release) // before srv.Close, which waits for handlers
 	w, err := NewWebhook(srv.URL, WebhookOptions{DrainTimeout: 50 * time.Millisecond, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -209,5 +207,3 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
-
-var _ = finding.Info
