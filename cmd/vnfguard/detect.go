@@ -19,7 +19,6 @@ import (
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
-	"github.com/vnfguard/vnfguard/internal/store"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -28,7 +27,7 @@ type detectOptions struct {
 	follow, fromEnd           bool
 	configPath, inventoryPath string
 	rulePaths                 []string
-	storeDSN                  string
+	outputs                   outputFlags
 	output                    string
 	failOn                    string
 	logLevel                  string
@@ -56,7 +55,7 @@ skipped. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 usage or r
 	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file")
 	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file (overrides inventory.file of the configuration)")
 	f.StringSliceVar(&o.rulePaths, "rules", nil, "extra rule files or directories (add to or override the built-in pack)")
-	f.StringVar(&o.storeDSN, "store", "", "also record findings in a store: a SQLite path or sqlite:// DSN, or postgres://...")
+	o.outputs.add(f)
 	f.StringVarP(&o.output, "output", "o", "json", "output format: json (one finding per line) or table")
 	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -98,13 +97,11 @@ func (o *detectOptions) run(ctx context.Context, stdout, stderr io.Writer) error
 	if err != nil {
 		return usageError(err)
 	}
-	var st store.Store
-	if o.storeDSN != "" {
-		if st, err = store.Open(ctx, o.storeDSN, logger); err != nil {
-			return usageError(err)
-		}
-		defer st.Close()
+	pub, err := newPublisher(ctx, o.outputs, logger)
+	if err != nil {
+		return usageError(err)
 	}
+	defer pub.close()
 	out := newFindingPrinter(stdout, o.output)
 	worst, found := finding.Info, 0
 	malformed := 0
@@ -120,11 +117,7 @@ func (o *detectOptions) run(ctx context.Context, stdout, stderr io.Writer) error
 				return err
 			}
 		}
-		if st != nil && len(fs) > 0 {
-			if err := st.Record(ctx, fs); err != nil {
-				return err
-			}
-		}
+		pub.publish(ctx, fs)
 		return nil
 	}
 	onMalformed := func(e *audit.LineError) {

@@ -20,6 +20,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
+	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
 	"github.com/vnfguard/vnfguard/internal/policy"
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -36,6 +37,7 @@ type serveOptions struct {
 	logLevel                  string
 	syncTimeout               time.Duration
 	audit                     auditFlags
+	outputs                   outputFlags
 }
 
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -66,7 +68,7 @@ stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster vi
 	f.StringVar(&o.audit.queueDir, "audit-queue-dir", "", "enable the audit webhook endpoint /audit: accepted batches go to a durable queue in this directory")
 	f.StringVar(&o.audit.tokenFile, "audit-token-file", "", "bearer tokens the API server's audit webhook presents, one per line")
 	f.StringSliceVar(&o.audit.rulePaths, "rules", nil, "extra detection rule files or directories")
-	f.StringVar(&o.audit.storeDSN, "store", "", "record audit findings in a store: a SQLite path or sqlite:// DSN, or postgres://...")
+	o.outputs.add(f)
 	return cmd
 }
 
@@ -114,13 +116,18 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 
 	out := &syncWriter{w: stdout}
+	pub, err := newPublisher(ctx, o.outputs, logger)
+	if err != nil {
+		return usageError(err)
+	}
+	defer pub.close()
 	routes := map[string]http.Handler{}
 	if o.audit.queueDir != "" {
 		var namespaces detect.Namespaces
 		if view != nil {
 			namespaces = view
 		}
-		intake, err := startAuditIntake(ctx, o.audit, cfg, inventory, env.Objects, namespaces, out, logger)
+		intake, err := startAuditIntake(o.audit, cfg, inventory, env.Objects, namespaces, out, pub.publish, logger)
 		if err != nil {
 			return usageError(err)
 		}
@@ -144,9 +151,12 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		Ready:    readiness(inventory, view),
 		Findings: out,
 		Routes:   routes,
-		Logger:   logger,
-		Registry: registry,
-		Gatherer: registry,
+		// Admission findings go to the sinks and the store too. The request's own context ends with the
+		// response, so the store write runs on the server's.
+		OnFindings: func(fs []finding.Finding) { pub.publish(ctx, fs) },
+		Logger:     logger,
+		Registry:   registry,
+		Gatherer:   registry,
 	})
 	if err != nil {
 		return usageError(err)

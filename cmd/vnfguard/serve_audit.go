@@ -17,7 +17,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/audit"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
-	"github.com/vnfguard/vnfguard/internal/store"
+	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -30,7 +30,7 @@ type auditIntake struct {
 	dedupe   *audit.Dedupe
 	receiver *audit.Receiver
 	engine   *detect.Engine
-	store    store.Store
+	publish  func(context.Context, []finding.Finding)
 	out      io.Writer
 	logger   *slog.Logger
 }
@@ -39,11 +39,10 @@ type auditFlags struct {
 	queueDir  string
 	tokenFile string
 	rulePaths []string
-	storeDSN  string
 }
 
-func startAuditIntake(ctx context.Context, f auditFlags, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
-	out io.Writer, logger *slog.Logger) (*auditIntake, error) {
+func startAuditIntake(f auditFlags, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
+	out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*auditIntake, error) {
 	tokens, err := readTokens(f.tokenFile)
 	if err != nil {
 		return nil, err
@@ -56,7 +55,7 @@ func startAuditIntake(ctx context.Context, f auditFlags, cfg *config.Config, inv
 	if err != nil {
 		return nil, err
 	}
-	in := &auditIntake{engine: engine, out: out, logger: logger}
+	in := &auditIntake{engine: engine, out: out, publish: publish, logger: logger}
 	if err := os.MkdirAll(f.queueDir, 0o700); err != nil {
 		return nil, fmt.Errorf("--audit-queue-dir: %w", err)
 	}
@@ -70,12 +69,6 @@ func startAuditIntake(ctx context.Context, f auditFlags, cfg *config.Config, inv
 	if in.receiver, err = audit.NewReceiver(in.queue, audit.ReceiverOptions{BearerTokens: tokens, Logger: logger}); err != nil {
 		in.close()
 		return nil, err
-	}
-	if f.storeDSN != "" {
-		if in.store, err = store.Open(ctx, f.storeDSN, logger); err != nil {
-			in.close()
-			return nil, err
-		}
 	}
 	return in, nil
 }
@@ -104,18 +97,13 @@ func (in *auditIntake) process(ctx context.Context, ev *auditv1.Event) error {
 			return fmt.Errorf("write finding: %w", err)
 		}
 	}
-	if in.store != nil && len(fs) > 0 {
-		return in.store.Record(ctx, fs)
-	}
+	in.publish(ctx, fs)
 	return nil
 }
 
 func (in *auditIntake) handler() http.Handler { return in.receiver }
 
 func (in *auditIntake) close() {
-	if in.store != nil {
-		in.store.Close()
-	}
 	if in.dedupe != nil {
 		in.dedupe.Close()
 	}

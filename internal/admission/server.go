@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/policy"
 )
 
@@ -65,6 +66,9 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// Now is the clock for finding timestamps (time.Now when nil).
 	Now func() time.Time
+	// OnFindings, when set, also receives the findings of each decision (after they are written to Findings): the
+	// alert sinks and the findings store. It must not block for long; it runs on the request's goroutine.
+	OnFindings func([]finding.Finding)
 	// Routes are further handlers served on the same listener, by path (e.g. "/audit" for the API server's audit
 	// webhook backend). They must not shadow the server's own paths.
 	Routes map[string]http.Handler
@@ -405,7 +409,7 @@ func (s *Server) record(d *policy.Decision) {
 			"name", req.Name, "kind", req.Kind.Kind, "subresource", req.SubResource, "operation", req.Operation,
 			"user", req.User.Username, "instance", d.Binding.InstanceID, "uid", req.UID)
 	}
-	if s.opts.Findings == nil || (len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors) == 0 && d.BreakGlass == "") {
+	if (s.opts.Findings == nil && s.opts.OnFindings == nil) || (len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors) == 0 && d.BreakGlass == "") {
 		return
 	}
 	var lines []byte
@@ -419,11 +423,16 @@ func (s *Server) record(d *policy.Decision) {
 		lines = append(lines, line...)
 	}
 	// One write per decision under the lock: lines of concurrent decisions never interleave.
-	s.findingsMu.Lock()
-	_, err := s.opts.Findings.Write(lines)
-	s.findingsMu.Unlock()
-	if err != nil {
-		s.logger.Error("write findings", "error", err, "count", len(findings))
+	if s.opts.Findings != nil {
+		s.findingsMu.Lock()
+		_, err := s.opts.Findings.Write(lines)
+		s.findingsMu.Unlock()
+		if err != nil {
+			s.logger.Error("write findings", "error", err, "count", len(findings))
+		}
+	}
+	if s.opts.OnFindings != nil {
+		s.opts.OnFindings(findings)
 	}
 }
 

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/spf13/pflag"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/sink"
+	"github.com/vnfguard/vnfguard/internal/store"
+)
+
+// outputFlags are where findings go besides standard output: alert sinks and the findings store.
+type outputFlags struct {
+	webhookURL, syslogURL, storeDSN string
+}
+
+func (o *outputFlags) add(f *pflag.FlagSet) {
+	f.StringVar(&o.webhookURL, "sink-webhook", "", "also POST findings (JSON arrays) to this URL, with bounded retries that never block intake")
+	f.StringVar(&o.syslogURL, "sink-syslog", "", "also send findings as RFC 5424 syslog messages: udp://HOST:PORT or tcp://HOST:PORT")
+	f.StringVar(&o.storeDSN, "store", "", "also record findings in a store: a SQLite path or sqlite:// DSN, or postgres://...")
+}
+
+// publisher hands findings to the configured sinks and store. Failures are logged, never returned: an alert
+// channel that is down must not stop admission or detection.
+type publisher struct {
+	sinks  sink.Sink
+	store  store.Store
+	logger *slog.Logger
+}
+
+func newPublisher(ctx context.Context, o outputFlags, logger *slog.Logger) (*publisher, error) {
+	p := &publisher{logger: logger}
+	var sinks []sink.Sink
+	if o.webhookURL != "" {
+		wh, err := sink.NewWebhook(o.webhookURL, sink.WebhookOptions{Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		sinks = append(sinks, wh)
+	}
+	if o.syslogURL != "" {
+		sl, err := sink.NewSyslogURL(o.syslogURL, sink.SyslogOptions{})
+		if err != nil {
+			p.closeSinks(sinks)
+			return nil, err
+		}
+		sinks = append(sinks, sl)
+	}
+	if len(sinks) > 0 {
+		p.sinks = sink.Multi(sinks...)
+	}
+	if o.storeDSN != "" {
+		st, err := store.Open(ctx, o.storeDSN, logger)
+		if err != nil {
+			p.closeSinks(sinks)
+			return nil, err
+		}
+		p.store = st
+	}
+	return p, nil
+}
+
+func (p *publisher) closeSinks(sinks []sink.Sink) {
+	for _, s := range sinks {
+		_ = s.Close()
+	}
+}
+
+// publish sends the findings to the sinks and records them in the store.
+func (p *publisher) publish(ctx context.Context, fs []finding.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	if p.sinks != nil {
+		if err := p.sinks.Send(ctx, fs); err != nil {
+			p.logger.Error("send findings to the sinks", "error", err, "count", len(fs))
+		}
+	}
+	if p.store != nil {
+		if err := p.store.Record(ctx, fs); err != nil {
+			p.logger.Error("record findings in the store", "error", err, "count", len(fs))
+		}
+	}
+}
+
+func (p *publisher) close() {
+	if p.sinks != nil {
+		if err := p.sinks.Close(); err != nil {
+			p.logger.Error("close the sinks", "error", err)
+		}
+	}
+	if p.store != nil {
+		_ = p.store.Close()
+	}
+}
