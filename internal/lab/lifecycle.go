@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -349,23 +350,25 @@ func scale(identity string, v VNF, replicas int32) func(context.Context, *Env) (
 	return func(ctx context.Context, env *Env) (string, error) {
 		cs, _ := env.CP.ClientFor(identity)
 		started := time.Now()
-		var err error
-		switch v.WorkloadKind {
-		case "StatefulSet":
+		// Get and update the scale, again when the workload's controller changed it in between (a conflict), as
+		// kubectl scale does.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			var sc *autoscalingv1.Scale
-			sc, err = cs.AppsV1().StatefulSets(v.Namespace).GetScale(ctx, v.Workload, metav1.GetOptions{})
-			if err == nil {
-				sc.Spec.Replicas = replicas
-				_, err = cs.AppsV1().StatefulSets(v.Namespace).UpdateScale(ctx, v.Workload, sc, metav1.UpdateOptions{})
+			var err error
+			switch v.WorkloadKind {
+			case "StatefulSet":
+				if sc, err = cs.AppsV1().StatefulSets(v.Namespace).GetScale(ctx, v.Workload, metav1.GetOptions{}); err == nil {
+					sc.Spec.Replicas = replicas
+					_, err = cs.AppsV1().StatefulSets(v.Namespace).UpdateScale(ctx, v.Workload, sc, metav1.UpdateOptions{})
+				}
+			default:
+				if sc, err = cs.AppsV1().Deployments(v.Namespace).GetScale(ctx, v.Workload, metav1.GetOptions{}); err == nil {
+					sc.Spec.Replicas = replicas
+					_, err = cs.AppsV1().Deployments(v.Namespace).UpdateScale(ctx, v.Workload, sc, metav1.UpdateOptions{})
+				}
 			}
-		default:
-			var sc *autoscalingv1.Scale
-			sc, err = cs.AppsV1().Deployments(v.Namespace).GetScale(ctx, v.Workload, metav1.GetOptions{})
-			if err == nil {
-				sc.Spec.Replicas = replicas
-				_, err = cs.AppsV1().Deployments(v.Namespace).UpdateScale(ctx, v.Workload, sc, metav1.UpdateOptions{})
-			}
-		}
+			return err
+		})
 		if err != nil {
 			return "", err
 		}
