@@ -67,6 +67,7 @@ stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster vi
 	f.DurationVar(&o.syncTimeout, "cache-sync-timeout", 60*time.Second, "how long to wait for the cluster view to sync before serving")
 	f.StringVar(&o.audit.queueDir, "audit-queue-dir", "", "enable the audit webhook endpoint /audit: accepted batches go to a durable queue in this directory")
 	f.StringVar(&o.audit.tokenFile, "audit-token-file", "", "bearer tokens the API server's audit webhook presents, one per line")
+	f.StringVar(&o.audit.clientCAFile, "audit-client-ca", "", "CA (PEM) of the client certificates the API server's audit webhook presents")
 	f.StringSliceVar(&o.audit.rulePaths, "rules", nil, "extra detection rule files or directories")
 	o.outputs.add(f)
 	return cmd
@@ -145,8 +146,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerInventoryMetrics(registry, inventory)
 	server, err := admission.NewServer(admission.Options{
-		Listen:   o.listen,
-		TLS:      admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts},
+		Listen: o.listen,
+		TLS: admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts,
+			RequestClientCerts: o.audit.clientCAFile != ""},
 		Handler:  admission.Policy(evaluator),
 		Ready:    readiness(inventory, view),
 		Findings: out,

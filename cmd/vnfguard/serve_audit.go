@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -36,16 +37,31 @@ type auditIntake struct {
 }
 
 type auditFlags struct {
-	queueDir  string
-	tokenFile string
-	rulePaths []string
+	queueDir     string
+	tokenFile    string
+	clientCAFile string
+	rulePaths    []string
 }
 
 func startAuditIntake(f auditFlags, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
 	out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*auditIntake, error) {
-	tokens, err := readTokens(f.tokenFile)
-	if err != nil {
-		return nil, err
+	var tokens []string
+	var clientCAs *x509.CertPool
+	if f.clientCAFile != "" {
+		pem, err := os.ReadFile(f.clientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--audit-client-ca: %w", err)
+		}
+		clientCAs = x509.NewCertPool()
+		if !clientCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--audit-client-ca %s holds no PEM certificate", f.clientCAFile)
+		}
+	}
+	if f.tokenFile != "" || clientCAs == nil {
+		var err error
+		if tokens, err = readTokens(f.tokenFile); err != nil {
+			return nil, err
+		}
 	}
 	rules, err := loadRules(f.rulePaths)
 	if err != nil {
@@ -66,7 +82,7 @@ func startAuditIntake(f auditFlags, cfg *config.Config, inv vnf.Inventory, objec
 		in.queue.Close()
 		return nil, err
 	}
-	if in.receiver, err = audit.NewReceiver(in.queue, audit.ReceiverOptions{BearerTokens: tokens, Logger: logger}); err != nil {
+	if in.receiver, err = audit.NewReceiver(in.queue, audit.ReceiverOptions{BearerTokens: tokens, ClientCAs: clientCAs, Logger: logger}); err != nil {
 		in.close()
 		return nil, err
 	}
@@ -113,7 +129,7 @@ func (in *auditIntake) close() {
 // readTokens reads the bearer tokens the API server's audit webhook may present: one per line, # comments.
 func readTokens(path string) ([]string, error) {
 	if path == "" {
-		return nil, errors.New("--audit-token-file is required with --audit-queue-dir: the audit endpoint never accepts unauthenticated batches")
+		return nil, errors.New("--audit-token-file or --audit-client-ca is required with --audit-queue-dir: the audit endpoint never accepts unauthenticated batches")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

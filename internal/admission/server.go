@@ -41,6 +41,9 @@ type TLSOptions struct {
 	SelfSigned        bool
 	// Hosts are the DNS names and IP addresses of a self-signed serving certificate (DefaultHosts when empty).
 	Hosts []string
+	// RequestClientCerts asks clients for a certificate without requiring one; handlers that authenticate by
+	// client certificate (the audit receiver) verify the chain themselves.
+	RequestClientCerts bool
 }
 
 // Options configure a Server. Handler is required; everything else has a default.
@@ -132,6 +135,9 @@ func NewServer(opts Options) (*Server, error) {
 	}
 
 	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+	if opts.TLS.RequestClientCerts {
+		s.tls.ClientAuth = tls.RequestClientCert
+	}
 	switch t := opts.TLS; {
 	case t.SelfSigned && (t.CertFile != "" || t.KeyFile != ""):
 		return nil, errors.New("admission server: TLS: choose either a cert/key file pair or self-signed, not both")
