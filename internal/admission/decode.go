@@ -7,6 +7,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/vnfguard/vnfguard/internal/jsonpos"
 	"github.com/vnfguard/vnfguard/internal/policy"
 )
 
@@ -77,27 +78,11 @@ func describeJSONError(body []byte, err error) string {
 	}
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Sprintf("%v at byte offset %d (near %q)", err, syn.Offset, around(body, syn.Offset))
+		return fmt.Sprintf("%v at byte offset %d (near %q)", err, syn.Offset, jsonpos.Around(body, syn.Offset))
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
 		return fmt.Sprintf("%v (at byte offset %d)", err, typ.Offset)
 	}
 	return err.Error()
-}
-
-// around returns up to 16 bytes either side of offset, for error messages.
-func around(body []byte, offset int64) string {
-	const span = 16
-	lo, hi := offset-span, offset+span
-	if lo < 0 {
-		lo = 0
-	}
-	if hi > int64(len(body)) {
-		hi = int64(len(body))
-	}
-	if lo > hi {
-		lo = hi
-	}
-	return string(body[lo:hi])
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/jsonpos"
 )
 
 // APIVersion is the only audit API version vnfguard reads; the API server has written it since Kubernetes 1.12
@@ -91,7 +93,7 @@ func unmarshal(data []byte, v any, what string) error {
 	}
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return &DecodeError{Offset: syn.Offset, Msg: fmt.Sprintf("%s is not valid JSON: %v near %q", what, syn, around(data, syn.Offset)), Err: err}
+		return &DecodeError{Offset: syn.Offset, Msg: fmt.Sprintf("%s is not valid JSON: %v near %q", what, syn, jsonpos.Around(data, syn.Offset)), Err: err}
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
@@ -141,20 +143,4 @@ func checkEvent(ev *auditv1.Event, prefix string) error {
 		return &DecodeError{Field: prefix + "verb", Offset: -1, Msg: "missing: every audit event carries one"}
 	}
 	return nil
-}
-
-// around returns up to 16 bytes either side of offset, for error messages.
-func around(data []byte, offset int64) string {
-	const span = 16
-	lo, hi := offset-span, offset+span
-	if lo < 0 {
-		lo = 0
-	}
-	if hi > int64(len(data)) {
-		hi = int64(len(data))
-	}
-	if lo > hi {
-		lo = hi
-	}
-	return string(data[lo:hi])
 }
