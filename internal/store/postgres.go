@@ -114,18 +114,13 @@ func (s *postgresStore) Record(ctx context.Context, findings []finding.Finding) 
 	if len(findings) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(findings))
-	for i := range findings {
-		args, err := rowArgs(&findings[i], s.opts.now, s.opts.maxAuditIDs)
-		if err != nil {
-			return fmt.Errorf("findings store %s: record: %w", s.name, err)
-		}
-		rows[i] = args
+	rows, err := batchArgs(findings, s.opts, s.name)
+	if err != nil {
+		return err
 	}
 	// Rows are locked in ID order, whatever order the batch came in: two replicas recording overlapping batches
 	// then wait for each other instead of deadlocking. The sort is stable, so repeats of one ID keep their order.
 	slices.SortStableFunc(rows, func(a, b []any) int { return cmp.Compare(a[0].(string), b[0].(string)) })
-	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		if err = s.recordOnce(ctx, rows); err == nil || !retryable(err) || ctx.Err() != nil {
 			break

@@ -315,3 +315,16 @@ func collectFindings(rows rowIterator, store string) ([]finding.Finding, error) 
 	}
 	return out, nil
 }
+
+// batchArgs turns a batch into upsert arguments, one row per finding, for either backend.
+func batchArgs(findings []finding.Finding, opts options, store string) ([][]any, error) {
+	rows := make([][]any, len(findings))
+	for i := range findings {
+		args, err := rowArgs(&findings[i], opts.now, opts.maxAuditIDs)
+		if err != nil {
+			return nil, fmt.Errorf("findings store %s: record: %w", store, err)
+		}
+		rows[i] = args
+	}
+	return rows, nil
+}

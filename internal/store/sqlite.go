@@ -160,13 +160,9 @@ func (s *sqliteStore) Record(ctx context.Context, findings []finding.Finding) er
 	if len(findings) == 0 {
 		return nil
 	}
-	rows := make([][]any, len(findings))
-	for i := range findings {
-		args, err := rowArgs(&findings[i], s.opts.now, s.opts.maxAuditIDs)
-		if err != nil {
-			return fmt.Errorf("findings store %s: record: %w", s.name, err)
-		}
-		rows[i] = args
+	rows, err := batchArgs(findings, s.opts, s.name)
+	if err != nil {
+		return err
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
