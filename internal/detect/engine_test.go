@@ -324,7 +324,7 @@ func TestPodStateBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(e.pods.pods); n != maxTrackedPods {
+	if n := e.pods.pods.len(); n != maxTrackedPods {
 		t.Errorf("%d pods tracked, want %d", n, maxTrackedPods)
 	}
 	if exec("p0") != 0 || exec(fmt.Sprint("p", maxTrackedPods+9)) != 1 {

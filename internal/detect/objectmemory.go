@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -20,15 +19,13 @@ const maxRememberedObjects = 50000
 // stopped VNF's pods are deleted a moment after someone execs into them). Deletes are not forgotten on purpose: the
 // events that matter most are about objects that no longer exist.
 type objectMemory struct {
-	mu      sync.Mutex
-	objects map[objectKey]*metav1.ObjectMeta
-	order   []objectKey
+	objects *boundedMap[objectKey, *metav1.ObjectMeta]
 }
 
 type objectKey struct{ kind, namespace, name string }
 
 func newObjectMemory() *objectMemory {
-	return &objectMemory{objects: map[objectKey]*metav1.ObjectMeta{}}
+	return &objectMemory{objects: newBoundedMap[objectKey, *metav1.ObjectMeta](maxRememberedObjects)}
 }
 
 // observe records the object of a successful create, update or patch.
@@ -52,24 +49,12 @@ func (m *objectMemory) observe(a *activation) {
 	if md.Namespace == "" {
 		md.Namespace = r.Namespace
 	}
-	key := objectKey{kind, md.Namespace, md.Name}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, seen := m.objects[key]; !seen {
-		m.order = append(m.order, key)
-	}
-	m.objects[key] = md
-	for len(m.objects) > maxRememberedObjects && len(m.order) > 0 {
-		delete(m.objects, m.order[0])
-		m.order = m.order[1:]
-	}
+	m.objects.put(objectKey{kind, md.Namespace, md.Name}, md)
 }
 
 // Get implements vnf.Objects over what was remembered.
 func (m *objectMemory) Get(_ context.Context, kind, namespace, name string) (metav1.Object, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if md, ok := m.objects[objectKey{kind, namespace, name}]; ok {
+	if md, ok := m.objects.get(objectKey{kind, namespace, name}); ok {
 		return md, nil
 	}
 	return nil, fmt.Errorf("%s %s/%s: %w", kind, namespace, name, vnf.ErrNotFound)

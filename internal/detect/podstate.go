@@ -1,7 +1,5 @@
 package detect
 
-import "sync"
-
 // maxTrackedPods bounds the memory of the pod state: beyond it the oldest entries are dropped, so a flood of
 // malicious pod creates costs a bounded amount and only the correlation of the oldest is lost.
 const maxTrackedPods = 10000
@@ -10,17 +8,14 @@ const maxTrackedPods = 10000
 // execs `cat >> /root/etc/crontab` with the payload on stdin, so that the exec alone looks harmless). An exec into
 // such a pod is then correlated with the spec that was seen earlier, which a stateless rule cannot do.
 type podState struct {
-	mu    sync.Mutex
-	pods  map[string][]string // namespace/name → what hands the node to the pod
-	order []string            // insertion order, for eviction
+	pods *boundedMap[string, []string] // namespace/name → what hands the node to the pod
 }
 
-func newPodState() *podState { return &podState{pods: map[string][]string{}} }
+func newPodState() *podState { return &podState{pods: newBoundedMap[string, []string](maxTrackedPods)} }
 
 func (p *podState) get(namespace, name string) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.pods[namespace+"/"+name]
+	got, _ := p.pods.get(namespace + "/" + name)
+	return got
 }
 
 // observe records a successful pod create with a host takeover and forgets a deleted pod.
@@ -33,9 +28,7 @@ func (p *podState) observe(a *activation) {
 	switch ev.Verb {
 	case "delete":
 		if r.Name != "" {
-			p.mu.Lock()
-			delete(p.pods, r.Namespace+"/"+r.Name)
-			p.mu.Unlock()
+			p.pods.delete(r.Namespace + "/" + r.Name)
 		}
 	case "create":
 		reasons := a.hostTakeover()
@@ -50,27 +43,7 @@ func (p *podState) observe(a *activation) {
 		if ns == "" {
 			ns = r.Namespace
 		}
-		key := ns + "/" + md.Name
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if _, seen := p.pods[key]; !seen {
-			p.order = append(p.order, key)
-		}
-		p.pods[key] = reasons
-		for len(p.pods) > maxTrackedPods && len(p.order) > 0 {
-			delete(p.pods, p.order[0])
-			p.order = p.order[1:]
-		}
-		if len(p.order) > 2*maxTrackedPods {
-			// Keys of deleted pods pile up in order; compact it now and then.
-			kept := p.order[:0]
-			for _, k := range p.order {
-				if _, ok := p.pods[k]; ok {
-					kept = append(kept, k)
-				}
-			}
-			p.order = kept
-		}
+		p.pods.put(ns+"/"+md.Name, reasons)
 	}
 }
 
