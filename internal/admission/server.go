@@ -418,18 +418,18 @@ func (s *Server) record(d *policy.Decision) {
 	if (s.opts.Findings == nil && s.opts.OnFindings == nil) || (len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors) == 0 && d.BreakGlass == "") {
 		return
 	}
-	var lines []byte
 	findings := d.Findings(s.opts.Now())
-	for i := range findings {
-		line, err := findings[i].JSONLine()
-		if err != nil {
-			s.logger.Error("finding does not encode", "rule", findings[i].Rule, "error", err)
-			continue
-		}
-		lines = append(lines, line...)
-	}
-	// One write per decision under the lock: lines of concurrent decisions never interleave.
 	if s.opts.Findings != nil {
+		var lines []byte
+		for i := range findings {
+			line, err := findings[i].JSONLine()
+			if err != nil {
+				s.logger.Error("finding does not encode", "rule", findings[i].Rule, "error", err)
+				continue
+			}
+			lines = append(lines, line...)
+		}
+		// One write per decision under the lock: lines of concurrent decisions never interleave.
 		s.findingsMu.Lock()
 		_, err := s.opts.Findings.Write(lines)
 		s.findingsMu.Unlock()
