@@ -25,6 +25,7 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 		filter            store.Filter
 		severity, since   string
 		output, namespace string
+		status            string
 	)
 	list := &cobra.Command{
 		Use:   "list",
@@ -48,13 +49,18 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 				filter.Since = time.Now().Add(-d)
 			}
 			filter.Namespace = namespace
+			st, err := store.ParseStatus(status)
+			if err != nil {
+				return usageError(fmt.Errorf("--status: %w", err))
+			}
+			filter.Status = st
 			logger, _ := newLogger(stderr, "warn")
-			st, err := store.Open(cmd.Context(), dsn, logger)
+			db, err := store.Open(cmd.Context(), dsn, logger)
 			if err != nil {
 				return usageError(err)
 			}
-			defer st.Close()
-			fs, err := st.List(cmd.Context(), filter)
+			defer db.Close()
+			fs, err := db.List(cmd.Context(), filter)
 			if err != nil {
 				return err
 			}
@@ -78,6 +84,8 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 	lf.StringVarP(&namespace, "namespace", "n", "", "only findings on objects in this namespace")
 	lf.StringVar(&filter.VNFInstance, "instance", "", "only this VNF instance")
 	lf.StringVar(&filter.Rule, "rule", "", "only this rule or check")
+	lf.StringVar(&filter.Source, "source", "", "only findings from this source: admission, audit or reconcile")
+	lf.StringVar(&status, "status", "all", "open (the condition still holds), resolved, or all")
 	lf.StringVar(&since, "since", "", "only findings seen within this duration (e.g. 24h)")
 	lf.IntVar(&filter.Limit, "limit", 0, "at most this many")
 	lf.StringVarP(&output, "output", "o", "table", "output format: table or json")

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -68,7 +70,8 @@ func (p *publisher) closeSinks(sinks []sink.Sink) {
 	}
 }
 
-// publish sends the findings to the sinks and records them in the store.
+// publish sends the findings to the sinks and records them in the store. A finding whose Resolved time is set
+// reports that its condition cleared: the sinks get it as it is, and the store marks the stored finding resolved.
 func (p *publisher) publish(ctx context.Context, fs []finding.Finding) {
 	if len(fs) == 0 {
 		return
@@ -78,12 +81,38 @@ func (p *publisher) publish(ctx context.Context, fs []finding.Finding) {
 			p.logger.Error("send findings to the sinks", "error", err, "count", len(fs))
 		}
 	}
-	if p.store != nil {
-		if err := p.store.Record(ctx, fs); err != nil {
-			p.logger.Error("record findings in the store", "error", err, "count", len(fs))
+	if p.store == nil {
+		return
+	}
+	occurrences := fs
+	var resolved []finding.Finding
+	if slices.ContainsFunc(fs, isResolution) {
+		occurrences = slices.DeleteFunc(slices.Clone(fs), isResolution)
+		resolved = slices.DeleteFunc(slices.Clone(fs), func(f finding.Finding) bool { return !isResolution(f) })
+	}
+	if len(occurrences) > 0 {
+		if err := p.store.Record(ctx, occurrences); err != nil {
+			p.logger.Error("record findings in the store", "error", err, "count", len(occurrences))
+		}
+	}
+	// Resolutions are grouped by time so that each batch is one call; reconciliation resolves a pass's
+	// findings at one instant.
+	byTime := map[time.Time][]string{}
+	for _, f := range resolved {
+		id := f.ID
+		if id == "" {
+			id = finding.Key(f.Rule, f.Object, f.VNFInstance)
+		}
+		byTime[f.Resolved] = append(byTime[f.Resolved], id)
+	}
+	for at, ids := range byTime {
+		if _, err := p.store.Resolve(ctx, ids, at); err != nil {
+			p.logger.Error("mark findings resolved in the store", "error", err, "count", len(ids))
 		}
 	}
 }
+
+func isResolution(f finding.Finding) bool { return !f.Resolved.IsZero() }
 
 func (p *publisher) close() {
 	if p.sinks != nil {

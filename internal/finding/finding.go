@@ -102,6 +102,9 @@ type Finding struct {
 	FirstSeen time.Time `json:"firstSeen,omitzero"`
 	LastSeen  time.Time `json:"lastSeen,omitzero"`
 	Count     int       `json:"count,omitempty"`
+	// Resolved is when the condition behind the finding cleared (reconciliation findings resolve themselves);
+	// zero while it holds.
+	Resolved time.Time `json:"resolved,omitzero"`
 }
 
 // Key computes the deduplication ID from the rule, the object and the instance.

@@ -177,6 +177,19 @@ func (s *postgresStore) Get(ctx context.Context, id string) (finding.Finding, er
 	return f, nil
 }
 
+func (s *postgresStore) Resolve(ctx context.Context, ids []string, at time.Time) (int, error) {
+	n := 0
+	for start := 0; start < len(ids); start += resolveChunk {
+		chunk := ids[start:min(start+resolveChunk, len(ids))]
+		tag, err := s.pool.Exec(ctx, rebind(resolveSQL(len(chunk))), resolveArgs(chunk, at)...)
+		if err != nil {
+			return n, fmt.Errorf("findings store %s: resolve %d findings (first ID %s): %w", s.name, len(chunk), chunk[0], err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, nil
+}
+
 func (s *postgresStore) Prune(ctx context.Context, olderThan time.Time) (int, error) {
 	tag, err := s.pool.Exec(ctx, rebind(pruneSQL), olderThan.UnixNano())
 	if err != nil {

@@ -69,12 +69,20 @@ LANGUAGE sql IMMUTABLE AS $fn$
 	) k
 $fn$`
 
+// addResolved (version 2) records when the condition behind a finding cleared; 0 while it holds. Reconciliation
+// findings resolve themselves; an occurrence recorded after the resolution opens the finding again.
+var addResolved = []string{
+	`ALTER TABLE findings ADD COLUMN resolved_ns BIGINT NOT NULL DEFAULT 0`,
+	`CREATE INDEX IF NOT EXISTS findings_source_resolved ON findings (source, resolved_ns)`,
+}
+
 var migrations = []migration{
 	{
 		version:  1,
 		sqlite:   append([]string{createFindings}, createIndexes...),
 		postgres: append([]string{createFindings, pgMergeIDs}, createIndexes...),
 	},
+	{version: 2, sqlite: addResolved, postgres: addResolved},
 }
 
 const createMigrations = `CREATE TABLE IF NOT EXISTS vnfguard_schema_migrations (
@@ -85,17 +93,17 @@ const createMigrations = `CREATE TABLE IF NOT EXISTS vnfguard_schema_migrations 
 const (
 	selectVersions  = `SELECT version FROM vnfguard_schema_migrations`
 	insertVersion   = `INSERT INTO vnfguard_schema_migrations (version, applied_ns) VALUES (?, ?)`
-	latestVersion   = 1
-	columnCount     = 22 // in findingsColumns
+	latestVersion   = 2
+	columnCount     = 23 // in findingsColumns
 	findingsColumns = `id, time_ns, source, rule, technique, mitigations, severity, action, message, vnf_instance,
 	vnf_product, identity, obj_api_version, obj_kind, obj_namespace, obj_name, obj_subresource, evidence, audit_ids,
-	first_seen_ns, last_seen_ns, count`
+	first_seen_ns, last_seen_ns, count, resolved_ns`
 )
 
 // descriptiveColumns take the values of the latest occurrence.
 var descriptiveColumns = []string{"time_ns", "source", "rule", "technique", "mitigations", "action", "message",
 	"vnf_instance", "vnf_product", "identity", "obj_api_version", "obj_kind", "obj_namespace", "obj_name",
-	"obj_subresource", "evidence"}
+	"obj_subresource", "evidence", "resolved_ns"}
 
 // upsertSQL builds the one statement that decides aggregation under the row's lock, for rows findings at once. The
 // window and the bound are integers of ours, formatted into the text so that each placeholder is bound once.
@@ -153,6 +161,15 @@ func listSQL(f Filter) (string, []any) {
 	if f.Rule != "" {
 		add("rule = ?", f.Rule)
 	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	switch f.Status {
+	case StatusOpen:
+		where = append(where, "resolved_ns = 0")
+	case StatusResolved:
+		where = append(where, "resolved_ns <> 0")
+	}
 	if !f.Since.IsZero() {
 		add("last_seen_ns >= ?", f.Since.UnixNano())
 	}
@@ -172,6 +189,23 @@ const (
 	getSQL   = `SELECT ` + findingsColumns + ` FROM findings WHERE id = ?`
 	pruneSQL = `DELETE FROM findings WHERE last_seen_ns < ?`
 )
+
+// resolveSQL marks up to n open findings resolved; the first argument is the time, the rest the IDs.
+func resolveSQL(n int) string {
+	return `UPDATE findings SET resolved_ns = ? WHERE resolved_ns = 0 AND id IN (` +
+		strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + `)`
+}
+
+// resolveArgs are resolveSQL's arguments. A resolution time of zero would read as "open": it becomes 1 ns.
+func resolveArgs(ids []string, at time.Time) []any {
+	ns := max(at.UnixNano(), 1)
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, ns)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
+}
 
 // rebind turns `?` placeholders into PostgreSQL's $1, $2, ... (no statement of ours has a `?` in a literal).
 func rebind(q string) string {
@@ -228,7 +262,14 @@ func rowArgs(f *finding.Finding, now func() time.Time, maxAuditIDs int) ([]any, 
 	return []any{id, at.UnixNano(), f.Source, f.Rule, f.Technique, strings.Join(f.Mitigations, ","),
 		int64(f.Severity), f.Action, f.Message, f.VNFInstance, f.VNFProduct, f.Identity, f.Object.APIVersion,
 		f.Object.Kind, f.Object.Namespace, f.Object.Name, f.Object.Subresource, evidence, ids, first.UnixNano(),
-		last.UnixNano(), int64(count)}, nil
+		last.UnixNano(), int64(count), resolvedNS(f.Resolved)}, nil
+}
+
+func resolvedNS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return max(t.UnixNano(), 1)
 }
 
 // scanner is what *sql.Row(s) and pgx.Row(s) have in common.
@@ -241,18 +282,22 @@ func scanFinding(s scanner) (finding.Finding, error) {
 	var (
 		f                                    finding.Finding
 		atNS, severity, firstNS, lastNS, cnt int64
+		resolved                             int64
 		mitigations, evidence, ids           string
 	)
 	if err := s.Scan(&f.ID, &atNS, &f.Source, &f.Rule, &f.Technique, &mitigations, &severity, &f.Action,
 		&f.Message, &f.VNFInstance, &f.VNFProduct, &f.Identity, &f.Object.APIVersion, &f.Object.Kind,
 		&f.Object.Namespace, &f.Object.Name, &f.Object.Subresource, &evidence, &ids, &firstNS, &lastNS,
-		&cnt); err != nil {
+		&cnt, &resolved); err != nil {
 		return finding.Finding{}, err
 	}
 	f.Time = time.Unix(0, atNS).UTC()
 	f.FirstSeen = time.Unix(0, firstNS).UTC()
 	f.LastSeen = time.Unix(0, lastNS).UTC()
 	f.Count = int(cnt)
+	if resolved != 0 {
+		f.Resolved = time.Unix(0, resolved).UTC()
+	}
 	f.Severity = finding.Severity(severity)
 	if mitigations != "" {
 		f.Mitigations = strings.Split(mitigations, ",")

@@ -53,7 +53,7 @@ type sqliteStore struct {
 	writeMu sync.Mutex
 }
 
-// sqliteRowsPerStatement findings go into one statement: 2 200 parameters, well under SQLite's limit of 32 766.
+// sqliteRowsPerStatement findings go into one statement: 2 300 parameters, well under SQLite's limit of 32 766.
 const sqliteRowsPerStatement = 100
 
 // busyTimeout is how long a writer waits for another process's write transaction before it fails.
@@ -211,6 +211,25 @@ func (s *sqliteStore) Get(ctx context.Context, id string) (finding.Finding, erro
 		return finding.Finding{}, fmt.Errorf("findings store %s: get %s: %w", s.name, id, err)
 	}
 	return f, nil
+}
+
+func (s *sqliteStore) Resolve(ctx context.Context, ids []string, at time.Time) (int, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	n := 0
+	for start := 0; start < len(ids); start += resolveChunk {
+		chunk := ids[start:min(start+resolveChunk, len(ids))]
+		res, err := s.db.ExecContext(ctx, resolveSQL(len(chunk)), resolveArgs(chunk, at)...)
+		if err != nil {
+			return n, fmt.Errorf("findings store %s: resolve %d findings (first ID %s): %w", s.name, len(chunk), chunk[0], err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, fmt.Errorf("findings store %s: resolve: count: %w", s.name, err)
+		}
+		n += int(k)
+	}
+	return n, nil
 }
 
 func (s *sqliteStore) Prune(ctx context.Context, olderThan time.Time) (int, error) {

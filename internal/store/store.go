@@ -23,6 +23,9 @@ type Store interface {
 	List(ctx context.Context, filter Filter) ([]finding.Finding, error)
 	// Get returns the finding with the ID, or an error wrapping ErrNotFound.
 	Get(ctx context.Context, id string) (finding.Finding, error)
+	// Resolve marks the open findings with these IDs resolved at the given time and says how many it marked: the
+	// condition behind them has cleared (reconciliation). A later occurrence recorded for an ID opens it again.
+	Resolve(ctx context.Context, ids []string, at time.Time) (int, error)
 	// Prune deletes the findings last seen before olderThan (retention by age) and says how many it deleted.
 	Prune(ctx context.Context, olderThan time.Time) (int, error)
 	// Close releases the database; the Store is unusable afterwards.
@@ -36,9 +39,37 @@ type Filter struct {
 	Namespace   string           // the namespace of the finding's object
 	VNFInstance string
 	Rule        string
+	Source      string    // admission, audit, reconcile, posture
+	Status      Status    // open or resolved; empty admits both
 	Since       time.Time // last seen at or after
 	Limit       int       // at most this many; 0 means no limit
 }
+
+// Status selects findings by whether their condition still holds.
+type Status string
+
+// The statuses a Filter can ask for.
+const (
+	StatusAny      Status = ""
+	StatusOpen     Status = "open"
+	StatusResolved Status = "resolved"
+)
+
+// ParseStatus reads a status name: open, resolved, or empty or "all" for any.
+func ParseStatus(text string) (Status, error) {
+	switch strings.ToLower(text) {
+	case "", "all", "any":
+		return StatusAny, nil
+	case "open":
+		return StatusOpen, nil
+	case "resolved":
+		return StatusResolved, nil
+	}
+	return StatusAny, fmt.Errorf("unknown finding status %q: want open, resolved or all", text)
+}
+
+// resolveChunk bounds the IDs of one UPDATE (SQLite allows 32 766 parameters; PostgreSQL 65 535).
+const resolveChunk = 1000
 
 // ErrNotFound says that no finding has the ID asked for.
 var ErrNotFound = errors.New("finding not found")

@@ -169,6 +169,7 @@ func runSuite(t *testing.T, backend newOpener) {
 		{"concurrent writers lose no counts", testConcurrent},
 		{"reopen keeps findings and migrations are idempotent", testReopen},
 		{"replicas opening at once all get the schema", testConcurrentOpen},
+		{"resolve marks open findings, a new occurrence reopens", testResolve},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, backend(t)) })
@@ -457,5 +458,60 @@ func testConcurrentOpen(t *testing.T, db opener) {
 	}
 	if got := get(t, stores[0], "x"); got.Count != replicas {
 		t.Errorf("count %d, want %d", got.Count, replicas)
+	}
+}
+
+func testResolve(t *testing.T, db opener) {
+	s := db.open(t)
+	ctx := context.Background()
+	rogue := occurrence("rogue", t0, "", finding.High, "rogue pod")
+	rogue.Source = "reconcile"
+	zombie := occurrence("zombie", t0, "", finding.High, "zombie pod")
+	zombie.Source = "reconcile"
+	audit := occurrence("exec", t0, "a1", finding.High, "exec")
+	audit.Source = "audit"
+	record(t, s, rogue, zombie, audit)
+
+	// Many IDs, most unknown, cross the chunk boundary: only the open, known ones count.
+	asked := []string{"rogue"}
+	for i := range resolveChunk + 5 {
+		asked = append(asked, fmt.Sprintf("unknown-%d", i))
+	}
+	n, err := s.Resolve(ctx, asked, t0.Add(time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("Resolve = %d, %v; want 1 resolved", n, err)
+	}
+	if n, err := s.Resolve(ctx, []string{"rogue"}, t0.Add(2*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("resolving again = %d, %v; want 0 (already resolved, time kept)", n, err)
+	}
+	got := get(t, s, "rogue")
+	if !got.Resolved.Equal(t0.Add(time.Minute)) || got.Count != 1 || !got.LastSeen.Equal(t0) {
+		t.Fatalf("resolved finding = resolved %v count %d lastSeen %v; want resolved at +1m, count and lastSeen untouched", got.Resolved, got.Count, got.LastSeen)
+	}
+	for _, tc := range []struct {
+		filter Filter
+		want   []string
+	}{
+		{Filter{Source: "reconcile", Status: StatusOpen}, []string{"zombie"}},
+		{Filter{Source: "reconcile", Status: StatusResolved}, []string{"rogue"}},
+		{Filter{Source: "reconcile"}, []string{"rogue", "zombie"}},
+		{Filter{Status: StatusOpen}, []string{"exec", "zombie"}},
+	} {
+		list, err := s.List(ctx, tc.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ids(list)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("List(%+v) = %v, want %v", tc.filter, got, tc.want)
+		}
+	}
+	// The condition comes back: a new occurrence opens the finding again.
+	again := occurrence("rogue", t0.Add(time.Hour), "", finding.High, "rogue pod again")
+	again.Source = "reconcile"
+	record(t, s, again)
+	if got := get(t, s, "rogue"); !got.Resolved.IsZero() || got.Message != "rogue pod again" {
+		t.Fatalf("after a new occurrence: resolved %v, message %q; want open with the new message", got.Resolved, got.Message)
 	}
 }
