@@ -48,6 +48,7 @@ type Config struct {
 	Checks              map[string]CheckConfig `yaml:"checks"`
 	FailurePolicy       FailurePolicy          `yaml:"failurePolicy"`
 	Network             Network                `yaml:"network"`
+	Reconcile           Reconcile              `yaml:"reconcile"`
 
 	protectedSelector labels.Selector
 	clusterNets       []*net.IPNet
@@ -107,10 +108,45 @@ type PodSecurity struct {
 	ExemptNamespaces []string `yaml:"exemptNamespaces"`
 }
 
-// Inventory names the inventory source.
+// Inventory names the inventory source: a file or a SOL003 VNFM, not both.
 type Inventory struct {
 	// File is a YAML or JSON file of VNF instances and packages, reloaded when it changes.
 	File string `yaml:"file"`
+	// SOL003 reads the instances from a VNFM's VNF LCM API and subscribes to its LCM notifications.
+	SOL003 *SOL003 `yaml:"sol003"`
+}
+
+// SOL003 locates a VNFM's VNF lifecycle management interface (ETSI GS NFV-SOL 003) and says how to authenticate
+// to it, and it to us. Relative file paths are relative to the configuration file.
+type SOL003 struct {
+	// APIRoot is the VNFM's {apiRoot}, e.g. https://tacker.example:9890; vnfguard adds /vnflcm/v2.
+	APIRoot string `yaml:"apiRoot"`
+	// TokenURL, ClientID and ClientSecretFile are the OAuth 2.0 client credentials (none: no authentication).
+	TokenURL         string `yaml:"tokenURL"`
+	ClientID         string `yaml:"clientID"`
+	ClientSecretFile string `yaml:"clientSecretFile"`
+	// CAFile verifies the VNFM's certificate; CertFile and KeyFile are vnfguard's client certificate (mutual TLS).
+	CAFile   string `yaml:"caFile"`
+	CertFile string `yaml:"certFile"`
+	KeyFile  string `yaml:"keyFile"`
+	// Timeout bounds each request (default 10s); ResyncInterval is the period of the full list that repairs missed
+	// notifications (default 5m).
+	Timeout        string `yaml:"timeout"`
+	ResyncInterval string `yaml:"resyncInterval"`
+	// CallbackURL is where the VNFM sends LCM notifications: vnfguard's own /sol003/notifications URL as the
+	// VNFM reaches it. Empty: no subscription, the periodic list only.
+	CallbackURL string `yaml:"callbackURL"`
+	// NotificationUsername and NotificationPasswordFile are the HTTP Basic credentials vnfguard puts into the
+	// subscription and requires on every notification.
+	NotificationUsername     string `yaml:"notificationUsername"`
+	NotificationPasswordFile string `yaml:"notificationPasswordFile"`
+}
+
+// Reconcile tunes the reconciliation of the inventory against the cluster.
+type Reconcile struct {
+	// For is how long a condition must hold before it is reported (default 30s), so that a pod still terminating
+	// after a STOP is not a zombie for a moment. "0s" reports at once.
+	For string `yaml:"for"`
 }
 
 // Profile declares what a VNF product needs beyond the restricted Pod Security Standard. Every decision that an
@@ -181,8 +217,16 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	// A relative inventory path is relative to the configuration file, not to wherever vnfguard was started.
-	if f := cfg.Inventory.File; f != "" && !filepath.IsAbs(f) {
-		cfg.Inventory.File = filepath.Join(filepath.Dir(path), f)
+	relative := func(f *string) {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(filepath.Dir(path), *f)
+		}
+	}
+	relative(&cfg.Inventory.File)
+	if s := cfg.Inventory.SOL003; s != nil {
+		for _, f := range []*string{&s.ClientSecretFile, &s.CAFile, &s.CertFile, &s.KeyFile, &s.NotificationPasswordFile} {
+			relative(f)
+		}
 	}
 	return cfg, nil
 }

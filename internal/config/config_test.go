@@ -75,6 +75,12 @@ func TestParseErrors(t *testing.T) {
 		{"bad failure policy", "failurePolicy: {protected: maybe}\n", []string{"failurePolicy.protected", "closed or open"}},
 		{"bad registry", "registries: {allowed: ['https://x']}\n", []string{"registries.allowed[0]", "not a registry host"}},
 		{"bad CIDR", "network:\n  podCIDRs: [10.244.0.0/16, 10.300.0.0/16]\n", []string{"line 2: network.podCIDRs[1]", "not a CIDR"}},
+		{"two inventory sources", "inventory:\n  file: inv.yaml\n  sol003: {apiRoot: 'https://vnfm:9890'}\n", []string{"line 1: inventory:", "choose one source"}},
+		{"sol003 apiRoot not a URL", "inventory:\n  sol003:\n    apiRoot: vnfm:9890\n", []string{"line 3: inventory.sol003.apiRoot", "not an http(s) URL"}},
+		{"sol003 OAuth half-configured", "inventory:\n  sol003: {apiRoot: 'https://vnfm', tokenURL: 'https://vnfm/token'}\n", []string{"inventory.sol003", "tokenURL, clientID and clientSecretFile together"}},
+		{"sol003 callback without credentials", "inventory:\n  sol003: {apiRoot: 'https://vnfm', callbackURL: 'https://vg:8443/sol003/notifications'}\n", []string{"inventory.sol003.callbackURL", "must be authenticated"}},
+		{"sol003 bad duration", "inventory:\n  sol003: {apiRoot: 'https://vnfm', resyncInterval: 5}\n", []string{"inventory.sol003.resyncInterval", "positive duration"}},
+		{"bad reconcile for", "reconcile: {for: soon}\n", []string{"line 1: reconcile.for", "duration"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.doc))

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"go.yaml.in/yaml/v3"
@@ -123,7 +125,52 @@ func (c *Config) validate(root *yaml.Node) error {
 			v.add(fp.path, "is %q: want closed or open", fp.value)
 		}
 	}
+	v.inventory(c.Inventory)
+	if c.Reconcile.For != "" {
+		if d, err := time.ParseDuration(c.Reconcile.For); err != nil || d < 0 {
+			v.add("reconcile.for", "%q is not a duration of zero or more (e.g. 30s, 2m)", c.Reconcile.For)
+		}
+	}
 	return errors.Join(v.errs...)
+}
+
+// inventory checks that one source is named, and that a SOL003 source is complete enough to connect.
+func (v *validator) inventory(inv Inventory) {
+	s := inv.SOL003
+	if s == nil {
+		return
+	}
+	if inv.File != "" {
+		v.add("inventory", "names both a file and sol003: choose one source")
+	}
+	if u, err := url.Parse(s.APIRoot); s.APIRoot == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.add("inventory.sol003.apiRoot", "%q is not an http(s) URL (e.g. https://tacker.example:9890)", s.APIRoot)
+	}
+	for _, f := range []struct{ path, value string }{{"tokenURL", s.TokenURL}, {"callbackURL", s.CallbackURL}} {
+		if f.value == "" {
+			continue
+		}
+		if u, err := url.Parse(f.value); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			v.add("inventory.sol003."+f.path, "%q is not an http(s) URL", f.value)
+		}
+	}
+	if (s.TokenURL != "") != (s.ClientID != "") || (s.TokenURL != "") != (s.ClientSecretFile != "") {
+		v.add("inventory.sol003", "OAuth 2.0 needs tokenURL, clientID and clientSecretFile together")
+	}
+	if (s.CertFile != "") != (s.KeyFile != "") {
+		v.add("inventory.sol003", "mutual TLS needs certFile and keyFile together")
+	}
+	if s.CallbackURL != "" && (s.NotificationUsername == "" || s.NotificationPasswordFile == "") {
+		v.add("inventory.sol003.callbackURL", "needs notificationUsername and notificationPasswordFile: notifications change what admission allows, so they must be authenticated")
+	}
+	for _, d := range []struct{ path, value string }{{"timeout", s.Timeout}, {"resyncInterval", s.ResyncInterval}} {
+		if d.value == "" {
+			continue
+		}
+		if dur, err := time.ParseDuration(d.value); err != nil || dur <= 0 {
+			v.add("inventory.sol003."+d.path, "%q is not a positive duration (e.g. 10s, 5m)", d.value)
+		}
+	}
 }
 
 func validCapability(s string) bool {
