@@ -57,8 +57,8 @@ type ReadyStatus struct {
 // StartVNFGuard runs `binary serve` with the configuration at configPath, the admin kubeconfig and a serving
 // certificate from the lab's CA on a free loopback port, waits for /readyz, registers the webhook configuration
 // that `binary webhook-config` prints, and waits until the API server actually calls it (a dry-run create of a
-// host-takeover pod is denied). The control plane's Stop stops it too.
-func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath string) (*Guard, error) {
+// host-takeover pod is denied). The control plane's Stop stops it too. extraArgs are appended to serve's flags.
+func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath string, extraArgs ...string) (*Guard, error) {
 	dir := filepath.Join(cp.WorkDir, "vnfguard")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab: create %s: %w", dir, err)
@@ -91,6 +91,7 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 	if cp.auditTokenFile != "" {
 		args = append(args, "--audit-queue-dir", filepath.Join(dir, "audit-queue"), "--audit-token-file", cp.auditTokenFile)
 	}
+	args = append(args, extraArgs...)
 	g.proc, err = startProcess("vnfguard", binary, args, g.StderrFile, func(c *exec.Cmd) error {
 		c.Stdout = g.sink // exec copies the pipe into it; Wait returns once everything is written
 		return nil
@@ -409,4 +410,20 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// GuardURL reserves, when it is not reserved yet, the loopback port that StartVNFGuard will serve on, and returns
+// vnfguard's base URL: configurations that must name vnfguard's own address before it starts (a SOL003
+// subscription's callback) use it.
+func (cp *ControlPlane) GuardURL() (string, error) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.guardPort == 0 {
+		port, err := freePort()
+		if err != nil {
+			return "", err
+		}
+		cp.guardPort = port
+	}
+	return "https://127.0.0.1:" + strconv.Itoa(cp.guardPort), nil
 }
