@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -21,9 +20,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
-	"github.com/vnfguard/vnfguard/internal/inventory/file"
 	"github.com/vnfguard/vnfguard/internal/policy"
-	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 type serveOptions struct {
@@ -36,6 +33,7 @@ type serveOptions struct {
 	writeCA                   string
 	logLevel                  string
 	syncTimeout               time.Duration
+	reconcile                 bool
 	audit                     auditFlags
 	outputs                   outputFlags
 }
@@ -69,6 +67,7 @@ stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster vi
 	f.StringVar(&o.audit.tokenFile, "audit-token-file", "", "bearer tokens the API server's audit webhook presents, one per line")
 	f.StringVar(&o.audit.clientCAFile, "audit-client-ca", "", "CA (PEM) of the client certificates the API server's audit webhook presents")
 	f.StringSliceVar(&o.audit.rulePaths, "rules", nil, "extra detection rule files or directories")
+	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
 	o.outputs.add(f)
 	return cmd
 }
@@ -93,10 +92,12 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	inventory, err := o.startInventory(ctx, cfg, logger)
+	source, err := startInventory(ctx, cfg, o.inventoryPath, logger)
 	if err != nil {
 		return usageError(err)
 	}
+	// The source itself, not its wrapper, so that detection finds its history (vnf.Historian).
+	inventory := source.Inventory
 	env := policy.Environment{Config: cfg, Inventory: inventory, Logger: logger}
 	var view *cluster.View
 	restCfg, err := o.kube.restConfig()
@@ -123,6 +124,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 	defer pub.close()
 	routes := map[string]http.Handler{}
+	if source.notifications != nil {
+		routes[NotificationPath] = source.notifications
+	}
 	if o.audit.queueDir != "" {
 		var namespaces detect.Namespaces
 		if view != nil {
@@ -144,13 +148,18 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	registerInventoryMetrics(registry, inventory)
+	registerInventoryMetrics(registry, source)
+	if o.reconcile && restCfg != nil && view != nil {
+		if _, err := startReconciler(ctx, restCfg, cfg, inventory, out, pub, registry, logger); err != nil {
+			return err
+		}
+	}
 	server, err := admission.NewServer(admission.Options{
 		Listen: o.listen,
 		TLS: admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts,
 			RequestClientCerts: o.audit.clientCAFile != ""},
 		Handler:  admission.Policy(evaluator),
-		Ready:    readiness(inventory, view),
+		Ready:    readiness(source, view),
 		Findings: out,
 		Routes:   routes,
 		// Admission findings go to the sinks and the store too. The request's own context ends with the
@@ -181,37 +190,17 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	return server.Shutdown(shutdownCtx)
 }
 
-// startInventory starts the configured inventory source. Without one, the inventory never loads and protected
-// namespaces fail closed for instantiation, which the log says.
-func (o *serveOptions) startInventory(ctx context.Context, cfg *config.Config, logger *slog.Logger) (vnf.Inventory, error) {
-	path := cfg.Inventory.File
-	if o.inventoryPath != "" {
-		path = o.inventoryPath
-	}
-	if path == "" {
-		logger.Warn("no inventory source configured (inventory.file or --inventory): instantiation in protected namespaces is denied until there is one")
-		return vnf.Static{Snap: vnf.Empty("none")}, nil
-	}
-	src, err := file.NewSource(path, logger)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		if err := src.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Error("inventory source stopped", "path", path, "error", err)
-		}
-	}()
-	return src, nil
-}
-
 // readiness reports, for /readyz, whether the inventory has loaded and the cluster view has synced.
-func readiness(inv vnf.Inventory, view *cluster.View) func() (bool, any) {
+func readiness(inv *inventorySource, view *cluster.View) func() (bool, any) {
 	type inventoryStatus struct {
 		Loaded     bool    `json:"loaded"`
 		Source     string  `json:"source"`
 		Version    string  `json:"version,omitempty"`
 		Instances  int     `json:"instances"`
 		AgeSeconds float64 `json:"ageSeconds,omitempty"`
+		// LastError is the source's last failure while the previous content stays in force.
+		LastError  string `json:"lastError,omitempty"`
+		Subscribed *bool  `json:"subscribed,omitempty"`
 	}
 	type status struct {
 		Ready       bool            `json:"ready"`
@@ -223,7 +212,14 @@ func readiness(inv vnf.Inventory, view *cluster.View) func() (bool, any) {
 		snap := inv.Snapshot()
 		s := status{Inventory: inventoryStatus{Loaded: snap.Loaded, Source: snap.Source, Version: snap.Version, Instances: snap.Len()}, ClusterView: "none"}
 		if snap.Loaded {
-			s.Inventory.AgeSeconds = time.Since(snap.LoadedAt).Seconds()
+			s.Inventory.AgeSeconds = time.Since(inv.fresh(snap)).Seconds()
+		}
+		if inv.health != nil {
+			h := inv.health()
+			if h.LastError != nil {
+				s.Inventory.LastError = h.LastError.Error()
+			}
+			s.Inventory.Subscribed = h.Subscribed
 		}
 		synced := true
 		if view != nil {
@@ -242,7 +238,7 @@ func readiness(inv vnf.Inventory, view *cluster.View) func() (bool, any) {
 }
 
 // registerInventoryMetrics exports the inventory's size and age.
-func registerInventoryMetrics(reg prometheus.Registerer, inv vnf.Inventory) {
+func registerInventoryMetrics(reg prometheus.Registerer, inv *inventorySource) {
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_inventory_instances", Help: "VNF instances in the inventory in force."},
 			func() float64 { return float64(inv.Snapshot().Len()) }),
@@ -252,7 +248,14 @@ func registerInventoryMetrics(reg prometheus.Registerer, inv vnf.Inventory) {
 				if !snap.Loaded {
 					return -1
 				}
-				return time.Since(snap.LoadedAt).Seconds()
+				return time.Since(inv.fresh(snap)).Seconds()
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_inventory_source_up", Help: "1 when the inventory source's last attempt succeeded, 0 while it fails (the last good inventory stays in force)."},
+			func() float64 {
+				if inv.health != nil && inv.health().LastError != nil {
+					return 0
+				}
+				return 1
 			}),
 	)
 }

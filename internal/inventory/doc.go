@@ -4,5 +4,7 @@
 //
 //   - file: a YAML or JSON file (an Inventory document or a plain list of SOL003 VnfInstance objects), watched
 //     and reloaded on change; the embedded default.
-//   - sol003 (planned): a SOL003 VNFM, listed with paging and kept current by an LCM-notification subscription.
+//   - sol003: a SOL003 VNFM (/vnflcm/v2), listed with paging, OAuth 2.0 and optional mutual TLS, and kept current
+//     by an LCM-notification subscription whose endpoint `vnfguard serve` mounts; vnfmtest is a VNFM for tests
+//     whose every exchange is checked against ETSI's OpenAPI documents.
 package inventory

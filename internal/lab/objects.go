@@ -148,3 +148,9 @@ func classifyExec(err error) error {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// RestrictedPodSpec is a pod spec that meets the restricted Pod Security Standard: non-root, no privilege
+// escalation, read-only root filesystem, every capability dropped, RuntimeDefault seccomp, no service-account token.
+func RestrictedPodSpec(container, image string, command []string) corev1.PodSpec {
+	return restrictedPodSpec(container, image, command)
+}

@@ -1,8 +1,9 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,6 +54,9 @@ type Options struct {
 	// DeletionGrace: objects whose deletionTimestamp is younger than this (or in the future, as a terminating
 	// pod's is) are treated as gone.
 	DeletionGrace time.Duration
+	// Claims, when set, binds objects that an instance once listed as resources and lists no more (see Claims);
+	// the caller has it Learn each snapshot. Nil: the inventory and its history only.
+	Claims *Claims
 }
 
 // DefaultOptions are the options of a running vnfguard.
@@ -75,7 +79,7 @@ func Evaluate(snap *vnf.Snapshot, hist vnf.Historian, state *State, opts Options
 	}
 	e := &evaluator{
 		snap: snap, hist: hist, state: state, opts: opts, now: now,
-		resolver: vnf.Resolver{LabelKey: label, Objects: objects{state}},
+		resolver: vnf.Resolver{LabelKey: label, Objects: resolverObjects{state}},
 	}
 	e.workloads()
 	e.data()
@@ -99,7 +103,18 @@ type owner struct {
 	id      string        // the instance claimed or claiming; "" when bound to nothing
 	inst    *vnf.Instance // nil when no inventory, current or remembered, knows id
 	deleted bool          // inst comes from a past snapshot: the current inventory no longer has it
-	how     string        // how the binding was found, for evidence
+	via     vnf.Binding   // how the binding was found, rendered by how() only for findings
+}
+
+// rank orders bindings for a group: to an instance known now or before (2), a claim to an unknown one (1), none.
+func (o owner) rank() int {
+	switch {
+	case o.inst != nil:
+		return 2
+	case o.id != "":
+		return 1
+	}
+	return 0
 }
 
 // dormant: the instance's pods must not run (STOPPED, NOT_INSTANTIATED, or deleted from the inventory).
@@ -139,18 +154,36 @@ func (o owner) product() string {
 func (e *evaluator) bind(kind string, meta *metav1.ObjectMeta) owner {
 	b := e.resolve(e.snap, kind, meta)
 	if b.Known() {
-		return owner{id: b.InstanceID, inst: b.Instance, how: how(b)}
+		return owner{id: b.InstanceID, inst: b.Instance, via: b}
 	}
-	for _, past := range e.pasts(meta.CreationTimestamp.Time) {
+	pasts := e.pasts(meta.CreationTimestamp.Time)
+	for _, past := range pasts {
 		pb := e.resolve(past, kind, meta)
 		if !pb.Known() {
 			continue
 		}
 		if _, still := e.snap.Instance(pb.InstanceID); !still {
-			return owner{id: pb.InstanceID, inst: pb.Instance, deleted: true, how: how(pb)}
+			return owner{id: pb.InstanceID, inst: pb.Instance, deleted: true, via: pb}
 		}
 	}
-	return owner{id: b.InstanceID, how: how(b)}
+	if b.Bound() {
+		return owner{id: b.InstanceID, via: b}
+	}
+	// Listed once as a resource of an instance, and not any more (a terminated instance's PVC).
+	if id, ok := e.opts.Claims.Lookup(meta.Namespace, meta.Name); ok {
+		via := vnf.Binding{InstanceID: id, Via: vnf.ViaResource, HolderKind: kind, HolderName: meta.Name}
+		if inst, ok := e.snap.Instance(id); ok {
+			via.Instance = inst
+			return owner{id: id, inst: inst, via: via}
+		}
+		for _, past := range pasts {
+			if inst, ok := past.Instance(id); ok {
+				via.Instance = inst
+				return owner{id: id, inst: inst, deleted: true, via: via}
+			}
+		}
+	}
+	return owner{id: b.InstanceID, via: b}
 }
 
 func (e *evaluator) resolve(snap *vnf.Snapshot, kind string, meta *metav1.ObjectMeta) vnf.Binding {
@@ -159,7 +192,9 @@ func (e *evaluator) resolve(snap *vnf.Snapshot, kind string, meta *metav1.Object
 	return b
 }
 
-func how(b vnf.Binding) string {
+// how says how the binding was found, for evidence.
+func (o owner) how() string {
+	b := o.via
 	switch b.Via {
 	case vnf.ViaLabel:
 		return "instance label on " + b.HolderKind + " " + b.HolderName
@@ -221,9 +256,13 @@ func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
 
 // group is a top-level workload with everything under it.
 type group struct {
-	top         *Object
-	topOwner    owner
-	memberOwner owner // the first bound member's, for a top-level object bound to nothing itself
+	top      *Object
+	topOwner owner
+	// memberOwner is a bound member's binding, for a top-level object bound to nothing itself; member is that
+	// member: the best bound (see rank), then the first by kind and name, so that the choice does not depend on
+	// the order of the objects.
+	memberOwner owner
+	member      *Object
 	pods        int
 	members     int
 }
@@ -247,8 +286,8 @@ func (e *evaluator) workloads() {
 		ow := e.bind(o.Kind, &o.ObjectMeta)
 		if o == top {
 			g.topOwner = ow
-		} else if g.memberOwner.id == "" && ow.id != "" {
-			g.memberOwner = ow
+		} else if r := ow.rank(); r > 0 && (g.member == nil || r > g.memberOwner.rank() || (r == g.memberOwner.rank() && before(o, g.member))) {
+			g.memberOwner, g.member = ow, o
 		}
 		if o.Kind == KindPod {
 			g.pods++
@@ -272,6 +311,14 @@ func (e *evaluator) workloads() {
 	}
 }
 
+// before orders objects by kind, then name (a group's members share the namespace).
+func before(a, b *Object) bool {
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	return a.Name < b.Name
+}
+
 func (e *evaluator) rogue(g *group, ow owner) {
 	o := g.top
 	ev := e.evidence(o)
@@ -282,7 +329,7 @@ func (e *evaluator) rogue(g *group, ow owner) {
 		ev["reason"] = "no " + e.resolver.LabelKey + " label on it or any owner, and no instance names it or an owner as a resource"
 		msg = o.Kind + " " + o.Namespace + "/" + o.Name + " in a protected namespace belongs to no VNF instance"
 	} else {
-		ev["reason"] = "claims VNF instance " + ow.id + " (" + ow.how + "), which the inventory does not know and never knew"
+		ev["reason"] = "claims VNF instance " + ow.id + " (" + ow.how() + "), which the inventory does not know and never knew"
 		ev["claimedInstance"] = ow.id
 		msg = o.Kind + " " + o.Namespace + "/" + o.Name + " in a protected namespace claims VNF instance " + ow.id + ", unknown to the inventory"
 	}
@@ -294,7 +341,7 @@ func (e *evaluator) rogue(g *group, ow owner) {
 func (e *evaluator) zombie(pod, top *Object, ow owner) {
 	ev := e.evidence(pod)
 	ev["instanceState"] = ow.state()
-	ev["binding"] = ow.how
+	ev["binding"] = ow.how()
 	if top != pod {
 		ev["owner"] = top.Kind + " " + top.Name
 	}
@@ -322,7 +369,9 @@ func (e *evaluator) data() {
 			if o.ReclaimPolicy != "Retain" {
 				continue
 			}
-			if ow = e.bind(o.Kind, &o.ObjectMeta); ow.inst == nil && o.ClaimName != "" {
+			// Through its claim only when the claim's namespace is protected: the PV is cluster-scoped, and the
+			// instances of other namespaces are not reconciliation's to judge.
+			if ow = e.bind(o.Kind, &o.ObjectMeta); ow.inst == nil && o.ClaimName != "" && e.state.Protected(o.ClaimNamespace) {
 				ow = e.bindClaim(o.ClaimNamespace, o.ClaimName, o.CreationTimestamp)
 			}
 		case KindVolumeSnapshot:
@@ -350,7 +399,7 @@ func (e *evaluator) bindClaim(namespace, name string, created metav1.Time) owner
 func (e *evaluator) residual(o *Object, ow owner) {
 	ev := e.evidence(o)
 	ev["instanceState"] = ow.state()
-	ev["binding"] = ow.how
+	ev["binding"] = ow.how()
 	ev["reason"] = "the instance is terminated but its " + o.Kind + " was not released (ETSI SEC025: release resources and sanitise data)"
 	if o.Kind == KindPersistentVolume {
 		ev["reclaimPolicy"] = o.ReclaimPolicy
@@ -427,7 +476,7 @@ func (e *evaluator) missing(kind, name, declaredAs, vimType string, ow owner) {
 
 // evidence starts an object's evidence with its age and, when it is being deleted, since when.
 func (e *evaluator) evidence(o *Object) map[string]string {
-	ev := map[string]string{}
+	ev := make(map[string]string, 8) // the most any rule writes: no regrowth
 	if !o.CreationTimestamp.IsZero() {
 		ev["created"] = o.CreationTimestamp.UTC().Format(time.RFC3339)
 		ev["age"] = age(e.now.Sub(o.CreationTimestamp.Time))
@@ -482,20 +531,8 @@ func qualified(namespace, name string) string {
 }
 
 func sortFindings(fs []finding.Finding) {
-	sort.Slice(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		if a.Object.Namespace != b.Object.Namespace {
-			return a.Object.Namespace < b.Object.Namespace
-		}
-		if a.Object.Kind != b.Object.Kind {
-			return a.Object.Kind < b.Object.Kind
-		}
-		if a.Object.Name != b.Object.Name {
-			return a.Object.Name < b.Object.Name
-		}
-		return a.ID < b.ID
+	slices.SortFunc(fs, func(a, b finding.Finding) int {
+		return cmp.Or(cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Object.Namespace, b.Object.Namespace),
+			cmp.Compare(a.Object.Kind, b.Object.Kind), cmp.Compare(a.Object.Name, b.Object.Name), cmp.Compare(a.ID, b.ID))
 	})
 }

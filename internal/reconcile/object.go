@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,13 +104,14 @@ type objectKey struct{ kind, namespace, name string }
 // several goroutines.
 type State struct {
 	protected map[string]bool
-	objects   []*Object // sorted by kind, namespace, name
+	objects   []*Object // in the caller's order: Evaluate's output does not depend on it
 	byKey     map[objectKey]*Object
 }
 
 // NewState indexes the objects. Namespaced objects outside the protected namespaces are dropped; PVs (cluster
-// scoped) are kept and judged by the namespace of their claim. The objects are moved into the State: the caller
-// must not modify them afterwards.
+// scoped) are kept and judged by the namespace of their claim; an object given twice (same kind, namespace and
+// name) is kept once, as its later record. The objects are moved into the State: the caller must not use them
+// afterwards.
 func NewState(protected []string, objects []Object) *State {
 	s := &State{
 		protected: make(map[string]bool, len(protected)),
@@ -126,19 +126,14 @@ func NewState(protected []string, objects []Object) *State {
 		if o.Namespace != "" && !s.protected[o.Namespace] {
 			continue
 		}
+		key := objectKey{o.Kind, o.Namespace, o.Name}
+		if prev, ok := s.byKey[key]; ok {
+			*prev = *o // the same object twice (a relist racing an update): the later record wins, once
+			continue
+		}
 		s.objects = append(s.objects, o)
-		s.byKey[objectKey{o.Kind, o.Namespace, o.Name}] = o
+		s.byKey[key] = o
 	}
-	sort.Slice(s.objects, func(i, j int) bool {
-		a, b := s.objects[i], s.objects[j]
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
 	return s
 }
 
@@ -158,10 +153,10 @@ func (s *State) Len() int { return len(s.objects) }
 // a value, not built per call, because a rogue pod whose owner is gone misses on every pass.
 var errNotWatched = fmt.Errorf("reconcile: owner not among the watched objects: %w", vnf.ErrNotFound)
 
-// objects adapts a State to vnf.Objects for vnf.Resolver.
-type objects struct{ s *State }
+// resolverObjects adapts a State to vnf.Objects for vnf.Resolver.
+type resolverObjects struct{ s *State }
 
-func (o objects) Get(_ context.Context, kind, namespace, name string) (metav1.Object, error) {
+func (o resolverObjects) Get(_ context.Context, kind, namespace, name string) (metav1.Object, error) {
 	if obj, ok := o.s.byKey[objectKey{kind, namespace, name}]; ok {
 		return &obj.ObjectMeta, nil
 	}

@@ -32,7 +32,7 @@ func NewTracker(hold time.Duration, open []finding.Finding) *Tracker {
 
 // Update takes the conditions of a pass (Evaluate's output at now) and returns the findings that opened (Action
 // "reported", Time now, evidence "conditionSince" when held) and those that resolved (the open finding, with
-// Action "resolved" and Time now), each sorted like Evaluate's output.
+// Action "resolved" and Time and Resolved now: the store marks it resolved), each sorted like Evaluate's output.
 func (t *Tracker) Update(current []finding.Finding, now time.Time) (opened, resolved []finding.Finding) {
 	seen := make(map[string]bool, len(current))
 	for _, f := range current {
@@ -70,7 +70,7 @@ func (t *Tracker) Update(current []finding.Finding, now time.Time) (opened, reso
 			continue
 		}
 		delete(t.open, id)
-		f.Time, f.Action = now, ActionResolved
+		f.Time, f.Action, f.Resolved = now, ActionResolved, now
 		f.Evidence = maps.Clone(f.Evidence)
 		if f.Evidence == nil {
 			f.Evidence = map[string]string{}

@@ -29,6 +29,13 @@ type resourceKey struct{ namespace, name string }
 // NewSnapshot indexes the instances. Each instance's derived Namespace is filled from the SOL003 fields when empty,
 // and the digest of each declared image from its reference.
 func NewSnapshot(source, version string, loadedAt time.Time, instances []*Instance) *Snapshot {
+	// Sized up front: growing the resource index dominates the cost of a snapshot of a large inventory.
+	resources := 0
+	for _, inst := range instances {
+		if info := inst.InstantiatedVnfInfo; info != nil {
+			resources += len(info.VnfcResourceInfo) + len(info.VirtualStorageResourceInfo) + len(info.VnfVirtualStorageResourceInfo)
+		}
+	}
 	s := &Snapshot{
 		Loaded:     true,
 		LoadedAt:   loadedAt,
@@ -36,7 +43,7 @@ func NewSnapshot(source, version string, loadedAt time.Time, instances []*Instan
 		Version:    version,
 		instances:  make(map[string]*Instance, len(instances)),
 		ordered:    instances,
-		byResource: make(map[resourceKey]*Instance),
+		byResource: make(map[resourceKey]*Instance, resources),
 	}
 	for _, inst := range instances {
 		if inst.Namespace == "" {

@@ -13,14 +13,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/vnfguard/vnfguard/internal/vnf"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-
-	"github.com/vnfguard/vnfguard/internal/jsonpos"
-	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 // Limits that keep a broken or hostile VNFM from exhausting vnfguard.
@@ -134,14 +133,14 @@ func (c *Client) ListInstances(ctx context.Context) ([]*vnf.Instance, error) {
 		}
 		for i, inst := range items {
 			if first, dup := ids[inst.ID]; dup {
-				return nil, &DecodeError{Where: where, Page: page, Index: i, Path: "id", Msg: fmt.Sprintf("%q was listed already (instance %d of the list)", inst.ID, first)}
+				return nil, &DecodeError{Where: where, Page: page, Index: i, Path: "id", Msg: fmt.Sprintf("%q was listed already (instance %d of the list); the VNFM's paging repeats instances", inst.ID, first)}
 			}
 			ids[inst.ID] = len(out)
 			out = append(out, inst)
 		}
-		next, err = nextLink(resp, next)
-		if err != nil {
-			return nil, fmt.Errorf("GET %s (page %d): %w", where[4:], page, err)
+		current := next
+		if next, err = nextLink(resp, current); err != nil {
+			return nil, fmt.Errorf("GET %s (page %d): %w", current, page, err)
 		}
 	}
 	return out, nil
@@ -289,6 +288,20 @@ func (c *Client) Subscribe(ctx context.Context, req SubscriptionRequest) (string
 	return sub.ID, nil
 }
 
+// SubscriptionExists reports whether the VNFM still holds the subscription (GET /subscriptions/{id}: 200 or 404).
+func (c *Client) SubscriptionExists(ctx context.Context, id string) (bool, error) {
+	u := c.base + "/subscriptions/" + url.PathEscape(id)
+	_, _, err := c.do(ctx, http.MethodGet, u, nil, http.StatusOK)
+	var se *StatusError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+		return false, nil
+	}
+	return false, err
+}
+
 // do sends one request and reads the answer, which must have one of the wanted statuses. A 401 with a token
 // fetches a new token and tries once more: the VNFM may have revoked the cached one.
 func (c *Client) do(ctx context.Context, method, u string, payload []byte, want ...int) (*http.Response, []byte, error) {
@@ -360,7 +373,7 @@ func (c *Client) tokenError(err error) error {
 			detail += ": " + re.ErrorDescription
 		}
 		if detail == "" {
-			detail = strings.TrimSpace(jsonpos.Around(re.Body, 0) + "…")
+			detail = excerpt(re.Body)
 		}
 		return fmt.Errorf("OAuth 2.0 token request to %s for client %q: HTTP %d: %s (check clientID/clientSecret): %w", c.cfg.TokenURL, c.cfg.ClientID, re.Response.StatusCode, detail, err)
 	}
@@ -392,6 +405,16 @@ func isRefused(err error) bool {
 	return errors.As(err, &oe) && oe.Op == "dial" && strings.Contains(oe.Err.Error(), "refused")
 }
 
+// excerpt is the start of a body, on one line, for messages.
+func excerpt(body []byte) string {
+	const limit = 200
+	s := strings.Join(strings.Fields(string(body[:min(len(body), limit)])), " ")
+	if len(body) > limit {
+		s += "…"
+	}
+	return strconv.Quote(s)
+}
+
 // statusError reads a ProblemDetails body when there is one.
 func (c *Client) statusError(method, u string, resp *http.Response, body []byte) error {
 	e := &StatusError{Method: method, URL: u, Status: resp.StatusCode}
@@ -402,7 +425,7 @@ func (c *Client) statusError(method, u string, resp *http.Response, body []byte)
 	if json.Unmarshal(body, &pd) == nil && (pd.Detail != "" || pd.Title != "") {
 		e.Detail = strings.TrimSpace(pd.Title + " " + pd.Detail)
 	} else if len(body) > 0 {
-		e.Detail = strings.TrimSpace(jsonpos.Around(body, 16))
+		e.Detail = excerpt(body)
 	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:

@@ -95,8 +95,8 @@ func decodeOne(raw []byte, where string, page, index int) (*vnf.Instance, error)
 	inst := new(vnf.Instance)
 	if err := unmarshal(raw, inst); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, e(te.Field, "is a JSON %s, want %s", te.Value, goType(te.Type.String()))
+		if errors.As(err, &te) {
+			return nil, typeError(e, te)
 		}
 		return nil, e("", "not a VnfInstance object: %v", err)
 	}
@@ -154,8 +154,9 @@ func unmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	err := dec.Decode(v)
 	if err == nil {
-		if _, terr := dec.Token(); terr == nil {
-			return fmt.Errorf("unexpected data after the JSON value at offset %d: %q", dec.InputOffset(), jsonpos.Around(data, dec.InputOffset()))
+		end := dec.InputOffset()
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return fmt.Errorf("unexpected data after the JSON value that ends at offset %d: %q", end, jsonpos.Around(data, end))
 		}
 		return nil
 	}
@@ -170,6 +171,15 @@ func unmarshal(data []byte, v any) error {
 		return fmt.Errorf("the JSON ends early (%d bytes): %w", len(data), err)
 	}
 	return err
+}
+
+// typeError says which field has the wrong JSON type. The path drops the Go names of embedded structs.
+func typeError(e func(path, format string, args ...any) error, te *json.UnmarshalTypeError) error {
+	path := strings.TrimPrefix(te.Field, "Notification.")
+	if path == "" || path == "Notification" {
+		return e("", "is a JSON %s, want an object", te.Value)
+	}
+	return e(path, "is a JSON %s, want %s", te.Value, goType(te.Type.String()))
 }
 
 // goType names a Go type the way a JSON author thinks of it.
@@ -219,8 +229,8 @@ func DecodeNotification(data []byte) (*Notification, error) {
 	}
 	if err := unmarshal(data, &wire); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field != "" {
-			return nil, e(te.Field, "is a JSON %s, want %s", te.Value, goType(te.Type.String()))
+		if errors.As(err, &te) {
+			return nil, typeError(e, te)
 		}
 		return nil, e("", "not a notification object: %v", err)
 	}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/inventory/file"
+	"github.com/vnfguard/vnfguard/internal/inventory/sol003"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// NotificationPath is where `serve` takes the VNFM's LCM notifications; inventory.sol003.callbackURL names it as
+// the VNFM reaches vnfguard.
+const NotificationPath = "/sol003/notifications"
+
+// inventorySource is a started inventory source, as serve and reconcile use it.
+type inventorySource struct {
+	vnf.Inventory
+	// notifications is the SOL003 notification endpoint; nil for a file.
+	notifications http.Handler
+	// health reports what the source knows of its own state (nil for none).
+	health func() sourceHealth
+}
+
+// sourceHealth is what /readyz and the metrics say about the source beyond its snapshot.
+type sourceHealth struct {
+	// Fresh is the last time the source confirmed its content (a load, a full list or a notification).
+	Fresh      time.Time
+	LastError  error
+	Subscribed *bool
+}
+
+// openInventory builds the configured inventory source without starting it. path, when set, overrides
+// inventory.file (and any SOL003 source).
+func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inventorySource, func(context.Context) error, error) {
+	if path == "" {
+		path = cfg.Inventory.File
+	}
+	switch {
+	case path != "":
+		src, err := file.NewSource(path, logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		health := func() sourceHealth {
+			return sourceHealth{Fresh: src.Snapshot().LoadedAt, LastError: src.LastError()}
+		}
+		return &inventorySource{Inventory: src, health: health}, src.Run, nil
+	case cfg.Inventory.SOL003 != nil:
+		scfg, err := sol003Config(cfg.Inventory.SOL003)
+		if err != nil {
+			return nil, nil, err
+		}
+		src, err := sol003.NewSource(scfg, logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		health := func() sourceHealth {
+			st := src.Status()
+			fresh := st.LoadedAt
+			if st.LastFullSync.After(fresh) {
+				fresh = st.LastFullSync
+			}
+			h := sourceHealth{Fresh: fresh, LastError: st.LastError}
+			if scfg.CallbackURI != "" {
+				h.Subscribed = &st.Subscribed
+			}
+			return h
+		}
+		return &inventorySource{Inventory: src, notifications: src.Handler(), health: health}, src.Run, nil
+	}
+	return nil, nil, nil
+}
+
+// sol003Config maps the YAML configuration onto the SOL003 source's, reading the secrets from their files.
+func sol003Config(c *config.SOL003) (sol003.Config, error) {
+	out := sol003.Config{
+		APIRoot: c.APIRoot, TokenURL: c.TokenURL, ClientID: c.ClientID,
+		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
+		CallbackURI: c.CallbackURL, NotificationUsername: c.NotificationUsername,
+	}
+	var err error
+	if out.ClientSecret, err = readSecret("inventory.sol003.clientSecretFile", c.ClientSecretFile); err != nil {
+		return out, err
+	}
+	if out.NotificationPassword, err = readSecret("inventory.sol003.notificationPasswordFile", c.NotificationPasswordFile); err != nil {
+		return out, err
+	}
+	// The configuration validated the durations already.
+	if c.Timeout != "" {
+		out.Timeout, _ = time.ParseDuration(c.Timeout)
+	}
+	if c.ResyncInterval != "" {
+		out.ResyncInterval, _ = time.ParseDuration(c.ResyncInterval)
+	}
+	return out, nil
+}
+
+// readSecret reads a secret from a file, without its trailing newline; an empty path gives an empty secret.
+func readSecret(field, path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", field, err)
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if secret == "" {
+		return "", fmt.Errorf("%s: %s is empty", field, path)
+	}
+	return secret, nil
+}
+
+// startInventory starts the configured inventory source. Without one, the inventory never loads and protected
+// namespaces fail closed for instantiation, which the log says.
+func startInventory(ctx context.Context, cfg *config.Config, path string, logger *slog.Logger) (*inventorySource, error) {
+	src, run, err := openInventory(cfg, path, logger)
+	if err != nil {
+		return nil, err
+	}
+	if src == nil {
+		logger.Warn("no inventory source configured (inventory.file, inventory.sol003 or --inventory): instantiation in protected namespaces is denied until there is one")
+		return &inventorySource{Inventory: vnf.Static{Snap: vnf.Empty("none")}}, nil
+	}
+	go func() {
+		if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			logger.Error("inventory source stopped", "source", src.Snapshot().Source, "error", err)
+		}
+	}()
+	return src, nil
+}
+
+// loadInventoryOnce reads the configured inventory once, for one-shot commands: the file, or a full SOL003 list.
+func loadInventoryOnce(ctx context.Context, cfg *config.Config, path string, logger *slog.Logger) (*vnf.Snapshot, error) {
+	if path == "" {
+		path = cfg.Inventory.File
+	}
+	if path != "" {
+		return file.Load(path)
+	}
+	if cfg.Inventory.SOL003 == nil {
+		return nil, errors.New("no inventory: give --inventory FILE, or inventory.file or inventory.sol003 in --config")
+	}
+	scfg, err := sol003Config(cfg.Inventory.SOL003)
+	if err != nil {
+		return nil, err
+	}
+	scfg.CallbackURI = "" // a one-shot read never subscribes
+	client, err := sol003.NewClient(scfg)
+	if err != nil {
+		return nil, err
+	}
+	instances, err := client.ListInstances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return vnf.NewSnapshot("sol003:"+scfg.APIRoot, "", time.Now(), instances), nil
+}
+
+// fresh is when the source last confirmed the content of snap: the inventory's age counts from there.
+func (s *inventorySource) fresh(snap *vnf.Snapshot) time.Time {
+	if s.health != nil {
+		if t := s.health().Fresh; t.After(snap.LoadedAt) {
+			return t
+		}
+	}
+	return snap.LoadedAt
+}
