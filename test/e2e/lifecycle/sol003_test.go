@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -119,7 +120,8 @@ func TestSOL003Lifecycle(t *testing.T) {
 	if err := os.WriteFile(configPath, []byte(sol003Config(vnfm, tlsFiles, secretFile, passwordFile, guardURL+"/sol003/notifications")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	guard, err := cp.StartVNFGuard(ctx, suite.binary, configPath)
+	storePath := filepath.Join(dir, "findings.db")
+	guard, err := cp.StartVNFGuard(ctx, suite.binary, configPath, "--store", storePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,6 +230,34 @@ func TestSOL003Lifecycle(t *testing.T) {
 	})
 	if !audited {
 		t.Errorf("admission recorded no vnf-instantiation audit finding for the attacker's pod")
+	}
+
+	// The store has the reconciliation findings, the resolved ones marked resolved.
+	for _, status := range []string{"resolved", "open"} {
+		var stored []finding.Finding
+		code, out, stderr := runVNFGuard(t, ctx, "findings", "list", "--store", storePath, "--source", "reconcile", "--status", status, "-o", "json")
+		if code != 0 {
+			t.Fatalf("findings list --status %s: exit %d: %s", status, code, stderr)
+		}
+		if err := json.Unmarshal(out, &stored); err != nil {
+			t.Fatalf("findings list -o json: %v\n%s", err, out)
+		}
+		rules := map[string]bool{}
+		for _, f := range stored {
+			rules[f.Rule+" "+f.Object.Name] = true
+			if (status == "resolved") == f.Resolved.IsZero() {
+				t.Errorf("--status %s listed %s on %s with resolved=%v", status, f.Rule, f.Object.Name, f.Resolved)
+			}
+		}
+		want := []string{"reconcile-zombie udr-0", "reconcile-residual data-udr-0", "reconcile-residual udr-subscribers"}
+		if status == "open" {
+			want = []string{"reconcile-rogue udr-backup"}
+		}
+		for _, w := range want {
+			if !rules[w] {
+				t.Errorf("the store has no %s %s finding; it has %v", status, w, rules)
+			}
+		}
 	}
 
 	// The VNFM deletes the instance: the inventory forgets it.
