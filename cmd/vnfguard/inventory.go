@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vnfguard/vnfguard/internal/config"
@@ -58,9 +59,27 @@ func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inven
 		if err != nil {
 			return nil, nil, err
 		}
+		var catalog *packageCatalog
+		if path := cfg.Inventory.SOL003.PackagesFile; path != "" {
+			if catalog, err = newPackageCatalog(path, logger); err != nil {
+				return nil, nil, err
+			}
+			scfg.DeclaredImages = catalog.images
+		}
 		src, err := sol003.NewSource(scfg, logger)
 		if err != nil {
 			return nil, nil, err
+		}
+		run := src.Run
+		if catalog != nil {
+			run = func(ctx context.Context) error {
+				go catalog.watch(ctx, func() {
+					if err := src.Resync(ctx); err != nil {
+						logger.Warn("VNF packages changed; the resync that applies them failed (the next one will)", "error", err)
+					}
+				})
+				return src.Run(ctx)
+			}
 		}
 		health := func() sourceHealth {
 			st := src.Status()
@@ -74,7 +93,7 @@ func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inven
 			}
 			return h
 		}
-		return &inventorySource{Inventory: src, notifications: src.Handler(), health: health}, src.Run, nil
+		return &inventorySource{Inventory: src, notifications: src.Handler(), health: health}, run, nil
 	}
 	return nil, nil, nil
 }
@@ -154,6 +173,13 @@ func loadInventoryOnce(ctx context.Context, cfg *config.Config, path string, log
 		return nil, err
 	}
 	scfg.CallbackURI = "" // a one-shot read never subscribes
+	if path := cfg.Inventory.SOL003.PackagesFile; path != "" {
+		catalog, err := newPackageCatalog(path, logger)
+		if err != nil {
+			return nil, err
+		}
+		scfg.DeclaredImages = catalog.images
+	}
 	client, err := sol003.NewClient(scfg)
 	if err != nil {
 		return nil, err
@@ -161,6 +187,11 @@ func loadInventoryOnce(ctx context.Context, cfg *config.Config, path string, log
 	instances, err := client.ListInstances(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, inst := range instances {
+		if scfg.DeclaredImages != nil {
+			inst.DeclaredImages = scfg.DeclaredImages(inst.VnfdID)
+		}
 	}
 	return vnf.NewSnapshot("sol003:"+scfg.APIRoot, "", time.Now(), instances), nil
 }
@@ -173,4 +204,75 @@ func (s *inventorySource) fresh(snap *vnf.Snapshot) time.Time {
 		}
 	}
 	return snap.LoadedAt
+}
+
+// packageCatalog is the images each onboarded VNF package declares, for a SOL003 inventory: read from
+// inventory.sol003.packagesFile, and re-read when the file changes (a bad edit keeps the last good catalogue).
+type packageCatalog struct {
+	path    string
+	logger  *slog.Logger
+	current atomic.Pointer[map[string][]vnf.DeclaredImage]
+	stamp   fileStamp
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+// catalogPoll is how often the packages file is checked for changes.
+const catalogPoll = 2 * time.Second
+
+func newPackageCatalog(path string, logger *slog.Logger) (*packageCatalog, error) {
+	c := &packageCatalog{path: path, logger: logger}
+	if _, err := c.reload(); err != nil {
+		return nil, fmt.Errorf("inventory.sol003.packagesFile: %w", err)
+	}
+	return c, nil
+}
+
+// images is sol003.Config.DeclaredImages.
+func (c *packageCatalog) images(vnfdID string) []vnf.DeclaredImage {
+	return (*c.current.Load())[vnfdID]
+}
+
+// reload reads the file when it changed since the last read, and says whether it took a new catalogue in.
+func (c *packageCatalog) reload() (bool, error) {
+	info, err := os.Stat(c.path)
+	if err != nil {
+		return false, err
+	}
+	stamp := fileStamp{info.ModTime(), info.Size()}
+	if stamp == c.stamp {
+		return false, nil
+	}
+	c.stamp = stamp // a bad edit is reported once, not at every poll
+	pkgs, err := file.LoadPackages(c.path)
+	if err != nil {
+		return false, err
+	}
+	c.current.Store(&pkgs)
+	c.logger.Info("VNF packages loaded", "file", c.path, "packages", len(pkgs))
+	return true, nil
+}
+
+// watch re-reads the file when it changes until ctx ends, and calls changed after taking a new catalogue in.
+func (c *packageCatalog) watch(ctx context.Context, changed func()) {
+	tick := time.NewTicker(catalogPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		fresh, err := c.reload()
+		if err != nil {
+			c.logger.Error("VNF packages file not taken in; the last good catalogue stays in force", "file", c.path, "error", err)
+			continue
+		}
+		if fresh {
+			changed()
+		}
+	}
 }

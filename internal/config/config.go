@@ -140,6 +140,9 @@ type SOL003 struct {
 	// subscription and requires on every notification.
 	NotificationUsername     string `yaml:"notificationUsername"`
 	NotificationPasswordFile string `yaml:"notificationPasswordFile"`
+	// PackagesFile lists the onboarded VNF packages and the images each declares (the vnfPackages of an inventory
+	// file), by vnfdId: a VNFM's VnfInstance does not carry them. Re-read when it changes.
+	PackagesFile string `yaml:"packagesFile"`
 }
 
 // Reconcile tunes the reconciliation of the inventory against the cluster.
@@ -224,7 +227,7 @@ func Load(path string) (*Config, error) {
 	}
 	relative(&cfg.Inventory.File)
 	if s := cfg.Inventory.SOL003; s != nil {
-		for _, f := range []*string{&s.ClientSecretFile, &s.CAFile, &s.CertFile, &s.KeyFile, &s.NotificationPasswordFile} {
+		for _, f := range []*string{&s.ClientSecretFile, &s.CAFile, &s.CertFile, &s.KeyFile, &s.NotificationPasswordFile, &s.PackagesFile} {
 			relative(f)
 		}
 	}

@@ -76,14 +76,46 @@ func Version(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ParsePackages reads the vnfPackages of an Inventory document: the images each onboarded VNF package declares, by
+// vnfdId. It is the catalogue a SOL003 inventory takes declared images from, since a VNFM's VnfInstance does not
+// carry them. Instances in the document are validated too, and ignored.
+func ParsePackages(data []byte, source string) (map[string][]vnf.DeclaredImage, error) {
+	p := &parser{w: newWalker(source)}
+	p.parse(data)
+	if err := p.joinErrors(source); err != nil {
+		return nil, err
+	}
+	if p.images == nil {
+		return map[string][]vnf.DeclaredImage{}, nil
+	}
+	return p.images, nil
+}
+
+// LoadPackages reads ParsePackages' catalogue from a file.
+func LoadPackages(path string) (map[string][]vnf.DeclaredImage, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read VNF packages: %w", err)
+	}
+	return ParsePackages(data, path)
+}
+
 // Parse decodes and validates an inventory (YAML or JSON): an Inventory document or a plain list of VnfInstance
 // objects. source names the file in errors. Each instance gets the images its package declares (by vnfdId) and
 // the facts of its x-vnfguard block. The error, when not nil, joins one *Error per problem, in line order.
 func Parse(data []byte, source string) ([]*vnf.Instance, error) {
 	p := &parser{w: newWalker(source)}
 	instances := p.parse(data)
+	if err := p.joinErrors(source); err != nil {
+		return nil, err
+	}
+	return instances, nil
+}
+
+// joinErrors joins the errors found, in line order and at most maxErrors of them; nil when there were none.
+func (p *parser) joinErrors(source string) error {
 	if len(p.w.errs) == 0 {
-		return instances, nil
+		return nil
 	}
 	errs := p.w.errs
 	sort.SliceStable(errs, func(i, j int) bool {
@@ -100,11 +132,13 @@ func Parse(data []byte, source string) ([]*vnf.Instance, error) {
 	if len(errs) > maxErrors {
 		out = append(out, &Error{File: source, Msg: fmt.Sprintf("and %d more errors", len(errs)-maxErrors)})
 	}
-	return nil, errors.Join(out...)
+	return errors.Join(out...)
 }
 
 type parser struct {
 	w *walker
+	// images are the declared images of the packages read, by vnfdId.
+	images map[string][]vnf.DeclaredImage
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -257,6 +291,7 @@ func (p *parser) decode(v any, path string, out any) bool {
 // build decodes and validates the packages and instances and attaches each package's images to its instances.
 func (p *parser) build(packages, items []any, prefix string) []*vnf.Instance {
 	images := map[string][]vnf.DeclaredImage{}
+	p.images = images
 	byVnfd := map[string]*wirePackage{}
 	for i, raw := range packages {
 		path := index("vnfPackages", i)

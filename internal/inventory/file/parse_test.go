@@ -372,3 +372,26 @@ func TestParseRecursiveAlias(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePackages(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	doc := `apiVersion: vnfguard.io/v1alpha1
+kind: Inventory
+vnfPackages:
+  - vnfdId: udr-vnfd
+    vnfProductName: UDR
+    images:
+      - {name: udr, image: "registry.example/5gc/udr@` + digest + `"}
+`
+	pkgs, err := ParsePackages([]byte(doc), "packages.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imgs := pkgs["udr-vnfd"]; len(imgs) != 1 || imgs[0].Digest != digest {
+		t.Fatalf("udr-vnfd declares %+v, want one image with digest %s", imgs, digest)
+	}
+	_, err = ParsePackages([]byte(strings.Replace(doc, digest, "sha256:0123", 1)), "packages.yaml")
+	if err == nil || !strings.Contains(err.Error(), "packages.yaml") || !strings.Contains(err.Error(), "vnfPackages[0].images[0]") {
+		t.Fatalf("a package image with a short digest: error %v, want one naming the file and vnfPackages[0].images[0]", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 // Defaults of Config.
@@ -55,6 +57,10 @@ type Config struct {
 	Backoff Backoff
 	// Now is the clock (time.Now when nil); tests set it.
 	Now func() time.Time
+	// DeclaredImages, when set, gives the images the onboarded package of a vnfdId declares: a VNFM's VnfInstance
+	// does not carry them, and admission's image-provenance check binds an instance's images to its package. It is
+	// asked whenever an instance is taken in (a list or a notification), and must be cheap and safe for concurrent use.
+	DeclaredImages func(vnfdID string) []vnf.DeclaredImage
 }
 
 // Backoff is exponential backoff with jitter: the n-th consecutive failure waits a random time in

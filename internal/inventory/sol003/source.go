@@ -244,6 +244,13 @@ func (s *Source) merge(listed []*vnf.Instance, startSeq uint64, now time.Time) *
 	return s.newSnapshot(out, now)
 }
 
+// declare attaches the images the instance's package declares, from the catalogue when there is one.
+func (s *Source) declare(inst *vnf.Instance) {
+	if s.cfg.DeclaredImages != nil {
+		inst.DeclaredImages = s.cfg.DeclaredImages(inst.VnfdID)
+	}
+}
+
 // decorate fills what vnfguard derives on an instance fresh from the VNFM, from what it knew before (prev, the
 // instance in force, may be nil). It must not modify prev: older snapshots share it.
 func (s *Source) decorate(inst, prev *vnf.Instance, now time.Time) *vnf.Instance {
@@ -260,6 +267,7 @@ func (s *Source) decorate(inst, prev *vnf.Instance, now time.Time) *vnf.Instance
 	}
 	inst.TerminationRequested = d.terminationRequested
 	inst.TerminatedAt = d.terminatedAt
+	s.declare(inst)
 	if prev != nil && prev.ActiveOperation != nil {
 		if started, ok := s.opStarted[inst.ID]; ok && now.Sub(started) < s.cfg.OperationTimeout {
 			inst.ActiveOperation = prev.ActiveOperation
@@ -540,6 +548,7 @@ func (s *Source) commit(changes []change) {
 		}
 		s.derived[c.id] = d
 		inst.TerminationRequested, inst.TerminatedAt = d.terminationRequested, d.terminatedAt
+		s.declare(inst)
 		if inst.ActiveOperation != nil {
 			if _, running := s.opStarted[c.id]; !running {
 				s.opStarted[c.id] = now

@@ -303,3 +303,33 @@ func TestBatchOneSwap(t *testing.T) {
 		t.Fatalf("after the batch: %d instances, upf %s op %v terminatedAt %v", snap.Len(), upfInst.State(), upfInst.ActiveOperation, upfInst.TerminatedAt)
 	}
 }
+
+// TestDeclaredImages: the package catalogue's images are attached to every instance of the vnfdId, as it is taken in.
+func TestDeclaredImages(t *testing.T) {
+	declared := []vnf.DeclaredImage{{Name: "upf", Image: "registry.example/5gc/upf@sha256:" + strings.Repeat("ab", 32), Digest: "sha256:" + strings.Repeat("ab", 32)}}
+	e := newEnv(t, vnfmtest.Options{}, func(c *Config) {
+		c.DeclaredImages = func(vnfdID string) []vnf.DeclaredImage {
+			if vnfdID == upf.VnfdID {
+				return declared
+			}
+			return nil
+		}
+	})
+	e.run(t)
+	id, err := e.vnfm.Create("upf-3", upf)
+	must(t, err)
+	other, err := e.vnfm.Create("other", vnfmtest.Package{VnfdID: "other-vnfd", ProductName: "SMF"})
+	must(t, err)
+	waitFor(t, "both instances", func() bool {
+		_, a := e.instance(id)
+		_, b := e.instance(other)
+		return a && b
+	})
+	inst, _ := e.instance(id)
+	if len(inst.DeclaredImages) != 1 || inst.DeclaredImages[0].Digest != declared[0].Digest {
+		t.Fatalf("instance of %s declares %+v, want the catalogue's image", upf.VnfdID, inst.DeclaredImages)
+	}
+	if inst, _ := e.instance(other); len(inst.DeclaredImages) != 0 {
+		t.Fatalf("instance of a package the catalogue does not know declares %+v, want none", inst.DeclaredImages)
+	}
+}

@@ -29,11 +29,9 @@ const sol003Namespace = "vnf-udr"
 // sol003Config is vnfguard's configuration against the test VNFM: the lab's identities, the SOL003 inventory with
 // OAuth 2.0, the VNFM's CA and a subscription whose callback is vnfguard's own notification endpoint, findings
 // reported as soon as a condition holds, and admission's instantiation check in audit mode, so that the attacker's
-// pod gets in and reconciliation has to find it.
-//
-// The VNFM's VnfInstances carry no images (the package does); until packages are onboarded (SOL004), digests are
-// not required to be declared.
-func sol003Config(vnfm *vnfmtest.Server, tlsFiles vnfmtest.TLSFiles, secretFile, passwordFile, callback string) string {
+// pod gets in and reconciliation has to find it. The VNFM's VnfInstances carry no images: the packages file declares
+// the UDR package's.
+func sol003Config(vnfm *vnfmtest.Server, tlsFiles vnfmtest.TLSFiles, secretFile, passwordFile, packagesFile, callback string) string {
 	return `apiVersion: vnfguard.io/v1alpha1
 kind: Config
 protectedNamespaces:
@@ -45,7 +43,6 @@ identities:
   breakGlass: {groups: ["` + lab.GroupBreakGlass + `"]}
 registries:
   allowed: ["` + lab.Registry + `"]
-  requireDeclared: false
 inventory:
   sol003:
     apiRoot: ` + vnfm.URL + `
@@ -58,6 +55,7 @@ inventory:
     callbackURL: ` + callback + `
     notificationUsername: tacker
     notificationPasswordFile: ` + passwordFile + `
+    packagesFile: ` + packagesFile + `
 checks:
   vnf-instantiation: {mode: audit}
 reconcile:
@@ -100,7 +98,9 @@ func TestSOL003Lifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	secretFile, passwordFile := filepath.Join(dir, "client-secret"), filepath.Join(dir, "notification-password")
-	for path, value := range map[string]string{secretFile: "s3cr3t\n", passwordFile: "n0tify\n"} {
+	packagesFile := filepath.Join(dir, "packages.yaml")
+	packages := "apiVersion: vnfguard.io/v1alpha1\nkind: Inventory\nvnfPackages:\n  - vnfdId: udr-vnfd\n    images: [{name: udr, image: \"" + lab.UPF.Image() + "\"}]\n"
+	for path, value := range map[string]string{secretFile: "s3cr3t\n", passwordFile: "n0tify\n", packagesFile: packages} {
 		if err := os.WriteFile(path, []byte(value), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +117,7 @@ func TestSOL003Lifecycle(t *testing.T) {
 	}
 
 	configPath := filepath.Join(dir, "vnfguard.yaml")
-	if err := os.WriteFile(configPath, []byte(sol003Config(vnfm, tlsFiles, secretFile, passwordFile, guardURL+"/sol003/notifications")), 0o644); err != nil {
+	if err := os.WriteFile(configPath, []byte(sol003Config(vnfm, tlsFiles, secretFile, passwordFile, packagesFile, guardURL+"/sol003/notifications")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	storePath := filepath.Join(dir, "findings.db")
