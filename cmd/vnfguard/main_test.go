@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 
 	"github.com/vnfguard/vnfguard/internal/admission"
+	"github.com/vnfguard/vnfguard/internal/config"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -124,5 +126,29 @@ func TestWebhookConfig(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "webhook-config", "--url", "http://x/validate", "--ca-file", ca); code != exitError || !strings.Contains(errOut, "https") {
 		t.Errorf("a plain-http URL must be refused: exit %d %s", code, errOut)
+	}
+}
+
+// TestExampleSOL003Config: the SOL003 example configuration and its packages file are valid, and the packages
+// catalogue gives the UPF package's image.
+func TestExampleSOL003Config(t *testing.T) {
+	cfg, err := config.Load("../../examples/config-sol003.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Inventory.SOL003
+	if s == nil || s.APIRoot == "" || s.CallbackURL == "" || s.PackagesFile != filepath.Join("..", "..", "examples", "packages.yaml") {
+		t.Fatalf("inventory.sol003 = %+v; want the API root, the callback and the packages file beside the configuration", s)
+	}
+	catalog, err := newPackageCatalog(s.PackagesFile, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imgs := catalog.images("b1bb0ce7-ebca-4fa7-95ed-4840d70a1177"); len(imgs) != 1 || imgs[0].Digest == "" {
+		t.Fatalf("the UPF package declares %+v, want one image with its digest", imgs)
+	}
+	// A missing secret file is an error that names the field.
+	if _, err := sol003Config(s); err == nil || !strings.Contains(err.Error(), "clientSecretFile") {
+		t.Fatalf("sol003Config with absent secret files: %v, want an error naming clientSecretFile", err)
 	}
 }
