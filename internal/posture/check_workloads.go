@@ -1,0 +1,95 @@
+package posture
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	authnv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/policy"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+/*
+Check workloads (M1026, M1038, M1047, M1030) judges every existing workload with the admission policy itself —
+package policy's Evaluator, the code path of the webhook — as if it were created now: privileged or
+non-restricted pods (pod-security), the node's root or runtime socket mounted (host-takeover), reverse shells in
+commands (reverse-shell), images from registries not allowed or not declared by the VNF's package
+(image-registry, image-provenance), and Multus networks or hugepages the VNF's profile does not declare
+(network-attachments). Each violation is a finding with the rule "posture-" + the check's ID.
+
+Judged once per top-level object: a Deployment, not its ReplicaSets and pods again; a pod whose controller is not
+among the inputs is judged itself. Not judged here: the checks about who asks and when (vnf-instantiation,
+lifecycle-*), which judge requests rather than state — reconciliation reports workloads of no instance and pods
+of stopped ones.
+*/
+const workloadRulePrefix = "posture-"
+
+// requestChecks judge the request rather than the object: they have nothing to say about an existing workload.
+var requestChecks = map[string]bool{
+	"vnf-instantiation": true, "lifecycle-access": true, "lifecycle-data": true, "lifecycle-scale": true,
+}
+
+// scanIdentity is the user the workloads are judged as.
+var scanIdentity = authnv1.UserInfo{Username: "vnfguard:posture-scan", Groups: []string{"system:authenticated"}}
+
+func (s *scope) checkWorkloads(ctx context.Context) ([]finding.Finding, error) {
+	ev, err := policy.New(policy.Environment{Config: s.cfg, Inventory: vnf.Static{Snap: s.snap}, Objects: s.cluster, Namespaces: s.cluster, Logger: s.logger})
+	if err != nil {
+		return nil, fmt.Errorf("posture: admission policy: %w", err)
+	}
+	var out []finding.Finding
+	for i, o := range s.in.Objects {
+		if !policy.IsWorkloadKind(o.GVK.Kind) {
+			continue
+		}
+		m, ok := o.Object.(metav1.Object)
+		if !ok || s.controllerPresent(m) {
+			continue
+		}
+		req := &policy.Request{
+			UID: fmt.Sprintf("posture-%d", i), Operation: policy.Create, Kind: o.GVK,
+			Resource:  schema.GroupVersionResource{Group: o.GVK.Group, Version: o.GVK.Version, Resource: strings.ToLower(o.GVK.Kind) + "s"},
+			Namespace: m.GetNamespace(), Name: m.GetName(), User: scanIdentity, Object: o.Object,
+		}
+		d := ev.Evaluate(ctx, req)
+		for _, v := range append(append(append([]policy.Violation(nil), d.Denials...), d.Warnings...), d.Audits...) {
+			if requestChecks[v.Check] {
+				continue
+			}
+			sev := finding.High
+			if !d.Protected {
+				sev = finding.Medium
+			}
+			if v.Check == "host-takeover" || v.Check == "reverse-shell" {
+				sev = finding.Critical // the Peirates pod: the node is the attacker's, wherever it runs
+			}
+			f := s.finding(workloadRulePrefix+v.Check, v.Technique, v.Mitigations, sev, o.Object,
+				fmt.Sprintf("%s %s/%s: %s: %s", o.GVK.Kind, m.GetNamespace(), m.GetName(), v.Field, v.Message),
+				map[string]string{"check": v.Check, "field": v.Field})
+			if d.Profile != "" {
+				f.Evidence["profile"] = d.Profile
+			}
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// controllerPresent reports whether the object's controller is among the inputs: then the controller is judged
+// and the object would only repeat its findings.
+func (s *scope) controllerPresent(m metav1.Object) bool {
+	for _, ref := range m.GetOwnerReferences() {
+		if ref.Controller == nil || !*ref.Controller {
+			continue
+		}
+		if _, err := s.cluster.Get(context.Background(), ref.Kind, m.GetNamespace(), ref.Name); err == nil {
+			return true
+		}
+	}
+	return false
+}
