@@ -178,4 +178,3 @@ func of[T runtime.Object](in *Inputs) []T {
 	}
 	return out
 }
-
