@@ -27,7 +27,7 @@ unit: ## unit tests (no control plane; the PostgreSQL store tests need hack/post
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test $$($(GO) list ./... | grep -v /test/e2e)
 
 e2e: controlplane ## end-to-end tests against the real control plane
-	$(GO) test -count=1 -timeout 20m -v ./test/e2e/
+	$(GO) test -count=1 -timeout 20m -v ./test/e2e/...
 
 fuzz: ## run every fuzz target for FUZZTIME each (minimising new inputs briefly: the default 60 s per input would eat the whole budget)
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -74,6 +74,8 @@ func (s *scope) checkWorkloads(ctx context.Context) ([]finding.Finding, error) {
 			if d.Profile != "" {
 				f.Evidence["profile"] = d.Profile
 			}
+			// One check can find several fields of one object: each is a finding of its own.
+			f.ID = finding.Key(f.Rule+"|"+v.Field, f.Object, f.VNFInstance)
 			out = append(out, f)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/posture/exposure"
+	"github.com/vnfguard/vnfguard/internal/posture/rbac"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -18,6 +20,12 @@ type Options struct {
 	Config *config.Config
 	// Inventory binds objects to VNF instances; nil: findings name no instance.
 	Inventory *vnf.Snapshot
+	// Components are the control-plane and node configuration files read (exposure.Load); nil: none. On a live
+	// cluster, the static pods of kube-apiserver and etcd are read too.
+	Components *exposure.Config
+	// Probe are the HOST:PORT targets to try without credentials (opt-in; only what the user names).
+	Probe        []string
+	ProbeTimeout time.Duration
 	// Now is the findings' time (time.Now when zero).
 	Now    time.Time
 	Logger *slog.Logger
@@ -39,8 +47,23 @@ func Scan(ctx context.Context, in *Inputs, opts Options) ([]finding.Finding, err
 	out = append(out, s.checkExposedServices()...)
 	out = append(out, s.checkDefaultDeny()...)
 	out = append(out, s.checkHostNetwork()...)
+	out = append(out, s.checkRBAC()...)
+	out = append(out, s.checkComponents(opts.Components)...)
+	if len(opts.Probe) > 0 {
+		found, _, err := exposure.Probe(ctx, opts.Probe, exposure.ProbeOptions{Timeout: opts.ProbeTimeout, Logger: opts.Logger, Now: func() time.Time { return opts.Now }})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found...)
+	}
 	Sort(out)
 	return out, nil
+}
+
+// RBAC builds the RBAC analysis of the inputs, for questions such as who-can.
+func RBAC(in *Inputs, cfg *config.Config) *rbac.Analysis {
+	s := newScope(in, cfg, nil, time.Now(), slog.New(slog.DiscardHandler))
+	return s.rbacAnalysis()
 }
 
 // Sort orders findings most severe first, then by technique, rule, object and ID, so that reports are stable.

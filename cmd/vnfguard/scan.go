@@ -1,0 +1,285 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/inventory/file"
+	"github.com/vnfguard/vnfguard/internal/posture"
+	"github.com/vnfguard/vnfguard/internal/posture/exposure"
+	"github.com/vnfguard/vnfguard/internal/posture/rbac"
+	"github.com/vnfguard/vnfguard/internal/report"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// scanSource is where a scan reads the cluster from: exported manifests (-f) or a live cluster.
+type scanSource struct {
+	files      []string
+	namespace  string
+	kube       kubeFlags
+	configPath string
+}
+
+func (s *scanSource) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringSliceVarP(&s.files, "filename", "f", nil, "exported manifests, files or directories (repeatable); without -f the live cluster of --kubeconfig is scanned")
+	f.StringVarP(&s.namespace, "namespace", "n", "", "with -f: the namespace of objects that name none (default \"default\"); with --who-can: the namespace asked about")
+	s.kube.add(f)
+	f.StringVar(&s.configPath, "config", "", "vnfguard configuration file (protected namespaces, instance label, profiles)")
+}
+
+// inputs reads the manifests, or lists the live cluster.
+func (s *scanSource) inputs(ctx context.Context) (*posture.Inputs, error) {
+	if len(s.files) > 0 {
+		return posture.FromFiles(s.files, s.namespace)
+	}
+	restCfg, err := s.kube.restConfig()
+	if errors.Is(err, errNoKubeconfig) {
+		return nil, usageError(errors.New("nothing to scan: give -f FILE|DIR (exported manifests) or --kubeconfig (a live cluster)"))
+	}
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return posture.FromCluster(ctx, restCfg)
+}
+
+func (s *scanSource) config() (*config.Config, error) {
+	if s.configPath == "" {
+		return config.Default(), nil
+	}
+	cfg, err := config.Load(s.configPath)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return cfg, nil
+}
+
+type scanOptions struct {
+	src           scanSource
+	inventoryPath string
+	components    []string
+	probe         []string
+	probeTimeout  time.Duration
+	output        string
+	outputFile    string
+	failOn        string
+}
+
+func newScanCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := &scanOptions{}
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Posture scan: who can reach a VNF (RBAC), open APIs, risky workloads, network exposure",
+		Long: `Scans a live cluster (--kubeconfig, --context) or exported manifests (-f) and reports, per VNF instance:
+  RBAC (M1018)        who can create pods or workloads, exec/attach/port-forward (get and create), add ephemeral
+                      containers, reach nodes/proxy, read Secrets, escalate, bind, impersonate, or holds '*';
+                      bindings to anonymous, unauthenticated, authenticated and default service accounts; pods
+                      whose mounted token carries such rights
+  exposure (M1035)    kube-apiserver, kubelet, etcd and Docker daemon configuration (--component-config, and the
+                      control-plane pods of a live cluster); --probe tries HOST:PORT targets without credentials
+  workloads (M1026, M1038, M1047)  every existing workload judged by the admission policy itself
+  network (M1030)     management ports and dashboards exposed by NodePort/LoadBalancer/externalIPs, protected
+                      namespaces without a default-deny NetworkPolicy, hostNetwork pods
+Output: -o table|json|sarif|html. Exit code 1 when a finding is at or above --fail-on, 2 on bad input.`,
+		Example: `  vnfguard scan --kubeconfig ~/.kube/config --config vnfguard.yaml --inventory inventory.yaml -o html > posture.html
+  vnfguard scan -f exported/ --component-config /etc/kubernetes/manifests/kube-apiserver.yaml -o sarif --fail-on high
+  vnfguard scan -f exported/ --probe 10.0.0.5:6443,10.0.0.5:10250,10.0.0.5:2375
+  vnfguard scan rbac --who-can create pods -n vnf-upf -f exported/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
+	}
+	o.src.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file, to name the VNF instance of each finding (default: the configuration's inventory.file)")
+	f.StringSliceVar(&o.components, "component-config", nil, "kube-apiserver/etcd static pod manifests, KubeletConfiguration, daemon.json, etcd config or flags files (repeatable)")
+	f.StringSliceVar(&o.probe, "probe", nil, "HOST:PORT targets to try without credentials (API server, kubelet, etcd, Docker Engine API); only these are contacted")
+	f.DurationVar(&o.probeTimeout, "probe-timeout", 2*time.Second, "timeout per probed target")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(report.Formats(), ", "))
+	f.StringVar(&o.outputFile, "output-file", "", "write the report to this file instead of standard output")
+	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical; none never fails)")
+	cmd.AddCommand(newScanRBACCommand(stdout))
+	return cmd
+}
+
+func (o *scanOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if !slices.Contains(report.Formats(), o.output) {
+		return usageError(fmt.Errorf("-o %q: want one of %s", o.output, strings.Join(report.Formats(), ", ")))
+	}
+	var failOn finding.Severity
+	if o.failOn != "none" {
+		sev, err := report.ParseFailOn(o.failOn)
+		if err != nil {
+			return usageError(fmt.Errorf("--fail-on: %w", err))
+		}
+		failOn = sev
+	}
+	logger, err := newLogger(stderr, "warn")
+	if err != nil {
+		return err
+	}
+	cfg, err := o.src.config()
+	if err != nil {
+		return err
+	}
+	snap := vnf.Empty("none")
+	invPath := cmp.Or(o.inventoryPath, cfg.Inventory.File)
+	if invPath != "" {
+		if snap, err = file.Load(invPath); err != nil {
+			return usageError(err)
+		}
+	}
+	var components *exposure.Config
+	if len(o.components) > 0 {
+		if components, err = exposure.Load(o.components); err != nil {
+			return usageError(err)
+		}
+	}
+	started := time.Now()
+	in, err := o.src.inputs(ctx)
+	if err != nil {
+		return err
+	}
+	fs, err := posture.Scan(ctx, in, posture.Options{Config: cfg, Inventory: snap, Components: components,
+		Probe: o.probe, ProbeTimeout: o.probeTimeout, Now: started, Logger: logger})
+	if err != nil {
+		return usageError(err)
+	}
+	instances := map[string]string{}
+	for _, inst := range snap.Instances() {
+		instances[inst.ID] = cmp.Or(inst.VnfProductName, inst.VnfdID) + ", " + inst.State()
+	}
+	rep := &report.Report{Tool: "vnfguard", Version: version, Target: in.Target, Started: started, Finished: time.Now(),
+		Findings: fs, Instances: instances}
+	w := stdout
+	if o.outputFile != "" {
+		out, err := os.Create(o.outputFile)
+		if err != nil {
+			return usageError(fmt.Errorf("--output-file: %w", err))
+		}
+		defer out.Close()
+		w = out
+	}
+	if err := report.Write(w, o.output, rep); err != nil {
+		return err
+	}
+	if o.failOn != "none" && report.Reached(fs, failOn) {
+		return &exitCodeError{code: exitFindings}
+	}
+	return nil
+}
+
+func newScanRBACCommand(stdout io.Writer) *cobra.Command {
+	var src scanSource
+	var whoCan []string
+	var output string
+	cmd := &cobra.Command{
+		Use:   "rbac --who-can VERB RESOURCE[/SUBRESOURCE] [-n NAMESPACE]",
+		Short: "Who can do VERB on RESOURCE, and through which binding (like kubectl-who-can)",
+		Long: `Answers one RBAC question from the effective permissions (aggregated ClusterRoles and wildcards resolved):
+every subject that may do VERB on RESOURCE in NAMESPACE (or cluster-wide without -n), with the binding, the role
+and the rule that grant it. RESOURCE may carry an API group (deployments.apps) and a subresource (pods/exec).`,
+		Example: `  vnfguard scan rbac --who-can create pods -n vnf-upf -f exported/
+  vnfguard scan rbac --who-can get pods/exec -n vnf-upf --kubeconfig ~/.kube/config -o json`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// --who-can takes two values: the flag holds the verb, the first argument the resource.
+			if len(whoCan) != 1 || len(args) != 1 {
+				return usageError(errors.New("usage: scan rbac --who-can VERB RESOURCE[/SUBRESOURCE] [-n NAMESPACE]"))
+			}
+			if output != "table" && output != "json" {
+				return usageError(fmt.Errorf("-o %q: want table or json", output))
+			}
+			verb := whoCan[0]
+			resource, sub, _ := strings.Cut(args[0], "/")
+			resource, group := rbac.ParseResource(resource)
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			cfg, err := src.config()
+			if err != nil {
+				return err
+			}
+			ns := src.namespace
+			if len(src.files) > 0 {
+				src.namespace = "" // -n is the question's namespace, not a default for the manifests
+			}
+			in, err := src.inputs(ctx)
+			if err != nil {
+				return err
+			}
+			grants := posture.RBAC(in, cfg).WhoCanRequest(rbac.Request{Verb: verb, APIGroup: group, Resource: resource, Subresource: sub, Namespace: ns})
+			return printGrants(stdout, output, grants, verb, args[0], ns)
+		},
+	}
+	src.add(cmd)
+	cmd.Flags().StringSliceVar(&whoCan, "who-can", nil, "the verb asked about (get, list, create, update, patch, delete, ...); the resource follows as an argument")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func printGrants(w io.Writer, output string, grants []rbac.Grant, verb, resource, ns string) error {
+	if output == "json" {
+		if grants == nil {
+			grants = []rbac.Grant{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(grants)
+	}
+	where := "cluster-wide"
+	if ns != "" {
+		where = "in namespace " + ns
+	}
+	if len(grants) == 0 {
+		fmt.Fprintf(w, "nobody can %s %s %s\n", verb, resource, where)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SUBJECT\tBINDING\tROLE\tSCOPE\tRULE")
+	for _, g := range grants {
+		scope := g.Namespace
+		if scope == "" {
+			scope = "cluster"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rbac.Identity(g.Subject), g.Binding, g.Role, scope, ruleText(g.Rule))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%d grants let subjects %s %s %s\n", len(grants), verb, resource, where)
+	return nil
+}
+
+// ruleText renders a policy rule as kubectl describe does: verbs on resources (names) in groups.
+func ruleText(r rbacv1.PolicyRule) string {
+	text := strings.Join(r.Verbs, ",") + " " + strings.Join(r.Resources, ",")
+	if len(r.ResourceNames) > 0 {
+		text += " [" + strings.Join(r.ResourceNames, ",") + "]"
+	}
+	groups := make([]string, len(r.APIGroups))
+	for i, g := range r.APIGroups {
+		groups[i] = cmp.Or(g, `""`)
+	}
+	if len(groups) > 0 {
+		text += " (apiGroups " + strings.Join(groups, ",") + ")"
+	}
+	return text
+}
