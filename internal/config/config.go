@@ -49,6 +49,7 @@ type Config struct {
 	FailurePolicy       FailurePolicy          `yaml:"failurePolicy"`
 	Network             Network                `yaml:"network"`
 	Reconcile           Reconcile              `yaml:"reconcile"`
+	Images              Images                 `yaml:"images"`
 
 	protectedSelector labels.Selector
 	clusterNets       []*net.IPNet
@@ -145,6 +146,54 @@ type SOL003 struct {
 	PackagesFile string `yaml:"packagesFile"`
 }
 
+// Images configures what admission verifies about an image beyond its reference (M1047): its signature by the
+// VNF's provider and its known vulnerabilities. Both apply in protected namespaces, to workloads of VNF instances.
+type Images struct {
+	// Signatures, when it names providers, makes check image-signature require every image of an instance to carry
+	// a cosign signature by one of the keys of the instance's vnfProvider.
+	Signatures *Signatures `yaml:"signatures"`
+	// Vulnerabilities, when set, makes check image-vulnerabilities deny images whose scan reports what the
+	// operator will not run.
+	Vulnerabilities *Vulnerabilities `yaml:"vulnerabilities"`
+	// Registry says how images are resolved to digests and their signatures fetched.
+	Registry ImageRegistry `yaml:"registry"`
+}
+
+// Signatures lists the signing keys of each VNF provider.
+type Signatures struct {
+	Providers []ProviderKeys `yaml:"providers"`
+}
+
+// ProviderKeys are the cosign public keys (PEM files) of one VNF provider, as the VNF instances name it (vnfProvider).
+type ProviderKeys struct {
+	Provider   string   `yaml:"provider"`
+	PublicKeys []string `yaml:"publicKeys"`
+}
+
+// Vulnerabilities is the vulnerability gate.
+type Vulnerabilities struct {
+	// Reports are Trivy JSON reports (files or directories), re-read when they change.
+	Reports []string `yaml:"reports"`
+	// DenyAt denies an image with any vulnerability at or above this severity (default CRITICAL).
+	DenyAt string `yaml:"denyAt"`
+	// MaxCount denies an image with more vulnerabilities of a severity than allowed, e.g. {HIGH: 10}.
+	MaxCount map[string]int `yaml:"maxCount"`
+	// IgnoreUnfixed leaves out vulnerabilities without a fixed version.
+	IgnoreUnfixed bool `yaml:"ignoreUnfixed"`
+	// Allow lists vulnerability IDs the operator accepts.
+	Allow []string `yaml:"allow"`
+	// MissingReport is what an image without a report gets: deny (default) or allow.
+	MissingReport string `yaml:"missingReport"`
+}
+
+// ImageRegistry tunes registry access for digests and signatures.
+type ImageRegistry struct {
+	// Timeout bounds each registry request (default 3s); admission waits at most this long per image.
+	Timeout string `yaml:"timeout"`
+	// Insecure lists registry hosts reached over plain HTTP (a registry on loopback in a lab).
+	Insecure []string `yaml:"insecure"`
+}
+
 // Reconcile tunes the reconciliation of the inventory against the cluster.
 type Reconcile struct {
 	// For is how long a condition must hold before it is reported (default 30s), so that a pod still terminating
@@ -226,6 +275,18 @@ func Load(path string) (*Config, error) {
 		}
 	}
 	relative(&cfg.Inventory.File)
+	if sig := cfg.Images.Signatures; sig != nil {
+		for i := range sig.Providers {
+			for j := range sig.Providers[i].PublicKeys {
+				relative(&sig.Providers[i].PublicKeys[j])
+			}
+		}
+	}
+	if v := cfg.Images.Vulnerabilities; v != nil {
+		for i := range v.Reports {
+			relative(&v.Reports[i])
+		}
+	}
 	if s := cfg.Inventory.SOL003; s != nil {
 		for _, f := range []*string{&s.ClientSecretFile, &s.CAFile, &s.CertFile, &s.KeyFile, &s.NotificationPasswordFile, &s.PackagesFile} {
 			relative(f)

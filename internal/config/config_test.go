@@ -81,6 +81,9 @@ func TestParseErrors(t *testing.T) {
 		{"sol003 callback without credentials", "inventory:\n  sol003: {apiRoot: 'https://vnfm', callbackURL: 'https://vg:8443/sol003/notifications'}\n", []string{"inventory.sol003.callbackURL", "must be authenticated"}},
 		{"sol003 bad duration", "inventory:\n  sol003: {apiRoot: 'https://vnfm', resyncInterval: 5}\n", []string{"inventory.sol003.resyncInterval", "positive duration"}},
 		{"bad reconcile for", "reconcile: {for: soon}\n", []string{"line 1: reconcile.for", "duration"}},
+		{"provider without keys", "images:\n  signatures:\n    providers:\n      - {provider: Acme}\n", []string{"line 4: images.signatures.providers[0].publicKeys", "cosign public keys"}},
+		{"bad vulnerability severity", "images:\n  vulnerabilities: {reports: [r.json], denyAt: SEVERE}\n", []string{"images.vulnerabilities.denyAt", `"SEVERE"`, "CRITICAL"}},
+		{"bad missing-report decision", "images:\n  vulnerabilities: {reports: [r.json], missingReport: ignore}\n", []string{"images.vulnerabilities.missingReport", "deny or allow"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse([]byte(tt.doc))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -126,12 +127,56 @@ func (c *Config) validate(root *yaml.Node) error {
 		}
 	}
 	v.inventory(c.Inventory)
+	v.images(c.Images)
 	if c.Reconcile.For != "" {
 		if d, err := time.ParseDuration(c.Reconcile.For); err != nil || d < 0 {
 			v.add("reconcile.for", "%q is not a duration of zero or more (e.g. 30s, 2m)", c.Reconcile.For)
 		}
 	}
 	return errors.Join(v.errs...)
+}
+
+// vulnSeverities are Trivy's severity names, least to most severe.
+var vulnSeverities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+
+// images checks the image-integrity settings.
+func (v *validator) images(im Images) {
+	if s := im.Signatures; s != nil {
+		seen := map[string]bool{}
+		for i, p := range s.Providers {
+			path := fmt.Sprintf("images.signatures.providers[%d]", i)
+			if p.Provider == "" {
+				v.add(path+".provider", "is empty: name the vnfProvider whose images the keys sign")
+			} else if seen[p.Provider] {
+				v.add(path+".provider", "%q is listed twice", p.Provider)
+			}
+			seen[p.Provider] = true
+			if len(p.PublicKeys) == 0 {
+				v.add(path+".publicKeys", "is empty: give the provider's cosign public keys (PEM files)")
+			}
+		}
+	}
+	if g := im.Vulnerabilities; g != nil {
+		if len(g.Reports) == 0 {
+			v.add("images.vulnerabilities.reports", "is empty: give Trivy JSON report files or directories")
+		}
+		if g.DenyAt != "" && !slices.Contains(vulnSeverities, strings.ToUpper(g.DenyAt)) {
+			v.add("images.vulnerabilities.denyAt", "%q is not a severity: want one of %s", g.DenyAt, strings.Join(vulnSeverities, ", "))
+		}
+		for sev, n := range g.MaxCount {
+			if !slices.Contains(vulnSeverities, strings.ToUpper(sev)) || n < 0 {
+				v.add("images.vulnerabilities.maxCount."+sev, "want a severity (%s) and a count of zero or more", strings.Join(vulnSeverities, ", "))
+			}
+		}
+		if g.MissingReport != "" && g.MissingReport != "deny" && g.MissingReport != "allow" {
+			v.add("images.vulnerabilities.missingReport", "is %q: want deny or allow", g.MissingReport)
+		}
+	}
+	if t := im.Registry.Timeout; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d <= 0 {
+			v.add("images.registry.timeout", "%q is not a positive duration (e.g. 3s)", t)
+		}
+	}
 }
 
 // inventory checks that one source is named, and that a SOL003 source is complete enough to connect.

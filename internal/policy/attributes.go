@@ -30,6 +30,7 @@ type Attributes struct {
 	Config    *config.Config
 	Snapshot  *vnf.Snapshot
 	Objects   vnf.Objects
+	Images    ImageIntegrity // nil: signatures and vulnerabilities are not checked
 	Protected bool
 	Identity  Identity
 

@@ -33,7 +33,26 @@ type Environment struct {
 	Inventory  vnf.Inventory
 	Objects    vnf.Objects
 	Namespaces Namespaces
-	Logger     *slog.Logger
+	// Images verifies signatures and vulnerability reports (checks image-signature and image-vulnerabilities);
+	// nil turns both checks off.
+	Images ImageIntegrity
+	Logger *slog.Logger
+}
+
+// ImageIntegrity answers what the pod spec cannot: who signed an image, and what its scan found (M1047).
+// Implementations talk to registries and read reports; they cache, and they bound every call in time.
+type ImageIntegrity interface {
+	// Signatures reports whether images of the provider's instances must be signed (keys are configured).
+	Signatures() bool
+	// VerifySignature checks that image carries a valid signature by one of provider's keys and returns its digest.
+	// The error says why not: no signature, another key, a digest mismatch, no keys for the provider, or a
+	// registry that cannot be reached.
+	VerifySignature(ctx context.Context, image, provider string) (digest string, err error)
+	// Vulnerabilities reports whether the vulnerability gate is on.
+	Vulnerabilities() bool
+	// CheckVulnerabilities judges an image (reference and digest) against the gate: "" when it passes, else why
+	// not, naming the worst vulnerabilities.
+	CheckVulnerabilities(ctx context.Context, image, digest string) (deny string, err error)
 }
 
 // Evaluator runs the registered checks over requests.
@@ -85,7 +104,7 @@ func (e *Evaluator) Config() *config.Config { return e.env.Config }
 // Evaluate judges one request. It never panics: a check that fails is an internal error, which denies in protected
 // namespaces and allows elsewhere (as configured), and is reported in the decision.
 func (e *Evaluator) Evaluate(ctx context.Context, req *Request) *Decision {
-	a := &Attributes{Request: req, Config: e.env.Config, Snapshot: e.env.Inventory.Snapshot(), Objects: e.env.Objects}
+	a := &Attributes{Request: req, Config: e.env.Config, Snapshot: e.env.Inventory.Snapshot(), Objects: e.env.Objects, Images: e.env.Images}
 	d := &Decision{Request: req, Allowed: true}
 	if err := e.prepare(ctx, a); err != nil {
 		d.Protected = a.Protected
