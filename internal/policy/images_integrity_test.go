@@ -99,4 +99,3 @@ func TestImageIntegrityChecks(t *testing.T) {
 		})
 	}
 }
-
