@@ -20,6 +20,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/integrity"
 	"github.com/vnfguard/vnfguard/internal/policy"
 )
 
@@ -99,6 +100,14 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	// The source itself, not its wrapper, so that detection finds its history (vnf.Historian).
 	inventory := source.Inventory
 	env := policy.Environment{Config: cfg, Inventory: inventory, Logger: logger}
+	images, err := integrity.New(ctx, cfg.Images, logger)
+	if err != nil {
+		return usageError(err)
+	}
+	if images != nil {
+		env.Images = images
+		go images.Run(ctx)
+	}
 	var view *cluster.View
 	restCfg, err := o.kube.restConfig()
 	switch {

@@ -1,0 +1,203 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vnfguard/vnfguard/internal/imagesig/cosigntest"
+	"github.com/vnfguard/vnfguard/internal/lab"
+)
+
+const (
+	namespace = "vnf-upf"
+	instance  = "5f2b6a40-upf1"
+)
+
+// TestImageIntegrity registers vnfguard with signature and vulnerability checks and creates, as the VNFM, one pod
+// per image case in a protected namespace.
+func TestImageIntegrity(t *testing.T) {
+	wd, _ := os.Getwd()
+	root := lab.RepoRoot(wd)
+	if err := lab.CheckBinaries(lab.DefaultBinDir(), true); err != nil {
+		t.Fatalf("the images e2e needs the real control plane: %v", err)
+	}
+	dir := t.TempDir()
+	binary := filepath.Join(dir, "vnfguard")
+	build := exec.Command("go", "build", "-o", binary, "./cmd/vnfguard")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	reg := cosigntest.StartRegistry()
+	defer reg.Close()
+	acme, mallory := mustKey(t), mustKey(t)
+	push := func(repo string) name.Digest {
+		d, err := reg.Push(repo, "1.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	signed, unsigned, wrongKey, undeclared, vulnerable := push("5gc/upf"), push("5gc/upf-unsigned"), push("5gc/upf-mallory"), push("5gc/upf-undeclared"), push("5gc/upf-xz")
+	late := push("5gc/upf-late") // signed and declared, first asked for when the registry is down
+	for _, s := range []struct {
+		key *cosigntest.Key
+		img name.Digest
+	}{{acme, signed}, {mallory, wrongKey}, {acme, undeclared}, {acme, vulnerable}, {acme, late}} {
+		if err := reg.Sign(s.key, s.img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tagged := reg.Host + "/5gc/upf:1.0" // the signed image, by tag
+
+	// The VNF package declares every image but the undeclared one; the inventory runs the UPF of provider Acme.
+	declared := []name.Digest{signed, unsigned, wrongKey, vulnerable, late}
+	var images strings.Builder
+	for i, d := range declared {
+		fmt.Fprintf(&images, "      - {name: c%d, image: %q}\n", i, d.String())
+	}
+	inventory := filepath.Join(dir, "inventory.yaml")
+	write(t, inventory, `apiVersion: vnfguard.io/v1alpha1
+kind: Inventory
+vnfPackages:
+  - vnfdId: upf-vnfd
+    vnfProvider: Acme
+    vnfProductName: UPF
+    images:
+`+images.String()+`vnfInstances:
+  - id: `+instance+`
+    vnfdId: upf-vnfd
+    vnfProvider: Acme
+    vnfProductName: UPF
+    instantiationState: INSTANTIATED
+    instantiatedVnfInfo: {flavourId: simple, vnfState: STARTED, metadata: {namespace: `+namespace+`}}
+`)
+	write(t, filepath.Join(dir, "acme.pub"), string(acme.PublicPEM))
+	reports := filepath.Join(dir, "reports")
+	if err := os.MkdirAll(reports, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range declared {
+		vulns := ""
+		if d == vulnerable {
+			vulns = xzVulnerability
+		}
+		write(t, filepath.Join(reports, fmt.Sprintf("report-%d.json", i)), trivyReport(d, vulns))
+	}
+	write(t, filepath.Join(reports, "undeclared.json"), trivyReport(undeclared, ""))
+	configPath := filepath.Join(dir, "vnfguard.yaml")
+	write(t, configPath, `apiVersion: vnfguard.io/v1alpha1
+kind: Config
+protectedNamespaces: {names: [`+namespace+`]}
+identities:
+  vnfm: {users: [`+lab.VNFM+`]}
+registries:
+  allowed: ["`+reg.Host+`/"]
+inventory: {file: `+inventory+`}
+images:
+  signatures:
+    providers:
+      - {provider: Acme, publicKeys: [acme.pub]}
+  vulnerabilities:
+    reports: [reports]
+    denyAt: CRITICAL
+  registry:
+    timeout: 3s
+    insecure: ["`+reg.Host+`"]
+`)
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(dir, "lab"), Logger: logger, APIServerOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Stop()
+	if err := cp.EnsureNamespace(ctx, namespace, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.StartVNFGuard(ctx, binary, configPath); err != nil {
+		t.Fatal(err)
+	}
+	vnfm, _ := cp.ClientFor(lab.VNFM)
+
+	for _, tc := range []struct {
+		name, image string
+		want        []string // denial substrings; none: admitted
+	}{
+		{"signed, declared, clean", signed.String(), nil},
+		{"unsigned", unsigned.String(), []string{"image-signature", "no signature"}},
+		{"signed with another key", wrongKey.String(), []string{"image-signature", "not signed by any of the keys"}},
+		{"digest the package did not declare", undeclared.String(), []string{"image-provenance", "is not one that the VNF package upf-vnfd"}},
+		{"tag not pinned", tagged, []string{"image-provenance", "not pinned by digest"}},
+		{"critical CVE", vulnerable.String(), []string{"image-vulnerabilities", "CVE-2024-3094"}},
+		{"registry unreachable: fail closed", late.String(), []string{"image-signature", "unreachable"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.image == late.String() {
+				reg.Close()
+			}
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "upf-", Namespace: namespace,
+				Labels: map[string]string{"tacker_vnf_instance_id": instance}},
+				Spec: lab.RestrictedPodSpec("upf", tc.image, nil)}
+			_, err := vnfm.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("denied: %v", err)
+				}
+				return
+			}
+			if err == nil || !lab.IsWebhookDenial(err) {
+				t.Fatalf("got %v, want an admission-webhook denial", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("denial lacks %q: %v", w, err)
+				}
+			}
+		})
+	}
+}
+
+const xzVulnerability = `{"VulnerabilityID": "CVE-2024-3094", "PkgName": "xz-utils", "InstalledVersion": "5.6.0-0.2", "FixedVersion": "5.6.1+really5.4.5-1", "Severity": "CRITICAL", "Title": "xz: malicious code in distributed source"}`
+
+// trivyReport is a `trivy image --format json` report for the image, with the given vulnerabilities.
+func trivyReport(d name.Digest, vulns string) string {
+	return `{
+  "SchemaVersion": 2,
+  "CreatedAt": "` + time.Now().UTC().Format(time.RFC3339Nano) + `",
+  "ArtifactName": "` + d.String() + `",
+  "ArtifactType": "container_image",
+  "Metadata": {"RepoTags": [], "RepoDigests": ["` + d.String() + `"]},
+  "Results": [{"Target": "` + d.String() + ` (debian 12.8)", "Class": "os-pkgs", "Type": "debian", "Vulnerabilities": [` + vulns + `]}]
+}`
+}
+
+func mustKey(t *testing.T) *cosigntest.Key {
+	t.Helper()
+	k, err := cosigntest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
