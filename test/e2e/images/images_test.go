@@ -17,6 +17,7 @@ import (
 
 	"github.com/vnfguard/vnfguard/internal/imagesig/cosigntest"
 	"github.com/vnfguard/vnfguard/internal/lab"
+	"github.com/vnfguard/vnfguard/internal/vnfpkg/csartest"
 )
 
 const (
@@ -64,21 +65,31 @@ func TestImageIntegrity(t *testing.T) {
 	}
 	tagged := reg.Host + "/5gc/upf:1.0" // the signed image, by tag
 
-	// The VNF package declares every image but the undeclared one; the inventory runs the UPF of provider Acme.
+	// The VNF package declares every image but the undeclared one. It is onboarded the way an operator does it:
+	// a signed SOL004 CSAR, verified and imported into the inventory by `vnfguard package import`. The inventory
+	// runs the UPF of provider Acme.
 	declared := []name.Digest{signed, unsigned, wrongKey, vulnerable, late}
-	var images strings.Builder
+	var vnfd strings.Builder
+	vnfd.WriteString(`tosca_definitions_version: tosca_simple_yaml_1_3
+topology_template:
+  node_templates:
+    upf:
+      type: tosca.nodes.nfv.VNF
+      properties: {descriptor_id: upf-vnfd, provider: Acme, product_name: UPF, software_version: "1.0"}
+`)
 	for i, d := range declared {
-		fmt.Fprintf(&images, "      - {name: c%d, image: %q}\n", i, d.String())
+		fmt.Fprintf(&vnfd, "    c%d:\n      type: tosca.nodes.nfv.Vdu.OsContainer\n      artifacts:\n        sw_image: {type: tosca.artifacts.nfv.SwImage, file: %q}\n", i, d.String())
 	}
+	ca := csartest.NewCA(t, "Operator VNF package CA")
+	csar := csartest.New(t, ca.Issue(t, "Acme VNF signing"))
+	csar.Files = []csartest.File{{Name: "Definitions/upf.yaml", Data: []byte(vnfd.String())}, {Name: "Files/ChangeLog.txt", Data: []byte("1.0\n")}}
+	csarPath, caPath := filepath.Join(dir, "upf.csar"), filepath.Join(dir, "ca.pem")
+	write(t, csarPath, string(csar.Build(t)))
+	write(t, caPath, string(ca.PEM()))
 	inventory := filepath.Join(dir, "inventory.yaml")
 	write(t, inventory, `apiVersion: vnfguard.io/v1alpha1
 kind: Inventory
-vnfPackages:
-  - vnfdId: upf-vnfd
-    vnfProvider: Acme
-    vnfProductName: UPF
-    images:
-`+images.String()+`vnfInstances:
+vnfInstances:
   - id: `+instance+`
     vnfdId: upf-vnfd
     vnfProvider: Acme
@@ -86,6 +97,9 @@ vnfPackages:
     instantiationState: INSTANTIATED
     instantiatedVnfInfo: {flavourId: simple, vnfState: STARTED, metadata: {namespace: `+namespace+`}}
 `)
+	if out, err := exec.Command(binary, "package", "import", csarPath, "--packages", inventory, "--trust-anchor", caPath).CombinedOutput(); err != nil {
+		t.Fatalf("vnfguard package import: %v\n%s", err, out)
+	}
 	write(t, filepath.Join(dir, "acme.pub"), string(acme.PublicPEM))
 	reports := filepath.Join(dir, "reports")
 	if err := os.MkdirAll(reports, 0o755); err != nil {
