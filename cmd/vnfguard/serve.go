@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/cluster"
@@ -100,14 +101,6 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	// The source itself, not its wrapper, so that detection finds its history (vnf.Historian).
 	inventory := source.Inventory
 	env := policy.Environment{Config: cfg, Inventory: inventory, Logger: logger}
-	images, err := integrity.New(ctx, cfg.Images, logger)
-	if err != nil {
-		return usageError(err)
-	}
-	if images != nil {
-		env.Images = images
-		go images.Run(ctx)
-	}
 	var view *cluster.View
 	restCfg, err := o.kube.restConfig()
 	switch {
@@ -120,6 +113,20 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return fmt.Errorf("start the cluster view: %w", err)
 		}
 		env.Objects, env.Namespaces = view, view
+	}
+	var dyn dynamic.Interface
+	if restCfg != nil {
+		if dyn, err = dynamic.NewForConfig(restCfg); err != nil {
+			return fmt.Errorf("dynamic client: %w", err)
+		}
+	}
+	images, err := integrity.New(ctx, cfg.Images, dyn, logger)
+	if err != nil {
+		return usageError(err)
+	}
+	if images != nil {
+		env.Images = images
+		go images.Run(ctx)
 	}
 	evaluator, err := policy.New(env)
 	if err != nil {

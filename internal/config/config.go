@@ -174,6 +174,9 @@ type ProviderKeys struct {
 type Vulnerabilities struct {
 	// Reports are Trivy JSON reports (files or directories), re-read when they change.
 	Reports []string `yaml:"reports"`
+	// OperatorReports also reads trivy-operator's VulnerabilityReport objects (aquasecurity.github.io/v1alpha1)
+	// from the cluster, listed again every 30 seconds.
+	OperatorReports bool `yaml:"operatorReports"`
 	// DenyAt denies an image with any vulnerability at or above this severity (default CRITICAL).
 	DenyAt string `yaml:"denyAt"`
 	// MaxCount denies an image with more vulnerabilities of a severity than allowed, e.g. {HIGH: 10}.

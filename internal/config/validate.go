@@ -157,8 +157,8 @@ func (v *validator) images(im Images) {
 		}
 	}
 	if g := im.Vulnerabilities; g != nil {
-		if len(g.Reports) == 0 {
-			v.add("images.vulnerabilities.reports", "is empty: give Trivy JSON report files or directories")
+		if len(g.Reports) == 0 && !g.OperatorReports {
+			v.add("images.vulnerabilities.reports", "is empty: give Trivy JSON report files or directories, or set operatorReports")
 		}
 		if g.DenyAt != "" && !slices.Contains(vulnSeverities, strings.ToUpper(g.DenyAt)) {
 			v.add("images.vulnerabilities.denyAt", "%q is not a severity: want one of %s", g.DenyAt, strings.Join(vulnSeverities, ", "))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/imagesig"
 	"github.com/vnfguard/vnfguard/internal/policy"
@@ -28,8 +30,9 @@ type Integrity struct {
 var _ policy.ImageIntegrity = (*Integrity)(nil)
 
 // New reads the keys and reports the configuration names. It returns nil, nil when the configuration asks for
-// neither signatures nor a vulnerability gate.
-func New(ctx context.Context, cfg config.Images, logger *slog.Logger) (*Integrity, error) {
+// neither signatures nor a vulnerability gate. cluster reads trivy-operator's VulnerabilityReports when the
+// configuration asks for them (operatorReports); it may be nil otherwise.
+func New(ctx context.Context, cfg config.Images, cluster dynamic.Interface, logger *slog.Logger) (*Integrity, error) {
 	if cfg.Signatures == nil && cfg.Vulnerabilities == nil {
 		return nil, nil
 	}
@@ -64,7 +67,7 @@ func New(ctx context.Context, cfg config.Images, logger *slog.Logger) (*Integrit
 		sort.Strings(i.providers)
 	}
 	if v := cfg.Vulnerabilities; v != nil {
-		gate, err := newVulnerabilities(ctx, v, logger)
+		gate, err := newVulnerabilities(ctx, v, cluster, logger)
 		if err != nil {
 			return nil, err
 		}

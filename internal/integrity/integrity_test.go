@@ -66,7 +66,7 @@ func newWorld(tb testing.TB) *world {
 func TestIntegrity(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	i, err := New(ctx, w.cfg, nil)
+	i, err := New(ctx, w.cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestIntegrity(t *testing.T) {
 	if _, err := i.VerifySignature(ctx, other.String(), "Acme"); !errors.Is(err, imagesig.ErrRegistryUnreachable) {
 		t.Fatalf("registry down: %v, want ErrRegistryUnreachable", err)
 	}
-	if got, err := New(ctx, config.Images{}, nil); got != nil || err != nil {
+	if got, err := New(ctx, config.Images{}, nil, nil); got != nil || err != nil {
 		t.Fatalf("no images configuration: %v, %v; want nil, nil", got, err)
 	}
 }
@@ -136,7 +136,7 @@ func BenchmarkAdmissionSignature(b *testing.B) {
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
-			i, err := New(ctx, w.cfg, nil)
+			i, err := New(ctx, w.cfg, nil, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -146,7 +146,7 @@ func BenchmarkAdmissionSignature(b *testing.B) {
 		}
 	})
 	b.Run("warm", func(b *testing.B) {
-		i, err := New(ctx, w.cfg, nil)
+		i, err := New(ctx, w.cfg, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

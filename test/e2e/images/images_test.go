@@ -14,6 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/vnfguard/vnfguard/internal/imagesig/cosigntest"
 	"github.com/vnfguard/vnfguard/internal/lab"
@@ -105,12 +108,12 @@ vnfInstances:
 	if err := os.MkdirAll(reports, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Trivy JSON files for every image but the vulnerable one, whose scan trivy-operator put in the cluster as a
+	// VulnerabilityReport (created below).
 	for i, d := range declared {
-		vulns := ""
-		if d == vulnerable {
-			vulns = xzVulnerability
+		if d != vulnerable {
+			write(t, filepath.Join(reports, fmt.Sprintf("report-%d.json", i)), trivyReport(d, ""))
 		}
-		write(t, filepath.Join(reports, fmt.Sprintf("report-%d.json", i)), trivyReport(d, vulns))
 	}
 	write(t, filepath.Join(reports, "undeclared.json"), trivyReport(undeclared, ""))
 	configPath := filepath.Join(dir, "vnfguard.yaml")
@@ -128,6 +131,7 @@ images:
       - {provider: Acme, publicKeys: [acme.pub]}
   vulnerabilities:
     reports: [reports]
+    operatorReports: true
     denyAt: CRITICAL
   registry:
     timeout: 3s
@@ -143,6 +147,8 @@ images:
 	if err := cp.EnsureNamespace(ctx, namespace, nil); err != nil {
 		t.Fatal(err)
 	}
+	_, adminCfg := cp.ClientFor(lab.Admin)
+	installVulnerabilityReport(t, ctx, dynamic.NewForConfigOrDie(adminCfg), vulnerable)
 	if _, err := cp.StartVNFGuard(ctx, binary, configPath); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +163,7 @@ images:
 		{"signed with another key", wrongKey.String(), []string{"image-signature", "not signed by any of the keys"}},
 		{"digest the package did not declare", undeclared.String(), []string{"image-provenance", "is not one that the VNF package upf-vnfd"}},
 		{"tag not pinned", tagged, []string{"image-provenance", "not pinned by digest"}},
-		{"critical CVE", vulnerable.String(), []string{"image-vulnerabilities", "CVE-2024-3094"}},
+		{"critical CVE (trivy-operator report in the cluster)", vulnerable.String(), []string{"image-vulnerabilities", "CVE-2024-3094", "VulnerabilityReport " + namespace + "/replicaset-upf-xz-upf"}},
 		{"registry unreachable: fail closed", late.String(), []string{"image-signature", "unreachable"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,7 +192,50 @@ images:
 	}
 }
 
-const xzVulnerability = `{"VulnerabilityID": "CVE-2024-3094", "PkgName": "xz-utils", "InstalledVersion": "5.6.0-0.2", "FixedVersion": "5.6.1+really5.4.5-1", "Severity": "CRITICAL", "Title": "xz: malicious code in distributed source"}`
+// installVulnerabilityReport installs trivy-operator's VulnerabilityReport CRD (schema left open, as only the
+// fields vnfguard reads matter here) and a report with CVE-2024-3094 for the image, as trivy-operator writes it.
+func installVulnerabilityReport(t *testing.T, ctx context.Context, dyn dynamic.Interface, img name.Digest) {
+	t.Helper()
+	crd := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "vulnerabilityreports.aquasecurity.github.io"},
+		"spec": map[string]any{
+			"group": "aquasecurity.github.io", "scope": "Namespaced",
+			"names": map[string]any{"plural": "vulnerabilityreports", "singular": "vulnerabilityreport", "kind": "VulnerabilityReport", "shortNames": []any{"vuln"}},
+			"versions": []any{map[string]any{"name": "v1alpha1", "served": true, "storage": true,
+				"schema": map[string]any{"openAPIV3Schema": map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}},
+		},
+	}}
+	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	if _, err := dyn.Resource(crds).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("install the VulnerabilityReport CRD: %v", err)
+	}
+	reports := schema.GroupVersionResource{Group: "aquasecurity.github.io", Version: "v1alpha1", Resource: "vulnerabilityreports"}
+	report := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "aquasecurity.github.io/v1alpha1", "kind": "VulnerabilityReport",
+		"metadata": map[string]any{"name": "replicaset-upf-xz-upf", "namespace": namespace},
+		"report": map[string]any{
+			"updateTimestamp": time.Now().UTC().Format(time.RFC3339),
+			"registry":        map[string]any{"server": img.RegistryStr()},
+			"artifact":        map[string]any{"repository": img.RepositoryStr(), "digest": img.DigestStr(), "tag": "1.0"},
+			"summary":         map[string]any{"criticalCount": 1, "highCount": 0, "mediumCount": 0, "lowCount": 0, "unknownCount": 0},
+			"vulnerabilities": []any{map[string]any{"vulnerabilityID": "CVE-2024-3094", "resource": "xz-utils", "installedVersion": "5.6.0-0.2",
+				"fixedVersion": "5.6.1+really5.4.5-1", "severity": "CRITICAL", "title": "xz: malicious code in distributed source"}},
+		},
+	}}
+	// The CRD takes a moment to be served.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := dyn.Resource(reports).Namespace(namespace).Create(ctx, report, metav1.CreateOptions{})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("create the VulnerabilityReport: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
 
 // trivyReport is a `trivy image --format json` report for the image, with the given vulnerabilities.
 func trivyReport(d name.Digest, vulns string) string {
