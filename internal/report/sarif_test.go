@@ -4,37 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/report/sariftest"
 )
 
-// sarifSchema compiles the official OASIS SARIF 2.1.0 schema kept in testdata/ (see testdata/README.md), with
-// format assertions on (uri, uri-reference, date-time) so that a malformed URI or time fails too.
-var sarifSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
-	path := filepath.Join("testdata", "sarif-schema-2.1.0.json")
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(path, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(path)
-})
+// sarifSchema is the official OASIS SARIF 2.1.0 schema kept in testdata/ (see testdata/README.md).
+var sarifSchema = sariftest.Schema
 
 func validateSARIF(t testing.TB, out []byte) error {
 	t.Helper()

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/lab"
+	"github.com/vnfguard/vnfguard/internal/report/sariftest"
 )
 
 const vnfNamespace = "vnf-upf"
@@ -29,7 +29,7 @@ const vnfNamespace = "vnf-upf"
 // TestLiveScan seeds the cluster, scans it with the binary and checks each seeded risk is reported with its
 // technique, mitigation, severity and subject or object.
 func TestLiveScan(t *testing.T) {
-	root, binary := build(t)
+	_, binary := build(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -113,7 +113,9 @@ vnfInstances:
 	if code != 0 {
 		t.Fatalf("-o sarif --fail-on none: exit %d: %s", code, stderr)
 	}
-	validateSARIF(t, root, sarif)
+	if err := sariftest.Validate(sarif); err != nil {
+		t.Fatalf("the SARIF output does not validate against %s: %v", sariftest.SchemaPath(), err)
+	}
 
 	// HTML to a file.
 	page := filepath.Join(dir, "posture.html")
@@ -165,37 +167,6 @@ func seed(t *testing.T, ctx context.Context, cp *lab.ControlPlane, admin *kubern
 			SecurityContext: &corev1.SecurityContext{Privileged: ptr(true)}}}}}, metav1.CreateOptions{}))
 	must(admin.CoreV1().Services("default").Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "node-agent"},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 10250, TargetPort: intstr.FromInt32(10250)}}}}, metav1.CreateOptions{}))
-}
-
-// validateSARIF validates a SARIF document against the official schema kept in internal/report/testdata.
-func validateSARIF(t *testing.T, root string, doc []byte) {
-	t.Helper()
-	path := filepath.Join(root, "internal", "report", "testdata", "sarif-schema-2.1.0.json")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	schemaDoc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource(path, schemaDoc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
-	if err != nil {
-		t.Fatalf("the SARIF output is not JSON: %v", err)
-	}
-	if err := sch.Validate(inst); err != nil {
-		t.Fatalf("the SARIF output does not validate against %s: %v", path, err)
-	}
 }
 
 // build builds the binary from this tree.
