@@ -179,12 +179,9 @@ func readEvents(path string, fn func(*auditv1.Event) error, malformed func(*audi
 
 // loadDetectionInputs loads the configuration and the inventory; with follow the inventory file is watched.
 func loadDetectionInputs(ctx context.Context, configPath, inventoryPath string, follow bool, logger *slog.Logger) (*config.Config, vnf.Inventory, error) {
-	cfg := config.Default()
-	if configPath != "" {
-		var err error
-		if cfg, err = config.Load(configPath); err != nil {
-			return nil, nil, err
-		}
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return nil, nil, err
 	}
 	path := cfg.Inventory.File
 	if inventoryPath != "" {

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vnfguard/vnfguard/internal/config"
 )
 
 // Exit codes, kubectl-style: 0 clean, 1 findings (denials), 2 usage or runtime error.
@@ -83,3 +85,11 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 }
 
 func usageError(err error) error { return &exitCodeError{code: exitError, err: err} }
+
+// loadConfig reads the --config file, or gives the defaults when none is named.
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Default(), nil
+	}
+	return config.Load(path)
+}

@@ -104,12 +104,9 @@ func (o *policyTestOptions) run(ctx context.Context, stdout io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cfg := config.Default()
-	var err error
-	if o.configPath != "" {
-		if cfg, err = config.Load(o.configPath); err != nil {
-			return usageError(err)
-		}
+	cfg, err := loadConfig(o.configPath)
+	if err != nil {
+		return usageError(err)
 	}
 	snap := vnf.NewSnapshot("(no inventory given)", "", time.Now(), nil)
 	invPath := cfg.Inventory.File

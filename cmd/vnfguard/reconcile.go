@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/reconcile"
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -73,11 +72,9 @@ func (o *reconcileOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	cfg := config.Default()
-	if o.configPath != "" {
-		if cfg, err = config.Load(o.configPath); err != nil {
-			return usageError(err)
-		}
+	cfg, err := loadConfig(o.configPath)
+	if err != nil {
+		return usageError(err)
 	}
 	restCfg, err := o.kube.restConfig()
 	if errors.Is(err, errNoKubeconfig) {

@@ -58,10 +58,7 @@ func (s *scanSource) inputs(ctx context.Context) (*posture.Inputs, error) {
 }
 
 func (s *scanSource) config() (*config.Config, error) {
-	if s.configPath == "" {
-		return config.Default(), nil
-	}
-	cfg, err := config.Load(s.configPath)
+	cfg, err := loadConfig(s.configPath)
 	if err != nil {
 		return nil, usageError(err)
 	}

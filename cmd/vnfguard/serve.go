@@ -18,7 +18,6 @@ import (
 
 	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/cluster"
-	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/integrity"
@@ -79,11 +78,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	cfg := config.Default()
-	if o.configPath != "" {
-		if cfg, err = config.Load(o.configPath); err != nil {
-			return usageError(err)
-		}
+	cfg, err := loadConfig(o.configPath)
+	if err != nil {
+		return usageError(err)
 	}
 	if o.selfSigned == (o.certFile != "" || o.keyFile != "") {
 		return usageError(errors.New("give either --tls-cert-file and --tls-key-file, or --self-signed"))

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vnfguard/vnfguard/internal/admission"
-	"github.com/vnfguard/vnfguard/internal/config"
 )
 
 func newWebhookConfigCommand(stdout io.Writer) *cobra.Command {
@@ -26,12 +25,9 @@ traffic alone.`,
 		Example: `  vnfguard webhook-config --config vnfguard.yaml --service vnfguard/vnfguard:443 --ca-file ca.pem | kubectl apply -f -`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := config.Default()
-			if configPath != "" {
-				var err error
-				if cfg, err = config.Load(configPath); err != nil {
-					return usageError(err)
-				}
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return usageError(err)
 			}
 			if caFile == "" {
 				return usageError(fmt.Errorf("--ca-file is required: the API server must be able to verify vnfguard's certificate"))
