@@ -2,7 +2,9 @@ package lab
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 )
 
@@ -59,4 +61,14 @@ func RepoRoot(dir string) string {
 		}
 		dir = parent
 	}
+}
+
+// BuildVNFGuard builds ./cmd/vnfguard of the repository at root into binary, for tests that run the real binary.
+func BuildVNFGuard(root, binary string) error {
+	build := exec.Command("go", "build", "-o", binary, "./cmd/vnfguard")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/vnfguard: %w\n%s", err, out)
+	}
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -70,10 +69,8 @@ func setUp() error {
 		return err
 	}
 	binary := filepath.Join(suite.tmp, "vnfguard")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/vnfguard")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("e2e: go build ./cmd/vnfguard: %w\n%s", err, out)
+	if err := lab.BuildVNFGuard(root, binary); err != nil {
+		return fmt.Errorf("e2e: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)

@@ -38,10 +38,8 @@ func TestImageIntegrity(t *testing.T) {
 	}
 	dir := t.TempDir()
 	binary := filepath.Join(dir, "vnfguard")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/vnfguard")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := lab.BuildVNFGuard(root, binary); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

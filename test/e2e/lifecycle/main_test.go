@@ -68,10 +68,8 @@ func setUp() error {
 		return err
 	}
 	suite.binary = filepath.Join(suite.tmp, "vnfguard")
-	build := exec.Command("go", "build", "-o", suite.binary, "./cmd/vnfguard")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/vnfguard: %w\n%s", err, out)
+	if err := lab.BuildVNFGuard(root, suite.binary); err != nil {
+		return err
 	}
 	suite.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

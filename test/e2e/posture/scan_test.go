@@ -183,10 +183,8 @@ func build(t *testing.T) (root, binary string) {
 		t.Fatalf("the posture e2e needs the real control plane: %v", err)
 	}
 	binary = filepath.Join(t.TempDir(), "vnfguard")
-	cmd := exec.Command("go", "build", "-o", binary, "./cmd/vnfguard")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := lab.BuildVNFGuard(root, binary); err != nil {
+		t.Fatal(err)
 	}
 	return root, binary
 }
