@@ -55,16 +55,9 @@ func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inven
 		}
 		return &inventorySource{Inventory: src, health: health}, src.Run, nil
 	case cfg.Inventory.SOL003 != nil:
-		scfg, err := sol003Config(cfg.Inventory.SOL003)
+		scfg, catalog, err := sol003Config(cfg.Inventory.SOL003, logger)
 		if err != nil {
 			return nil, nil, err
-		}
-		var catalog *packageCatalog
-		if path := cfg.Inventory.SOL003.PackagesFile; path != "" {
-			if catalog, err = newPackageCatalog(path, logger); err != nil {
-				return nil, nil, err
-			}
-			scfg.DeclaredImages = catalog.images
 		}
 		src, err := sol003.NewSource(scfg, logger)
 		if err != nil {
@@ -98,8 +91,9 @@ func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inven
 	return nil, nil, nil
 }
 
-// sol003Config maps the YAML configuration onto the SOL003 source's, reading the secrets from their files.
-func sol003Config(c *config.SOL003) (sol003.Config, error) {
+// sol003Config maps the YAML configuration onto the SOL003 source's, reading the secrets from their files and the
+// packages catalogue (nil when none is configured) that gives each instance its declared images.
+func sol003Config(c *config.SOL003, logger *slog.Logger) (sol003.Config, *packageCatalog, error) {
 	out := sol003.Config{
 		APIRoot: c.APIRoot, TokenURL: c.TokenURL, ClientID: c.ClientID,
 		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
@@ -107,10 +101,17 @@ func sol003Config(c *config.SOL003) (sol003.Config, error) {
 	}
 	var err error
 	if out.ClientSecret, err = readSecret("inventory.sol003.clientSecretFile", c.ClientSecretFile); err != nil {
-		return out, err
+		return out, nil, err
 	}
 	if out.NotificationPassword, err = readSecret("inventory.sol003.notificationPasswordFile", c.NotificationPasswordFile); err != nil {
-		return out, err
+		return out, nil, err
+	}
+	var catalog *packageCatalog
+	if c.PackagesFile != "" {
+		if catalog, err = newPackageCatalog(c.PackagesFile, logger); err != nil {
+			return out, nil, err
+		}
+		out.DeclaredImages = catalog.images
 	}
 	// The configuration validated the durations already.
 	if c.Timeout != "" {
@@ -119,7 +120,7 @@ func sol003Config(c *config.SOL003) (sol003.Config, error) {
 	if c.ResyncInterval != "" {
 		out.ResyncInterval, _ = time.ParseDuration(c.ResyncInterval)
 	}
-	return out, nil
+	return out, catalog, nil
 }
 
 // readSecret reads a secret from a file, without its trailing newline; an empty path gives an empty secret.
@@ -168,32 +169,20 @@ func loadInventoryOnce(ctx context.Context, cfg *config.Config, path string, log
 	if cfg.Inventory.SOL003 == nil {
 		return nil, errors.New("no inventory: give --inventory FILE, or inventory.file or inventory.sol003 in --config")
 	}
-	scfg, err := sol003Config(cfg.Inventory.SOL003)
+	scfg, _, err := sol003Config(cfg.Inventory.SOL003, logger)
 	if err != nil {
 		return nil, err
 	}
 	scfg.CallbackURI = "" // a one-shot read never subscribes
-	if path := cfg.Inventory.SOL003.PackagesFile; path != "" {
-		catalog, err := newPackageCatalog(path, logger)
-		if err != nil {
-			return nil, err
-		}
-		scfg.DeclaredImages = catalog.images
-	}
-	client, err := sol003.NewClient(scfg)
+	src, err := sol003.NewSource(scfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	instances, err := client.ListInstances(ctx)
-	if err != nil {
+	// One full list, taken in exactly as serve takes in its periodic one.
+	if err := src.Resync(ctx); err != nil {
 		return nil, err
 	}
-	for _, inst := range instances {
-		if scfg.DeclaredImages != nil {
-			inst.DeclaredImages = scfg.DeclaredImages(inst.VnfdID)
-		}
-	}
-	return vnf.NewSnapshot("sol003:"+scfg.APIRoot, "", time.Now(), instances), nil
+	return src.Snapshot(), nil
 }
 
 // fresh is when the source last confirmed the content of snap: the inventory's age counts from there.

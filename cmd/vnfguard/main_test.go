@@ -148,7 +148,7 @@ func TestExampleSOL003Config(t *testing.T) {
 		t.Fatalf("the UPF package declares %+v, want one image with its digest", imgs)
 	}
 	// A missing secret file is an error that names the field.
-	if _, err := sol003Config(s); err == nil || !strings.Contains(err.Error(), "clientSecretFile") {
+	if _, _, err := sol003Config(s, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "clientSecretFile") {
 		t.Fatalf("sol003Config with absent secret files: %v, want an error naming clientSecretFile", err)
 	}
 }
