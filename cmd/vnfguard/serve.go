@@ -109,6 +109,8 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		if view, err = cluster.New(ctx, restCfg, logger); err != nil {
 			return fmt.Errorf("start the cluster view: %w", err)
 		}
+		// Secrets and ConfigMaps only where vnfguard's RBAC grants them: the protected namespaces.
+		view.WatchData(ctx, cfg.IsProtected, cfg.ProtectedNamespaces.Names)
 		env.Objects, env.Namespaces = view, view
 	}
 	var dyn dynamic.Interface
@@ -162,6 +164,11 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerInventoryMetrics(registry, source)
+	if view != nil {
+		registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_protected_namespaces_unreadable",
+			Help: "Protected namespaces where vnfguard may not read Secrets and ConfigMaps (bind ClusterRole vnfguard-namespace-data there: vnfguard rbac --data-namespace NS)."},
+			func() float64 { return float64(len(view.DataForbidden())) }))
+	}
 	if o.reconcile && restCfg != nil && view != nil {
 		if _, err := startReconciler(ctx, restCfg, cfg, inventory, out, pub, registry, logger); err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,10 +25,7 @@ import (
 var Kinds = map[string]schema.GroupVersionResource{
 	"Pod":                   {Version: "v1", Resource: "pods"},
 	"PersistentVolumeClaim": {Version: "v1", Resource: "persistentvolumeclaims"},
-	// Secrets and ConfigMaps are watched as metadata only (labels and owners, never their data): detection needs
-	// to tell which VNF instance a read Secret belongs to.
-	"Secret":      {Version: "v1", Resource: "secrets"},
-	"ConfigMap":   {Version: "v1", Resource: "configmaps"},
+	// Secrets and ConfigMaps are not here: they are DataKinds, watched only in protected namespaces (WatchData).
 	"ReplicaSet":  {Group: "apps", Version: "v1", Resource: "replicasets"},
 	"Deployment":  {Group: "apps", Version: "v1", Resource: "deployments"},
 	"StatefulSet": {Group: "apps", Version: "v1", Resource: "statefulsets"},
@@ -49,6 +47,8 @@ type View struct {
 	namespaces    cache.SharedIndexInformer
 	logger        *slog.Logger
 	lookupTimeout time.Duration
+	// data watches Secrets and ConfigMaps in the protected namespaces; nil until WatchData.
+	data *Scoped
 }
 
 // New builds the view and starts its informers (for all namespaces); they stop when ctx ends. It returns at once:
@@ -99,9 +99,28 @@ func newView(ctx context.Context, client metadata.Interface, logger *slog.Logger
 	return v
 }
 
+// WatchData starts watching the DataKinds (Secrets and ConfigMaps, as metadata: labels and owners, never their
+// data — detection needs to tell which VNF instance a read Secret belongs to) in the protected namespaces only:
+// those named, and those whose labels protected says are protected. Call it once, after New.
+func (v *View) WatchData(ctx context.Context, protected func(name string, labels map[string]string) bool, named []string) {
+	v.data = NewScoped(ctx, v.client, v.namespaces, ScopedOptions{Protected: protected, Named: named, Logger: v.logger})
+}
+
+// DataForbidden lists the protected namespaces where vnfguard may not read Secrets and ConfigMaps (its Role is
+// not bound there).
+func (v *View) DataForbidden() []string {
+	if v.data == nil {
+		return nil
+	}
+	return v.data.Forbidden()
+}
+
 // HasSynced reports whether every informer has filled its cache once.
 func (v *View) HasSynced() bool {
 	if !v.namespaces.HasSynced() {
+		return false
+	}
+	if v.data != nil && !v.data.HasSynced() {
 		return false
 	}
 	for _, inf := range v.informers {
@@ -137,6 +156,9 @@ func (v *View) WaitForSync(ctx context.Context) error {
 // Get returns the metadata of the object of the given kind (a *metav1.PartialObjectMetadata), from the cache,
 // or from the API server when the cache does not have it. The object is shared: callers must not modify it.
 func (v *View) Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
+	if gvr, ok := DataKinds[kind]; ok {
+		return v.getData(ctx, kind, gvr, namespace, name)
+	}
 	inf, ok := v.informers[kind]
 	if !ok {
 		// An owner of a kind the policy does not govern (a custom resource's operator, say): the owner chain ends
@@ -153,6 +175,28 @@ func (v *View) Get(ctx context.Context, kind, namespace, name string) (metav1.Ob
 		}
 	}
 	return v.live(ctx, kind, Kinds[kind], namespace, name)
+}
+
+// getData serves a Secret or ConfigMap: from the cache of a protected namespace; live when the namespace's cache
+// has not listed yet (or vnfguard's Role there is missing, and the API server says so); as not found in a namespace
+// that is not protected, where vnfguard holds no grant and no VNF instance lives.
+func (v *View) getData(ctx context.Context, kind string, gvr schema.GroupVersionResource, namespace, name string) (metav1.Object, error) {
+	if v.data == nil {
+		return v.live(ctx, kind, gvr, namespace, name)
+	}
+	obj, exists, watched := v.data.Get(kind, namespace, name)
+	switch {
+	case watched && exists:
+		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+			return m, nil
+		}
+	case watched:
+		return nil, fmt.Errorf("%s %s: %w", kind, qualified(namespace, name), vnf.ErrNotFound)
+	}
+	if !slices.Contains(v.data.Namespaces(), namespace) {
+		return nil, fmt.Errorf("cluster view: %s %s: namespace %s is not protected, vnfguard does not read its %ss: %w", kind, qualified(namespace, name), namespace, kind, vnf.ErrNotFound)
+	}
+	return v.live(ctx, kind, gvr, namespace, name)
 }
 
 // Labels returns the labels of the namespace; a namespace that does not exist gives an error wrapping

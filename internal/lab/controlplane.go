@@ -74,6 +74,8 @@ var identities = []identity{
 	{name: ControllerManager, groups: []string{"system:masters"}},
 	{name: Scheduler, groups: []string{"system:masters"}},
 	{name: KWOK, groups: []string{"system:masters"}},
+	// The scanner holds only ClusterRole vnfguard-scanner (see installVNFGuardRBAC).
+	{name: Scanner},
 }
 
 // Identities lists the names of every identity the lab's API server knows.
@@ -221,6 +223,9 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 		return cp, err
 	}
 	if err := cp.bindRoles(ctx); err != nil {
+		return cp, err
+	}
+	if err := cp.installVNFGuardRBAC(ctx); err != nil {
 		return cp, err
 	}
 	if !opts.APIServerOnly {
@@ -554,7 +559,8 @@ func (cp *ControlPlane) ClientFor(name string) (*kubernetes.Clientset, *rest.Con
 func (cp *ControlPlane) Kubeconfig(name string) string { return cp.kubeconfigs[name] }
 
 // EnsureNamespace creates a namespace with the given labels (updating the labels of an existing one) and its
-// default ServiceAccount. Creating the ServiceAccount here means pods can be created at once: kcm's
+// default ServiceAccount; a namespace labelled protected also gets vnfguard's RoleBinding for its Secrets and
+// ConfigMaps. Creating the ServiceAccount here means pods can be created at once: kcm's
 // ServiceAccount controller creates it too, but a moment later (measured: 7 to 280 ms after the namespace), and
 // the ServiceAccount admission plugin refuses pods until it exists; with APIServerOnly nobody else creates it.
 func (cp *ControlPlane) EnsureNamespace(ctx context.Context, name string, labels map[string]string) error {
@@ -581,6 +587,10 @@ func (cp *ControlPlane) EnsureNamespace(ctx context.Context, name string, labels
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: name}}
 	if _, err := admin.CoreV1().ServiceAccounts(name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("lab: create default ServiceAccount in %s: %w", name, err)
+	}
+	if labels[protectedLabel] == protectedLabels[protectedLabel] {
+		// Protected by label: vnfguard reads its Secrets and ConfigMaps only through a RoleBinding there.
+		return cp.grantNamespaceData(ctx, name)
 	}
 	return nil
 }

@@ -40,8 +40,10 @@ var (
 	}
 )
 
-// protectedLabels mark a namespace as protected in the lab's vnfguard configuration.
-var protectedLabels = map[string]string{"vnfguard.io/protected": "true"}
+// protectedLabel marks a namespace as protected in the lab's vnfguard configuration.
+const protectedLabel = "vnfguard.io/protected"
+
+var protectedLabels = map[string]string{protectedLabel: "true"}
 
 // DefaultScenario is the scenario of issue 2 (the demo and the end-to-end test run it): the VNFM's full benign
 // lifecycle of a UPF and a UDR, with the attacks interleaved at the moments they target (a STARTED UPF, a

@@ -54,9 +54,10 @@ type ReadyStatus struct {
 	} `json:"inventory"`
 }
 
-// StartVNFGuard runs `binary serve` with the configuration at configPath, the admin kubeconfig and a serving
-// certificate from the lab's CA on a free loopback port, waits for /readyz, registers the webhook configuration
-// that `binary webhook-config` prints, and waits until the API server actually calls it (a dry-run create of a
+// StartVNFGuard runs `binary serve` with the configuration at configPath, the kubeconfig of vnfguard's own
+// ServiceAccount (its shipped RBAC, plus the RoleBindings `binary rbac` prints for the namespaces the configuration
+// protects by name) and a serving certificate from the lab's CA on a free loopback port, waits for /readyz,
+// registers the webhook configuration that `binary webhook-config` prints, and waits until the API server actually calls it (a dry-run create of a
 // host-takeover pod is denied). The control plane's Stop stops it too. extraArgs are appended to serve's flags.
 func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath string, extraArgs ...string) (*Guard, error) {
 	dir := filepath.Join(cp.WorkDir, "vnfguard")
@@ -86,7 +87,12 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 		return nil, fmt.Errorf("lab: create %s: %w", g.StdoutFile, err)
 	}
 	g.sink = newFindingSink(out, cp.logger)
-	args := []string{"serve", "--config", configPath, "--kubeconfig", cp.kubeconfigs[Admin],
+	// vnfguard runs as its own ServiceAccount with the RBAC it ships, never as an administrator: every end-to-end
+	// test proves that RBAC is enough.
+	if err := cp.applyRBACOf(ctx, binary, configPath); err != nil {
+		return nil, err
+	}
+	args := []string{"serve", "--config", configPath, "--kubeconfig", cp.kubeconfigs[VNFGuard],
 		"--listen", "127.0.0.1:" + strconv.Itoa(port), "--tls-cert-file", certFile, "--tls-key-file", keyFile}
 	if cp.auditTokenFile != "" {
 		args = append(args, "--audit-queue-dir", filepath.Join(dir, "audit-queue"), "--audit-token-file", cp.auditTokenFile)

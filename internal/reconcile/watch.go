@@ -22,18 +22,18 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
-// metaKinds are watched as metadata only: labels, owners and timestamps are all reconciliation needs of them,
-// and Secrets' data never enters vnfguard's memory.
+// metaKinds are watched as metadata only: labels, owners and timestamps are all reconciliation needs of them.
+// Secrets and ConfigMaps (cluster.DataKinds) are watched the same way, but only in the protected namespaces, where
+// vnfguard's Role for them is bound: their data never enters vnfguard's memory, and no cluster-wide grant is needed.
 var metaKinds = map[string]schema.GroupVersionResource{
 	KindPod:                   {Version: "v1", Resource: "pods"},
 	KindPersistentVolumeClaim: {Version: "v1", Resource: "persistentvolumeclaims"},
-	KindSecret:                {Version: "v1", Resource: "secrets"},
-	KindConfigMap:             {Version: "v1", Resource: "configmaps"},
 	KindService:               {Version: "v1", Resource: "services"},
 	KindReplicaSet:            {Group: "apps", Version: "v1", Resource: "replicasets"},
 	KindDeployment:            {Group: "apps", Version: "v1", Resource: "deployments"},
@@ -80,6 +80,7 @@ type Reconciler struct {
 	disc       discovery.DiscoveryInterface
 	informers  map[string]cache.SharedIndexInformer // by kind, PersistentVolume and VolumeSnapshot included
 	namespaces cache.SharedIndexInformer
+	data       *cluster.Scoped // Secrets and ConfigMaps of the protected namespaces
 	changed    chan struct{}
 
 	mu       sync.Mutex
@@ -160,6 +161,10 @@ func (r *Reconciler) start(ctx context.Context) {
 			r.logger.Warn("reconcile: watch failed; retrying", "kind", kind, "error", err)
 		})
 	}
+	r.data = cluster.NewScoped(ctx, r.meta, r.namespaces, cluster.ScopedOptions{
+		Protected: r.cfg.IsProtected, Named: r.cfg.ProtectedNamespaces.Names,
+		Transform: stripManagedFields, OnChange: r.poke, Logger: r.logger,
+	})
 	mf.Start(ctx.Done())
 	df.Start(ctx.Done())
 }
@@ -211,10 +216,14 @@ func (r *Reconciler) waitForSync(ctx context.Context) error {
 	for _, inf := range all {
 		synced = append(synced, inf.HasSynced)
 	}
+	synced = append(synced, r.data.HasSynced)
 	if cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return nil
 	}
 	var missing []string
+	if !r.data.HasSynced() {
+		missing = append(missing, "Secret/ConfigMap")
+	}
 	for kind, inf := range all {
 		if !inf.HasSynced() {
 			missing = append(missing, kind)
@@ -234,8 +243,8 @@ func (r *Reconciler) State() *State {
 		}
 	}
 	var objs []Object
-	for kind, inf := range r.informers {
-		for _, obj := range inf.GetStore().List() {
+	add := func(kind string, list []any) {
+		for _, obj := range list {
 			switch o := obj.(type) {
 			case *unstructured.Unstructured:
 				rec := FromUnstructured(o)
@@ -245,6 +254,12 @@ func (r *Reconciler) State() *State {
 				objs = append(objs, FromMeta(kind, o))
 			}
 		}
+	}
+	for kind, inf := range r.informers {
+		add(kind, inf.GetStore().List())
+	}
+	for kind := range cluster.DataKinds {
+		add(kind, r.data.List(kind))
 	}
 	return NewState(protected, objs)
 }

@@ -101,7 +101,7 @@ func TestReconcileOnce(t *testing.T) {
 	if err := os.WriteFile(configPath, []byte(lab.ConfigYAML(inventory)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, stderr := runVNFGuard(t, ctx, "reconcile", "--once", "-o", "json", "--config", configPath, "--kubeconfig", cp.Kubeconfig(lab.Admin))
+	code, out, stderr := runVNFGuard(t, ctx, "reconcile", "--once", "-o", "json", "--config", configPath, "--kubeconfig", cp.Kubeconfig(lab.VNFGuard))
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (findings at or above high)\nstdout: %s\nstderr: %s", code, out, stderr)
 	}
@@ -142,7 +142,7 @@ func TestReconcileOnce(t *testing.T) {
 	}
 
 	// The table says the same, with a summary line.
-	code, table, stderr := runVNFGuard(t, ctx, "reconcile", "--once", "--config", configPath, "--kubeconfig", cp.Kubeconfig(lab.Admin), "--fail-on", "critical")
+	code, table, stderr := runVNFGuard(t, ctx, "reconcile", "--once", "--config", configPath, "--kubeconfig", cp.Kubeconfig(lab.VNFGuard), "--fail-on", "critical")
 	if !strings.Contains(string(table), "reconcile-residual") || !strings.Contains(string(table), "1 rogue") {
 		t.Errorf("table output lacks the findings or the summary (exit %d):\n%s\n%s", code, table, stderr)
 	}

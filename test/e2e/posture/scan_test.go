@@ -54,7 +54,8 @@ vnfInstances:
 `)
 	configPath := filepath.Join(dir, "vnfguard.yaml")
 	write(t, configPath, lab.ConfigYAML(inventory))
-	kubeconfig := cp.Kubeconfig(lab.Admin)
+	// The scan runs with the read-only ClusterRole vnfguard ships for it (install.ScannerRole), not as an admin.
+	kubeconfig := cp.Kubeconfig(lab.Scanner)
 	apiHost := strings.TrimPrefix(cp.URL, "https://")
 
 	code, out, stderr := run(t, ctx, binary, "scan", "--kubeconfig", kubeconfig, "--config", configPath, "-o", "json", "--probe", apiHost)

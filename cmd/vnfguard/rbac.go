@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vnfguard/vnfguard/internal/install"
+)
+
+func newRBACCommand(stdout io.Writer) *cobra.Command {
+	var (
+		configPath, output string
+		o                  install.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "rbac",
+		Short: "Print the least-privilege RBAC vnfguard serve runs with (and the read-only role of vnfguard scan)",
+		Long: `Prints vnfguard's ServiceAccount, ClusterRoles and bindings. vnfguard serve reads pods, workloads, claims,
+volumes, namespaces and its own registration cluster-wide (metadata, never writes). Secrets and ConfigMaps are read
+only in the protected namespaces: a RoleBinding to ClusterRole vnfguard-namespace-data in each namespace named in
+the configuration's protectedNamespaces.names and in each --data-namespace. A namespace protected by label needs
+that RoleBinding too (vnfguard reports the namespaces where it is missing). ClusterRole vnfguard-scanner is for
+whoever runs vnfguard scan; it is not bound.`,
+		Example: `  vnfguard rbac --config vnfguard.yaml | kubectl apply -f -
+  vnfguard rbac --config vnfguard.yaml --data-namespace vnf-smf --reapply`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath)
+			if err != nil {
+				return usageError(err)
+			}
+			o.DataNamespaces = slices.Concat(cfg.ProtectedNamespaces.Names, o.DataNamespaces)
+			objs := install.RBAC(o)
+			var out []byte
+			switch output {
+			case "yaml":
+				out, err = install.YAML(objs)
+			case "json":
+				out, err = json.MarshalIndent(map[string]any{"apiVersion": "v1", "kind": "List", "items": objs}, "", "  ")
+				out = append(out, '\n')
+			default:
+				return usageError(fmt.Errorf("-o %q: want yaml or json", output))
+			}
+			if err != nil {
+				return err
+			}
+			_, err = stdout.Write(out)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "vnfguard configuration file (its protectedNamespaces.names get the Secrets/ConfigMaps RoleBinding)")
+	f.StringVar(&o.Namespace, "namespace", "vnfguard", "namespace of vnfguard's ServiceAccount")
+	f.StringVar(&o.ServiceAccount, "service-account", "vnfguard", "name of vnfguard's ServiceAccount")
+	f.StringSliceVar(&o.DataNamespaces, "data-namespace", nil, "more protected namespaces (protected by label) to bind the Secrets/ConfigMaps role in")
+	f.StringSliceVar(&o.WebhookConfigurations, "webhook-name", []string{"vnfguard"}, "names of vnfguard's ValidatingWebhookConfigurations")
+	f.BoolVar(&o.Reapply, "reapply", false, "let vnfguard update (and re-create) its own webhook configurations")
+	f.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
+	return cmd
+}

@@ -1,0 +1,161 @@
+package install
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
+)
+
+// The names of the RBAC objects vnfguard ships.
+const (
+	// ServeRole is the ClusterRole (and ClusterRoleBinding) of `vnfguard serve`: cluster-wide reads, no Secrets.
+	ServeRole = "vnfguard"
+	// NamespaceDataRole is the ClusterRole for Secrets and ConfigMaps, bound by a RoleBinding of the same name in
+	// each protected namespace and nowhere else.
+	NamespaceDataRole = "vnfguard-namespace-data"
+	// RegistrationRole lets vnfguard re-apply its own webhook configurations (registration.reapply).
+	RegistrationRole = "vnfguard-registration"
+	// ScannerRole is the read-only ClusterRole of `vnfguard scan` against a live cluster; bind it to whoever runs
+	// the scans.
+	ScannerRole = "vnfguard-scanner"
+)
+
+// Options says whom the RBAC is for.
+type Options struct {
+	// Namespace and ServiceAccount identify `vnfguard serve` (default vnfguard/vnfguard).
+	Namespace, ServiceAccount string
+	// DataNamespaces are the protected namespaces: each gets a RoleBinding to NamespaceDataRole.
+	DataNamespaces []string
+	// WebhookConfigurations are the names of vnfguard's ValidatingWebhookConfigurations. With Reapply, vnfguard may
+	// update those (and create them again when they were deleted).
+	WebhookConfigurations []string
+	Reapply               bool
+}
+
+func (o Options) withDefaults() Options {
+	if o.Namespace == "" {
+		o.Namespace = "vnfguard"
+	}
+	if o.ServiceAccount == "" {
+		o.ServiceAccount = "vnfguard"
+	}
+	return o
+}
+
+var readOnly = []string{"get", "list", "watch"}
+
+// serveRules are what `vnfguard serve` reads cluster-wide, each for a reason:
+var serveRules = []rbacv1.PolicyRule{
+	// The cluster view and reconciliation: owners up a pod's chain, the pods CONNECT requests reach, the claims a
+	// pod mounts, rogue and zombie workloads, exposed Services; namespaces for their protection labels. Read as
+	// metadata (the cluster view) or whole (reconciliation), never written.
+	{APIGroups: []string{""}, Resources: []string{"pods", "persistentvolumeclaims", "services", "namespaces", "replicationcontrollers"}, Verbs: readOnly},
+	{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets", "replicasets"}, Verbs: readOnly},
+	{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: readOnly},
+	// Volumes retained after a VNF's termination, and snapshots of its claims (FGT1609.501's data).
+	{APIGroups: []string{""}, Resources: []string{"persistentvolumes"}, Verbs: readOnly},
+	{APIGroups: []string{"snapshot.storage.k8s.io"}, Resources: []string{"volumesnapshots"}, Verbs: readOnly},
+	// The vulnerability gate's trivy-operator reports (images.vulnerabilities.operatorReports).
+	{APIGroups: []string{"aquasecurity.github.io"}, Resources: []string{"vulnerabilityreports"}, Verbs: readOnly},
+	// Its own registration, to see it drift or disappear.
+	{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: readOnly},
+}
+
+// namespaceDataRules are granted only inside protected namespaces: reading a Secret's metadata needs the same
+// grant as reading its data.
+var namespaceDataRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{""}, Resources: []string{"secrets", "configmaps"}, Verbs: readOnly},
+}
+
+// scannerRules are what `vnfguard scan` lists from a live cluster: workloads, services, network policies and
+// RBAC. No Secrets, no ConfigMaps.
+var scannerRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{""}, Resources: []string{"namespaces", "pods", "services", "serviceaccounts", "replicationcontrollers"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets", "replicasets"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"networkpolicies"}, Verbs: []string{"get", "list"}},
+	{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"}, Verbs: []string{"get", "list"}},
+}
+
+// RBAC returns the objects to apply, in an order `kubectl apply -f` accepts: the ServiceAccount (its namespace must
+// exist), the ClusterRoles, then the bindings.
+func RBAC(o Options) []runtime.Object {
+	o = o.withDefaults()
+	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: o.Namespace, Name: o.ServiceAccount}}
+	objs := []runtime.Object{
+		&corev1.ServiceAccount{TypeMeta: typeMeta("v1", "ServiceAccount"), ObjectMeta: meta(o.ServiceAccount, o.Namespace),
+			AutomountServiceAccountToken: ptr(true)},
+		clusterRole(ServeRole, serveRules),
+		clusterRole(NamespaceDataRole, namespaceDataRules),
+		clusterRole(ScannerRole, scannerRules),
+		clusterRoleBinding(ServeRole, ServeRole, subject),
+	}
+	if o.Reapply && len(o.WebhookConfigurations) > 0 {
+		names := slices.Sorted(slices.Values(o.WebhookConfigurations))
+		objs = append(objs, clusterRole(RegistrationRole, []rbacv1.PolicyRule{
+			// Updates only of its own configurations, by name. create cannot be limited by name in RBAC: it is
+			// what putting back a deleted registration takes.
+			{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: names, Verbs: []string{"update", "patch"}},
+			{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: []string{"create"}},
+		}), clusterRoleBinding(RegistrationRole, RegistrationRole, subject))
+	}
+	for _, ns := range slices.Compact(slices.Sorted(slices.Values(o.DataNamespaces))) {
+		objs = append(objs, DataRoleBinding(ns, o))
+	}
+	return objs
+}
+
+// DataRoleBinding is the RoleBinding that lets vnfguard read Secrets and ConfigMaps (as metadata) in one protected
+// namespace; apply one in every namespace you protect.
+func DataRoleBinding(namespace string, o Options) *rbacv1.RoleBinding {
+	o = o.withDefaults()
+	return &rbacv1.RoleBinding{
+		TypeMeta:   typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"),
+		ObjectMeta: meta(NamespaceDataRole, namespace),
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: NamespaceDataRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: o.Namespace, Name: o.ServiceAccount}},
+	}
+}
+
+// YAML renders objects as one multi-document YAML stream.
+func YAML(objs []runtime.Object) ([]byte, error) {
+	var out bytes.Buffer
+	for i, obj := range objs {
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return nil, fmt.Errorf("install: render object %d: %w", i, err)
+		}
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		out.Write(b)
+	}
+	return out.Bytes(), nil
+}
+
+func clusterRole(name string, rules []rbacv1.PolicyRule) *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "ClusterRole"), ObjectMeta: meta(name, ""), Rules: rules}
+}
+
+func clusterRoleBinding(name, role string, subjects []rbacv1.Subject) *rbacv1.ClusterRoleBinding {
+	return &rbacv1.ClusterRoleBinding{
+		TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ObjectMeta: meta(name, ""),
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role}, Subjects: subjects,
+	}
+}
+
+func typeMeta(apiVersion, kind string) metav1.TypeMeta {
+	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+}
+
+func meta(name, namespace string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{"app.kubernetes.io/name": "vnfguard", "app.kubernetes.io/component": "rbac"}}
+}
+
+func ptr[T any](v T) *T { return &v }

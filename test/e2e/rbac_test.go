@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	authzv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vnfguard/vnfguard/internal/lab"
+)
+
+// TestVNFGuardRunsLeastPrivilege: the scenario's vnfguard ran as its own ServiceAccount with the RBAC it ships, and
+// the real API server's authorizer says that RBAC reads Secrets only in the protected namespaces and writes nothing
+// an attacker holding vnfguard's token could use.
+func TestVNFGuardRunsLeastPrivilege(t *testing.T) {
+	run(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, _ := suite.env.CP.ClientFor(lab.Admin)
+	for _, q := range []struct {
+		verb, group, resource, sub, ns string
+		want                           bool
+	}{
+		{"list", "", "secrets", "", lab.UPF.Namespace, true},
+		{"watch", "", "configmaps", "", lab.UDR.Namespace, true},
+		{"list", "", "pods", "", "", true},
+		{"list", "", "secrets", "", lab.Sandbox, false},
+		{"get", "", "secrets", "", "kube-system", false},
+		{"list", "", "secrets", "", "", false},
+		{"create", "", "pods", "", lab.UPF.Namespace, false},
+		{"create", "", "pods", "exec", lab.UPF.Namespace, false},
+		{"get", "", "pods", "exec", lab.UPF.Namespace, false},
+		{"update", "", "namespaces", "", "", false},
+		{"delete", "admissionregistration.k8s.io", "validatingwebhookconfigurations", "", "", false},
+	} {
+		sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+			User:   lab.VNFGuard,
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:vnfguard", "system:authenticated"},
+			ResourceAttributes: &authzv1.ResourceAttributes{Verb: q.verb, Group: q.group, Resource: q.resource,
+				Subresource: q.sub, Namespace: q.ns},
+		}}
+		res, err := admin.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status.Allowed != q.want {
+			t.Errorf("vnfguard may %s %s %s/%s in %q: %v, want %v (%s)", q.verb, q.group, q.resource, q.sub, q.ns, res.Status.Allowed, q.want, res.Status.Reason)
+		}
+	}
+	// And it really ran under that identity: the API server's audit log names it for the view's lists.
+	if !auditMentions(t, suite.env.CP.AuditLogFile, `"username":"`+lab.VNFGuard+`"`) {
+		t.Errorf("no request by %s in the audit log: vnfguard did not run as its ServiceAccount", lab.VNFGuard)
+	}
+}
+
+func auditMentions(t *testing.T, file, s string) bool {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(data), s)
+}
