@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -37,7 +38,15 @@ type Environment struct {
 	// nil turns both checks off.
 	Images ImageIntegrity
 	Logger *slog.Logger
+	// LookupBudget bounds all the cluster lookups of one request together (0: DefaultLookupBudget).
+	LookupBudget time.Duration
 }
+
+// DefaultLookupBudget is the time all the cluster lookups of one request may take together: well below the
+// webhook's default timeout (5 s), so that a slow API server ends in a decision — the lookup-free checks' denials and
+// an internal error — and never in the API server's own webhook timeout, which admits the request unjudged where
+// the webhook's failurePolicy is Ignore.
+const DefaultLookupBudget = 3 * time.Second
 
 // ImageIntegrity answers what the pod spec cannot: who signed an image, and what its scan found (M1047).
 // Implementations talk to registries and read reports; they cache, and they bound every call in time.
@@ -77,6 +86,9 @@ func New(env Environment) (*Evaluator, error) {
 		if _, ok := registry[id]; !ok {
 			return nil, fmt.Errorf("config: checks.%s: no such check; the checks are %s", id, strings.Join(CheckIDs(), ", "))
 		}
+	}
+	if env.LookupBudget <= 0 {
+		env.LookupBudget = DefaultLookupBudget
 	}
 	e := &Evaluator{env: env, resolver: vnf.Resolver{LabelKey: env.Config.InstanceLabel, Objects: env.Objects}, logger: env.Logger}
 	if e.logger == nil {
@@ -204,10 +216,15 @@ func (e *Evaluator) failClosed(a *Attributes) bool {
 // prepare fills the attributes shared by every check. A lookup that fails leaves its attributes empty, is recorded
 // in a.Unknown and returned; the others are still made.
 func (e *Evaluator) prepare(ctx context.Context, a *Attributes) []*lookupError {
+	ctx, cancel := context.WithTimeout(ctx, e.env.LookupBudget)
+	defer cancel()
 	req := a.Request
 	cfg := e.env.Config
 	var failed []*lookupError
 	fail := func(l Lookup, err error) {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (this request's lookups ran past their %s budget: the API server is slow or unavailable)", err, e.env.LookupBudget)
+		}
 		a.Unknown |= l
 		failed = append(failed, &lookupError{lookup: l, err: err})
 	}

@@ -203,6 +203,30 @@ func TestFailedLookupKeepsLookupFreeChecks(t *testing.T) {
 	}
 }
 
+// A lookup that hangs with no deadline from the caller is ended by the lookup budget, in time for a decision.
+func TestLookupBudget(t *testing.T) {
+	cfg, err := config.Parse([]byte(selectorConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := New(Environment{Config: cfg, Inventory: vnf.Static{Snap: testSnapshot()}, Objects: brokenObjects{block: true},
+		Namespaces: &namespaceLabels{block: true}, LookupBudget: 100 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := fullPeiratesPod()
+	pod.OwnerReferences = []metav1.OwnerReference{ownedBy("ReplicaSet", "attack-rs")}
+	start := time.Now()
+	d := ev.Evaluate(context.Background(), podRequest(attacker, "team-a", pod))
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Evaluate took %s with a 100ms lookup budget", took)
+	}
+	if d.Allowed || !slices.Contains(deniedChecks(d), "host-takeover") {
+		t.Fatalf("allowed=%v denials=%v", d.Allowed, deniedChecks(d))
+	}
+	checkErrorsSayWhy(t, d, "deadline")
+}
+
 // With the namespace's labels unknown, pod-security judges at the strictest configured level and grants no
 // exemption: a pod that baseline allows but restricted does not is denied, and the message says why.
 func TestUnknownNamespaceJudgedAtStrictestLevel(t *testing.T) {
