@@ -130,11 +130,14 @@ func TestAnswersAreCached(t *testing.T) {
 	}
 }
 
-// TestErrorsAreNotCached: a failed GET is asked again by the next request, and its error says why.
-func TestErrorsAreNotCached(t *testing.T) {
+// TestErrorsAreCachedBriefly: a failed GET's error serves the requests of the next error TTL (one GET per object
+// and TTL during an outage), then the next request asks again; the error says why.
+func TestErrorsAreCachedBriefly(t *testing.T) {
 	v, api := countingView(t)
+	v.errorTTL = 100 * time.Millisecond
 	api.set(nil, &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 503}})
-	for range 3 {
+	lookup := func() {
+		t.Helper()
 		_, err := v.Labels(context.Background(), "team-a")
 		if err == nil || errors.Is(err, vnf.ErrNotFound) {
 			t.Fatalf("Labels with the API server failing = %v; want an error that is not 'not found'", err)
@@ -148,8 +151,15 @@ func TestErrorsAreNotCached(t *testing.T) {
 			t.Errorf("error %v does not wrap the API server's status", err)
 		}
 	}
-	if n := api.gets.Load(); n != 3 {
-		t.Errorf("%d live GETs for 3 failed lookups; want 3", n)
+	lookup()
+	lookup()
+	if n := api.gets.Load(); n != 1 {
+		t.Errorf("%d live GETs for 2 failed lookups within the error TTL; want 1", n)
+	}
+	time.Sleep(150 * time.Millisecond)
+	lookup()
+	if n := api.gets.Load(); n != 2 {
+		t.Errorf("%d live GETs after the error TTL; want 2", n)
 	}
 }
 
@@ -162,7 +172,7 @@ func TestConcurrentMissesCollapse(t *testing.T) {
 	}{{"answered", nil}, {"failed", apierrors.NewServiceUnavailable("etcd leader changed")}} {
 		t.Run(tt.name, func(t *testing.T) {
 			v, api := countingView(t, meta("v1", "Namespace", "", "team-b", map[string]string{"tier": "web"}))
-			v.answerTTL = 0
+			v.answerTTL, v.errorTTL = 0, 0
 			release := make(chan struct{})
 			api.set(release, tt.err)
 			const clients = 200
@@ -234,7 +244,7 @@ func TestSlowAPIServer(t *testing.T) {
 func TestLiveLookupsAreBounded(t *testing.T) {
 	v, api := countingView(t)
 	v.lookupTimeout = 300 * time.Millisecond
-	v.answerTTL = 0
+	v.answerTTL, v.errorTTL = 0, 0
 	hold := make(chan struct{})
 	api.set(hold, nil)
 	api.deaf = true

@@ -49,6 +49,10 @@ const DefaultLookupTimeout = 2 * time.Second
 // which is always asked first.
 const DefaultAnswerTTL = 5 * time.Second
 
+// DefaultErrorTTL is how long a failed live GET's error is reused: during an API server outage, one GET per object
+// and second at most, however many admission requests ask, and the API server is not hammered while it recovers.
+const DefaultErrorTTL = time.Second
+
 // DefaultLiveLookups bounds the live GETs in flight at once. The client for live GETs has no client-side rate
 // limiter: a token bucket (client-go's default 5 QPS, or the 50 QPS this view used to set) turns a burst of
 // admission requests into waits that outlast the webhook's deadline, and a request that times out there is
@@ -71,15 +75,18 @@ type View struct {
 	logger        *slog.Logger
 	lookupTimeout time.Duration
 
-	answers   *utilcache.LRUExpireCache // "kind/namespace/name" → liveAnswer, for answerTTL
+	answers   *utilcache.LRUExpireCache // "kind/namespace/name" → liveAnswer, for answerTTL (errorTTL if failed)
 	answerTTL time.Duration
+	errorTTL  time.Duration
 	inFlight  singleflight.Group // one live GET per key at a time, whoever asks
 	slots     chan struct{}      // DefaultLiveLookups tokens
 }
 
-// liveAnswer is the API server's answer to a live GET: the object's metadata, or nil when it does not exist.
+// liveAnswer is the API server's answer to a live GET: the object's metadata, nil when it does not exist, or the
+// error the GET failed with.
 type liveAnswer struct {
 	obj *metav1.PartialObjectMetadata
+	err error
 	at  time.Time
 }
 
@@ -140,6 +147,7 @@ func newStoppedView(client, live metadata.Interface, logger *slog.Logger) *View 
 		lookupTimeout: DefaultLookupTimeout,
 		answers:       utilcache.NewLRUExpireCache(answerCacheSize),
 		answerTTL:     DefaultAnswerTTL,
+		errorTTL:      DefaultErrorTTL,
 		slots:         make(chan struct{}, DefaultLiveLookups),
 	}
 	for kind, gvr := range Kinds {
@@ -244,19 +252,27 @@ func (v *View) live(ctx context.Context, kind string, gvr schema.GroupVersionRes
 }
 
 func (v *View) answer(kind, namespace, name string, a liveAnswer) (metav1.Object, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
 	if a.obj == nil {
 		return nil, fmt.Errorf("%s %s (the API server's answer at %s): %w", kind, qualified(namespace, name), a.at.Format(time.RFC3339Nano), vnf.ErrNotFound)
 	}
 	return a.obj, nil
 }
 
-// fetch makes one live GET, bounded by the lookup timeout including the wait for a slot, and caches its answer.
-// Errors are not cached: the next request asks again.
+// fetch makes one live GET, bounded by the lookup timeout including the wait for a slot, and caches its answer
+// (an error for errorTTL only).
 func (v *View) fetch(ctx context.Context, kind string, gvr schema.GroupVersionResource, namespace, name string) (liveAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.lookupTimeout)
 	defer cancel()
+	key := kind + "/" + namespace + "/" + name
 	fail := func(err error) (liveAnswer, error) {
-		return liveAnswer{}, &LookupError{Kind: kind, Namespace: namespace, Name: name, Timeout: v.lookupTimeout, Err: err, InFlight: len(v.slots)}
+		lerr := &LookupError{Kind: kind, Namespace: namespace, Name: name, Timeout: v.lookupTimeout, Err: err, InFlight: len(v.slots)}
+		if v.errorTTL > 0 {
+			v.answers.Add(key, liveAnswer{err: lerr, at: time.Now()}, v.errorTTL)
+		}
+		return liveAnswer{}, lerr
 	}
 	select {
 	case v.slots <- struct{}{}:
@@ -273,7 +289,6 @@ func (v *View) fetch(ctx context.Context, kind string, gvr schema.GroupVersionRe
 	} else {
 		m, err = v.liveClient.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	}
-	key := kind + "/" + namespace + "/" + name
 	switch {
 	case apierrors.IsNotFound(err):
 		a := liveAnswer{at: time.Now()}
