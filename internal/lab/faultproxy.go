@@ -169,6 +169,14 @@ func (p *FaultProxy) Stats() ProxyStats {
 	return ProxyStats{Gets: p.gets.Load(), NamespaceGets: p.namespaceGets.Load(), Faulted: p.faulted.Load(), BrokenWatches: p.broken.Load()}
 }
 
+// Streams is the number of lists and watches passing through the proxy now: a client's informers are connected
+// when it reaches their number.
+func (p *FaultProxy) Streams() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.streams)
+}
+
 // Stop closes the proxy and every connection through it.
 func (p *FaultProxy) Stop() {
 	p.Set(Pass, 0)

@@ -16,9 +16,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/lab"
 )
+
+// informers is the number of watches vnfguard's cluster view keeps: its kinds and namespaces.
+var informers = len(cluster.Kinds) + 1
 
 const (
 	clients    = 200
@@ -177,6 +181,15 @@ func TestSlowOrFailingAPIServerAdmitsNoPeiratesPod(t *testing.T) {
 		{"unavailable", lab.Unavailable, 0, "HTTP 503"},
 	} {
 		t.Run(run.name, func(t *testing.T) {
+			// vnfguard's informers watch through the proxy (again, after the previous run's fault).
+			waited := time.Now()
+			for proxy.Streams() < informers && time.Since(waited) < time.Minute {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if n := proxy.Streams(); n < informers {
+				t.Fatalf("%d watches through the proxy after %s; want vnfguard's %d informers", n, time.Since(waited).Round(time.Millisecond), informers)
+			}
+			t.Logf("vnfguard's informers watch through the proxy (%d streams, after %s)", proxy.Streams(), time.Since(waited).Round(time.Millisecond))
 			before, stats := guard.FindingCount(), proxy.Stats()
 			proxy.Set(run.fault, run.delay)
 			defer proxy.Set(lab.Pass, 0)
@@ -256,6 +269,15 @@ func TestSlowOrFailingAPIServerAdmitsNoPeiratesPod(t *testing.T) {
 				t.Errorf("no internal-error finding for the failed lookups")
 			}
 			t.Logf("findings: %d host-takeover denials of the root mount, %d internal errors, %d denials reporting the failed lookup", takeover, internal, withError)
+			metrics, err := guard.Metrics(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{`vnfguard_admission_decisions_total{check="lookup",result="error"}`, `vnfguard_admission_decisions_total{check="host-takeover",result="denied"}`} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
 		})
 	}
 }
