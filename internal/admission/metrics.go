@@ -49,7 +49,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "vnfguard_admission_review_errors_total",
 			Help: "AdmissionReview requests that could not be judged, by reason (json, api-version, kind, no-request, no-uid, object, too-large, method, content-type, read, handler, encode).",
 		}, []string{"reason"}),
-		knownChecks: map[string]bool{checkNone: true, "break-glass": true, "prepare": true, reasonHandler: true},
+		knownChecks: map[string]bool{checkNone: true, "break-glass": true, "lookup": true, reasonHandler: true},
 	}
 	for _, id := range policy.CheckIDs() {
 		m.knownChecks[id] = true

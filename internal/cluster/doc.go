@@ -9,4 +9,9 @@
 // ReplicaSet a new pod's owner reference names, created by the Deployment controller just before). A cache miss
 // therefore falls back to a live GET with a short timeout; only a live "not found" is reported as not found
 // (an error wrapping vnf.ErrNotFound).
+//
+// Live GETs sit on the webhook's request path, so they are made cheap to ask for and safe to fail: the API
+// server's answers (found or not found) are reused for a few seconds, concurrent GETs of one object are collapsed
+// into one (singleflight), they go through a client without client-side rate limit but with a bound on how many
+// run at once, and a failure is a LookupError that says which object and why (no answer in time, HTTP 503, …).
 package cluster

@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilcache "k8s.io/apimachinery/pkg/util/cache"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
@@ -39,9 +41,32 @@ var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namesp
 // DefaultLookupTimeout bounds a live GET after a cache miss: the webhook's own deadline is a few seconds.
 const DefaultLookupTimeout = 2 * time.Second
 
+// DefaultAnswerTTL is how long the API server's answer to a live GET — the object, or that it does not exist — is
+// reused: long enough to absorb a burst of admission requests for the same new namespace or owner until the
+// informer has it, short enough that an object created right after a "not found" is seen at once by the informer,
+// which is always asked first.
+const DefaultAnswerTTL = 5 * time.Second
+
+// DefaultErrorTTL is how long a failed live GET's error is reused: during an API server outage, one GET per object
+// and second at most, however many admission requests ask, and the API server is not hammered while it recovers.
+const DefaultErrorTTL = time.Second
+
+// DefaultLiveLookups bounds the live GETs in flight at once. The client for live GETs has no client-side rate
+// limiter: a token bucket (client-go's default 5 QPS, or the 50 QPS this view used to set) turns a burst of
+// admission requests into waits that outlast the webhook's deadline, and a request that times out there is
+// admitted unjudged in namespaces whose webhook fails open. Live GETs are rare — the informers answer nearly
+// everything, repeated and concurrent GETs for one object are collapsed into one, answers are cached — and the
+// bound keeps a storm of distinct misses from flooding the API server, whose own API Priority and Fairness is the
+// place for fairness between clients. A lookup that waits for a slot waits within its own timeout.
+const DefaultLiveLookups = 32
+
+// answerCacheSize bounds the number of live answers kept.
+const answerCacheSize = 4096
+
 // View implements vnf.Objects and policy.Namespaces over metadata informers with a live fallback.
 type View struct {
-	client        metadata.Interface
+	client        metadata.Interface // informers' list and watch
+	liveClient    metadata.Interface // GETs after a cache miss
 	factory       metadatainformer.SharedInformerFactory
 	informers     map[string]cache.SharedIndexInformer // by kind
 	namespaces    cache.SharedIndexInformer
@@ -49,6 +74,20 @@ type View struct {
 	lookupTimeout time.Duration
 	// data watches Secrets and ConfigMaps in the protected namespaces; nil until WatchData.
 	data *Scoped
+
+	answers   *utilcache.LRUExpireCache // "kind/namespace/name" → liveAnswer, for answerTTL (errorTTL if failed)
+	answerTTL time.Duration
+	errorTTL  time.Duration
+	inFlight  singleflight.Group // one live GET per key at a time, whoever asks
+	slots     chan struct{}      // DefaultLiveLookups tokens
+}
+
+// liveAnswer is the API server's answer to a live GET: the object's metadata, nil when it does not exist, or the
+// error the GET failed with.
+type liveAnswer struct {
+	obj *metav1.PartialObjectMetadata
+	err error
+	at  time.Time
 }
 
 // New builds the view and starts its informers (for all namespaces); they stop when ctx ends. It returns at once:
@@ -61,8 +100,7 @@ func New(ctx context.Context, cfg *rest.Config, logger *slog.Logger) (*View, err
 		logger = slog.New(slog.DiscardHandler)
 	}
 	cfg = rest.CopyConfig(cfg)
-	// Live lookups happen on the webhook's request path; client-side throttling at the default 5 QPS would
-	// queue them behind each other.
+	// The informers list once and then watch: a modest client-side limit keeps their restarts polite.
 	if cfg.QPS < 50 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
@@ -73,22 +111,21 @@ func New(ctx context.Context, cfg *rest.Config, logger *slog.Logger) (*View, err
 	if err != nil {
 		return nil, fmt.Errorf("cluster: metadata client for %s: %w", cfg.Host, err)
 	}
-	return newView(ctx, client, logger), nil
+	// Live lookups are on the webhook's request path: no client-side rate limiter (a negative QPS switches
+	// client-go's off), a bound on concurrency instead (DefaultLiveLookups says why).
+	liveCfg := rest.CopyConfig(cfg)
+	liveCfg.QPS, liveCfg.Burst, liveCfg.RateLimiter = -1, 0, nil
+	liveCfg.UserAgent = cfg.UserAgent + " (admission lookups)"
+	live, err := metadata.NewForConfig(liveCfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: metadata client for live lookups at %s: %w", cfg.Host, err)
+	}
+	return newView(ctx, client, live, logger), nil
 }
 
-// newView starts the informers of a view over any metadata client (a fake one in tests).
-func newView(ctx context.Context, client metadata.Interface, logger *slog.Logger) *View {
-	v := &View{
-		client:        client,
-		factory:       metadatainformer.NewSharedInformerFactory(client, 0),
-		informers:     map[string]cache.SharedIndexInformer{},
-		logger:        logger,
-		lookupTimeout: DefaultLookupTimeout,
-	}
-	for kind, gvr := range Kinds {
-		v.informers[kind] = v.factory.ForResource(gvr).Informer()
-	}
-	v.namespaces = v.factory.ForResource(namespacesGVR).Informer()
+// newView starts the informers of a view over any metadata clients (fake ones in tests).
+func newView(ctx context.Context, client, live metadata.Interface, logger *slog.Logger) *View {
+	v := newStoppedView(client, live, logger)
 	for kind, inf := range v.informers {
 		kind := kind
 		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
@@ -113,6 +150,27 @@ func (v *View) DataForbidden() []string {
 		return nil
 	}
 	return v.data.Forbidden()
+}
+
+// newStoppedView builds a view whose informers are not started yet.
+func newStoppedView(client, live metadata.Interface, logger *slog.Logger) *View {
+	v := &View{
+		client:        client,
+		liveClient:    live,
+		factory:       metadatainformer.NewSharedInformerFactory(client, 0),
+		informers:     map[string]cache.SharedIndexInformer{},
+		logger:        logger,
+		lookupTimeout: DefaultLookupTimeout,
+		answers:       utilcache.NewLRUExpireCache(answerCacheSize),
+		answerTTL:     DefaultAnswerTTL,
+		errorTTL:      DefaultErrorTTL,
+		slots:         make(chan struct{}, DefaultLiveLookups),
+	}
+	for kind, gvr := range Kinds {
+		v.informers[kind] = v.factory.ForResource(gvr).Informer()
+	}
+	v.namespaces = v.factory.ForResource(namespacesGVR).Informer()
+	return v
 }
 
 // HasSynced reports whether every informer has filled its cache once.
@@ -214,27 +272,125 @@ func (v *View) Labels(ctx context.Context, name string) (map[string]string, erro
 	return m.GetLabels(), nil
 }
 
-// live fetches the object's metadata from the API server, bounded by the lookup timeout.
+// live answers a cache miss from the API server: from a recent answer (the object, or that it does not exist) when
+// there is one, else by a GET that every concurrent caller for the same object shares. The caller waits at most
+// until its own context ends; the GET itself is bounded by the lookup timeout, whoever is still waiting.
 func (v *View) live(ctx context.Context, kind string, gvr schema.GroupVersionResource, namespace, name string) (metav1.Object, error) {
+	key := kind + "/" + namespace + "/" + name
+	if a, ok := v.answers.Get(key); ok {
+		return v.answer(kind, namespace, name, a.(liveAnswer))
+	}
+	// The GET runs detached from the first caller's cancellation: the others share it.
+	ch := v.inFlight.DoChan(key, func() (any, error) {
+		return v.fetch(context.WithoutCancel(ctx), kind, gvr, namespace, name)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return v.answer(kind, namespace, name, res.Val.(liveAnswer))
+	case <-ctx.Done():
+		return nil, &LookupError{Kind: kind, Namespace: namespace, Name: name, Timeout: v.lookupTimeout, Err: ctx.Err(), callerGaveUp: true}
+	}
+}
+
+func (v *View) answer(kind, namespace, name string, a liveAnswer) (metav1.Object, error) {
+	if a.err != nil {
+		return nil, a.err
+	}
+	if a.obj == nil {
+		return nil, fmt.Errorf("%s %s (the API server's answer at %s): %w", kind, qualified(namespace, name), a.at.Format(time.RFC3339Nano), vnf.ErrNotFound)
+	}
+	return a.obj, nil
+}
+
+// fetch makes one live GET, bounded by the lookup timeout including the wait for a slot, and caches its answer
+// (an error for errorTTL only).
+func (v *View) fetch(ctx context.Context, kind string, gvr schema.GroupVersionResource, namespace, name string) (liveAnswer, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.lookupTimeout)
 	defer cancel()
+	key := kind + "/" + namespace + "/" + name
+	fail := func(err error) (liveAnswer, error) {
+		lerr := &LookupError{Kind: kind, Namespace: namespace, Name: name, Timeout: v.lookupTimeout, Err: err, InFlight: len(v.slots)}
+		if v.errorTTL > 0 {
+			v.answers.Add(key, liveAnswer{err: lerr, at: time.Now()}, v.errorTTL)
+		}
+		return liveAnswer{}, lerr
+	}
+	select {
+	case v.slots <- struct{}{}:
+		defer func() { <-v.slots }()
+	case <-ctx.Done():
+		return fail(fmt.Errorf("all %d live-lookup slots stayed busy: %w", cap(v.slots), ctx.Err()))
+	}
 	var (
 		m   *metav1.PartialObjectMetadata
 		err error
 	)
 	if namespace == "" {
-		m, err = v.client.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
+		m, err = v.liveClient.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
 	} else {
-		m, err = v.client.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		m, err = v.liveClient.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("%s %s: %w", kind, qualified(namespace, name), vnf.ErrNotFound)
+		a := liveAnswer{at: time.Now()}
+		v.answers.Add(key, a, v.answerTTL)
+		return a, nil
 	case err != nil:
-		return nil, fmt.Errorf("cluster view: get %s %s from the API server after a cache miss: %w", kind, qualified(namespace, name), err)
+		return fail(err)
 	}
 	v.logger.Debug("cluster view: cache miss served by the API server", "kind", kind, "namespace", namespace, "name", name)
-	return m, nil
+	a := liveAnswer{obj: m, at: time.Now()}
+	v.answers.Add(key, a, v.answerTTL)
+	return a, nil
+}
+
+// LookupError is a live GET that failed: it says which object, and why in words an operator can act on — the API
+// server did not answer in time, answered that it is unavailable or overloaded, or refused.
+type LookupError struct {
+	Kind, Namespace, Name string
+	// Timeout is the bound of one live GET.
+	Timeout time.Duration
+	// InFlight is the number of live GETs that were running when this one failed.
+	InFlight int
+	Err      error
+	// callerGaveUp: the request that asked ran out of time before the GET answered.
+	callerGaveUp bool
+}
+
+func (e *LookupError) Error() string {
+	return "cluster view: get " + e.Kind + " " + qualified(e.Namespace, e.Name) + " from the API server after a cache miss: " + e.reason()
+}
+
+func (e *LookupError) Unwrap() error { return e.Err }
+
+func (e *LookupError) reason() string {
+	msg := strings.TrimSpace(e.Err.Error())
+	if msg == "" {
+		msg = fmt.Sprintf("%T without a message", e.Err)
+	}
+	var status apierrors.APIStatus
+	switch {
+	case e.callerGaveUp:
+		return "the admission request's own deadline passed while waiting for the API server (" + msg + "): the API server is slow or unavailable"
+	case errors.Is(e.Err, context.DeadlineExceeded) || strings.Contains(msg, "would exceed context deadline"):
+		return fmt.Sprintf("no answer within %s (%d live lookups in flight): the API server is slow or unavailable (%s)", e.Timeout, e.InFlight, msg)
+	case errors.As(e.Err, &status) && (status.Status().Code >= 500 || status.Status().Code == 429):
+		return "the API server answered " + statusText(status.Status()) + ": it is unavailable or overloaded (" + msg + ")"
+	case errors.As(e.Err, &status):
+		return "the API server answered " + statusText(status.Status()) + " (" + msg + ")"
+	}
+	return msg
+}
+
+func statusText(st metav1.Status) string {
+	text := fmt.Sprintf("HTTP %d", st.Code)
+	if st.Reason != "" {
+		text += " " + string(st.Reason)
+	}
+	return text
 }
 
 func qualified(namespace, name string) string {

@@ -11,9 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	metadatafake "k8s.io/client-go/metadata/fake"
-	"k8s.io/client-go/metadata/metadatainformer"
 	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/vnfguard/vnfguard/internal/policy"
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -40,12 +38,7 @@ func testView(t testing.TB, cached []*metav1.PartialObjectMetadata, live ...runt
 		t.Fatal(err)
 	}
 	client := metadatafake.NewSimpleMetadataClient(scheme, live...)
-	v := &View{client: client, factory: metadatainformer.NewSharedInformerFactory(client, 0),
-		informers: map[string]cache.SharedIndexInformer{}, logger: slog.New(slog.DiscardHandler), lookupTimeout: DefaultLookupTimeout}
-	for kind, gvr := range Kinds {
-		v.informers[kind] = v.factory.ForResource(gvr).Informer()
-	}
-	v.namespaces = v.factory.ForResource(namespacesGVR).Informer()
+	v := newStoppedView(client, client, slog.New(slog.DiscardHandler))
 	for _, m := range cached {
 		inf := v.namespaces
 		if m.Kind != "Namespace" {

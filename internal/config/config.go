@@ -406,6 +406,20 @@ func (c *Config) IsProtected(name string, nsLabels map[string]string) bool {
 	return c.protectedSelector != nil && !c.protectedSelector.Empty() && c.protectedSelector.Matches(labels.Set(nsLabels))
 }
 
+// ProtectionDependsOnLabels reports whether a namespace's labels can change what IsProtected says of it: false when
+// the namespace is protected by name or no selector is configured, so that nobody needs to look its labels up.
+func (c *Config) ProtectionDependsOnLabels(name string) bool {
+	if c.protectedSelector == nil || c.protectedSelector.Empty() {
+		return false
+	}
+	for _, n := range c.ProtectedNamespaces.Names {
+		if n == name {
+			return false
+		}
+	}
+	return true
+}
+
 // ProfileFor returns the profile that applies to a VNF product, or nil.
 func (c *Config) ProfileFor(product string) *Profile {
 	if product == "" {

@@ -33,6 +33,10 @@ type Attributes struct {
 	Images    ImageIntegrity // nil: signatures and vulnerabilities are not checked
 	Protected bool
 	Identity  Identity
+	// Unknown are the lookups that failed for this request. Protected then says only what the configuration's
+	// names say (LookupNamespace), and Binding, Profile and Target are empty (LookupBinding): checks that need
+	// them are not run, and the checks that run anyway judge as strictly as the unknown allows.
+	Unknown Lookup
 
 	// Workload is the pod the request would run (a Pod, or the pod template of a workload); nil for requests
 	// without one. SpecChanged is false for updates that leave the pod spec as it was.

@@ -27,6 +27,10 @@ func (imageProvenanceCheck) ID() string            { return "image-provenance" }
 func (imageProvenanceCheck) Technique() string     { return finding.MaliciousVNFInstantiation }
 func (imageProvenanceCheck) Mitigations() []string { return []string{finding.MitigationAudit} }
 
+// Needs names the lookups the check reads: protection decides whether it applies; the binding names the package whose
+// images are declared.
+func (imageProvenanceCheck) Needs() Lookup { return LookupNamespace | LookupBinding }
+
 func (c imageProvenanceCheck) Evaluate(_ context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	if !a.Protected || a.Workload == nil || !a.SpecChanged {
 		return out, nil

@@ -25,6 +25,10 @@ func (imageSignatureCheck) ID() string            { return "image-signature" }
 func (imageSignatureCheck) Technique() string     { return finding.MaliciousVNFInstantiation }
 func (imageSignatureCheck) Mitigations() []string { return []string{finding.MitigationAudit} }
 
+// Needs names the lookups the check reads: protection decides whether it applies; the binding names the provider whose
+// keys sign.
+func (imageSignatureCheck) Needs() Lookup { return LookupNamespace | LookupBinding }
+
 func (c imageSignatureCheck) Evaluate(ctx context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	inst := a.Binding.Instance
 	if !a.Protected || a.Workload == nil || !a.SpecChanged || inst == nil || a.Images == nil || !a.Images.Signatures() {

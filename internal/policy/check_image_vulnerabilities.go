@@ -25,6 +25,9 @@ func (imageVulnerabilitiesCheck) ID() string            { return "image-vulnerab
 func (imageVulnerabilitiesCheck) Technique() string     { return finding.MaliciousVNFInstantiation }
 func (imageVulnerabilitiesCheck) Mitigations() []string { return []string{finding.MitigationAudit} }
 
+// Needs names the lookups the check reads: protection decides whether it applies.
+func (imageVulnerabilitiesCheck) Needs() Lookup { return LookupNamespace }
+
 func (c imageVulnerabilitiesCheck) Evaluate(ctx context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	if !a.Protected || a.Workload == nil || !a.SpecChanged || a.Images == nil || !a.Images.Vulnerabilities() {
 		return out, nil

@@ -30,6 +30,9 @@ func (lifecycleAccessCheck) ID() string            { return "lifecycle-access" }
 func (lifecycleAccessCheck) Technique() string     { return finding.AccessingTerminatedVNF }
 func (lifecycleAccessCheck) Mitigations() []string { return []string{finding.MitigationUserAccounts} }
 
+// Needs names the lookups the check reads: the target pod and its instance, and protection for who may enter.
+func (lifecycleAccessCheck) Needs() Lookup { return LookupNamespace | LookupBinding }
+
 func (c lifecycleAccessCheck) Evaluate(_ context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	req := a.Request
 	switch {

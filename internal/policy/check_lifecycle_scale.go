@@ -30,6 +30,9 @@ func (lifecycleScaleCheck) ID() string            { return "lifecycle-scale" }
 func (lifecycleScaleCheck) Technique() string     { return finding.AccessingTerminatedVNF }
 func (lifecycleScaleCheck) Mitigations() []string { return []string{finding.MitigationUserAccounts} }
 
+// Needs names the lookups the check reads: the instance of the scaled workload.
+func (lifecycleScaleCheck) Needs() Lookup { return LookupBinding }
+
 func (c lifecycleScaleCheck) Evaluate(_ context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	req := a.Request
 	if req.Operation != Update || a.Identity.Has(VNFM) || (req.SubResource != "" && req.SubResource != "scale") {

@@ -35,6 +35,10 @@ func (networkAttachmentsCheck) Mitigations() []string {
 	return []string{finding.MitigationNetworkSegmentation}
 }
 
+// Needs names the lookups the check reads: protection decides whether it applies; the binding, which profile allows
+// networks.
+func (networkAttachmentsCheck) Needs() Lookup { return LookupNamespace | LookupBinding }
+
 func (c networkAttachmentsCheck) Evaluate(_ context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	w := a.Workload
 	if !a.Protected || w == nil || !a.SpecChanged {

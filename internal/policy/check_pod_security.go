@@ -56,6 +56,24 @@ func (c *podSecurityCheck) init(cfg *config.Config) error {
 	return nil
 }
 
+// strictest returns the checks and name of the stricter of the two configured levels.
+func (c *podSecurityCheck) strictest() ([]psaCheck, string) {
+	if levelRank(c.levelEverywhere) > levelRank(c.levelProtected) {
+		return c.everywhere, c.levelEverywhere
+	}
+	return c.protected, c.levelProtected
+}
+
+func levelRank(level string) int {
+	switch psaapi.Level(level) {
+	case psaapi.LevelRestricted:
+		return 2
+	case psaapi.LevelBaseline:
+		return 1
+	}
+	return 0
+}
+
 // psaChecksFor lists the newest version of every check of a level; restricted checks replace the baseline checks
 // they override, as the library's own registry does.
 func psaChecksFor(level psaapi.Level) []psaCheck {
@@ -89,9 +107,14 @@ func (c *podSecurityCheck) Evaluate(_ context.Context, a *Attributes, out []Viol
 		return out, nil
 	}
 	checks, level := c.everywhere, c.levelEverywhere
-	if a.Protected {
+	switch {
+	case a.Unknown.Has(LookupNamespace):
+		// The namespace's labels could not be read: it may be protected, so neither its exemption nor the lower
+		// level is granted. The pod is judged at the stricter of the two levels, and the message says why.
+		checks, level = c.strictest()
+	case a.Protected:
 		checks, level = c.protected, c.levelProtected
-	} else if slices.Contains(c.exempt, a.Request.Namespace) {
+	case slices.Contains(c.exempt, a.Request.Namespace):
 		return out, nil
 	}
 	for _, pc := range checks {
@@ -111,6 +134,12 @@ func (c *podSecurityCheck) Evaluate(_ context.Context, a *Attributes, out []Viol
 		msg := `violates PodSecurity "` + level + `:latest": ` + res.ForbiddenReason
 		if res.ForbiddenDetail != "" {
 			msg += " (" + res.ForbiddenDetail + ")"
+		}
+		if a.Unknown.Has(LookupNamespace) {
+			msg += "; judged at the strictest level because the namespace's labels could not be read"
+		}
+		if a.Unknown.Has(LookupBinding) {
+			msg += "; no profile exception applied because the pod's VNF instance could not be found"
 		}
 		out = append(out, violation(c, w.Path+"."+psaFieldOf(pc.id), msg))
 	}

@@ -33,6 +33,10 @@ func (vnfInstantiationCheck) ID() string            { return "vnf-instantiation"
 func (vnfInstantiationCheck) Technique() string     { return finding.MaliciousVNFInstantiation }
 func (vnfInstantiationCheck) Mitigations() []string { return []string{finding.MitigationUserAccounts} }
 
+// Needs names the lookups the check reads: protection decides whether it applies; the binding, whether the object
+// belongs to a running instance.
+func (vnfInstantiationCheck) Needs() Lookup { return LookupNamespace | LookupBinding }
+
 func (c vnfInstantiationCheck) Evaluate(_ context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	req := a.Request
 	if !a.Protected || req.SubResource != "" || !IsWorkloadKind(req.Kind.Kind) || (req.Operation != Create && req.Operation != Update) {

@@ -51,6 +51,10 @@ func (d *Decision) Message() string {
 	if len(d.Denials) == 0 && len(d.Errors) > 0 {
 		b.WriteString(" [internal-error] vnfguard could not decide and fails closed in this namespace: ")
 		b.WriteString(d.Errors[0].Error())
+	} else if len(d.Errors) > 0 {
+		// The denials above stand on their own; the client learns too what vnfguard could not judge.
+		b.WriteString("; [internal-error] besides, vnfguard could not judge everything: ")
+		b.WriteString(d.Errors[0].Error())
 	}
 	b.WriteString(" (")
 	b.WriteString(d.Binding.String())

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -37,7 +38,15 @@ type Environment struct {
 	// nil turns both checks off.
 	Images ImageIntegrity
 	Logger *slog.Logger
+	// LookupBudget bounds all the cluster lookups of one request together (0: DefaultLookupBudget).
+	LookupBudget time.Duration
 }
+
+// DefaultLookupBudget is the time all the cluster lookups of one request may take together: well below the
+// webhook's default timeout (5 s), so that a slow API server ends in a decision — the lookup-free checks' denials and
+// an internal error — and never in the API server's own webhook timeout, which admits the request unjudged where
+// the webhook's failurePolicy is Ignore.
+const DefaultLookupBudget = 3 * time.Second
 
 // ImageIntegrity answers what the pod spec cannot: who signed an image, and what its scan found (M1047).
 // Implementations talk to registries and read reports; they cache, and they bound every call in time.
@@ -78,6 +87,9 @@ func New(env Environment) (*Evaluator, error) {
 			return nil, fmt.Errorf("config: checks.%s: no such check; the checks are %s", id, strings.Join(CheckIDs(), ", "))
 		}
 	}
+	if env.LookupBudget <= 0 {
+		env.LookupBudget = DefaultLookupBudget
+	}
 	e := &Evaluator{env: env, resolver: vnf.Resolver{LabelKey: env.Config.InstanceLabel, Objects: env.Objects}, logger: env.Logger}
 	if e.logger == nil {
 		e.logger = slog.Default()
@@ -103,20 +115,28 @@ func (e *Evaluator) Config() *config.Config { return e.env.Config }
 
 // Evaluate judges one request. It never panics: a check that fails is an internal error, which denies in protected
 // namespaces and allows elsewhere (as configured), and is reported in the decision.
+//
+// A failed lookup (namespace labels, target pod, scaled workload, owner chain) switches off only the checks that
+// declare they need it (NeedsLookups); it is one internal error naming them. Every other check runs, and its
+// denials stand: a Peirates pod is denied by host-takeover and reverse-shell however slow the API server is.
 func (e *Evaluator) Evaluate(ctx context.Context, req *Request) *Decision {
 	a := &Attributes{Request: req, Config: e.env.Config, Snapshot: e.env.Inventory.Snapshot(), Objects: e.env.Objects, Images: e.env.Images}
 	d := &Decision{Request: req, Allowed: true}
-	if err := e.prepare(ctx, a); err != nil {
-		d.Protected = a.Protected
-		e.internalError(d, a, "prepare", err)
-		return d
-	}
+	failed := e.prepare(ctx, a)
 	d.Protected, d.Binding = a.Protected, a.Binding
 	if a.Profile != nil {
 		d.Profile = a.Profile.Name
 	}
 	var found []Violation
 	for i, c := range e.checks {
+		if need := needsOf(c); need.Has(a.Unknown) {
+			for _, f := range failed {
+				if need.Has(f.lookup) {
+					f.notRun = append(f.notRun, c.ID())
+				}
+			}
+			continue
+		}
 		before := len(found)
 		var err error
 		found, err = runCheck(ctx, c, a, found)
@@ -136,9 +156,28 @@ func (e *Evaluator) Evaluate(ctx context.Context, req *Request) *Decision {
 			}
 		}
 	}
+	for _, f := range failed {
+		e.internalError(d, a, "lookup", f)
+	}
 	d.Exceptions, d.BreakGlass = a.notes, a.breakGlass
 	return d
 }
+
+// lookupError is a lookup that failed, with the checks that were not run for want of it.
+type lookupError struct {
+	lookup Lookup
+	err    error
+	notRun []string
+}
+
+func (l *lookupError) Error() string {
+	if len(l.notRun) == 0 {
+		return l.err.Error()
+	}
+	return l.err.Error() + " (not judged for want of the " + l.lookup.String() + ": " + strings.Join(l.notRun, ", ") + ")"
+}
+
+func (l *lookupError) Unwrap() error { return l.err }
 
 // runCheck calls a check, turning a panic into an error so that bad input never takes the server down.
 func runCheck(ctx context.Context, c Check, a *Attributes, out []Violation) (res []Violation, err error) {
@@ -151,7 +190,7 @@ func runCheck(ctx context.Context, c Check, a *Attributes, out []Violation) (res
 }
 
 func (e *Evaluator) internalError(d *Decision, a *Attributes, where string, err error) {
-	closed := e.env.Config.FailClosed(a.Protected)
+	closed := e.failClosed(a)
 	d.Errors = append(d.Errors, fmt.Errorf("%s: %w", where, err))
 	if closed {
 		d.Allowed = false
@@ -160,21 +199,47 @@ func (e *Evaluator) internalError(d *Decision, a *Attributes, where string, err 
 		"namespace", a.Request.Namespace, "name", a.Request.Name, "uid", a.Request.UID)
 }
 
-// prepare fills the attributes shared by every check.
-func (e *Evaluator) prepare(ctx context.Context, a *Attributes) error {
+// failClosed says whether an internal error denies the request. When the namespace's labels could not be read and
+// the configuration does not name it, nobody knows whether it is protected: the stricter of the two failure
+// policies applies, because failing open in a namespace that is in fact protected would let a rogue VNF in (the
+// checks that need the labels did not run). The cost is bounded: the namespace informer holds every namespace
+// that exists for more than a moment, so only a namespace created just now, during an API server failure, is
+// refused — and the webhook's own failurePolicy still keeps a vnfguard outage from blocking other namespaces.
+func (e *Evaluator) failClosed(a *Attributes) bool {
+	cfg := e.env.Config
+	if a.Unknown.Has(LookupNamespace) {
+		return cfg.FailClosed(true) || cfg.FailClosed(false)
+	}
+	return cfg.FailClosed(a.Protected)
+}
+
+// prepare fills the attributes shared by every check. A lookup that fails leaves its attributes empty, is recorded
+// in a.Unknown and returned; the others are still made.
+func (e *Evaluator) prepare(ctx context.Context, a *Attributes) []*lookupError {
+	ctx, cancel := context.WithTimeout(ctx, e.env.LookupBudget)
+	defer cancel()
 	req := a.Request
 	cfg := e.env.Config
-	if req.Namespace != "" {
-		var nsLabels map[string]string
-		if e.env.Namespaces != nil {
-			l, err := e.env.Namespaces.Labels(ctx, req.Namespace)
-			if err != nil && !errors.Is(err, vnf.ErrNotFound) {
-				a.Protected = cfg.IsProtected(req.Namespace, nil) // best knowledge for the fail-closed decision
-				return fmt.Errorf("labels of namespace %s: %w", req.Namespace, err)
-			}
-			nsLabels = l
+	var failed []*lookupError
+	fail := func(l Lookup, err error) {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (this request's lookups ran past their %s budget: the API server is slow or unavailable)", err, e.env.LookupBudget)
 		}
-		a.Protected = cfg.IsProtected(req.Namespace, nsLabels)
+		a.Unknown |= l
+		failed = append(failed, &lookupError{lookup: l, err: err})
+	}
+	if req.Namespace != "" {
+		// The configuration's names decide without a lookup; the labels are read only when a selector could match.
+		a.Protected = cfg.IsProtected(req.Namespace, nil)
+		if e.env.Namespaces != nil && !a.Protected && cfg.ProtectionDependsOnLabels(req.Namespace) {
+			l, err := e.env.Namespaces.Labels(ctx, req.Namespace)
+			switch {
+			case err == nil || errors.Is(err, vnf.ErrNotFound):
+				a.Protected = cfg.IsProtected(req.Namespace, l)
+			default:
+				fail(LookupNamespace, fmt.Errorf("read the labels of namespace %s to tell whether it is protected: %w", req.Namespace, describe(err)))
+			}
+		}
 	}
 	if cfg.Identities.VNFM.Matches(&req.User) {
 		a.Identity |= VNFM
@@ -203,7 +268,8 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) error {
 	case req.Operation == Connect || req.SubResource == "ephemeralcontainers":
 		pod, err := e.targetPod(ctx, req)
 		if err != nil {
-			return err
+			fail(LookupBinding, err)
+			return failed
 		}
 		if pod != nil {
 			a.Target, subject, subjectKind = pod, pod, "Pod"
@@ -213,7 +279,8 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) error {
 		if e.env.Objects != nil && kind != "" {
 			owner, err := e.env.Objects.Get(ctx, kind, req.Namespace, req.Name)
 			if err != nil && !errors.Is(err, vnf.ErrNotFound) {
-				return fmt.Errorf("look up %s %s/%s: %w", kind, req.Namespace, req.Name, err)
+				fail(LookupBinding, fmt.Errorf("look up %s %s/%s, whose scale is changed: %w", kind, req.Namespace, req.Name, describe(err)))
+				return failed
 			}
 			if owner != nil {
 				subject, subjectKind = owner, kind
@@ -229,15 +296,42 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) error {
 	if subject != nil {
 		b, err := e.resolver.Resolve(ctx, a.Snapshot, subjectKind, subject)
 		if err != nil {
-			return err
+			fail(LookupBinding, fmt.Errorf("find the VNF instance of %s %s/%s: %w", subjectKind, req.Namespace, subject.GetName(), describe(err)))
+			return failed
 		}
 		a.Binding = b
 		if b.Instance != nil {
 			a.Profile = cfg.ProfileFor(b.Instance.VnfProductName)
 		}
 	}
-	return nil
+	return failed
 }
+
+// describe keeps a lookup error's message from ending empty after a colon: an error that carries no text (an API
+// status without a message, say), or wraps one, is completed with the type of the innermost error.
+func describe(err error) error {
+	if msg := strings.TrimSpace(err.Error()); msg != "" && !strings.HasSuffix(msg, ":") {
+		return err
+	}
+	return &silentError{err: err}
+}
+
+type silentError struct{ err error }
+
+func (s *silentError) Error() string {
+	inner := s.err
+	for next := errors.Unwrap(inner); next != nil; next = errors.Unwrap(inner) {
+		inner = next
+	}
+	msg := strings.TrimSuffix(strings.TrimSpace(s.err.Error()), ":")
+	why := fmt.Sprintf("the lookup failed with an error that gives no reason (%T)", inner)
+	if msg == "" {
+		return why
+	}
+	return msg + ": " + why
+}
+
+func (s *silentError) Unwrap() error { return s.err }
 
 // targetPod fetches the pod a CONNECT or ephemeral-containers request reaches.
 func (e *Evaluator) targetPod(ctx context.Context, req *Request) (*corev1.Pod, error) {
@@ -252,7 +346,7 @@ func (e *Evaluator) targetPod(ctx context.Context, req *Request) (*corev1.Pod, e
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up target pod %s/%s: %w", req.Namespace, req.Name, err)
+		return nil, fmt.Errorf("look up target pod %s/%s: %w", req.Namespace, req.Name, describe(err))
 	}
 	if pod, ok := obj.(*corev1.Pod); ok {
 		return pod, nil
