@@ -26,14 +26,16 @@ var Kinds = map[string]schema.GroupVersionResource{
 	"PersistentVolumeClaim": {Version: "v1", Resource: "persistentvolumeclaims"},
 	// Secrets and ConfigMaps are watched as metadata only (labels and owners, never their data): detection needs
 	// to tell which VNF instance a read Secret belongs to.
-	"Secret":      {Version: "v1", Resource: "secrets"},
-	"ConfigMap":   {Version: "v1", Resource: "configmaps"},
-	"ReplicaSet":  {Group: "apps", Version: "v1", Resource: "replicasets"},
-	"Deployment":  {Group: "apps", Version: "v1", Resource: "deployments"},
-	"StatefulSet": {Group: "apps", Version: "v1", Resource: "statefulsets"},
-	"DaemonSet":   {Group: "apps", Version: "v1", Resource: "daemonsets"},
-	"Job":         {Group: "batch", Version: "v1", Resource: "jobs"},
-	"CronJob":     {Group: "batch", Version: "v1", Resource: "cronjobs"},
+	"Secret":     {Version: "v1", Resource: "secrets"},
+	"ConfigMap":  {Version: "v1", Resource: "configmaps"},
+	"ReplicaSet": {Group: "apps", Version: "v1", Resource: "replicasets"},
+	// A pod's owner may be a ReplicationController (the core group's ReplicaSet).
+	"ReplicationController": {Version: "v1", Resource: "replicationcontrollers"},
+	"Deployment":            {Group: "apps", Version: "v1", Resource: "deployments"},
+	"StatefulSet":           {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	"DaemonSet":             {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	"Job":                   {Group: "batch", Version: "v1", Resource: "jobs"},
+	"CronJob":               {Group: "batch", Version: "v1", Resource: "cronjobs"},
 }
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}

@@ -36,6 +36,7 @@ var metaKinds = map[string]schema.GroupVersionResource{
 	KindConfigMap:             {Version: "v1", Resource: "configmaps"},
 	KindService:               {Version: "v1", Resource: "services"},
 	KindReplicaSet:            {Group: "apps", Version: "v1", Resource: "replicasets"},
+	KindReplicationController: {Version: "v1", Resource: "replicationcontrollers"},
 	KindDeployment:            {Group: "apps", Version: "v1", Resource: "deployments"},
 	KindStatefulSet:           {Group: "apps", Version: "v1", Resource: "statefulsets"},
 	KindDaemonSet:             {Group: "apps", Version: "v1", Resource: "daemonsets"},
