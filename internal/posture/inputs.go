@@ -37,6 +37,10 @@ func FromFiles(paths []string, defaultNamespace string) (*Inputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(objects) == 0 {
+		// A scan of nothing would report a clean cluster.
+		return nil, fmt.Errorf("posture: %s: no Kubernetes object in the input: nothing to scan", strings.Join(paths, ", "))
+	}
 	if defaultNamespace == "" {
 		defaultNamespace = manifest.DefaultNamespace
 	}
