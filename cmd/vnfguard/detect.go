@@ -219,7 +219,7 @@ func loadRules(paths []string) ([]*detect.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return detect.Merge(rules, user), nil
+	return detect.Merge(rules, user)
 }
 
 // findingPrinter writes findings as JSON lines at once, or as a table at the end.
