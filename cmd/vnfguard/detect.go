@@ -49,7 +49,7 @@ skipped. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 usage or r
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.path, "file", "", `audit log (JSON lines); "-" for standard input`)
+	f.StringVar(&o.path, "file", "", "audit log (JSON lines); \"-\" for standard input")
 	f.BoolVar(&o.follow, "follow", false, "keep reading as the log grows, across rotations")
 	f.BoolVar(&o.fromEnd, "from-end", false, "with --follow: start at the end of the log")
 	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file")
