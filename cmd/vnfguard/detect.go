@@ -49,7 +49,7 @@ skipped. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 usage or r
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.path, "file", "", `audit log (JSON lines); "-" for standard input`)
+	f.StringVar(&o.path, "file", "", "audit log (JSON lines); \"-\" for standard input")
 	f.BoolVar(&o.follow, "follow", false, "keep reading as the log grows, across rotations")
 	f.BoolVar(&o.fromEnd, "from-end", false, "with --follow: start at the end of the log")
 	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file")
@@ -219,7 +219,7 @@ func loadRules(paths []string) ([]*detect.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	return detect.Merge(rules, user), nil
+	return detect.Merge(rules, user)
 }
 
 // findingPrinter writes findings as JSON lines at once, or as a table at the end.

@@ -46,7 +46,7 @@ when a finding is at or above --fail-on.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}
 	f := cmd.Flags()
-	f.BoolVar(&o.once, "once", false, "reconcile once and report (required: the continuous mode is part of `vnfguard serve`)")
+	f.BoolVar(&o.once, "once", false, "reconcile once and report (required: the continuous mode is part of vnfguard serve)")
 	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file (protected namespaces, instance label, inventory source)")
 	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file; overrides the configuration's inventory source")
 	o.kube.add(f)

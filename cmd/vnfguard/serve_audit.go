@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
@@ -26,6 +27,12 @@ import (
 // queue before answering 200, and one consumer evaluates the queued events, writes and stores the findings, then
 // acknowledges them. After a crash every appended event that was not acknowledged is delivered again; the
 // (auditID, stage) set keeps a batch the API server retried from being reported twice.
+//
+// Exactly once across a shutdown: an event the consumer has taken is finished as a unit — its findings written,
+// sent, the event remembered in the set and acknowledged — even when SIGTERM arrives meanwhile (its context is
+// detached from the shutdown, bounded by eventGrace), and close waits for that before it closes the set and the
+// queue. Only a hard crash (SIGKILL, power loss) between the write and the set's append can repeat an event's
+// findings at the restart; they then carry the same finding IDs, which the store already merges.
 type auditIntake struct {
 	queue    *audit.Queue
 	dedupe   *audit.Dedupe
@@ -34,7 +41,16 @@ type auditIntake struct {
 	publish  func(context.Context, []finding.Finding)
 	out      io.Writer
 	logger   *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	cancel  context.CancelFunc // stops the consumer; nil until run starts
+	stopped chan struct{}      // closed when run returns
 }
+
+// eventGrace bounds how long an event already taken from the queue may take to finish after shutdown began (a
+// slow sink); past it the sinks see a cancelled context and the event is still remembered and acknowledged.
+const eventGrace = 10 * time.Second
 
 type auditFlags struct {
 	queueDir     string
@@ -89,9 +105,27 @@ func startAuditIntake(f auditFlags, cfg *config.Config, inv vnf.Inventory, objec
 	return in, nil
 }
 
-// run consumes the queue until ctx ends: each event once, acknowledged only after its findings are out.
+// run consumes the queue until ctx ends or close is called: each event once, acknowledged only after its findings
+// are out.
 func (in *auditIntake) run(ctx context.Context) error {
-	err := audit.Consume(ctx, in.queue, in.dedupe, func(ev *auditv1.Event) error { return in.process(ctx, ev) })
+	in.mu.Lock()
+	if in.closed || in.stopped != nil {
+		in.mu.Unlock()
+		return nil
+	}
+	ctx, in.cancel = context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	in.stopped = stopped
+	in.mu.Unlock()
+	defer close(stopped)
+
+	work := context.WithoutCancel(ctx)
+	err := audit.Consume(ctx, in.queue, in.dedupe, func(ev *auditv1.Event) error {
+		// The event is taken: finish it whatever the shutdown does (see auditIntake).
+		ectx, cancel := context.WithTimeout(work, eventGrace)
+		defer cancel()
+		return in.process(ectx, ev)
+	})
 	if errors.Is(err, context.Canceled) || errors.Is(err, audit.ErrClosed) {
 		return nil
 	}
@@ -119,7 +153,19 @@ func (in *auditIntake) process(ctx context.Context, ev *auditv1.Event) error {
 
 func (in *auditIntake) handler() http.Handler { return in.receiver }
 
+// close stops the consumer, waits until the event it holds is finished (written, sent, remembered, acknowledged),
+// then closes the dedupe set and the queue.
 func (in *auditIntake) close() {
+	in.mu.Lock()
+	in.closed = true
+	stopped := in.stopped
+	if in.cancel != nil {
+		in.cancel()
+	}
+	in.mu.Unlock()
+	if stopped != nil {
+		<-stopped
+	}
 	if in.dedupe != nil {
 		in.dedupe.Close()
 	}

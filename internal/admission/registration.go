@@ -202,7 +202,8 @@ func clientConfig(o RegistrationOptions) admissionregistrationv1.WebhookClientCo
 
 // Rules are the requests vnfguard judges: pod and workload creation and change (instantiation, images, pod
 // security), the pod subresources that reach a running container (exec, attach, port-forward — CONNECT — and
-// ephemeral containers, which `kubectl debug` uses), scaling, and volume snapshots (a dormant VNF's data).
+// ephemeral containers, which `kubectl debug` uses), the workloads that make pods (ReplicationControllers
+// included: the core group's ReplicaSet still creates pods), scaling, and volume snapshots (a dormant VNF's data).
 func Rules() []admissionregistrationv1.RuleWithOperations {
 	scope := admissionregistrationv1.NamespacedScope
 	rule := func(group string, resources []string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.RuleWithOperations {
@@ -218,6 +219,8 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 		rule("", []string{"pods"}, create, update),
 		rule("", []string{"pods/attach", "pods/exec", "pods/portforward"}, connect),
 		rule("", []string{"pods/ephemeralcontainers"}, update),
+		rule("", []string{"replicationcontrollers"}, create, update),
+		rule("", []string{"replicationcontrollers/scale"}, update),
 		rule("apps", []string{"daemonsets", "deployments", "replicasets", "statefulsets"}, create, update),
 		rule("apps", []string{"deployments/scale", "replicasets/scale", "statefulsets/scale"}, update),
 		rule("batch", []string{"cronjobs", "jobs"}, create, update),

@@ -172,7 +172,8 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 	wantRules := map[string]string{
 		"/pods": "CREATE,UPDATE", "/pods/exec": "CONNECT", "/pods/attach": "CONNECT", "/pods/portforward": "CONNECT",
 		"/pods/ephemeralcontainers": "UPDATE",
-		"apps/deployments":          "CREATE,UPDATE", "apps/statefulsets": "CREATE,UPDATE", "apps/daemonsets": "CREATE,UPDATE", "apps/replicasets": "CREATE,UPDATE",
+		"/replicationcontrollers":   "CREATE,UPDATE", "/replicationcontrollers/scale": "UPDATE",
+		"apps/deployments": "CREATE,UPDATE", "apps/statefulsets": "CREATE,UPDATE", "apps/daemonsets": "CREATE,UPDATE", "apps/replicasets": "CREATE,UPDATE",
 		"apps/deployments/scale": "UPDATE", "apps/statefulsets/scale": "UPDATE", "apps/replicasets/scale": "UPDATE",
 		"batch/jobs": "CREATE,UPDATE", "batch/cronjobs": "CREATE,UPDATE",
 		"snapshot.storage.k8s.io/volumesnapshots": "CREATE",

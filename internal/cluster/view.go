@@ -28,12 +28,14 @@ var Kinds = map[string]schema.GroupVersionResource{
 	"Pod":                   {Version: "v1", Resource: "pods"},
 	"PersistentVolumeClaim": {Version: "v1", Resource: "persistentvolumeclaims"},
 	// Secrets and ConfigMaps are not here: they are DataKinds, watched only in protected namespaces (WatchData).
-	"ReplicaSet":  {Group: "apps", Version: "v1", Resource: "replicasets"},
-	"Deployment":  {Group: "apps", Version: "v1", Resource: "deployments"},
-	"StatefulSet": {Group: "apps", Version: "v1", Resource: "statefulsets"},
-	"DaemonSet":   {Group: "apps", Version: "v1", Resource: "daemonsets"},
-	"Job":         {Group: "batch", Version: "v1", Resource: "jobs"},
-	"CronJob":     {Group: "batch", Version: "v1", Resource: "cronjobs"},
+	"ReplicaSet": {Group: "apps", Version: "v1", Resource: "replicasets"},
+	// A pod's owner may be a ReplicationController (the core group's ReplicaSet).
+	"ReplicationController": {Version: "v1", Resource: "replicationcontrollers"},
+	"Deployment":            {Group: "apps", Version: "v1", Resource: "deployments"},
+	"StatefulSet":           {Group: "apps", Version: "v1", Resource: "statefulsets"},
+	"DaemonSet":             {Group: "apps", Version: "v1", Resource: "daemonsets"},
+	"Job":                   {Group: "batch", Version: "v1", Resource: "jobs"},
+	"CronJob":               {Group: "batch", Version: "v1", Resource: "cronjobs"},
 }
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}

@@ -267,6 +267,12 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
+	// An empty file (or one of comments only) is a configuration that went missing on the way (a ConfigMap key
+	// misnamed, a template that rendered nothing), not a request for the defaults: those come without --config.
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil && (len(root.Content) == 0 || root.Content[0].Tag == "!!null") {
+		return nil, fmt.Errorf("config %s: the file is empty (no YAML document); give a configuration (see examples/config.yaml) or leave out --config for the defaults", path)
+	}
 	cfg, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -111,4 +113,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("empty error")
 		}
 	})
+}
+
+// An empty configuration file (or one of comments only) is an error: the defaults come from leaving out --config.
+func TestLoadEmptyFile(t *testing.T) {
+	for name, data := range map[string]string{"empty.yaml": "", "comments.yaml": "# to do\n", "separator.yaml": "# to do\n---\n", "blank.yaml": "\n\n  \n"} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "config "+path+": the file is empty") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

@@ -19,14 +19,16 @@
 // prints "$". Outputs are evaluated only when the condition holds.
 //
 // User rules (LoadPaths) are merged over the built-in pack (Builtin) with Merge: a user rule replaces the built-in
-// rule of the same id, so redefining one with enabled: false switches it off. Rule tests (Suite, RunSuite) give
+// rule of the same id, and a one-line override {id: X, enabled: false} switches built-in rule X off (an empty rule
+// file, or an override of no built-in rule, is an error). Rule tests (Suite, RunSuite) give
 // events and the findings they must produce, in a world of configuration, VNF inventory and cluster objects.
 //
 // The CEL environment holds these variables:
 //
-//	event           the audit event as a map (the JSON field names of audit.k8s.io/v1 Event, without the objects);
+//	event           the audit event, typed (vnfguard.audit.Event: the JSON field names of audit.k8s.io/v1 Event,
+//	                without the objects), so that a misspelt field (event.objectRef.resourc) is a compile error;
 //	                objectRef, user, responseStatus and annotations are always present (empty when the event
-//	                has none), so that event.objectRef.resource needs no has() guard
+//	                has none), so that event.objectRef.resource needs no has() guard; dyn(event) is its map view
 //	requestObject   the request body as a map ({} when absent), decoded only when a rule reads it
 //	responseObject  the response body as a map ({} when absent), decoded only when a rule reads it
 //

@@ -86,6 +86,9 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	}
 	seen := map[string]bool{}
 	for _, r := range rules {
+		if r != nil && r.Override {
+			return nil, fmt.Errorf("detect: rule %s (%s) only switches a rule on or off: Merge it over the rules it names", r.ID, r.Source)
+		}
 		if r == nil || r.cond == nil {
 			return nil, errors.New("detect: rule not compiled: load rules with ParseRules, LoadRules or LoadPaths")
 		}

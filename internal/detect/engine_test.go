@@ -142,7 +142,7 @@ func TestEvaluateStages(t *testing.T) {
 func TestEvaluateRuntimeErrors(t *testing.T) {
 	rules := mustRules(t, `rules:
   - id: missing-key
-    condition: event.nosuch == "x"
+    condition: requestObject.nosuch == "x"
     severity: info
   - id: bad-regex
     condition: int(event.verb) > 0
@@ -211,8 +211,9 @@ func TestHelpers(t *testing.T) {
 			auditv1.Event{ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "5gc", Name: "smf-0"}}},
 		{`vnfInstance() == "" && vnfState() == "" && !isDormant()`, auditv1.Event{ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "5gc", Name: "x"}}},
 		{`event.objectRef.resource == "" && event.responseStatus.code == 0 && size(event.user.groups) == 0 && requestObject == {} && podSpec() == {}`, auditv1.Event{}},
-		{`event.exists(k, k == "verb") && size(event) >= 12 && !has(event.impersonatedUser) && "objectRef" in event && event.?nosuch.orValue(1) == 1`, auditv1.Event{}},
-		{`event.objectRef == {"resource": "pods", "namespace": "a", "name": "", "uid": "", "apiGroup": "", "apiVersion": "", "resourceVersion": "", "subresource": ""} && event.user.groups == ["g"] && event.annotations["k"] == "v"`,
+		// The event is typed for the checker; dyn() gives its map view back.
+		{`dyn(event).exists(k, k == "verb") && size(dyn(event)) >= 12 && !has(event.impersonatedUser) && "objectRef" in dyn(event) && dyn(event).?nosuch.orValue(1) == 1`, auditv1.Event{}},
+		{`dyn(event.objectRef) == {"resource": "pods", "namespace": "a", "name": "", "uid": "", "apiGroup": "", "apiVersion": "", "resourceVersion": "", "subresource": ""} && event.user.groups == ["g"] && event.annotations["k"] == "v"`,
 			auditv1.Event{ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "a"}, User: authnv1.UserInfo{Username: "u", Groups: []string{"g"}}, Annotations: map[string]string{"k": "v"}}},
 		{`event.impersonatedUser.username == "x" && string(event.responseStatus.code) == "0"`, auditv1.Event{ImpersonatedUser: &authnv1.UserInfo{Username: "x"}}},
 		{`isSystemComponent() && !isWorkloadWrite()`, auditv1.Event{User: userInfo("system:node:n1")}},

@@ -14,6 +14,7 @@ import (
 	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/ext"
 	"github.com/google/cel-go/parser"
+	apiservercel "k8s.io/apiserver/pkg/cel"
 )
 
 // helper is a zero-argument CEL helper. It is a macro that expands to a hidden variable, so that its value is
@@ -60,7 +61,6 @@ var (
 func environment() (*cel.Env, error) {
 	envOnce.Do(func() {
 		opts := []cel.EnvOption{
-			cel.Variable("event", cel.MapType(cel.StringType, cel.DynType)),
 			cel.Variable("requestObject", cel.MapType(cel.StringType, cel.DynType)),
 			cel.Variable("responseObject", cel.MapType(cel.StringType, cel.DynType)),
 			cel.OptionalTypes(),
@@ -100,7 +100,19 @@ func environment() (*cel.Env, error) {
 					return eh.NewIdent(varName), nil
 				})))
 		}
-		celEnv, envErr = cel.NewEnv(opts...)
+		base, err := cel.NewEnv(opts...)
+		if err != nil {
+			envErr = err
+			return
+		}
+		// The event's declared type goes over the finished environment's provider (as Kubernetes' own CEL
+		// environments do): the libraries above register their types first.
+		typed, err := apiservercel.NewDeclTypeProvider(eventType).EnvOptions(base.CELTypeProvider())
+		if err != nil {
+			envErr = fmt.Errorf("declare the audit event's type: %w", err)
+			return
+		}
+		celEnv, envErr = base.Extend(append(typed, cel.Variable("event", eventType.CelType()))...)
 	})
 	return celEnv, envErr
 }

@@ -64,7 +64,7 @@ func stringsOrEmpty(s []string) []string {
 var kindOf = map[string]string{
 	"pods": "Pod", "secrets": "Secret", "configmaps": "ConfigMap", "persistentvolumeclaims": "PersistentVolumeClaim",
 	"deployments": "Deployment", "replicasets": "ReplicaSet", "statefulsets": "StatefulSet", "daemonsets": "DaemonSet",
-	"jobs": "Job", "cronjobs": "CronJob", "services": "Service",
+	"jobs": "Job", "cronjobs": "CronJob", "services": "Service", "replicationcontrollers": "ReplicationController",
 }
 
 // podAccessSubresources are the ways into a running container.

@@ -29,6 +29,9 @@ type Rule struct {
 	Enabled     bool
 	// Source is where the rule was defined: "file:line".
 	Source string
+	// Override marks a rule given as only {id, enabled}: it switches the rule of that id on or off, and Merge
+	// applies it to the rule it names; it has no condition of its own.
+	Override bool
 
 	cond   cel.Program
 	output []outputPart
@@ -74,7 +77,8 @@ func ParseRules(name string, data []byte) ([]*Rule, error) {
 		return nil, &PositionError{File: name, Err: fmt.Errorf("not valid YAML: %w", err)}
 	}
 	if len(root.Content) == 0 {
-		return nil, nil // an empty file holds no rules
+		// An empty rule file is a file that went missing on the way (a ConfigMap key misnamed), not a choice.
+		return nil, &PositionError{File: name, Err: errors.New("the file is empty: a rule file holds a rules: list with at least one rule")}
 	}
 	doc := root.Content[0]
 	if doc.Kind != yaml.MappingNode {
@@ -88,8 +92,8 @@ func ParseRules(name string, data []byte) ([]*Rule, error) {
 		}
 		seq = doc.Content[i+1]
 	}
-	if seq == nil || (seq.Kind == yaml.ScalarNode && seq.Tag == "!!null") {
-		return nil, nil
+	if seq == nil || (seq.Kind == yaml.ScalarNode && seq.Tag == "!!null") || (seq.Kind == yaml.SequenceNode && len(seq.Content) == 0) {
+		return nil, &PositionError{File: name, Line: doc.Line, Column: doc.Column, Err: errors.New("no rules: a rule file holds a rules: list with at least one rule")}
 	}
 	if seq.Kind != yaml.SequenceNode {
 		return nil, &PositionError{File: name, Line: seq.Line, Column: seq.Column, Err: errors.New("rules: want a list")}
@@ -175,6 +179,11 @@ func parseRule(file string, lines []string, n *yaml.Node) (*Rule, error) {
 	if v, ok := fields["enabled"]; ok {
 		if err := v.Decode(&r.Enabled); err != nil {
 			return nil, perr(v, r.ID, fmt.Errorf("enabled: want true or false: %w", err))
+		}
+		if len(fields) == 2 {
+			// {id: X, enabled: false}: switch rule X off (or on) without copying it.
+			r.Override = true
+			return r, nil
 		}
 	}
 	if v, ok := fields["severity"]; ok {
@@ -358,21 +367,32 @@ func parseAll(files []namedData) ([]*Rule, error) {
 }
 
 // Merge adds user rules to a base pack: a user rule with the id of a base rule replaces it in place, any other is
-// appended. To switch a built-in rule off, a user file redefines it with enabled: false.
-func Merge(base, user []*Rule) []*Rule {
+// appended. An override ({id: X, enabled: false}) switches rule X of the base on or off and keeps the rest of
+// it; an override of an id the base does not have is an error naming where it is.
+func Merge(base, user []*Rule) ([]*Rule, error) {
 	out := make([]*Rule, len(base), len(base)+len(user))
 	copy(out, base)
 	index := make(map[string]int, len(base))
 	for i, r := range out {
 		index[r.ID] = i
 	}
+	var errs []error
 	for _, r := range user {
-		if i, ok := index[r.ID]; ok {
+		i, ok := index[r.ID]
+		switch {
+		case r.Override && !ok:
+			errs = append(errs, &PositionError{File: r.Source, Rule: r.ID, Err: fmt.Errorf("enabled: %v names no built-in rule; a new rule needs a condition and a severity", r.Enabled)})
+		case r.Override:
+			switched := *out[i]
+			switched.Enabled = r.Enabled
+			switched.Source = fmt.Sprintf("%s (enabled: %v at %s)", out[i].Source, r.Enabled, r.Source)
+			out[i] = &switched
+		case ok:
 			out[i] = r
-			continue
+		default:
+			index[r.ID] = len(out)
+			out = append(out, r)
 		}
-		index[r.ID] = len(out)
-		out = append(out, r)
 	}
-	return out
+	return out, errors.Join(errs...)
 }

@@ -34,6 +34,13 @@ func TestLoadErrors(t *testing.T) {
 		{"top-key.yaml", []string{"top-key.yaml:1:1:", `unknown key "rule"`}},
 		{"syntax.yaml", []string{"syntax.yaml: not valid YAML"}},
 		{"not-list.yaml", []string{"not-list.yaml:1:8: rules: want a list"}},
+		// A misspelt field of the event is a compile error at its position, in conditions and outputs alike.
+		{"cel-field-typo.yaml", []string{"cel-field-typo.yaml:5:22: rule typo: condition: undefined field 'resourc'",
+			"cel-field-typo.yaml:9:", "rule typo-in-output: output: undefined field 'usernme'"}},
+		// Empty rule files are errors, not packs of no rules.
+		{"empty.yaml", []string{"empty.yaml: the file is empty: a rule file holds a rules: list with at least one rule"}},
+		{"comment-only.yaml", []string{"comment-only.yaml: the file is empty"}},
+		{"no-rules.yaml", []string{"no-rules.yaml:1:1: no rules"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -63,7 +70,10 @@ func TestLoadUserRulesOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	merged := Merge(pack, user)
+	merged, err := Merge(pack, user)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(merged) != len(pack)+1 {
 		t.Fatalf("merged %d rules, want %d (one replaced, one added)", len(merged), len(pack)+1)
 	}
@@ -95,11 +105,63 @@ func TestLoadUserRulesOverride(t *testing.T) {
 	}
 }
 
+// A one-line override switches a built-in rule off and keeps the rest of it; one that names no built-in rule is
+// an error naming where it is.
+func TestOverrideEnabled(t *testing.T) {
+	pack, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := LoadPaths(filepath.Join("testdata", "override", "disable.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := Merge(pack, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merged) != len(pack) {
+		t.Fatalf("merged %d rules, want the %d built-in ones", len(merged), len(pack))
+	}
+	var builtin, switched *Rule
+	for i, r := range merged {
+		if r.ID == "exec-running-vnf" {
+			builtin, switched = pack[i], r
+		}
+	}
+	if switched == nil || switched.Enabled || switched.Override || switched.Condition != builtin.Condition || switched.Severity != builtin.Severity ||
+		!strings.Contains(switched.Source, "enabled: false at testdata/override/disable.yaml:2") {
+		t.Fatalf("exec-running-vnf after the override: %+v", switched)
+	}
+	if !builtin.Enabled {
+		t.Error("the override changed the built-in pack itself")
+	}
+	e, err := NewEngine(merged, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range e.Rules() {
+		if r.ID == "exec-running-vnf" {
+			t.Error("the engine runs the disabled rule")
+		}
+	}
+	if _, err := NewEngine(user, Env{}); err == nil || !strings.Contains(err.Error(), "only switches a rule on or off") {
+		t.Errorf("an override given to the engine unmerged: %v", err)
+	}
+
+	unknown, err := LoadPaths(filepath.Join("testdata", "override", "unknown.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Merge(pack, unknown); err == nil || !strings.Contains(err.Error(), "testdata/override/unknown.yaml:2: rule no-such-builtin-rule: enabled: false names no built-in rule") {
+		t.Errorf("override of no built-in rule: %v", err)
+	}
+}
+
 func TestLoadRulesFS(t *testing.T) {
 	fsys := fstest.MapFS{
 		"a.yaml":       {Data: []byte("rules:\n  - id: a\n    condition: \"true\"\n    severity: info\n")},
 		"b.yml":        {Data: []byte("rules:\n  - id: b\n    condition: \"false\"\n    severity: critical\n    enabled: false\n")},
-		"empty.yaml":   {Data: []byte("")},
 		"tests/x.yaml": {Data: []byte("not: rules")},
 		"README.md":    {Data: []byte("# not a rule file")},
 	}

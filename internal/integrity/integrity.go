@@ -25,7 +25,12 @@ type Integrity struct {
 	keys      map[string]*imagesig.KeySet // by vnfProvider
 	providers []string
 	vulns     *vulnerabilities // nil: the gate is off
+	// offline: no registry request is made (policy test --offline); what needs one is reported as not checked.
+	offline bool
 }
+
+// errOffline is the reason given for every check --offline skips.
+var errOffline = fmt.Errorf("%w: --offline", policy.ErrNotChecked)
 
 var _ policy.ImageIntegrity = (*Integrity)(nil)
 
@@ -33,6 +38,19 @@ var _ policy.ImageIntegrity = (*Integrity)(nil)
 // neither signatures nor a vulnerability gate. cluster reads trivy-operator's VulnerabilityReports when the
 // configuration asks for them (operatorReports); it may be nil otherwise.
 func New(ctx context.Context, cfg config.Images, cluster dynamic.Interface, logger *slog.Logger) (*Integrity, error) {
+	return build(ctx, cfg, cluster, false, logger)
+}
+
+// NewOffline is New for a check that must make no network request (`vnfguard policy test --offline`): signatures
+// are not verified, since they live in the registry; vulnerabilities are judged against the report files for
+// images given by digest, while an image given by tag (its digest is the registry's answer) and an image with no
+// report file when trivy-operator's reports are configured (they live in the cluster) are not checked. Each
+// such refusal wraps policy.ErrNotChecked, and the policy names it in the decision.
+func NewOffline(ctx context.Context, cfg config.Images, logger *slog.Logger) (*Integrity, error) {
+	return build(ctx, cfg, nil, true, logger)
+}
+
+func build(ctx context.Context, cfg config.Images, cluster dynamic.Interface, offline bool, logger *slog.Logger) (*Integrity, error) {
 	if cfg.Signatures == nil && cfg.Vulnerabilities == nil {
 		return nil, nil
 	}
@@ -46,6 +64,7 @@ func New(ctx context.Context, cfg config.Images, cluster dynamic.Interface, logg
 	i := &Integrity{
 		verifier: imagesig.New(imagesig.Options{Timeout: timeout, Insecure: cfg.Registry.Insecure, Logger: logger}),
 		keys:     map[string]*imagesig.KeySet{},
+		offline:  offline,
 	}
 	if s := cfg.Signatures; s != nil {
 		for n, p := range s.Providers {
@@ -67,7 +86,7 @@ func New(ctx context.Context, cfg config.Images, cluster dynamic.Interface, logg
 		sort.Strings(i.providers)
 	}
 	if v := cfg.Vulnerabilities; v != nil {
-		gate, err := newVulnerabilities(ctx, v, cluster, logger)
+		gate, err := newVulnerabilities(ctx, v, cluster, offline, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -86,6 +105,9 @@ func (i *Integrity) VerifySignature(ctx context.Context, image, provider string)
 		return "", fmt.Errorf("no signing keys are configured for VNF provider %q (images.signatures.providers has %s): its images cannot be verified",
 			provider, strings.Join(quoteAll(i.providers), ", "))
 	}
+	if i.offline {
+		return "", fmt.Errorf("%w (the signature is in the registry)", errOffline)
+	}
 	res, err := i.verifier.Verify(ctx, image, ks)
 	if err != nil {
 		return res.Digest.DigestStr(), err
@@ -100,13 +122,16 @@ func (i *Integrity) Vulnerabilities() bool { return i != nil && i.vulns != nil }
 // through the registry, since reports are kept by digest.
 func (i *Integrity) CheckVulnerabilities(ctx context.Context, image, digest string) (string, error) {
 	if digest == "" {
+		if i.offline {
+			return "", fmt.Errorf("%w (the image is given by tag; its digest, which reports are kept by, is the registry's answer)", errOffline)
+		}
 		d, err := i.verifier.Resolve(ctx, image)
 		if err != nil {
 			return "", err
 		}
 		digest = d.DigestStr()
 	}
-	return i.vulns.check(image, digest), nil
+	return i.vulns.check(image, digest)
 }
 
 // Run keeps the reports current until ctx ends.

@@ -38,10 +38,13 @@ type vulnerabilities struct {
 	versions string            // the resourceVersions of the objects last loaded
 	objects  []*unstructured.Unstructured
 	logger   *slog.Logger
+	// operatorSkipped: trivy-operator's reports are configured but not read (offline), so a missing report
+	// proves nothing.
+	operatorSkipped bool
 }
 
-func newVulnerabilities(ctx context.Context, c *config.Vulnerabilities, cluster dynamic.Interface, logger *slog.Logger) (*vulnerabilities, error) {
-	if c.OperatorReports && cluster == nil {
+func newVulnerabilities(ctx context.Context, c *config.Vulnerabilities, cluster dynamic.Interface, offline bool, logger *slog.Logger) (*vulnerabilities, error) {
+	if c.OperatorReports && cluster == nil && !offline {
 		return nil, fmt.Errorf("images.vulnerabilities.operatorReports needs a cluster: give --kubeconfig")
 	}
 	if !c.OperatorReports {
@@ -73,7 +76,7 @@ func newVulnerabilities(ctx context.Context, c *config.Vulnerabilities, cluster 
 	if err != nil {
 		return nil, fmt.Errorf("images.vulnerabilities: %w", err)
 	}
-	v := &vulnerabilities{gate: gate, paths: c.Reports, cluster: cluster, logger: logger}
+	v := &vulnerabilities{gate: gate, paths: c.Reports, cluster: cluster, logger: logger, operatorSkipped: offline && c.OperatorReports}
 	v.stamp = v.fingerprint()
 	if cluster != nil {
 		objects, versions, err := v.list(ctx)
@@ -105,16 +108,19 @@ func (v *vulnerabilities) list(ctx context.Context) ([]*unstructured.Unstructure
 }
 
 // check runs the gate; "" when the image passes.
-func (v *vulnerabilities) check(image, digest string) string {
+func (v *vulnerabilities) check(image, digest string) (string, error) {
 	repo := ""
 	if ref, err := name.ParseReference(image); err == nil {
 		repo = ref.Context().Name()
 	}
 	res := v.gate.Check(digest, repo)
-	if res.Allowed {
-		return ""
+	switch {
+	case res.Allowed:
+		return "", nil
+	case res.Reason == vulngate.ReasonMissing && v.operatorSkipped:
+		return "", fmt.Errorf("%w (no report file describes %s, and trivy-operator's VulnerabilityReports are in the cluster)", errOffline, digest)
 	}
-	return res.Message
+	return res.Message, nil
 }
 
 // run re-reads the reports when a file under the configured paths changes, and lists the cluster's reports again

@@ -12,7 +12,8 @@ Check image-signature requires VNF images to be signed by their provider (M1047)
 images.signatures names providers: every image of a pod or template that belongs to a VNF instance must carry a
 cosign signature by one of the keys configured for the instance's vnfProvider, over the very digest the reference
 resolves to (a tag is resolved through the registry). An instance whose provider has no keys configured can run
-no image, and a registry that cannot be reached denies (fail closed): the message says which.
+no image, and a registry that cannot be reached denies (fail closed): the message says which. An image the verifier was told not
+to look up (policy test --offline) is named in the decision as not checked, never as verified.
 
 Allowed: every image outside protected namespaces, and of objects that belong to no instance (vnf-instantiation
 judges those); every image when images.signatures is not configured; updates that leave the pod spec unchanged.
@@ -39,6 +40,9 @@ func (c imageSignatureCheck) Evaluate(ctx context.Context, a *Attributes, out []
 			continue // image-registry reports unparsable references
 		}
 		if _, err := a.Images.VerifySignature(ctx, img.image, inst.VnfProvider); err != nil {
+			if a.notChecked(c.ID(), img, err) {
+				continue
+			}
 			out = append(out, violation(c, img.field, "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+
 				" of VNF instance "+inst.ID+" (provider "+strconv.Quote(inst.VnfProvider)+"): "+err.Error()))
 		}

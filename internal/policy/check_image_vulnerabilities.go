@@ -12,7 +12,9 @@ Check image-vulnerabilities keeps images with vulnerabilities the operator will 
 (M1047: "scan images before deployment, and block those that are not in compliance"), in protected namespaces,
 when images.vulnerabilities is configured: the image's scan report (Trivy JSON, by digest) must show nothing at or
 above images.vulnerabilities.denyAt (default CRITICAL) and no more than maxCount of a severity; an image without a
-report is denied unless missingReport is allow. The denial names the worst vulnerabilities.
+report is denied unless missingReport is allow. The denial names the worst vulnerabilities. An image the gate was
+told not to look up (policy test --offline: a tag needs the registry for its digest) is named in the decision as
+not checked.
 
 Allowed: every image outside protected namespaces; accepted vulnerability IDs (allow); unfixed ones when
 ignoreUnfixed; images with a passing report; updates that leave the pod spec unchanged.
@@ -37,6 +39,9 @@ func (c imageVulnerabilitiesCheck) Evaluate(ctx context.Context, a *Attributes, 
 			continue
 		}
 		deny, err := a.Images.CheckVulnerabilities(ctx, img.image, img.digest)
+		if a.notChecked(c.ID(), img, err) {
+			continue
+		}
 		if err != nil {
 			deny = err.Error()
 		}

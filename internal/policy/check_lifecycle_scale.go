@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
@@ -14,7 +15,7 @@ import (
 /*
 Check lifecycle-scale stops anyone but the VNFM from bringing a STOPPED or terminated VNF back to life by scaling
 its workloads up (FGT1609.501: the revived pods would serve the dormant VNF's data). It governs UPDATE of
-Deployments, StatefulSets and ReplicaSets and of their scale subresource, in every namespace.
+Deployments, StatefulSets, ReplicaSets and ReplicationControllers and of their scale subresource, in every namespace.
 
 Restricted: raising spec.replicas of a workload that belongs to a VNF instance the NFVO says is STOPPED or
 NOT_INSTANTIATED (or that the inventory no longer knows), by any identity that is not a VNFM.
@@ -67,6 +68,8 @@ func replicasOf(obj runtime.Object) (int32, bool) {
 	case *appsv1.StatefulSet:
 		r = o.Spec.Replicas
 	case *appsv1.ReplicaSet:
+		r = o.Spec.Replicas
+	case *corev1.ReplicationController:
 		r = o.Spec.Replicas
 	case *autoscalingv1.Scale:
 		return o.Spec.Replicas, true

@@ -9,7 +9,7 @@ import (
 /*
 Check vnf-instantiation stops fake VNFs in protected namespaces (FGT5013: a fake or compromised container-management
 controller deploys VNFs the NFVO never instantiated). It governs CREATE and UPDATE of Pods, Deployments,
-StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs.
+StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs.
 
 Restricted: every such object must belong to a VNF instance the inventory knows (by the instance label on it or an
 owner, or by being named as one of the instance's resources), and

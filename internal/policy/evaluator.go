@@ -369,6 +369,12 @@ func podViewOf(obj runtime.Object) *PodView {
 		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
 	case *appsv1.ReplicaSet:
 		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+	case *corev1.ReplicationController:
+		if o.Spec.Template == nil {
+			// The API server requires a template; judged as one without containers, never as "no pod".
+			o.Spec.Template = &corev1.PodTemplateSpec{}
+		}
+		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
 	case *batchv1.Job:
 		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
 	case *batchv1.CronJob:
@@ -387,6 +393,8 @@ func kindOfResource(resource string) string {
 		return "StatefulSet"
 	case "replicasets":
 		return "ReplicaSet"
+	case "replicationcontrollers":
+		return "ReplicationController"
 	}
 	return ""
 }
@@ -394,7 +402,7 @@ func kindOfResource(resource string) string {
 // IsWorkloadKind reports whether kind is one the instantiation check governs.
 func IsWorkloadKind(kind string) bool {
 	switch kind {
-	case "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob":
+	case "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob":
 		return true
 	}
 	return false

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -8,6 +10,20 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 )
+
+// ErrNotChecked is what an ImageIntegrity's error wraps when it did not check at all because it was told not to
+// look anything up (`policy test --offline`). The image checks then neither deny nor stay silent: the decision
+// notes "<check> not checked: <why>" for the image, so that a verdict never claims what was not verified.
+var ErrNotChecked = errors.New("not checked")
+
+// notChecked records, for an image the check could not judge, why; it reports whether err was such a refusal.
+func (a *Attributes) notChecked(check string, img imageRef, err error) bool {
+	if !errors.Is(err, ErrNotChecked) {
+		return false
+	}
+	a.Note(check + " " + err.Error() + " (container " + strconv.Quote(img.container) + ", image " + strconv.Quote(img.image) + ")")
+	return true
+}
 
 // imageRef is one container image of the workload, parsed once per request and shared by the image checks.
 type imageRef struct {

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -86,44 +87,90 @@ func FromAdmission(ar *admissionv1.AdmissionRequest) (*Request, error) {
 	return req, nil
 }
 
-// DecodeObject decodes raw JSON into the typed object for kind; nil raw gives nil.
+// DecodeObject decodes raw JSON into the typed object for kind; nil raw gives nil. A kind the policy judges, given
+// in an API version it does not decode (batch/v1beta1 CronJob, extensions/v1beta1 Deployment), is an error
+// wrapping ErrUnsupportedVersion: judged as an empty object it would be allowed.
 func DecodeObject(kind schema.GroupVersionKind, raw []byte) (runtime.Object, error) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	obj := newObject(kind)
+	obj, err := newObject(kind)
+	if err != nil {
+		return nil, err
+	}
 	if err := json.Unmarshal(raw, obj); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", kind.Kind, err)
 	}
 	return obj, nil
 }
 
-func newObject(kind schema.GroupVersionKind) runtime.Object {
-	switch kind.Group + "/" + kind.Kind {
-	case "/Pod":
-		return &corev1.Pod{}
-	case "/PodExecOptions":
-		return &corev1.PodExecOptions{}
-	case "/PodAttachOptions":
-		return &corev1.PodAttachOptions{}
-	case "/PodPortForwardOptions":
-		return &corev1.PodPortForwardOptions{}
-	case "/PersistentVolumeClaim":
-		return &corev1.PersistentVolumeClaim{}
-	case "apps/Deployment":
-		return &appsv1.Deployment{}
-	case "apps/StatefulSet":
-		return &appsv1.StatefulSet{}
-	case "apps/DaemonSet":
-		return &appsv1.DaemonSet{}
-	case "apps/ReplicaSet":
-		return &appsv1.ReplicaSet{}
-	case "batch/Job":
-		return &batchv1.Job{}
-	case "batch/CronJob":
-		return &batchv1.CronJob{}
-	case "autoscaling/Scale":
-		return &autoscalingv1.Scale{}
+// ErrUnsupportedVersion is the error for an object of a kind the policy judges in an API version it does not
+// decode.
+var ErrUnsupportedVersion = errors.New("API version not judged by vnfguard")
+
+// decoded are the kinds the policy decodes into typed objects, each in the one version the API server sends
+// (a webhook registered with matchPolicy Equivalent receives every request converted to it).
+var decoded = map[schema.GroupVersionKind]func() runtime.Object{
+	corev1.SchemeGroupVersion.WithKind("Pod"):                   func() runtime.Object { return &corev1.Pod{} },
+	corev1.SchemeGroupVersion.WithKind("PodExecOptions"):        func() runtime.Object { return &corev1.PodExecOptions{} },
+	corev1.SchemeGroupVersion.WithKind("PodAttachOptions"):      func() runtime.Object { return &corev1.PodAttachOptions{} },
+	corev1.SchemeGroupVersion.WithKind("PodPortForwardOptions"): func() runtime.Object { return &corev1.PodPortForwardOptions{} },
+	corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"): func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
+	corev1.SchemeGroupVersion.WithKind("ReplicationController"): func() runtime.Object { return &corev1.ReplicationController{} },
+	appsv1.SchemeGroupVersion.WithKind("Deployment"):            func() runtime.Object { return &appsv1.Deployment{} },
+	appsv1.SchemeGroupVersion.WithKind("StatefulSet"):           func() runtime.Object { return &appsv1.StatefulSet{} },
+	appsv1.SchemeGroupVersion.WithKind("DaemonSet"):             func() runtime.Object { return &appsv1.DaemonSet{} },
+	appsv1.SchemeGroupVersion.WithKind("ReplicaSet"):            func() runtime.Object { return &appsv1.ReplicaSet{} },
+	batchv1.SchemeGroupVersion.WithKind("Job"):                  func() runtime.Object { return &batchv1.Job{} },
+	batchv1.SchemeGroupVersion.WithKind("CronJob"):              func() runtime.Object { return &batchv1.CronJob{} },
+	autoscalingv1.SchemeGroupVersion.WithKind("Scale"):          func() runtime.Object { return &autoscalingv1.Scale{} },
+}
+
+// legacyGroups are the groups that once served the workload kinds and serve them no longer: extensions/v1beta1
+// and apps/v1beta1, v1beta2 until Kubernetes 1.16, batch/v1beta1 CronJob until 1.25. Their kinds are the
+// ones of apps and batch.
+var legacyGroups = map[string]string{"extensions": "apps"}
+
+// removedIn says in which Kubernetes version the API server stopped serving a legacy workload version.
+var removedIn = map[string]string{
+	"extensions/v1beta1": "1.16", "apps/v1beta1": "1.16", "apps/v1beta2": "1.16",
+	"batch/v1beta1": "1.25", "batch/v2alpha1": "1.21",
+}
+
+func newObject(kind schema.GroupVersionKind) (runtime.Object, error) {
+	if err := CheckVersion(kind); err != nil {
+		return nil, err
 	}
-	return &unstructured.Unstructured{}
+	if n, ok := decoded[kind]; ok {
+		return n(), nil
+	}
+	return &unstructured.Unstructured{}, nil
+}
+
+// CheckVersion returns an error wrapping ErrUnsupportedVersion, naming the version and the one to use, when kind
+// is a kind the policy decodes (Pod, Deployment, CronJob, ...) given in another API version or a legacy group;
+// nil otherwise. vnfguard decodes each kind in the version a current API server sends and no other: a verdict on
+// a manifest in a version no supported API server accepts (the BishopFox badPods CronJobs are batch/v1beta1)
+// would be about an object that can never exist, and decoding the old shapes into the new types would misread
+// the fields that differ (defaulted selectors, rollbackTo, templateGeneration).
+func CheckVersion(kind schema.GroupVersionKind) error {
+	if _, ok := decoded[kind]; ok {
+		return nil
+	}
+	group := kind.Group
+	if g, ok := legacyGroups[group]; ok {
+		group = g
+	}
+	for known := range decoded {
+		if known.Group != group || known.Kind != kind.Kind {
+			continue
+		}
+		removed := ""
+		if v, ok := removedIn[kind.GroupVersion().String()]; ok {
+			removed = fmt.Sprintf(" (Kubernetes stopped serving %s in %s)", kind.GroupVersion(), v)
+		}
+		return fmt.Errorf("%s %s: %w: vnfguard judges %s only as %s%s; convert the manifest to %s",
+			kind.Kind, kind.GroupVersion(), ErrUnsupportedVersion, kind.Kind, known.GroupVersion(), removed, known.GroupVersion())
+	}
+	return nil
 }

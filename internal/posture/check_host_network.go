@@ -62,6 +62,11 @@ func podSpecOf(obj runtime.Object) *corev1.PodSpec {
 		return &o.Spec.Template.Spec
 	case *appsv1.ReplicaSet:
 		return &o.Spec.Template.Spec
+	case *corev1.ReplicationController:
+		if o.Spec.Template == nil {
+			return nil
+		}
+		return &o.Spec.Template.Spec
 	case *batchv1.Job:
 		return &o.Spec.Template.Spec
 	case *batchv1.CronJob:

@@ -37,6 +37,10 @@ func FromFiles(paths []string, defaultNamespace string) (*Inputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(objects) == 0 {
+		// A scan of nothing would report a clean cluster.
+		return nil, fmt.Errorf("posture: %s: no Kubernetes object in the input: nothing to scan", strings.Join(paths, ", "))
+	}
 	if defaultNamespace == "" {
 		defaultNamespace = manifest.DefaultNamespace
 	}
@@ -69,6 +73,9 @@ func FromCluster(ctx context.Context, cfg *rest.Config) (*Inputs, error) {
 		{appsv1.SchemeGroupVersion.WithKind("StatefulSet"), func() (runtime.Object, error) { return cs.AppsV1().StatefulSets("").List(ctx, all) }},
 		{appsv1.SchemeGroupVersion.WithKind("DaemonSet"), func() (runtime.Object, error) { return cs.AppsV1().DaemonSets("").List(ctx, all) }},
 		{appsv1.SchemeGroupVersion.WithKind("ReplicaSet"), func() (runtime.Object, error) { return cs.AppsV1().ReplicaSets("").List(ctx, all) }},
+		{corev1.SchemeGroupVersion.WithKind("ReplicationController"), func() (runtime.Object, error) {
+			return cs.CoreV1().ReplicationControllers("").List(ctx, all)
+		}},
 		{batchv1.SchemeGroupVersion.WithKind("Job"), func() (runtime.Object, error) { return cs.BatchV1().Jobs("").List(ctx, all) }},
 		{batchv1.SchemeGroupVersion.WithKind("CronJob"), func() (runtime.Object, error) { return cs.BatchV1().CronJobs("").List(ctx, all) }},
 		{networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), func() (runtime.Object, error) {
@@ -131,6 +138,10 @@ func itemsOf(list runtime.Object) ([]runtime.Object, error) {
 			out = append(out, &l.Items[i])
 		}
 	case *appsv1.ReplicaSetList:
+		for i := range l.Items {
+			out = append(out, &l.Items[i])
+		}
+	case *corev1.ReplicationControllerList:
 		for i := range l.Items {
 			out = append(out, &l.Items[i])
 		}

@@ -15,6 +15,7 @@ import (
 const (
 	KindPod                   = "Pod"
 	KindReplicaSet            = "ReplicaSet"
+	KindReplicationController = "ReplicationController"
 	KindDeployment            = "Deployment"
 	KindStatefulSet           = "StatefulSet"
 	KindDaemonSet             = "DaemonSet"
@@ -31,14 +32,14 @@ const (
 // apiVersions gives each kind's apiVersion for finding object references.
 var apiVersions = map[string]string{
 	KindPod: "v1", KindPersistentVolumeClaim: "v1", KindPersistentVolume: "v1", KindSecret: "v1", KindConfigMap: "v1",
-	KindService: "v1", KindReplicaSet: "apps/v1", KindDeployment: "apps/v1", KindStatefulSet: "apps/v1",
+	KindService: "v1", KindReplicationController: "v1", KindReplicaSet: "apps/v1", KindDeployment: "apps/v1", KindStatefulSet: "apps/v1",
 	KindDaemonSet: "apps/v1", KindJob: "batch/v1", KindCronJob: "batch/v1",
 	KindVolumeSnapshot: "snapshot.storage.k8s.io/v1",
 }
 
 // workloadKinds can be rogue: they run code.
 var workloadKinds = map[string]bool{
-	KindPod: true, KindReplicaSet: true, KindDeployment: true, KindStatefulSet: true, KindDaemonSet: true,
+	KindPod: true, KindReplicaSet: true, KindReplicationController: true, KindDeployment: true, KindStatefulSet: true, KindDaemonSet: true,
 	KindJob: true, KindCronJob: true,
 }
 

@@ -36,6 +36,7 @@ var metaKinds = map[string]schema.GroupVersionResource{
 	KindPersistentVolumeClaim: {Version: "v1", Resource: "persistentvolumeclaims"},
 	KindService:               {Version: "v1", Resource: "services"},
 	KindReplicaSet:            {Group: "apps", Version: "v1", Resource: "replicasets"},
+	KindReplicationController: {Version: "v1", Resource: "replicationcontrollers"},
 	KindDeployment:            {Group: "apps", Version: "v1", Resource: "deployments"},
 	KindStatefulSet:           {Group: "apps", Version: "v1", Resource: "statefulsets"},
 	KindDaemonSet:             {Group: "apps", Version: "v1", Resource: "daemonsets"},
