@@ -136,7 +136,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, req *Request) *Decision {
 			}
 		}
 	}
-	d.Exceptions, d.BreakGlass = a.notes, a.breakGlass
+	d.Exceptions, d.BreakGlass, d.Overrides = a.notes, a.breakGlass, a.overrides
 	return d
 }
 
@@ -184,6 +184,9 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) error {
 	}
 	if cfg.Identities.Controllers.Matches(&req.User) {
 		a.Identity |= Controller
+	}
+	if cfg.Identities.Administrators.Matches(&req.User) {
+		a.Identity |= Administrator
 	}
 
 	if view := podViewOf(req.Object); view != nil {

@@ -108,6 +108,8 @@ func newObject(kind schema.GroupVersionKind) runtime.Object {
 		return &corev1.PodAttachOptions{}
 	case "/PodPortForwardOptions":
 		return &corev1.PodPortForwardOptions{}
+	case "/Namespace":
+		return &corev1.Namespace{}
 	case "/PersistentVolumeClaim":
 		return &corev1.PersistentVolumeClaim{}
 	case "apps/Deployment":
