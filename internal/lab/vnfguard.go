@@ -204,7 +204,16 @@ func (g *Guard) Register(ctx context.Context) error {
 		if err := api.Delete(ctx, c.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("lab: replace ValidatingWebhookConfiguration %s: %w", c.Name, err)
 		}
-		if _, err := api.Create(ctx, c, metav1.CreateOptions{}); err != nil {
+		_, err := api.Create(ctx, c, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			// A vnfguard that re-applies its own registration was quicker: put ours over it.
+			var live *admregv1.ValidatingWebhookConfiguration
+			if live, err = api.Get(ctx, c.Name, metav1.GetOptions{}); err == nil {
+				c.ResourceVersion = live.ResourceVersion
+				_, err = api.Update(ctx, c, metav1.UpdateOptions{})
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("lab: create ValidatingWebhookConfiguration %s: %w", c.Name, err)
 		}
 		g.WebhookNames = append(g.WebhookNames, c.Name)
