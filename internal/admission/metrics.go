@@ -93,7 +93,7 @@ func newRegistry() *prometheus.Registry {
 
 // observe counts a decision: once per (check, result) pair it contains.
 func (m *metrics) observe(d *policy.Decision) {
-	if d.Allowed && len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors)+len(d.Overrides) == 0 && d.BreakGlass == "" {
+	if d.Quiet() {
 		m.allowedNone.Inc()
 		return
 	}

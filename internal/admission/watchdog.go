@@ -135,21 +135,30 @@ func (w *Watchdog) Run(ctx context.Context) error {
 	}
 	w.o.Logger.Info("registration watchdog running", "webhookConfiguration", w.name, "reapply", w.o.Reapply)
 	if _, exists, _ := inf.GetStore().GetByKey(w.name); !exists {
-		// vnfguard usually starts before its registration is applied: give it the grace period, unless vnfguard
-		// puts it there itself.
-		grace := w.o.GracePeriod
 		if w.o.Reapply {
-			grace = 0
-		}
-		timer := time.NewTimer(grace)
-		defer timer.Stop()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-timer.C:
-		}
-		if _, exists, _ := inf.GetStore().GetByKey(w.name); !exists {
-			w.Check(ctx, nil)
+			// Registering itself at start is installation, not drift (the Kyverno pattern).
+			if err := w.reapply(ctx, nil); err != nil {
+				w.metrics.reapply.WithLabelValues(w.name, "error").Inc()
+				w.o.Logger.Error("create the registration", "webhookConfiguration", w.name, "error", err)
+			} else {
+				w.metrics.reapply.WithLabelValues(w.name, "ok").Inc()
+				w.o.Logger.Info("registration created", "webhookConfiguration", w.name)
+			}
+		} else {
+			// vnfguard usually starts before its registration is applied: give it the grace period.
+			timer := time.NewTimer(w.o.GracePeriod)
+			defer timer.Stop()
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-timer.C:
+			}
+			w.mu.Lock()
+			seen := w.seen
+			w.mu.Unlock()
+			if _, exists, _ := inf.GetStore().GetByKey(w.name); !exists && !seen {
+				w.Check(ctx, nil)
+			}
 		}
 	}
 	<-ctx.Done()

@@ -29,6 +29,12 @@ type Decision struct {
 	Errors []error
 }
 
+// Quiet reports whether the decision has nothing to report: allowed, with no violation in any mode, no override,
+// no break-glass use and no internal error. A decision that is not quiet has findings.
+func (d *Decision) Quiet() bool {
+	return d.Allowed && len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors)+len(d.Overrides) == 0 && d.BreakGlass == ""
+}
+
 // Message is the denial message returned to the client: every denial with its check, technique, field path and
 // VNF instance. It is empty for allowed requests.
 func (d *Decision) Message() string {
