@@ -37,6 +37,7 @@ type serveOptions struct {
 	reconcile                 bool
 	audit                     auditFlags
 	outputs                   outputFlags
+	registration              registrationFlags
 }
 
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -46,9 +47,12 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run the admission webhook (HTTPS): /validate, /healthz, /readyz, /metrics",
 		Long: `Runs vnfguard's validating admission webhook. Decisions are answered on POST /validate; every denial, warning,
 audit, break-glass use and internal error is also written to stdout as one Finding JSON line. Logs are JSON on
-stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster view has synced.`,
+stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster view has synced. Given the inputs of
+webhook-config (--webhook-url or --webhook-service, and the CA), serve watches its own ValidatingWebhookConfiguration
+and reports every drift from what webhook-config renders (self.registration.reapply puts it back).`,
 		Example: `  vnfguard serve --config vnfguard.yaml --kubeconfig ~/.kube/config --self-signed
-  vnfguard serve --config vnfguard.yaml --tls-cert-file tls.crt --tls-key-file tls.key --listen :8443`,
+  vnfguard serve --config vnfguard.yaml --tls-cert-file tls.crt --tls-key-file tls.key --listen :8443 \
+    --webhook-service vnfguard/vnfguard:443 --webhook-ca-file ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}
@@ -70,6 +74,7 @@ stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster vi
 	f.StringSliceVar(&o.audit.rulePaths, "rules", nil, "extra detection rule files or directories")
 	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
 	o.outputs.add(f)
+	o.registration.add(f)
 	return cmd
 }
 
@@ -199,6 +204,13 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		if err := os.WriteFile(o.writeCA, server.CABundle(), 0o644); err != nil {
 			return fmt.Errorf("--write-ca: %w", err)
 		}
+	}
+	var selfSignedCA []byte
+	if o.selfSigned {
+		selfSignedCA = server.CABundle()
+	}
+	if err := startWatchdog(ctx, o.registration, cfg, restCfg, selfSignedCA, out, pub, registry, logger); err != nil {
+		return usageError(err)
 	}
 	if err := server.Start(ctx); err != nil {
 		return err

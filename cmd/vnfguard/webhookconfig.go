@@ -20,8 +20,9 @@ func newWebhookConfigCommand(stdout io.Writer) *cobra.Command {
 		Short: "Print the ValidatingWebhookConfiguration that registers vnfguard with the API server",
 		Long: `Prints the ValidatingWebhookConfiguration for vnfguard at a URL or behind a Service: pods, pods/exec, attach,
 portforward, ephemeralcontainers, workloads and their scale subresource, VolumeSnapshots; failurePolicy Fail for the
-protected namespaces of the configuration and Ignore elsewhere; match conditions that leave the API server's own
-traffic alone.`,
+protected namespaces of the configuration and Ignore elsewhere; updates and deletes of the protected Namespace
+objects themselves (Fail); match conditions that leave the API server's own traffic alone. ` + "`vnfguard serve`" + ` given
+the same --webhook-url or --webhook-service and CA watches the registration for drift from this output.`,
 		Example: `  vnfguard webhook-config --config vnfguard.yaml --service vnfguard/vnfguard:443 --ca-file ca.pem | kubectl apply -f -`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -35,6 +36,9 @@ traffic alone.`,
 			ca, err := os.ReadFile(caFile)
 			if err != nil {
 				return usageError(fmt.Errorf("--ca-file: %w", err))
+			}
+			if name == "" {
+				name = cfg.Self.WebhookConfigurations[0]
 			}
 			opts := admission.RegistrationOptions{Name: name, Config: cfg, URL: url, CABundle: ca, TimeoutSeconds: timeout}
 			if service != "" {
@@ -59,7 +63,7 @@ traffic alone.`,
 	f.StringVar(&service, "service", "", "Service the API server calls: NAMESPACE/NAME[:PORT][/PATH]")
 	f.StringVar(&caFile, "ca-file", "", "PEM file of the CA that signed vnfguard's serving certificate")
 	f.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")
-	f.StringVar(&name, "name", "vnfguard", "metadata.name of the configuration")
+	f.StringVar(&name, "name", "", "metadata.name of the configuration (default: the first of self.webhookConfigurations, vnfguard)")
 	f.Int32Var(&timeout, "timeout-seconds", 5, "how long the API server waits for vnfguard (1-30)")
 	return cmd
 }

@@ -93,7 +93,7 @@ func newRegistry() *prometheus.Registry {
 
 // observe counts a decision: once per (check, result) pair it contains.
 func (m *metrics) observe(d *policy.Decision) {
-	if d.Allowed && len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors) == 0 && d.BreakGlass == "" {
+	if d.Quiet() {
 		m.allowedNone.Inc()
 		return
 	}
@@ -125,6 +125,9 @@ func (m *metrics) observe(d *policy.Decision) {
 	}
 	for _, err := range d.Errors {
 		count(checkOfError(err), resultError)
+	}
+	for _, v := range d.Overrides {
+		count(v.Check, resultAllowed)
 	}
 	if d.BreakGlass != "" {
 		count("break-glass", resultAllowed)

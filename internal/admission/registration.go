@@ -23,6 +23,7 @@ const (
 	ProtectedWebhook      = "protected.vnfguard.io"
 	ProtectedNamesWebhook = "protected-names.vnfguard.io"
 	ClusterWebhook        = "cluster.vnfguard.io"
+	NamespacesWebhook     = "namespaces.vnfguard.io"
 )
 
 // DefaultPath is the path the server judges AdmissionReviews on.
@@ -119,6 +120,11 @@ func (o RegistrationOptions) Validate() error {
 //     selector cannot express "selector OR names", so the names get a webhook of their own, Fail as well.
 //   - cluster.vnfguard.io: every other namespace except kube-system, failurePolicy Ignore, so that an outage
 //     never blocks the whole cluster (the failure most reported against Kyverno and Gatekeeper).
+//   - namespaces.vnfguard.io: UPDATE and DELETE of the protected Namespace objects themselves (check
+//     namespace-protection), failurePolicy Fail. For a request on a Namespace the API server matches a
+//     namespaceSelector against that Namespace's own new labels, so a selector would miss exactly the update that
+//     removes the protected label; this webhook has none and is scoped instead by a match condition on
+//     oldObject — the namespace as it was — that spells out the protected names and selector in CEL.
 //
 // No objectSelector anywhere: the API server does not apply it to CONNECT (pods/exec), so it would only give a
 // false sense of scope. The output is deterministic. Call Validate first: an invalid option is rendered as given.
@@ -168,6 +174,12 @@ func WebhookConfiguration(o RegistrationOptions) *admissionregistrationv1.Valida
 		}))
 	}
 	hooks = append(hooks, base(ClusterWebhook, admissionregistrationv1.Ignore, clusterSelector(protectedSel, names)))
+	if cond := protectedNamespaceCondition(names, protectedSel); cond != "" {
+		ns := base(NamespacesWebhook, admissionregistrationv1.Fail, nil)
+		ns.Rules = NamespaceRules()
+		ns.MatchConditions = append(MatchConditions(), admissionregistrationv1.MatchCondition{Name: "was-protected", Expression: cond})
+		hooks = append(hooks, ns)
+	}
 
 	return &admissionregistrationv1.ValidatingWebhookConfiguration{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
@@ -226,6 +238,68 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 		rule("batch", []string{"cronjobs", "jobs"}, create, update),
 		rule("snapshot.storage.k8s.io", []string{"volumesnapshots"}, create),
 	}
+}
+
+// NamespaceRules are the Namespace requests vnfguard judges: updates (the status and finalize subresources carry
+// the whole object, labels included) and deletes.
+func NamespaceRules() []admissionregistrationv1.RuleWithOperations {
+	scope := admissionregistrationv1.ClusterScope
+	return []admissionregistrationv1.RuleWithOperations{
+		{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+			Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"namespaces", "namespaces/finalize", "namespaces/status"}, Scope: &scope}},
+		{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Delete},
+			Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"namespaces"}, Scope: &scope}},
+	}
+}
+
+// protectedNamespaceCondition is a CEL match condition that holds when oldObject, a Namespace, was protected: its
+// name is one of names, or its labels match sel. "" when nothing is protected.
+func protectedNamespaceCondition(names []string, sel *metav1.LabelSelector) string {
+	var alternatives []string
+	if len(names) > 0 {
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = strconv.Quote(n)
+		}
+		alternatives = append(alternatives, "oldObject.metadata.name in ["+strings.Join(quoted, ", ")+"]")
+	}
+	if sel != nil {
+		const labels = "oldObject.metadata.labels"
+		has := func(key string) string {
+			return "(has(" + labels + ") && " + strconv.Quote(key) + " in " + labels
+		}
+		var reqs []string
+		keys := make([]string, 0, len(sel.MatchLabels))
+		for k := range sel.MatchLabels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			reqs = append(reqs, has(k)+" && "+labels+"["+strconv.Quote(k)+"] == "+strconv.Quote(sel.MatchLabels[k])+")")
+		}
+		for _, e := range sel.MatchExpressions {
+			vals := make([]string, len(e.Values))
+			for i, v := range e.Values {
+				vals[i] = strconv.Quote(v)
+			}
+			in := has(e.Key) + " && " + labels + "[" + strconv.Quote(e.Key) + "] in [" + strings.Join(vals, ", ") + "])"
+			switch e.Operator {
+			case metav1.LabelSelectorOpIn:
+				reqs = append(reqs, in)
+			case metav1.LabelSelectorOpNotIn:
+				reqs = append(reqs, "!"+in)
+			case metav1.LabelSelectorOpExists:
+				reqs = append(reqs, has(e.Key)+")")
+			case metav1.LabelSelectorOpDoesNotExist:
+				reqs = append(reqs, "!"+has(e.Key)+")")
+			default:
+				// config validation refuses other operators; never let one widen the condition silently.
+				reqs = append(reqs, "false")
+			}
+		}
+		alternatives = append(alternatives, "("+strings.Join(reqs, " && ")+")")
+	}
+	return strings.Join(alternatives, " || ")
 }
 
 // MatchConditions keep the API server's own requests (system:apiserver, e.g. its bootstrap and loopback

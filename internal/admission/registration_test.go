@@ -69,7 +69,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 	}{
 		{
 			name:      "default selector",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -84,7 +84,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 		{
 			name:      "names only",
 			config:    "protectedNamespaces: {names: [vnf-upf, vnf-amf, vnf-upf]}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -99,7 +99,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 		{
 			name:      "selector and names",
 			config:    "protectedNamespaces: {names: [core], selector: {matchExpressions: [{key: tier, operator: In, values: [5gc, ran]}]}}",
-			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook},
+			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -115,7 +115,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 			// Two requirements cannot be negated in one selector: protected namespaces get both webhooks.
 			name:      "multi-requirement selector overlaps",
 			config:    "protectedNamespaces: {selector: {matchLabels: {vnfguard.io/protected: \"true\", site: edge}}}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -179,6 +179,9 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 		"snapshot.storage.k8s.io/volumesnapshots": "CREATE",
 	}
 	for _, w := range vwc.Webhooks {
+		if w.Name == NamespacesWebhook {
+			continue // TestNamespacesWebhook
+		}
 		if *w.FailurePolicy != wantFailure[w.Name] {
 			t.Errorf("%s: failurePolicy %s, want %s", w.Name, *w.FailurePolicy, wantFailure[w.Name])
 		}
@@ -358,7 +361,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := yaml.UnmarshalStrict(out, &back); err != nil {
 				t.Fatalf("output does not load back: %v", err)
 			}
-			if len(back.Webhooks) != 2 || back.Webhooks[1].Name != ClusterWebhook {
+			if len(back.Webhooks) != 3 || back.Webhooks[1].Name != ClusterWebhook || back.Webhooks[2].Name != NamespacesWebhook {
 				t.Errorf("loaded back %v", webhookNames(&back))
 			}
 		})

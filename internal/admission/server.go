@@ -415,7 +415,7 @@ func (s *Server) record(d *policy.Decision) {
 			"name", req.Name, "kind", req.Kind.Kind, "subresource", req.SubResource, "operation", req.Operation,
 			"user", req.User.Username, "instance", d.Binding.InstanceID, "uid", req.UID)
 	}
-	if (s.opts.Findings == nil && s.opts.OnFindings == nil) || (len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors) == 0 && d.BreakGlass == "") {
+	if (s.opts.Findings == nil && s.opts.OnFindings == nil) || d.Quiet() {
 		return
 	}
 	findings := d.Findings(s.opts.Now())

@@ -50,6 +50,7 @@ type Config struct {
 	Network             Network                `yaml:"network"`
 	Reconcile           Reconcile              `yaml:"reconcile"`
 	Images              Images                 `yaml:"images"`
+	Self                Self                   `yaml:"self"`
 
 	protectedSelector labels.Selector
 	clusterNets       []*net.IPNet
@@ -79,6 +80,55 @@ type Identities struct {
 	BreakGlass IdentitySet `yaml:"breakGlass"`
 	// Controllers are Kubernetes' own controllers: the pods and jobs they create are judged through their owner.
 	Controllers IdentitySet `yaml:"controllers"`
+	// Administrators are vnfguard's own administrators: the only identities that may take a namespace out of
+	// protection or change vnfguard's own objects (its registration, namespace, service account, RBAC, workload).
+	// Even they leave a critical finding each time, as break-glass does. Empty: nobody may.
+	Administrators IdentitySet `yaml:"administrators"`
+}
+
+// Self names vnfguard's own objects in the cluster. Detection reports any change to them by anyone but the
+// administrators, and `serve` watches the webhook configurations against what `webhook-config` renders. The
+// defaults are the names `webhook-config` and the shipped manifests use.
+type Self struct {
+	// Namespace is where vnfguard runs (default vnfguard).
+	Namespace string `yaml:"namespace"`
+	// ServiceAccount is its service account in Namespace (default vnfguard).
+	ServiceAccount string `yaml:"serviceAccount"`
+	// Workload is the name of its Deployment (or StatefulSet, DaemonSet) in Namespace (default vnfguard).
+	Workload string `yaml:"workload"`
+	// WebhookConfigurations are its ValidatingWebhookConfigurations (default [vnfguard]); the first is the one
+	// `webhook-config` renders unless --name says otherwise.
+	WebhookConfigurations []string `yaml:"webhookConfigurations"`
+	// RBAC names its Roles, ClusterRoles, RoleBindings and ClusterRoleBindings; a name ending in * is a prefix
+	// (default [vnfguard*]).
+	RBAC []string `yaml:"rbac"`
+	// Registration tunes the watchdog of `serve` over the webhook configurations.
+	Registration RegistrationWatch `yaml:"registration"`
+}
+
+// RegistrationWatch tunes how `serve` guards its own webhook registration.
+type RegistrationWatch struct {
+	// Reapply makes serve put the rendered registration back when it drifts or is deleted (default false: report
+	// only). It needs create and update on validatingwebhookconfigurations, and it fights any other tool (Helm,
+	// GitOps) that manages the registration, so it is a deliberate choice.
+	Reapply bool `yaml:"reapply"`
+	// GracePeriod is how long after start a registration that was never seen may be missing before it is
+	// reported (default 60s): vnfguard usually starts before its registration is applied.
+	GracePeriod string `yaml:"gracePeriod"`
+}
+
+// IsRBACName reports whether an RBAC object's name is one of vnfguard's own.
+func (s Self) IsRBACName(name string) bool {
+	for _, n := range s.RBAC {
+		if prefix, ok := strings.CutSuffix(n, "*"); ok {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+		} else if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // IdentitySet matches a request's user by name, group or service account ("namespace:name", or "namespace:*").
@@ -370,6 +420,24 @@ func (c *Config) applyDefaults() {
 	}
 	if c.FailurePolicy.Other == "" {
 		c.FailurePolicy.Other = "open"
+	}
+	if c.Self.Namespace == "" {
+		c.Self.Namespace = "vnfguard"
+	}
+	if c.Self.ServiceAccount == "" {
+		c.Self.ServiceAccount = "vnfguard"
+	}
+	if c.Self.Workload == "" {
+		c.Self.Workload = "vnfguard"
+	}
+	if len(c.Self.WebhookConfigurations) == 0 {
+		c.Self.WebhookConfigurations = []string{"vnfguard"}
+	}
+	if len(c.Self.RBAC) == 0 {
+		c.Self.RBAC = []string{"vnfguard*"}
+	}
+	if c.Self.Registration.GracePeriod == "" {
+		c.Self.Registration.GracePeriod = "60s"
 	}
 	if c.ProtectedNamespaces.Selector == nil && c.ProtectedNamespaces.Names == nil {
 		c.ProtectedNamespaces.Selector = &LabelSelector{MatchLabels: map[string]string{"vnfguard.io/protected": "true"}}

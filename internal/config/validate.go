@@ -60,7 +60,8 @@ func (c *Config) validate(root *yaml.Node) error {
 	for _, set := range []struct {
 		path string
 		ids  IdentitySet
-	}{{"identities.vnfm", c.Identities.VNFM}, {"identities.breakGlass", c.Identities.BreakGlass}, {"identities.controllers", c.Identities.Controllers}} {
+	}{{"identities.vnfm", c.Identities.VNFM}, {"identities.breakGlass", c.Identities.BreakGlass}, {"identities.controllers", c.Identities.Controllers},
+		{"identities.administrators", c.Identities.Administrators}} {
 		for i, sa := range set.ids.ServiceAccounts {
 			ns, n, ok := strings.Cut(sa, ":")
 			if !ok || ns == "" || n == "" {
@@ -131,6 +132,14 @@ func (c *Config) validate(root *yaml.Node) error {
 	if c.Reconcile.For != "" {
 		if d, err := time.ParseDuration(c.Reconcile.For); err != nil || d < 0 {
 			v.add("reconcile.for", "%q is not a duration of zero or more (e.g. 30s, 2m)", c.Reconcile.For)
+		}
+	}
+	if d, err := time.ParseDuration(c.Self.Registration.GracePeriod); err != nil || d < 0 {
+		v.add("self.registration.gracePeriod", "%q is not a duration of zero or more (e.g. 60s)", c.Self.Registration.GracePeriod)
+	}
+	for i, n := range c.Self.WebhookConfigurations {
+		if n == "" {
+			v.add(fmt.Sprintf("self.webhookConfigurations[%d]", i), "is empty: name the ValidatingWebhookConfiguration")
 		}
 	}
 	return errors.Join(v.errs...)

@@ -29,7 +29,7 @@ import (
 //
 //	config: {identities: {vnfm: {users: [tacker]}}}   # optional, a vnfguard Config
 //	instances: [ ...SOL003 VnfInstances... ]
-//	objects:                                          # the cluster view owners are resolved in
+//	objects:                                          # the cluster view owners (and namespace labels) are resolved in
 //	  - kind: Pod
 //	    metadata: {namespace: 5gc, name: upf-0, ownerReferences: [...]}
 //	cases:
@@ -245,7 +245,15 @@ func (s *Suite) Engine(rules []*Rule) (*Engine, error) {
 		objs[o.Kind+"/"+o.Metadata.Namespace+"/"+o.Metadata.Name] = &o.Metadata
 	}
 	inv := vnf.Static{Snap: vnf.NewSnapshot(s.File, "", time.Time{}, s.Instances)}
-	return NewEngine(rules, Env{Config: cfg, Inventory: inv, Objects: objs})
+	return NewEngine(rules, Env{Config: cfg, Inventory: inv, Objects: objs, Namespaces: objs})
+}
+
+// Labels implements Namespaces over the suite's objects of kind Namespace.
+func (o staticObjects) Labels(_ context.Context, name string) (map[string]string, error) {
+	if m, ok := o["Namespace//"+name]; ok {
+		return m.Labels, nil
+	}
+	return nil, fmt.Errorf("namespace %s: %w", name, vnf.ErrNotFound)
 }
 
 // RunCases runs the cases of a suite through an engine built by s.Engine. Each case starts from a clean state:
@@ -254,7 +262,7 @@ func (s *Suite) Engine(rules []*Rule) (*Engine, error) {
 func RunCases(ctx context.Context, engine *Engine, s *Suite) ([]CaseResult, error) {
 	out := make([]CaseResult, 0, len(s.Cases))
 	for _, c := range s.Cases {
-		engine.pods, engine.denials, engine.memory = newPodState(), newDenialState(), newObjectMemory()
+		engine.pods, engine.denials, engine.memory, engine.namespaces = newPodState(), newDenialState(), newObjectMemory(), newNamespaceMemory()
 		res := CaseResult{File: s.File, Case: c.Name, Want: c.want, Got: map[string]int{}}
 		for _, ev := range c.events {
 			fs, err := engine.Evaluate(ctx, ev)

@@ -41,7 +41,12 @@
 //	isDormant()            vnfState() is STOPPED, NOT_INSTANTIATED or UNKNOWN
 //	isDormantNamespace()   the event's namespace holds instances and none of them is running (lists and watches
 //	                       name no object)
-//	isVNFM(), isBreakGlass(), isController()   event.user is in the configured identity set
+//	isVNFM(), isBreakGlass(), isController(), isAdministrator()   event.user is in the configured identity set
+//	isVNFGuard()           event.user is vnfguard's own service account (config self)
+//	isVNFGuardObject()     the event creates, changes or deletes one of vnfguard's own objects (config self): its
+//	                       webhook configurations, namespace, service account, RBAC objects or workload
+//	protectionRemoved()    an update, patch or delete (done or refused) that takes a protected namespace out of
+//	                       protection; judged against the labels the engine last saw, else the cluster view's
 //	isSystemComponent()    event.user is the API server, controller manager, scheduler, a kubelet or a
 //	                       kube-system service account
 //	isWorkloadWrite()      a successful create, update or patch of a pod or workload (not a subresource)

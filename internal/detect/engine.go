@@ -52,6 +52,7 @@ type Engine struct {
 	errs                     []atomic.Int64 // per rule, runtime CEL errors
 	pods                     *podState
 	memory                   *objectMemory
+	namespaces               *namespaceMemory
 	denials                  *denialState
 	lookupErrors             atomic.Int64
 }
@@ -80,7 +81,7 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	if stages == nil {
 		stages = []auditv1.Stage{auditv1.StageResponseComplete, auditv1.StagePanic}
 	}
-	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory()}
+	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory()}
 	for _, s := range stages {
 		e.stages[s] = true
 	}
@@ -156,6 +157,8 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 		}
 		out = append(out, e.finding(r, act))
 	}
+	// After the rules: they judge a namespace change against what the namespace was before it.
+	e.namespaces.observe(act)
 	e.matched.Add(int64(len(out)))
 	return out, nil
 }
@@ -292,6 +295,7 @@ type activation struct {
 	nsDormant, nsDone     bool
 	protected, protDone   bool
 	vnfm, breakGlass, ctl int8 // 0 unknown, 1 false, 2 true
+	admin                 int8
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -328,6 +332,14 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.identity(&a.breakGlass, &a.e.env.Config.Identities.BreakGlass), true
 	case "_fromOutsideCluster":
 		return a.fromOutsideCluster(), true
+	case "_isAdministrator":
+		return a.identity(&a.admin, &a.e.env.Config.Identities.Administrators), true
+	case "_isVNFGuard":
+		return a.isVNFGuard(), true
+	case "_isVNFGuardObject":
+		return a.isVNFGuardObject(), true
+	case "_protectionRemoved":
+		return a.protectionRemoved(), true
 	case "_isController":
 		return a.identity(&a.ctl, &a.e.env.Config.Identities.Controllers), true
 	case "_isProtectedNamespace":

@@ -48,6 +48,10 @@ var helpers = []helper{
 	{"denialCount", "_denialCount", cel.IntType},
 	{"podCommands", "_podCommands", cel.ListType(cel.StringType)},
 	{"fromOutsideCluster", "_fromOutsideCluster", cel.BoolType},
+	{"isAdministrator", "_isAdministrator", cel.BoolType},
+	{"isVNFGuard", "_isVNFGuard", cel.BoolType},
+	{"isVNFGuardObject", "_isVNFGuardObject", cel.BoolType},
+	{"protectionRemoved", "_protectionRemoved", cel.BoolType},
 }
 
 var (

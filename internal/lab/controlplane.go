@@ -678,7 +678,8 @@ options:
 `
 
 // auditPolicyYAML records request bodies for pods, their subresources and workloads (what detection rules look
-// at), metadata for everything else, and nothing for the noisy leases and events.
+// at), request and response bodies for namespaces and webhook configurations, metadata for everything else, and
+// nothing for the noisy leases and events.
 const auditPolicyYAML = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
@@ -702,6 +703,16 @@ rules:
     resources:
       - group: ""
         resources: ["pods"]
+  # Namespaces and vnfguard's own registration with their response: a patch's request body is the patch, and the
+  # rules that see a namespace leave protection, or vnfguard's registration change, need the object it left.
+  - level: RequestResponse
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+    resources:
+      - group: ""
+        resources: ["namespaces", "namespaces/status", "namespaces/finalize"]
+      - group: admissionregistration.k8s.io
+        resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
+  # vnfguard's service account, RBAC and workload need only who did what: the Metadata level below logs them.
   - level: Request
     verbs: ["create", "update", "patch", "delete", "get"]
     resources:

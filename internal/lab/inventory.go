@@ -169,7 +169,8 @@ func instanceOf(v VNF, state vnf.InstantiationState, opState vnf.OperationalStat
 }
 
 // ConfigYAML is the vnfguard configuration the lab runs with: namespaces labelled vnfguard.io/protected=true are
-// protected, tacker-vnfm is the VNFM, group vnfguard:break-glass is break-glass, only the lab registry is
+// protected, tacker-vnfm is the VNFM, group vnfguard:break-glass is break-glass, the lab's admin (its own set-up
+// traffic, which registers vnfguard) is vnfguard's administrator, only the lab registry is
 // allowed, and the UPF product may add NET_ADMIN and IPC_LOCK.
 func ConfigYAML(inventoryPath string) string {
 	return `apiVersion: vnfguard.io/v1alpha1
@@ -181,6 +182,7 @@ instanceLabel: tacker_vnf_instance_id
 identities:
   vnfm: {users: [` + VNFM + `]}
   breakGlass: {groups: ["` + GroupBreakGlass + `"]}
+  administrators: {users: [` + Admin + `]}
 registries:
   allowed: ["` + Registry + `"]
 inventory:

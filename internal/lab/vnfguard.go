@@ -188,7 +188,7 @@ func (g *Guard) WaitInventory(ctx context.Context, version string) error {
 }
 
 // Register creates the ValidatingWebhookConfiguration(s) `vnfguard webhook-config` prints for this server
-// (replacing any of the same name) and waits until the API server calls the webhook.
+// (updating any of the same name in place) and waits until the API server calls the webhook.
 func (g *Guard) Register(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, g.binary, "webhook-config", "--config", g.ConfigPath,
 		"--url", g.URL+"/validate", "--ca-file", g.cp.CAFile, "-o", "json")
@@ -207,11 +207,24 @@ func (g *Guard) Register(ctx context.Context) error {
 	g.WebhookNames = nil
 	for i := range configs {
 		c := &configs[i]
-		if err := api.Delete(ctx, c.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("lab: replace ValidatingWebhookConfiguration %s: %w", c.Name, err)
+		// Create, or update in place: a delete-and-create would open a window in which the API server calls
+		// nobody, and a watching vnfguard would rightly report it.
+		live, err := api.Get(ctx, c.Name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			if _, err = api.Create(ctx, c, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+				// A vnfguard that registers itself was quicker: put ours over it.
+				if live, err = api.Get(ctx, c.Name, metav1.GetOptions{}); err == nil {
+					c.ResourceVersion = live.ResourceVersion
+					_, err = api.Update(ctx, c, metav1.UpdateOptions{})
+				}
+			}
+		case err == nil:
+			c.ResourceVersion = live.ResourceVersion
+			_, err = api.Update(ctx, c, metav1.UpdateOptions{})
 		}
-		if _, err := api.Create(ctx, c, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("lab: create ValidatingWebhookConfiguration %s: %w", c.Name, err)
+		if err != nil {
+			return fmt.Errorf("lab: create or update ValidatingWebhookConfiguration %s: %w", c.Name, err)
 		}
 		g.WebhookNames = append(g.WebhookNames, c.Name)
 	}

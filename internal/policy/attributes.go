@@ -18,6 +18,7 @@ const (
 	VNFM Identity = 1 << iota
 	BreakGlass
 	Controller
+	Administrator
 )
 
 // Has reports whether the identity has bit b.
@@ -52,6 +53,7 @@ type Attributes struct {
 
 	notes        []string
 	breakGlass   string
+	overrides    []Violation
 	imageRefs    []imageRef
 	imagesParsed bool
 }
@@ -93,3 +95,8 @@ func (a *Attributes) Note(text string) { a.notes = append(a.notes, text) }
 
 // RecordBreakGlass records that the request is allowed only because the requester is a break-glass identity.
 func (a *Attributes) RecordBreakGlass(text string) { a.breakGlass = text }
+
+// RecordOverride records a violation that the requester's identity lets through (a vnfguard administrator taking a
+// namespace out of protection): the request is allowed, and the decision still reports it as a finding with the
+// check's severity.
+func (a *Attributes) RecordOverride(v Violation) { a.overrides = append(a.overrides, v) }

@@ -22,8 +22,17 @@ type Decision struct {
 	Exceptions []string
 	// BreakGlass is set when the request was allowed only because the requester is a break-glass identity.
 	BreakGlass string
+	// Overrides are violations allowed only because of the requester's identity (a vnfguard administrator); each
+	// is still a finding, with action allowed and the check's severity.
+	Overrides []Violation
 	// Errors are internal failures; with fail-closed they deny the request.
 	Errors []error
+}
+
+// Quiet reports whether the decision has nothing to report: allowed, with no violation in any mode, no override,
+// no break-glass use and no internal error. A decision that is not quiet has findings.
+func (d *Decision) Quiet() bool {
+	return d.Allowed && len(d.Denials)+len(d.Warnings)+len(d.Audits)+len(d.Errors)+len(d.Overrides) == 0 && d.BreakGlass == ""
 }
 
 // Message is the denial message returned to the client: every denial with its check, technique, field path and
@@ -83,7 +92,7 @@ func (d *Decision) object() finding.ObjectRef {
 	return finding.ObjectRef{APIVersion: r.Kind.GroupVersion().String(), Kind: r.Kind.Kind, Namespace: r.Namespace, Name: r.Name, Subresource: r.SubResource}
 }
 
-// Findings turns what the decision saw into findings: one per denial, warning and audit, one for a break-glass
+// Findings turns what the decision saw into findings: one per denial, warning, audit and override, one for a break-glass
 // use, and one for an internal error.
 func (d *Decision) Findings(now time.Time) []finding.Finding {
 	var out []finding.Finding
@@ -98,6 +107,9 @@ func (d *Decision) Findings(now time.Time) []finding.Finding {
 	}
 	for _, v := range d.Audits {
 		add(v, "audited", severityOf(v))
+	}
+	for _, v := range d.Overrides {
+		add(v, "allowed", severityOf(v))
 	}
 	if d.BreakGlass != "" {
 		out = append(out, d.newFinding(now, "break-glass", finding.AccessingTerminatedVNF, []string{finding.MitigationUserAccounts},
@@ -135,7 +147,7 @@ func (d *Decision) newFinding(now time.Time, rule, technique string, mitigations
 // severityOf rates a violation: reaching a dormant VNF's data and host takeover are critical, the rest high.
 func severityOf(v Violation) finding.Severity {
 	switch v.Check {
-	case "host-takeover", "reverse-shell", "lifecycle-access", "lifecycle-data":
+	case "host-takeover", "reverse-shell", "lifecycle-access", "lifecycle-data", "namespace-protection":
 		return finding.Critical
 	case "pod-security", "image-registry":
 		return finding.Medium

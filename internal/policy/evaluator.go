@@ -159,7 +159,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, req *Request) *Decision {
 	for _, f := range failed {
 		e.internalError(d, a, "lookup", f)
 	}
-	d.Exceptions, d.BreakGlass = a.notes, a.breakGlass
+	d.Exceptions, d.BreakGlass, d.Overrides = a.notes, a.breakGlass, a.overrides
 	return d
 }
 
@@ -249,6 +249,9 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) []*lookupError {
 	}
 	if cfg.Identities.Controllers.Matches(&req.User) {
 		a.Identity |= Controller
+	}
+	if cfg.Identities.Administrators.Matches(&req.User) {
+		a.Identity |= Administrator
 	}
 
 	if view := podViewOf(req.Object); view != nil {

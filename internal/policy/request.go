@@ -115,6 +115,7 @@ var decoded = map[schema.GroupVersionKind]func() runtime.Object{
 	corev1.SchemeGroupVersion.WithKind("PodExecOptions"):        func() runtime.Object { return &corev1.PodExecOptions{} },
 	corev1.SchemeGroupVersion.WithKind("PodAttachOptions"):      func() runtime.Object { return &corev1.PodAttachOptions{} },
 	corev1.SchemeGroupVersion.WithKind("PodPortForwardOptions"): func() runtime.Object { return &corev1.PodPortForwardOptions{} },
+	corev1.SchemeGroupVersion.WithKind("Namespace"):             func() runtime.Object { return &corev1.Namespace{} },
 	corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"): func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
 	corev1.SchemeGroupVersion.WithKind("ReplicationController"): func() runtime.Object { return &corev1.ReplicationController{} },
 	appsv1.SchemeGroupVersion.WithKind("Deployment"):            func() runtime.Object { return &appsv1.Deployment{} },
