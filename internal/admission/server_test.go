@@ -47,13 +47,13 @@ func TestMalformedReviewIs400(t *testing.T) {
 		{"unknown operation", withRequest(t, "pod-review.json", map[string]any{"operation": "DESTROY"}), reasonObject,
 			`request.operation "DESTROY" is not one of CREATE, UPDATE, DELETE, CONNECT`},
 		{"undecodable object", withRequest(t, "pod-review.json", map[string]any{"object": badPod}), reasonObject,
-			"request.object (Pod vnf-upf/upf-7d9c-abcde): decode Pod: json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container"},
+			"request.object (Pod vnf-upf/upf-7d9c-abcde): decode Pod: json: cannot unmarshal string into Go struct field Pod.spec.containers of type []v1.Container"},
 		{"long decoder message is cut", withRequest(t, "pod-review.json", map[string]any{
 			"kind":   map[string]any{"group": "snapshot.storage.k8s.io", "version": "v1", "kind": "VolumeSnapshot"},
 			"object": map[string]any{"spec": map[string]any{"source": strings.Repeat("x", 5000)}}}), reasonObject,
 			"decode VolumeSnapshot: Object 'Kind' is missing"},
 		{"undecodable old object", withRequest(t, "pod-review.json", map[string]any{"operation": "UPDATE", "oldObject": badPod}), reasonObject,
-			"request.oldObject (Pod vnf-upf/upf-7d9c-abcde): decode Pod: json: cannot unmarshal string into Go struct field PodSpec.spec.containers"},
+			"request.oldObject (Pod vnf-upf/upf-7d9c-abcde): decode Pod: json: cannot unmarshal string into Go struct field Pod.spec.containers"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
