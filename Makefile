@@ -26,6 +26,9 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
+vulncheck: ## govulncheck (pinned) against an offline database built from golang.org/x/vulndb: 0 reachable vulnerabilities or exit 3
+	bash hack/vulncheck.sh
+
 unit: ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test $$($(GO) list ./... | grep -v /test/e2e)
 
@@ -35,7 +38,7 @@ e2e: controlplane ## end-to-end tests against the real control plane
 fuzz: ## run every fuzz target for FUZZTIME each (hack/fuzz.sh: brief minimising, one retry of the Go 1.26 deadline race)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 
-test: controlplane lint ## everything: lint, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
+test: controlplane lint vulncheck ## everything: lint, vulncheck, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz
 
