@@ -5,6 +5,7 @@
 # can: the machine saturates and latency is mostly queueing, so the difference shows vnfguard's CPU cost).
 # Extra arguments go to both runs, e.g. bench/apiserver-latency.sh -creates 6000.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the project's Go release (README: every shell exports it)
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export VNFGUARD_CONTROLPLANE_DIR=${VNFGUARD_CONTROLPLANE_DIR:-$(bash hack/build-controlplane.sh | tail -n1)}

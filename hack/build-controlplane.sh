@@ -4,6 +4,7 @@
 # .cache/k8s/<version>/. A binary already in the cache is kept, so a warm run takes seconds.
 # Prints the cache directory on its last line.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the project's Go release (README: every shell exports it)
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 k8s_version=v1.34.4

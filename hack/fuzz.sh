@@ -7,6 +7,7 @@
 # retried once. A real finding always prints "Failing input written to" (or a panic or a t.Error line) and fails at
 # once, as does any other error.
 set -uo pipefail
+export GOTOOLCHAIN=go1.27.3 # the project's Go release (README: every shell exports it)
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-10s}
 log=$(mktemp)

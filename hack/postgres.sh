@@ -11,6 +11,7 @@
 # runs as when we are root, cannot enter /root). It listens on loopback only, on a port picked at run time (fixed
 # ports collide with leftovers), with password authentication; the password is generated once and kept in the dir.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the project's Go release (README: every shell exports it)
 
 dir=${VNFGUARD_POSTGRES_DIR:-/tmp/vnfguard-postgres}
 db=vnfguard_test

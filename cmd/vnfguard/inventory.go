@@ -96,7 +96,7 @@ func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inven
 func sol003Config(c *config.SOL003, logger *slog.Logger) (sol003.Config, *packageCatalog, error) {
 	out := sol003.Config{
 		APIRoot: c.APIRoot, TokenURL: c.TokenURL, ClientID: c.ClientID,
-		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile,
+		CAFile: c.CAFile, CertFile: c.CertFile, KeyFile: c.KeyFile, Insecure: c.Insecure,
 		CallbackURI: c.CallbackURL, NotificationUsername: c.NotificationUsername,
 	}
 	var err error

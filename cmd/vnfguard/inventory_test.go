@@ -27,7 +27,7 @@ func TestLoadInventoryOnceSOL003(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	cfg.Inventory.SOL003 = &config.SOL003{APIRoot: vnfm.URL, PackagesFile: packages}
+	cfg.Inventory.SOL003 = &config.SOL003{APIRoot: vnfm.URL, Insecure: true, PackagesFile: packages}
 	snap, err := loadInventoryOnce(context.Background(), cfg, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,8 @@ type serveOptions struct {
 	configPath, inventoryPath string
 	kube                      kubeFlags
 	listen                    string
+	metricsListen             string
+	http2                     bool
 	certFile, keyFile         string
 	selfSigned                bool
 	selfSignedHosts           []string
@@ -47,12 +49,16 @@ func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Run the admission webhook (HTTPS): /validate, /healthz, /readyz, /metrics",
 		Long: `Runs vnfguard's validating admission webhook. Decisions are answered on POST /validate; every denial, warning,
 audit, break-glass use and internal error is also written to stdout as one Finding JSON line. Logs are JSON on
-stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster view has synced. Given the inputs of
-webhook-config (--webhook-url or --webhook-service, and the CA), serve watches its own ValidatingWebhookConfiguration
-and reports every drift from what webhook-config renders (self.registration.reapply puts it back).`,
+stderr. /readyz answers 200 once the VNF inventory has loaded and the cluster view has synced; on the webhook
+port its body is only {"ready": true|false}. With --metrics-listen, /metrics and the detailed /readyz (inventory
+source, version, age, last error, subscription) are served there over plain HTTP, and not on the webhook port.
+The webhook port speaks TLS 1.3, or TLS 1.2 with ECDHE and AEAD ciphers only, and HTTP/1.1 unless --enable-http2.
+Given the inputs of webhook-config (--webhook-url or --webhook-service, and the CA), serve watches its own
+ValidatingWebhookConfiguration and reports every drift from what webhook-config renders (self.registration.reapply
+puts it back).`,
 		Example: `  vnfguard serve --config vnfguard.yaml --kubeconfig ~/.kube/config --self-signed
   vnfguard serve --config vnfguard.yaml --tls-cert-file tls.crt --tls-key-file tls.key --listen :8443 \
-    --webhook-service vnfguard/vnfguard:443 --webhook-ca-file ca.pem`,
+    --metrics-listen 127.0.0.1:9090 --webhook-service vnfguard/vnfguard:443 --webhook-ca-file ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}
@@ -61,6 +67,8 @@ and reports every drift from what webhook-config renders (self.registration.reap
 	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file; overrides inventory.file of the configuration")
 	o.kube.add(f)
 	f.StringVar(&o.listen, "listen", admission.DefaultListen, "HTTPS address to listen on")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "plain-HTTP address for /metrics and the detailed /readyz (e.g. 127.0.0.1:9090); moves /metrics off the webhook port. Empty: /metrics on the webhook port, readiness detail nowhere")
+	f.BoolVar(&o.http2, "enable-http2", false, "offer HTTP/2 on the webhook port (off: HTTP/1.1 only, so no HTTP/2 stream attack reaches the server before a request is judged)")
 	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate (PEM), re-read when it changes")
 	f.StringVar(&o.keyFile, "tls-key-file", "", "serving key (PEM), re-read when it changes")
 	f.BoolVar(&o.selfSigned, "self-signed", false, "generate a CA and serving certificate in memory (local use)")
@@ -183,10 +191,12 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		Listen: o.listen,
 		TLS: admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts,
 			RequestClientCerts: o.audit.clientCAFile != ""},
-		Handler:  admission.Policy(evaluator),
-		Ready:    readiness(source, view),
-		Findings: out,
-		Routes:   routes,
+		HTTP2:         o.http2,
+		MetricsListen: o.metricsListen,
+		Handler:       admission.Policy(evaluator),
+		Ready:         readiness(source, view),
+		Findings:      out,
+		Routes:        routes,
 		// Admission findings go to the sinks and the store too. The request's own context ends with the
 		// response, so the store write runs on the server's.
 		OnFindings: func(fs []finding.Finding) { pub.publish(ctx, fs) },
@@ -215,7 +225,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err := server.Start(ctx); err != nil {
 		return err
 	}
-	logger.Info("vnfguard serving", "addr", server.Addr(), "version", version, "checks", policy.CheckIDs(), "inventory", inventory.Snapshot().Source)
+	logger.Info("vnfguard serving", "addr", server.Addr(), "metricsAddr", server.MetricsAddr(), "version", version, "checks", policy.CheckIDs(), "inventory", inventory.Snapshot().Source)
 	<-ctx.Done()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

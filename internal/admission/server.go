@@ -75,6 +75,15 @@ type Options struct {
 	// Routes are further handlers served on the same listener, by path (e.g. "/audit" for the API server's audit
 	// webhook backend). They must not shadow the server's own paths.
 	Routes map[string]http.Handler
+	// HTTP2 offers HTTP/2 (ALPN h2) on the webhook port. Off, the port speaks HTTP/1.1 only: HTTP/2 is negotiated
+	// in the TLS handshake, before any request is authenticated or judged, so its stream-multiplexing attacks
+	// (rapid reset, CVE-2023-44487, and the like) reach every client that can open a connection. kube-apiserver
+	// disables HTTP/2 for its webhooks by default for the same reason.
+	HTTP2 bool
+	// MetricsListen, when set, is a second, plain-HTTP listener (e.g. 127.0.0.1:9090) that serves /metrics, the
+	// detailed /readyz and /healthz; /metrics then leaves the webhook port. Empty: /metrics stays on the webhook
+	// port, and the readiness detail is served nowhere (the webhook port's /readyz only says ready or not).
+	MetricsListen string
 }
 
 // Server is the HTTPS admission webhook.
@@ -86,14 +95,17 @@ type Server struct {
 	ca      []byte
 	http    *http.Server
 	mux     *http.ServeMux
+	// admin is the plain-HTTP metrics listener's server (nil without Options.MetricsListen).
+	admin *http.Server
 
 	findingsMu sync.Mutex
 	bufs       sync.Pool
 
-	mu       sync.Mutex
-	listener net.Listener
-	done     chan struct{}
-	serveErr error
+	mu            sync.Mutex
+	listener      net.Listener
+	adminListener net.Listener
+	done          chan struct{}
+	serveErr      error
 }
 
 // NewServer checks the options, loads or generates the serving certificate and registers the metrics. It does
@@ -134,7 +146,7 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("admission server: register metrics: %w", err)
 	}
 
-	s.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+	s.tls = serverTLSConfig()
 	if opts.TLS.RequestClientCerts {
 		s.tls.ClientAuth = tls.RequestClientCert
 	}
@@ -160,6 +172,7 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, errors.New("admission server: TLS: give both a certificate and a key file, or choose self-signed")
 	}
 
+	metricsHandler := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogPromLogger{s.logger}})
 	s.mux = http.NewServeMux()
 	for path, h := range opts.Routes {
 		switch path {
@@ -170,11 +183,33 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	s.mux.HandleFunc("/validate", s.serveValidate)
 	s.mux.HandleFunc("/healthz", s.serveHealthz)
-	s.mux.HandleFunc("/readyz", s.serveReadyz)
-	s.mux.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slogPromLogger{s.logger}}))
+	// Anyone who can open a connection to the webhook port reaches /readyz: it says ready or not, nothing more.
+	s.mux.HandleFunc("/readyz", s.serveReadyz(false))
+	if opts.MetricsListen == "" {
+		s.mux.Handle("/metrics", metricsHandler)
+	} else {
+		admin := http.NewServeMux()
+		admin.Handle("/metrics", metricsHandler)
+		admin.HandleFunc("/healthz", s.serveHealthz)
+		admin.HandleFunc("/readyz", s.serveReadyz(true))
+		s.admin = &http.Server{
+			Handler:           admin,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		}
+	}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(opts.HTTP2)
 	s.http = &http.Server{
 		Handler:   s.mux,
 		TLSConfig: s.tls,
+		// ServeTLS offers in ALPN exactly these protocols: h2 only when HTTP2 is on.
+		Protocols: &protocols,
 		// The API server sends small requests and waits at most timeoutSeconds (≤ 30 s) for each.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
@@ -206,8 +241,27 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("admission server: listen on %s: %w", s.opts.Listen, err)
 	}
-	s.listener, s.done = ln, make(chan struct{})
-	s.logger.Info("admission webhook listening", "address", ln.Addr().String(), "selfSigned", s.opts.TLS.SelfSigned)
+	var adminLn net.Listener
+	if s.admin != nil {
+		if adminLn, err = lc.Listen(ctx, "tcp", s.opts.MetricsListen); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("admission server: metrics listener: listen on %s: %w", s.opts.MetricsListen, err)
+		}
+		s.logger.Info("metrics listening (plain HTTP): /metrics, /readyz with detail, /healthz", "address", adminLn.Addr().String())
+	}
+	s.listener, s.adminListener, s.done = ln, adminLn, make(chan struct{})
+	s.logger.Info("admission webhook listening", "address", ln.Addr().String(), "selfSigned", s.opts.TLS.SelfSigned,
+		"http2", s.opts.HTTP2, "metricsOnWebhookPort", s.admin == nil)
+	adminDone := make(chan struct{})
+	go func() {
+		defer close(adminDone)
+		if adminLn == nil {
+			return
+		}
+		if err := s.admin.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("metrics listener stopped serving", "error", err)
+		}
+	}()
 	go func() {
 		defer close(s.done)
 		err := s.http.ServeTLS(ln, "", "")
@@ -220,6 +274,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			s.logger.Error("admission webhook stopped serving", "error", err)
 		}
+		<-adminDone
 	}()
 	go func() {
 		select {
@@ -246,6 +301,16 @@ func (s *Server) Addr() string {
 	return s.listener.Addr().String()
 }
 
+// MetricsAddr returns the address of the plain-HTTP metrics listener, or "" without one or before Start.
+func (s *Server) MetricsAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.adminListener == nil {
+		return ""
+	}
+	return s.adminListener.Addr().String()
+}
+
 // Shutdown stops accepting connections and waits for requests in flight, until ctx expires.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -254,7 +319,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if !started {
 		return nil
 	}
-	if err := s.http.Shutdown(ctx); err != nil {
+	err := s.http.Shutdown(ctx)
+	if s.admin != nil {
+		err = errors.Join(err, s.admin.Shutdown(ctx))
+	}
+	if err != nil {
 		return fmt.Errorf("admission server: shutdown: %w", err)
 	}
 	return nil
@@ -283,14 +352,24 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok\n")
 }
 
-func (s *Server) serveReadyz(w http.ResponseWriter, r *http.Request) {
+// serveReadyz answers /readyz: 200 when ready, else 503. With detail (the metrics listener) the body is what
+// Options.Ready returns (inventory source, version, age, last error…); without (the webhook port, open to anyone
+// who can connect) it is only {"ready": true|false}.
+func (s *Server) serveReadyz(detail bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.writeReadyz(w, r, detail) }
+}
+
+func (s *Server) writeReadyz(w http.ResponseWriter, r *http.Request, detail bool) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		methodNotAllowed(w, "GET, HEAD")
 		return
 	}
-	ready, body := true, any(map[string]bool{"ready": true})
+	ready, body := true, any(nil)
 	if s.opts.Ready != nil {
 		ready, body = s.opts.Ready()
+	}
+	if !detail || body == nil {
+		body = map[string]bool{"ready": ready}
 	}
 	data, err := json.Marshal(body)
 	if err != nil {

@@ -18,6 +18,26 @@ import (
 	"time"
 )
 
+// tls12CipherSuites are the only suites the webhook port accepts under TLS 1.2: ECDHE key exchange (forward
+// secrecy) with an AEAD cipher, AES-GCM or ChaCha20-Poly1305 — what Mozilla's "intermediate" profile and
+// kube-apiserver's clients use. Go's default list also has the CBC suites (ECDHE-ECDSA-AES128-SHA and kin:
+// MAC-then-encrypt, Lucky13-class padding oracles) and RSA key exchange, which no client of this port needs.
+// TLS 1.3 suites are all AEAD and not configurable: Go negotiates them as it does.
+var tls12CipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// serverTLSConfig is the webhook port's TLS policy without its certificate: TLS 1.2 with AEAD suites only, or
+// TLS 1.3. The ALPN protocols are set by the HTTP server (see Options.HTTP2).
+func serverTLSConfig() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: tls12CipherSuites}
+}
+
 // certReloader serves the certificate in a cert/key file pair and re-reads the pair when either file's
 // modification time or size changes, so that cert-manager or a rotation script can replace them without a
 // restart. A pair that fails to load (half-written, mismatched) is logged once and the last good pair stays in

@@ -180,6 +180,9 @@ type SOL003 struct {
 	CAFile   string `yaml:"caFile"`
 	CertFile string `yaml:"certFile"`
 	KeyFile  string `yaml:"keyFile"`
+	// Insecure allows plain http:// for apiRoot and tokenURL (a lab VNFM on loopback). Without it they must be
+	// https: the inventory decides what admission lets in, and the token request carries the client secret.
+	Insecure bool `yaml:"insecure"`
 	// Timeout bounds each request (default 10s); ResyncInterval is the period of the full list that repairs missed
 	// notifications (default 5m).
 	Timeout        string `yaml:"timeout"`

@@ -81,6 +81,8 @@ func TestParseErrors(t *testing.T) {
 		{"sol003 apiRoot not a URL", "inventory:\n  sol003:\n    apiRoot: vnfm:9890\n", []string{"line 3: inventory.sol003.apiRoot", "not an http(s) URL"}},
 		{"sol003 OAuth half-configured", "inventory:\n  sol003: {apiRoot: 'https://vnfm', tokenURL: 'https://vnfm/token'}\n", []string{"inventory.sol003", "tokenURL, clientID and clientSecretFile together"}},
 		{"sol003 callback without credentials", "inventory:\n  sol003: {apiRoot: 'https://vnfm', callbackURL: 'https://vg:8443/sol003/notifications'}\n", []string{"inventory.sol003.callbackURL", "must be authenticated"}},
+		{"sol003 apiRoot over plain HTTP", "inventory:\n  sol003:\n    apiRoot: http://vnfm:9890\n", []string{"line 3: inventory.sol003.apiRoot", "plain HTTP", "insecure: true"}},
+		{"sol003 tokenURL over plain HTTP", "inventory:\n  sol003: {apiRoot: 'https://vnfm', tokenURL: 'http://vnfm/token', clientID: vg, clientSecretFile: s}\n", []string{"inventory.sol003.tokenURL", "plain HTTP"}},
 		{"sol003 bad duration", "inventory:\n  sol003: {apiRoot: 'https://vnfm', resyncInterval: 5}\n", []string{"inventory.sol003.resyncInterval", "positive duration"}},
 		{"bad reconcile for", "reconcile: {for: soon}\n", []string{"line 1: reconcile.for", "duration"}},
 		{"provider without keys", "images:\n  signatures:\n    providers:\n      - {provider: Acme}\n", []string{"line 4: images.signatures.providers[0].publicKeys", "cosign public keys"}},
@@ -125,5 +127,17 @@ func TestLoadEmptyFile(t *testing.T) {
 		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "config "+path+": the file is empty") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestSOL003InsecureAllowsHTTP: plain http:// for the VNFM is accepted only when the configuration says so.
+func TestSOL003InsecureAllowsHTTP(t *testing.T) {
+	doc := "inventory:\n  sol003: {apiRoot: 'http://127.0.0.1:9890', tokenURL: 'http://127.0.0.1:9890/token', clientID: vg, clientSecretFile: s, insecure: true}\n"
+	cfg, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("insecure: true with http:// refused: %v", err)
+	}
+	if !cfg.Inventory.SOL003.Insecure {
+		t.Error("insecure: true not decoded")
 	}
 }

@@ -208,6 +208,13 @@ func (v *validator) inventory(inv Inventory) {
 			v.add("inventory.sol003."+f.path, "%q is not an http(s) URL", f.value)
 		}
 	}
+	if !s.Insecure {
+		for _, f := range []struct{ path, value string }{{"apiRoot", s.APIRoot}, {"tokenURL", s.TokenURL}} {
+			if u, err := url.Parse(f.value); err == nil && u.Scheme == "http" {
+				v.add("inventory.sol003."+f.path, "%q is plain HTTP: the VNFM's answers decide what admission allows and the token request carries the client secret, so use https (with caFile), or set inventory.sol003.insecure: true for a lab VNFM", f.value)
+			}
+		}
+	}
 	if (s.TokenURL != "") != (s.ClientID != "") || (s.TokenURL != "") != (s.ClientSecretFile != "") {
 		v.add("inventory.sol003", "OAuth 2.0 needs tokenURL, clientID and clientSecretFile together")
 	}

@@ -3,7 +3,6 @@ package lab
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +27,9 @@ import (
 type Guard struct {
 	// URL is the webhook server's base address, https://127.0.0.1:PORT.
 	URL string
+	// MetricsURL is its plain-HTTP metrics listener, http://127.0.0.1:PORT: /metrics and the detailed /readyz
+	// (the webhook port's /readyz only says ready or not).
+	MetricsURL string
 	// ConfigPath is the vnfguard configuration it runs with.
 	ConfigPath string
 	// StdoutFile holds every finding line vnfguard printed; StderrFile its logs.
@@ -38,11 +40,12 @@ type Guard struct {
 	cp     *ControlPlane
 	binary string
 	proc   *process
-	http   *http.Client
-	sink   *findingSink
+	// admin reaches the metrics listener (plain HTTP).
+	admin *http.Client
+	sink  *findingSink
 }
 
-// ReadyStatus is the body of vnfguard's /readyz.
+// ReadyStatus is the body of vnfguard's detailed /readyz, on its metrics listener.
 type ReadyStatus struct {
 	Ready     bool `json:"ready"`
 	Inventory struct {
@@ -74,13 +77,15 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 			return nil, err
 		}
 	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	g := &Guard{
-		URL: "https://127.0.0.1:" + strconv.Itoa(port), ConfigPath: configPath,
+		URL: "https://127.0.0.1:" + strconv.Itoa(port), MetricsURL: "http://127.0.0.1:" + strconv.Itoa(metricsPort), ConfigPath: configPath,
 		StdoutFile: filepath.Join(dir, "stdout.jsonl"), StderrFile: filepath.Join(dir, "stderr.log"),
 		cp: cp, binary: binary,
-		http: &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &tls.Config{RootCAs: cp.CA.Pool(), MinVersion: tls.VersionTLS12},
-		}},
+		admin: &http.Client{Timeout: 3 * time.Second},
 	}
 	out, err := os.Create(g.StdoutFile)
 	if err != nil {
@@ -93,7 +98,8 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 		return nil, err
 	}
 	args := []string{"serve", "--config", configPath, "--kubeconfig", cp.kubeconfigs[VNFGuard],
-		"--listen", "127.0.0.1:" + strconv.Itoa(port), "--tls-cert-file", certFile, "--tls-key-file", keyFile}
+		"--listen", "127.0.0.1:" + strconv.Itoa(port), "--metrics-listen", "127.0.0.1:" + strconv.Itoa(metricsPort),
+		"--tls-cert-file", certFile, "--tls-key-file", keyFile}
 	if cp.auditTokenFile != "" {
 		args = append(args, "--audit-queue-dir", filepath.Join(dir, "audit-queue"), "--audit-token-file", cp.auditTokenFile)
 	}
@@ -126,16 +132,16 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 	return g, nil
 }
 
-// Ready fetches /readyz and returns its body and HTTP status.
+// Ready fetches the detailed /readyz from the metrics listener and returns its body and HTTP status.
 func (g *Guard) Ready(ctx context.Context) (ReadyStatus, int, error) {
 	var st ReadyStatus
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.MetricsURL+"/readyz", nil)
 	if err != nil {
 		return st, 0, fmt.Errorf("lab: build /readyz request: %w", err)
 	}
-	resp, err := g.http.Do(req)
+	resp, err := g.admin.Do(req)
 	if err != nil {
-		return st, 0, fmt.Errorf("lab: GET %s/readyz: %w", g.URL, err)
+		return st, 0, fmt.Errorf("lab: GET %s/readyz: %w", g.MetricsURL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -148,15 +154,15 @@ func (g *Guard) Ready(ctx context.Context) (ReadyStatus, int, error) {
 	return st, resp.StatusCode, nil
 }
 
-// Metrics fetches vnfguard's /metrics (Prometheus text format).
+// Metrics fetches vnfguard's /metrics (Prometheus text format) from the metrics listener.
 func (g *Guard) Metrics(ctx context.Context) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.URL+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.MetricsURL+"/metrics", nil)
 	if err != nil {
 		return "", fmt.Errorf("lab: build /metrics request: %w", err)
 	}
-	resp, err := g.http.Do(req)
+	resp, err := g.admin.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("lab: GET %s/metrics: %w", g.URL, err)
+		return "", fmt.Errorf("lab: GET %s/metrics: %w", g.MetricsURL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))

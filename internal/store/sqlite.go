@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -64,10 +65,8 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger, o options
 	if err := registerMerge(); err != nil {
 		return nil, fmt.Errorf("open findings store %s: register SQL function: %w", name, err)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("open findings store %s: create its directory: %w", name, err)
-		}
+	if err := createPrivate(path, logger); err != nil {
+		return nil, fmt.Errorf("open findings store %s: %w", name, err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
@@ -89,6 +88,38 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger, o options
 		return nil, err
 	}
 	return s, nil
+}
+
+// createPrivate makes sure the database file exists, creating it 0600 (findings name identities, objects and audit
+// IDs) before SQLite opens it: SQLite would create it with the umask's permissions, and it gives its -wal and -shm
+// files the database file's. The directory must exist: a typo in --store is an error, not a new directory tree
+// with an empty database in it. An existing file keeps its permissions, with a warning when others may read it.
+func createPrivate(path string, logger *slog.Logger) error {
+	dir := filepath.Dir(path)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist: create it first (vnfguard does not create directories for the store)", dir)
+	case err != nil:
+		return fmt.Errorf("directory %s: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create or open the database file: %w", err)
+	}
+	fi, err := f.Stat()
+	_ = f.Close()
+	if err != nil {
+		return fmt.Errorf("database file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && logger != nil {
+		logger.Warn("findings store file is readable or writable by others than its owner: chmod 600 it", "file", path, "mode", perm.String())
+	}
+	return nil
 }
 
 func (s *sqliteStore) migrate(ctx context.Context) error {

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,7 +77,8 @@ func TestOpenSQLiteErrors(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, path, want string }{
 		{"not a database", notDB, "not-a-db"},
-		{"directory is a file", filepath.Join(blocker, "f.db"), "create its directory"},
+		{"directory is a file", filepath.Join(blocker, "f.db"), "is not a directory"},
+		{"directory does not exist", filepath.Join(dir, "nonexistent", "f.db"), "directory " + filepath.Join(dir, "nonexistent") + " does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Open(context.Background(), tc.path, nil)
@@ -86,6 +90,46 @@ func TestOpenSQLiteErrors(t *testing.T) {
 				t.Errorf("Open(%s) = %v, want an error containing %q", tc.path, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestOpenSQLiteMissingDirectoryCreatesNothing: a --store in a directory that does not exist is an error, and
+// neither the directory nor a database appears.
+func TestOpenSQLiteMissingDirectoryCreatesNothing(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nonexistent")
+	s, err := Open(context.Background(), filepath.Join(missing, "findings.db"), nil)
+	if err == nil {
+		_ = s.Close()
+		t.Fatal("Open in a directory that does not exist succeeded")
+	}
+	if _, statErr := os.Stat(missing); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("Open failed (%v) but left %s behind (stat: %v)", err, missing, statErr)
+	}
+}
+
+// TestSQLiteFilesArePrivate: the database file, and the WAL and shared-memory files SQLite makes beside it, are
+// created 0600 whatever the umask lets through: findings name identities, objects and audit IDs.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022) // the common default, which would give 0644
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "findings.db")
+	s, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Record(context.Background(), []finding.Finding{occurrence("f1", t0, "a1", finding.High, "exec")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(f), perm)
+		}
 	}
 }
 

@@ -36,7 +36,7 @@ func TestSQLite(t *testing.T) { runSuite(t, sqliteOpener) }
 func TestPostgres(t *testing.T) { runSuite(t, postgresOpener(t)) }
 
 func sqliteOpener(t testing.TB) opener {
-	path := filepath.Join(t.TempDir(), "sub", "findings.db")
+	path := filepath.Join(t.TempDir(), "findings.db")
 	return opener{dsn: "sqlite://" + path}
 }
 

@@ -55,7 +55,7 @@ func BenchmarkApply(b *testing.B) {
 // BenchmarkUpdateLargeInventory measures the snapshot swap a batch of notifications costs in an inventory of 10 000
 // instances with 10 pods each (no HTTP): copying the instance list, re-hashing the changed instance and indexing.
 func BenchmarkUpdateLargeInventory(b *testing.B) {
-	src, err := NewSource(Config{APIRoot: "http://127.0.0.1:1"}, nil)
+	src, err := NewSource(Config{APIRoot: "http://127.0.0.1:1", Insecure: true}, nil)
 	must(b, err)
 	const n = 10000
 	list := make([]*vnf.Instance, n)

@@ -38,6 +38,9 @@ type Config struct {
 	CAFile   string
 	CertFile string
 	KeyFile  string
+	// Insecure allows plain http:// for APIRoot and TokenURL (a lab VNFM on loopback); without it both must be
+	// https, since the VNFM's answers decide what admission allows and the token request carries the secret.
+	Insecure bool
 	// Timeout bounds each HTTP request (DefaultTimeout when zero).
 	Timeout time.Duration
 	// ResyncInterval is the period of the full list that repairs missed notifications (DefaultResyncInterval).
@@ -143,7 +146,15 @@ func (c Config) Validate() error {
 		}
 		return u
 	}
-	if u := checkURL("apiRoot", c.APIRoot, true); u != nil {
+	// plain refuses http:// for the VNFM's own endpoints unless Insecure (the callback is vnfguard's own URL).
+	plain := func(field string, u *url.URL) {
+		if u != nil && u.Scheme == "http" && !c.Insecure {
+			bad(field, "%q is plain HTTP: use https, or set Insecure for a lab VNFM", redact(u))
+		}
+	}
+	apiRoot := checkURL("apiRoot", c.APIRoot, true)
+	plain("apiRoot", apiRoot)
+	if u := apiRoot; u != nil {
 		if u.RawQuery != "" || u.Fragment != "" {
 			bad("apiRoot", "%q must not have a query or fragment", c.APIRoot)
 		}
@@ -151,7 +162,8 @@ func (c Config) Validate() error {
 			bad("apiRoot", "%q already ends in %s; give the API root, the client adds %s", c.APIRoot, BasePath, BasePath)
 		}
 	}
-	if checkURL("tokenURL", c.TokenURL, false) != nil {
+	if u := checkURL("tokenURL", c.TokenURL, false); u != nil {
+		plain("tokenURL", u)
 		if c.ClientID == "" {
 			bad("clientID", "is required with tokenURL")
 		}

@@ -23,6 +23,14 @@ func TestConfigValidate(t *testing.T) {
 		{"api root with base path", func(c *Config) { c.APIRoot = "https://vnfm/vnflcm/v2/" }, []string{"already ends in /vnflcm/v2"}},
 		{"api root not http", func(c *Config) { c.APIRoot = "ftp://vnfm" }, []string{"apiRoot", "must be an http or https URL"}},
 		{"api root with credentials", func(c *Config) { c.APIRoot = "https://user:pw@vnfm" }, []string{"must not carry credentials"}},
+		{"api root over plain HTTP", func(c *Config) { c.APIRoot = "http://127.0.0.1:9890" }, []string{"apiRoot", "is plain HTTP"}},
+		{"token url over plain HTTP", func(c *Config) {
+			c.TokenURL, c.ClientID, c.ClientSecret = "http://127.0.0.1:9890/token", "id", "secret"
+		}, []string{"tokenURL", "is plain HTTP"}},
+		{"plain HTTP when insecure", func(c *Config) {
+			c.APIRoot, c.Insecure = "http://127.0.0.1:9890", true
+			c.TokenURL, c.ClientID, c.ClientSecret = "http://127.0.0.1:9890/token", "id", "secret"
+		}, nil},
 		{"token url without client", func(c *Config) { c.TokenURL = "https://vnfm/token" }, []string{"clientID: is required with tokenURL", "clientSecret: is required with tokenURL"}},
 		{"client without token url", func(c *Config) { c.ClientID = "id" }, []string{"tokenURL: is required when clientID"}},
 		{"cert without key", func(c *Config) { c.CertFile = "c.pem" }, []string{"certFile/keyFile"}},

@@ -41,7 +41,8 @@ func newEnv(t testing.TB, opts vnfmtest.Options, tweak func(*Config)) *env {
 	e.callback = httptest.NewServer(mux)
 	t.Cleanup(e.callback.Close)
 	e.cfg = Config{
-		APIRoot: e.vnfm.URL, CallbackURI: e.callback.URL + "/sol003/notifications",
+		// The test VNFM speaks plain HTTP unless opts.TLS.
+		APIRoot: e.vnfm.URL, Insecure: !opts.TLS, CallbackURI: e.callback.URL + "/sol003/notifications",
 		NotificationUsername: notifyUser, NotificationPassword: notifyPass,
 		Timeout: 2 * time.Second, Backoff: Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond},
 	}
