@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
@@ -24,6 +26,8 @@ import (
 var Kinds = map[string]schema.GroupVersionResource{
 	"Pod":                   {Version: "v1", Resource: "pods"},
 	"PersistentVolumeClaim": {Version: "v1", Resource: "persistentvolumeclaims"},
+	// Cluster-scoped. With PersistentVolumeClaim, served with its binding fields (see specKinds).
+	"PersistentVolume": {Version: "v1", Resource: "persistentvolumes"},
 	// Secrets and ConfigMaps are watched as metadata only (labels and owners, never their data): detection needs
 	// to tell which VNF instance a read Secret belongs to.
 	"Secret":      {Version: "v1", Resource: "secrets"},
@@ -45,6 +49,8 @@ const DefaultLookupTimeout = 2 * time.Second
 type View struct {
 	client        metadata.Interface
 	factory       metadatainformer.SharedInformerFactory
+	typed         typedClient // nil: the specKinds are served as metadata only
+	typedFactory  informers.SharedInformerFactory
 	informers     map[string]cache.SharedIndexInformer // by kind
 	namespaces    cache.SharedIndexInformer
 	logger        *slog.Logger
@@ -73,11 +79,15 @@ func New(ctx context.Context, cfg *rest.Config, logger *slog.Logger) (*View, err
 	if err != nil {
 		return nil, fmt.Errorf("cluster: metadata client for %s: %w", cfg.Host, err)
 	}
-	return newView(ctx, client, logger), nil
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: client for %s: %w", cfg.Host, err)
+	}
+	return newView(ctx, client, typed, logger), nil
 }
 
 // newView starts the informers of a view over any metadata client (a fake one in tests).
-func newView(ctx context.Context, client metadata.Interface, logger *slog.Logger) *View {
+func newView(ctx context.Context, client metadata.Interface, typed typedClient, logger *slog.Logger) *View {
 	v := &View{
 		client:        client,
 		factory:       metadatainformer.NewSharedInformerFactory(client, 0),
@@ -85,7 +95,14 @@ func newView(ctx context.Context, client metadata.Interface, logger *slog.Logger
 		logger:        logger,
 		lookupTimeout: DefaultLookupTimeout,
 	}
+	if typed != nil {
+		v.typed, v.typedFactory = typed, informers.NewSharedInformerFactory(typed, 0)
+	}
 	for kind, gvr := range Kinds {
+		if v.typed != nil && specKinds[kind] {
+			v.informers[kind] = volumeInformer(v.typedFactory, kind)
+			continue
+		}
 		v.informers[kind] = v.factory.ForResource(gvr).Informer()
 	}
 	v.namespaces = v.factory.ForResource(namespacesGVR).Informer()
@@ -96,6 +113,9 @@ func newView(ctx context.Context, client metadata.Interface, logger *slog.Logger
 		})
 	}
 	v.factory.Start(ctx.Done())
+	if v.typedFactory != nil {
+		v.typedFactory.Start(ctx.Done())
+	}
 	return v
 }
 
@@ -134,8 +154,9 @@ func (v *View) WaitForSync(ctx context.Context) error {
 	return fmt.Errorf("cluster view: caches of %s not synced: %w", strings.Join(missing, ", "), ctx.Err())
 }
 
-// Get returns the metadata of the object of the given kind (a *metav1.PartialObjectMetadata), from the cache,
-// or from the API server when the cache does not have it. The object is shared: callers must not modify it.
+// Get returns the metadata of the object of the given kind (a *metav1.PartialObjectMetadata; for the specKinds a
+// *corev1.PersistentVolume or *corev1.PersistentVolumeClaim with its binding fields), from the cache, or from the
+// API server when the cache does not have it. The object is shared: callers must not modify it.
 func (v *View) Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
 	inf, ok := v.informers[kind]
 	if !ok {
@@ -148,9 +169,12 @@ func (v *View) Get(ctx context.Context, kind, namespace, name string) (metav1.Ob
 		key = namespace + "/" + name
 	}
 	if obj, exists, err := inf.GetIndexer().GetByKey(key); err == nil && exists {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		if m, ok := obj.(metav1.Object); ok {
 			return m, nil
 		}
+	}
+	if v.typed != nil && specKinds[kind] {
+		return v.liveVolume(ctx, kind, namespace, name)
 	}
 	return v.live(ctx, kind, Kinds[kind], namespace, name)
 }

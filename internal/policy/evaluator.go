@@ -164,17 +164,17 @@ func (e *Evaluator) internalError(d *Decision, a *Attributes, where string, err 
 func (e *Evaluator) prepare(ctx context.Context, a *Attributes) error {
 	req := a.Request
 	cfg := e.env.Config
-	if req.Namespace != "" {
+	if ns := req.ClassNamespace(); ns != "" {
 		var nsLabels map[string]string
 		if e.env.Namespaces != nil {
-			l, err := e.env.Namespaces.Labels(ctx, req.Namespace)
+			l, err := e.env.Namespaces.Labels(ctx, ns)
 			if err != nil && !errors.Is(err, vnf.ErrNotFound) {
-				a.Protected = cfg.IsProtected(req.Namespace, nil) // best knowledge for the fail-closed decision
-				return fmt.Errorf("labels of namespace %s: %w", req.Namespace, err)
+				a.Protected = cfg.IsProtected(ns, nil) // best knowledge for the fail-closed decision
+				return fmt.Errorf("labels of namespace %s: %w", ns, err)
 			}
 			nsLabels = l
 		}
-		a.Protected = cfg.IsProtected(req.Namespace, nsLabels)
+		a.Protected = cfg.IsProtected(ns, nsLabels)
 	}
 	if cfg.Identities.VNFM.Matches(&req.User) {
 		a.Identity |= VNFM

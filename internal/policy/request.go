@@ -110,6 +110,8 @@ func newObject(kind schema.GroupVersionKind) runtime.Object {
 		return &corev1.PodPortForwardOptions{}
 	case "/PersistentVolumeClaim":
 		return &corev1.PersistentVolumeClaim{}
+	case "/PersistentVolume":
+		return &corev1.PersistentVolume{}
 	case "apps/Deployment":
 		return &appsv1.Deployment{}
 	case "apps/StatefulSet":
@@ -126,4 +128,18 @@ func newObject(kind schema.GroupVersionKind) runtime.Object {
 		return &autoscalingv1.Scale{}
 	}
 	return &unstructured.Unstructured{}
+}
+
+// ClassNamespace is the namespace whose class (protected or not) the request belongs to: its own, or for a
+// PersistentVolume (cluster-scoped) the namespace of the claim it was bound to, as reconciliation judges volumes.
+func (r *Request) ClassNamespace() string {
+	if r.Namespace != "" {
+		return r.Namespace
+	}
+	for _, obj := range []runtime.Object{r.OldObject, r.Object} {
+		if pv, ok := obj.(*corev1.PersistentVolume); ok && pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace != "" {
+			return pv.Spec.ClaimRef.Namespace
+		}
+	}
+	return ""
 }
