@@ -80,6 +80,61 @@ func TestPolicyTestAsAttacker(t *testing.T) {
 	}
 }
 
+// TestPolicyTestVolumes: offline as online, a claim in another namespace naming a STOPPED VNF's volume, a pod
+// mounting it, and an edit re-pointing the volume's claimRef are denied by lifecycle-data; the volume as first
+// given is not judged (the API server sends no volume creations).
+func TestPolicyTestVolumes(t *testing.T) {
+	for _, tt := range []struct {
+		files []string
+		want  map[string]string // kind/name (the second PersistentVolume as kind/name#2) → verdict
+	}{
+		{[]string{"testdata/volumes/volume.yaml", "testdata/volumes/steal.yaml"}, map[string]string{
+			"PersistentVolumeClaim/smf-data": "allowed", "PersistentVolume/pv-smf": "not-governed",
+			"PersistentVolumeClaim/loot": "denied", "Pod/dump": "denied"}},
+		{[]string{"testdata/volumes/volume.yaml", "testdata/volumes/repoint.yaml"}, map[string]string{
+			"PersistentVolumeClaim/smf-data": "allowed", "PersistentVolume/pv-smf": "not-governed", "PersistentVolume/pv-smf#2": "denied"}},
+	} {
+		args := []string{"policy", "test", "--config", "../../examples/config.yaml", "--inventory", "../../examples/inventory.yaml", "--as", "mallory", "-o", "json"}
+		for _, f := range tt.files {
+			args = append(args, "-f", f)
+		}
+		code, out, errOut := runCLI(t, args...)
+		if code != exitFindings {
+			t.Fatalf("%v: exit %d, want %d; stderr %s", tt.files, code, exitFindings, errOut)
+		}
+		var results []policyResult
+		if err := json.Unmarshal([]byte(out), &results); err != nil {
+			t.Fatalf("output is not JSON: %v\n%s", err, out)
+		}
+		seen := map[string]bool{}
+		for _, r := range results {
+			key := r.Object.Kind + "/" + r.Object.Name
+			if seen[key] {
+				key += "#2"
+			}
+			seen[key] = true
+			want, ok := tt.want[key]
+			if !ok || r.Verdict != want {
+				t.Errorf("%v: %s: verdict %q, want %q (%+v)", tt.files, key, r.Verdict, want, r)
+				continue
+			}
+			if want != "denied" {
+				continue
+			}
+			found := false
+			for _, v := range r.Violations {
+				found = found || (v.Check == "lifecycle-data" && strings.Contains(v.Message, "8c1d2e30-smf1") && strings.Contains(v.Message, "STOPPED"))
+			}
+			if !found {
+				t.Errorf("%v: %s: no lifecycle-data violation naming the STOPPED SMF: %+v", tt.files, key, r.Violations)
+			}
+		}
+		if len(results) != len(tt.want) {
+			t.Errorf("%v: %d results, want %d", tt.files, len(results), len(tt.want))
+		}
+	}
+}
+
 func TestPolicyTestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
@@ -174,8 +175,17 @@ func (o *policyTestOptions) run(ctx context.Context, stdout io.Writer) error {
 	user := authnv1.UserInfo{Username: o.as, Groups: append([]string{"system:authenticated"}, o.groups...)}
 	results := make([]policyResult, 0, len(objects))
 	denied := false
+	// A PersistentVolume given twice is judged as the update from the first to the second (kubectl apply of an
+	// edit): the API server sends vnfguard volume updates only, never their creation.
+	volumes := map[string]runtime.Object{}
 	for i, obj := range objects {
-		r := o.evaluate(ctx, evaluator, cfg, user, obj, i)
+		var old runtime.Object
+		if obj.GVK.Group == "" && obj.GVK.Kind == "PersistentVolume" {
+			name := obj.Meta().GetName()
+			old = volumes[name]
+			volumes[name] = obj.Object
+		}
+		r := o.evaluate(ctx, evaluator, cfg, user, obj, old, i)
 		denied = denied || !r.Allowed
 		results = append(results, r)
 	}
@@ -210,7 +220,8 @@ func (o *policyTestOptions) images(ctx context.Context, cfg *config.Config) (*in
 	return integrity.New(ctx, cfg.Images, dyn, nil)
 }
 
-func (o *policyTestOptions) evaluate(ctx context.Context, ev *policy.Evaluator, cfg *config.Config, user authnv1.UserInfo, obj manifest.Object, i int) policyResult {
+// evaluate judges one object as its creation, or as an update from old when old is not nil.
+func (o *policyTestOptions) evaluate(ctx context.Context, ev *policy.Evaluator, cfg *config.Config, user authnv1.UserInfo, obj manifest.Object, old runtime.Object, i int) policyResult {
 	gvk := obj.GVK
 	meta, _ := obj.Object.(metav1.Object)
 	r := policyResult{Source: obj.Where(), Object: objectRef{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind}, Verdict: "not-governed", Allowed: true}
@@ -218,11 +229,16 @@ func (o *policyTestOptions) evaluate(ctx context.Context, ev *policy.Evaluator, 
 		r.Object.Name = meta.GetName()
 		r.Object.Namespace = meta.GetNamespace()
 	}
-	if !policy.IsWorkloadKind(gvk.Kind) && gvk.Kind != "VolumeSnapshot" {
+	op := policy.Create
+	switch {
+	case policy.IsWorkloadKind(gvk.Kind), gvk.Kind == "VolumeSnapshot", gvk.Group == "" && gvk.Kind == "PersistentVolumeClaim":
+	case gvk.Group == "" && gvk.Kind == "PersistentVolume" && old != nil:
+		op = policy.Update
+	default:
 		return r
 	}
 	req := &policy.Request{
-		UID: fmt.Sprintf("policy-test-%d", i), Operation: policy.Create, Kind: gvk,
+		UID: fmt.Sprintf("policy-test-%d", i), Operation: op, Kind: gvk, OldObject: old,
 		Resource:  schema.GroupVersionResource{Group: gvk.Group, Version: gvk.Version, Resource: strings.ToLower(gvk.Kind) + "s"},
 		Namespace: r.Object.Namespace, Name: r.Object.Name, User: user, Object: obj.Object,
 	}

@@ -168,7 +168,7 @@ spec:
       containers:
         - name: upf
           image: "` + image + `"
-          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+          securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
 `
 	}
 	manifests := filepath.Join(dir, "upf.yaml")

@@ -24,6 +24,7 @@ const (
 	ProtectedNamesWebhook = "protected-names.vnfguard.io"
 	ClusterWebhook        = "cluster.vnfguard.io"
 	NamespacesWebhook     = "namespaces.vnfguard.io"
+	VolumesWebhook        = "volumes.vnfguard.io"
 )
 
 // DefaultPath is the path the server judges AdmissionReviews on.
@@ -125,6 +126,12 @@ func (o RegistrationOptions) Validate() error {
 //     namespaceSelector against that Namespace's own new labels, so a selector would miss exactly the update that
 //     removes the protected label; this webhook has none and is scoped instead by a match condition on
 //     oldObject — the namespace as it was — that spells out the protected names and selector in CEL.
+//   - volumes.vnfguard.io: the hand-over of volumes (VolumeRules): PersistentVolume updates that change the claim
+//     a volume is bound to (cluster-scoped, so in every namespace class), and the claims of kube-system that name
+//     their volume, failurePolicy Fail. A dormant VNF's retained volume binds to a new claim only once its
+//     claimRef lets it, so failing closed on that edit keeps the data out of reach even while vnfguard is down,
+//     and costs an outage only the (rare) static bindings. A claim naming a dormant volume in a fail-open
+//     namespace is let through during an outage, and cannot bind.
 //
 // No objectSelector anywhere: the API server does not apply it to CONNECT (pods/exec), so it would only give a
 // false sense of scope. The output is deterministic. Call Validate first: an invalid option is rendered as given.
@@ -174,6 +181,13 @@ func WebhookConfiguration(o RegistrationOptions) *admissionregistrationv1.Valida
 		}))
 	}
 	hooks = append(hooks, base(ClusterWebhook, admissionregistrationv1.Ignore, clusterSelector(protectedSel, names)))
+	volumes := base(VolumesWebhook, admissionregistrationv1.Fail, &metav1.LabelSelector{
+		// The namespaced claim rule for kube-system only, which the other webhooks leave out; the selector does
+		// not apply to PersistentVolumes (cluster-scoped objects never skip a webhook on it).
+		MatchExpressions: []metav1.LabelSelectorRequirement{{Key: NamespaceNameLabel, Operator: metav1.LabelSelectorOpIn, Values: []string{"kube-system"}}},
+	})
+	volumes.Rules = VolumeRules()
+	hooks = append(hooks, volumes)
 	if cond := protectedNamespaceCondition(names, protectedSel); cond != "" {
 		ns := base(NamespacesWebhook, admissionregistrationv1.Fail, nil)
 		ns.Rules = NamespaceRules()
@@ -215,7 +229,8 @@ func clientConfig(o RegistrationOptions) admissionregistrationv1.WebhookClientCo
 // Rules are the requests vnfguard judges: pod and workload creation and change (instantiation, images, pod
 // security), the pod subresources that reach a running container (exec, attach, port-forward — CONNECT — and
 // ephemeral containers, which `kubectl debug` uses), the workloads that make pods (ReplicationControllers
-// included: the core group's ReplicaSet still creates pods), scaling, and volume snapshots (a dormant VNF's data).
+// included: the core group's ReplicaSet still creates pods), scaling, and volume snapshots and claims that name
+// their volume (a dormant VNF's data).
 func Rules() []admissionregistrationv1.RuleWithOperations {
 	scope := admissionregistrationv1.NamespacedScope
 	rule := func(group string, resources []string, ops ...admissionregistrationv1.OperationType) admissionregistrationv1.RuleWithOperations {
@@ -237,6 +252,20 @@ func Rules() []admissionregistrationv1.RuleWithOperations {
 		rule("apps", []string{"deployments/scale", "replicasets/scale", "statefulsets/scale"}, update),
 		rule("batch", []string{"cronjobs", "jobs"}, create, update),
 		rule("snapshot.storage.k8s.io", []string{"volumesnapshots"}, create),
+		rule("", []string{"persistentvolumeclaims"}, create),
+	}
+}
+
+// VolumeRules are the requests of volumes.vnfguard.io: claims (those of kube-system, by its namespace selector)
+// and PersistentVolume updates, narrowed by MatchConditions to those that bind a claim to a named volume or
+// change the claim a volume is bound to.
+func VolumeRules() []admissionregistrationv1.RuleWithOperations {
+	namespaced, cluster := admissionregistrationv1.NamespacedScope, admissionregistrationv1.ClusterScope
+	return []admissionregistrationv1.RuleWithOperations{
+		{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create}, Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"persistentvolumeclaims"}, Scope: &namespaced}},
+		{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update}, Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"persistentvolumes"}, Scope: &cluster}},
 	}
 }
 
@@ -303,10 +332,20 @@ func protectedNamespaceCondition(names []string, sel *metav1.LabelSelector) stri
 }
 
 // MatchConditions keep the API server's own requests (system:apiserver, e.g. its bootstrap and loopback
-// traffic) away from the webhook, so that a webhook outage can never deadlock the API server itself.
+// traffic) away from the webhook, so that a webhook outage can never deadlock the API server itself; and of the
+// volume requests they send only those check lifecycle-data judges: a claim that names its volume
+// (spec.volumeName), and a PersistentVolume update that hands the volume to another claim — the CEL twin of
+// vnf.ClaimRef.Repoints, so that the PersistentVolume controller's own bindings (filling in a claim's UID) and
+// every other volume update never wait on vnfguard.
 func MatchConditions() []admissionregistrationv1.MatchCondition {
+	ref := func(obj, field string) string { return obj + ".spec.?claimRef.?" + field + ".orValue('')" }
+	repoints := ref("object", "namespace") + " != " + ref("oldObject", "namespace") + " || " +
+		ref("object", "name") + " != " + ref("oldObject", "name") + " || " +
+		"(" + ref("oldObject", "uid") + " != '' && " + ref("object", "uid") + " != " + ref("oldObject", "uid") + ")"
 	return []admissionregistrationv1.MatchCondition{
 		{Name: "exclude-apiserver", Expression: "request.userInfo.username != 'system:apiserver'"},
+		{Name: "claims-naming-a-volume", Expression: "request.resource.resource != 'persistentvolumeclaims' || object.spec.?volumeName.orValue('') != ''"},
+		{Name: "volume-handed-over", Expression: "request.resource.resource != 'persistentvolumes' || " + repoints},
 	}
 }
 

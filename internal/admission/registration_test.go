@@ -69,7 +69,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 	}{
 		{
 			name:      "default selector",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -78,13 +78,13 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 				{"vnf-upf", protectedLabel, []string{ProtectedWebhook}},
 				{"default", nil, []string{ClusterWebhook}},
 				{"team-a", map[string]string{"vnfguard.io/protected": "false"}, []string{ClusterWebhook}},
-				{"kube-system", nil, nil},
+				{"kube-system", nil, []string{VolumesWebhook}},
 			},
 		},
 		{
 			name:      "names only",
 			config:    "protectedNamespaces: {names: [vnf-upf, vnf-amf, vnf-upf]}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -93,13 +93,13 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 				{"vnf-upf", nil, []string{ProtectedWebhook}},
 				{"vnf-amf", nil, []string{ProtectedWebhook}},
 				{"default", protectedLabel, []string{ClusterWebhook}},
-				{"kube-system", nil, nil},
+				{"kube-system", nil, []string{VolumesWebhook}},
 			},
 		},
 		{
 			name:      "selector and names",
 			config:    "protectedNamespaces: {names: [core], selector: {matchExpressions: [{key: tier, operator: In, values: [5gc, ran]}]}}",
-			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -108,14 +108,14 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 				{"vnf-smf", map[string]string{"tier": "5gc"}, []string{ProtectedWebhook}},
 				{"core", nil, []string{ProtectedNamesWebhook}},
 				{"apps", map[string]string{"tier": "web"}, []string{ClusterWebhook}},
-				{"kube-system", map[string]string{"tier": "infra"}, nil},
+				{"kube-system", map[string]string{"tier": "infra"}, []string{VolumesWebhook}},
 			},
 		},
 		{
 			// Two requirements cannot be negated in one selector: protected namespaces get both webhooks.
 			name:      "multi-requirement selector overlaps",
 			config:    "protectedNamespaces: {selector: {matchLabels: {vnfguard.io/protected: \"true\", site: edge}}}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -123,7 +123,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 			}{
 				{"vnf-upf", map[string]string{"vnfguard.io/protected": "true", "site": "edge"}, []string{ProtectedWebhook, ClusterWebhook}},
 				{"vnf-lab", protectedLabel, []string{ClusterWebhook}},
-				{"kube-system", nil, nil},
+				{"kube-system", nil, []string{VolumesWebhook}},
 			},
 		},
 	}
@@ -167,7 +167,8 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 	if vwc.APIVersion != "admissionregistration.k8s.io/v1" || vwc.Kind != "ValidatingWebhookConfiguration" || vwc.Name != "vnfguard" {
 		t.Errorf("header %s %s %s", vwc.APIVersion, vwc.Kind, vwc.Name)
 	}
-	wantFailure := map[string]admissionregistrationv1.FailurePolicyType{ProtectedWebhook: admissionregistrationv1.Fail, ClusterWebhook: admissionregistrationv1.Ignore}
+	wantFailure := map[string]admissionregistrationv1.FailurePolicyType{ProtectedWebhook: admissionregistrationv1.Fail, ClusterWebhook: admissionregistrationv1.Ignore,
+		VolumesWebhook: admissionregistrationv1.Fail}
 	// Every resource/subresource the policy needs, with its operations.
 	wantRules := map[string]string{
 		"/pods": "CREATE,UPDATE", "/pods/exec": "CONNECT", "/pods/attach": "CONNECT", "/pods/portforward": "CONNECT",
@@ -177,7 +178,10 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 		"apps/deployments/scale": "UPDATE", "apps/statefulsets/scale": "UPDATE", "apps/replicasets/scale": "UPDATE",
 		"batch/jobs": "CREATE,UPDATE", "batch/cronjobs": "CREATE,UPDATE",
 		"snapshot.storage.k8s.io/volumesnapshots": "CREATE",
+		"/persistentvolumeclaims":                 "CREATE",
 	}
+	// volumes.vnfguard.io: claims (of kube-system) and the hand-over of cluster-scoped volumes.
+	wantVolumeRules := map[string]string{"/persistentvolumeclaims": "CREATE", "/persistentvolumes": "UPDATE"}
 	for _, w := range vwc.Webhooks {
 		if w.Name == NamespacesWebhook {
 			continue // TestNamespacesWebhook
@@ -192,16 +196,24 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 		if w.ObjectSelector != nil {
 			t.Errorf("%s: objectSelector set; it does not apply to CONNECT", w.Name)
 		}
-		if len(w.MatchConditions) != 1 || w.MatchConditions[0].Expression != "request.userInfo.username != 'system:apiserver'" {
+		if len(w.MatchConditions) != 3 || w.MatchConditions[0].Expression != "request.userInfo.username != 'system:apiserver'" {
 			t.Errorf("%s: matchConditions %+v", w.Name, w.MatchConditions)
 		}
 		if w.ClientConfig.URL == nil || *w.ClientConfig.URL != "https://127.0.0.1:8443/validate" || string(w.ClientConfig.CABundle) != testCA {
 			t.Errorf("%s: clientConfig %+v", w.Name, w.ClientConfig)
 		}
 		got := map[string]string{}
+		want := wantRules
+		if w.Name == VolumesWebhook {
+			want = wantVolumeRules
+		}
 		for _, r := range w.Rules {
-			if !slices.Equal(r.APIVersions, []string{"v1"}) || r.Scope == nil || *r.Scope != admissionregistrationv1.NamespacedScope {
-				t.Errorf("%s: rule %+v: want v1, Namespaced", w.Name, r)
+			scope := admissionregistrationv1.NamespacedScope
+			if slices.Contains(r.Resources, "persistentvolumes") {
+				scope = admissionregistrationv1.ClusterScope
+			}
+			if !slices.Equal(r.APIVersions, []string{"v1"}) || r.Scope == nil || *r.Scope != scope {
+				t.Errorf("%s: rule %+v: want v1, %s", w.Name, r, scope)
 			}
 			var ops []string
 			for _, op := range r.Operations {
@@ -213,13 +225,13 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 				}
 			}
 		}
-		for res, ops := range wantRules {
+		for res, ops := range want {
 			if got[res] != ops {
 				t.Errorf("%s: %s has operations %q, want %q", w.Name, res, got[res], ops)
 			}
 		}
-		if len(got) != len(wantRules) {
-			t.Errorf("%s: %d resources registered, want %d: %v", w.Name, len(got), len(wantRules), got)
+		if len(got) != len(want) {
+			t.Errorf("%s: %d resources registered, want %d: %v", w.Name, len(got), len(want), got)
 		}
 	}
 }
@@ -361,7 +373,7 @@ func TestRenderGolden(t *testing.T) {
 			if err := yaml.UnmarshalStrict(out, &back); err != nil {
 				t.Fatalf("output does not load back: %v", err)
 			}
-			if len(back.Webhooks) != 3 || back.Webhooks[1].Name != ClusterWebhook || back.Webhooks[2].Name != NamespacesWebhook {
+			if len(back.Webhooks) != 4 || back.Webhooks[1].Name != ClusterWebhook || back.Webhooks[2].Name != VolumesWebhook || back.Webhooks[3].Name != NamespacesWebhook {
 				t.Errorf("loaded back %v", webhookNames(&back))
 			}
 		})

@@ -4,6 +4,8 @@
 // The policy only needs object metadata — labels, owner references, deletion timestamps — to find the VNF
 // instance of an owner, a target pod or a claimed volume, so the view uses metadata-only informers
 // (k8s.io/client-go/metadata): a cluster with many pods costs a fraction of the memory full objects would.
+// PersistentVolumes and PersistentVolumeClaims are the exception: the claim a volume is bound to and the volume a
+// claim names are in their spec, so they are watched typed and stripped to those fields (volumes.go).
 //
 // An informer lags the API server by a moment, and a webhook is asked about objects created a moment ago (the
 // ReplicaSet a new pod's owner reference names, created by the Deployment controller just before). A cache miss

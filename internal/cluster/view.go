@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilcache "k8s.io/apimachinery/pkg/util/cache"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/rest"
@@ -27,6 +29,8 @@ import (
 var Kinds = map[string]schema.GroupVersionResource{
 	"Pod":                   {Version: "v1", Resource: "pods"},
 	"PersistentVolumeClaim": {Version: "v1", Resource: "persistentvolumeclaims"},
+	// Cluster-scoped. With PersistentVolumeClaim, served with its binding fields (see specKinds).
+	"PersistentVolume": {Version: "v1", Resource: "persistentvolumes"},
 	// Secrets and ConfigMaps are not here: they are DataKinds, watched only in protected namespaces (WatchData).
 	"ReplicaSet": {Group: "apps", Version: "v1", Resource: "replicasets"},
 	// A pod's owner may be a ReplicationController (the core group's ReplicaSet).
@@ -70,6 +74,8 @@ type View struct {
 	client        metadata.Interface // informers' list and watch
 	liveClient    metadata.Interface // GETs after a cache miss
 	factory       metadatainformer.SharedInformerFactory
+	typed         typedClient // nil: the specKinds are served as metadata only
+	typedFactory  informers.SharedInformerFactory
 	informers     map[string]cache.SharedIndexInformer // by kind
 	namespaces    cache.SharedIndexInformer
 	logger        *slog.Logger
@@ -122,12 +128,17 @@ func New(ctx context.Context, cfg *rest.Config, logger *slog.Logger) (*View, err
 	if err != nil {
 		return nil, fmt.Errorf("cluster: metadata client for live lookups at %s: %w", cfg.Host, err)
 	}
-	return newView(ctx, client, live, logger), nil
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: client for %s: %w", cfg.Host, err)
+	}
+	return newView(ctx, client, live, typed, logger), nil
 }
 
-// newView starts the informers of a view over any metadata clients (fake ones in tests).
-func newView(ctx context.Context, client, live metadata.Interface, logger *slog.Logger) *View {
-	v := newStoppedView(client, live, logger)
+// newView starts the informers of a view over any metadata clients (fake ones in tests); typed, when not nil,
+// serves the specKinds with their binding fields.
+func newView(ctx context.Context, client, live metadata.Interface, typed typedClient, logger *slog.Logger) *View {
+	v := newStoppedView(client, live, typed, logger)
 	for kind, inf := range v.informers {
 		kind := kind
 		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
@@ -135,6 +146,9 @@ func newView(ctx context.Context, client, live metadata.Interface, logger *slog.
 		})
 	}
 	v.factory.Start(ctx.Done())
+	if v.typedFactory != nil {
+		v.typedFactory.Start(ctx.Done())
+	}
 	return v
 }
 
@@ -155,7 +169,7 @@ func (v *View) DataForbidden() []string {
 }
 
 // newStoppedView builds a view whose informers are not started yet.
-func newStoppedView(client, live metadata.Interface, logger *slog.Logger) *View {
+func newStoppedView(client, live metadata.Interface, typed typedClient, logger *slog.Logger) *View {
 	v := &View{
 		client:        client,
 		liveClient:    live,
@@ -168,7 +182,14 @@ func newStoppedView(client, live metadata.Interface, logger *slog.Logger) *View 
 		errorTTL:      DefaultErrorTTL,
 		slots:         make(chan struct{}, DefaultLiveLookups),
 	}
+	if typed != nil {
+		v.typed, v.typedFactory = typed, informers.NewSharedInformerFactory(typed, 0)
+	}
 	for kind, gvr := range Kinds {
+		if v.typed != nil && specKinds[kind] {
+			v.informers[kind] = volumeInformer(v.typedFactory, kind)
+			continue
+		}
 		v.informers[kind] = v.factory.ForResource(gvr).Informer()
 	}
 	v.namespaces = v.factory.ForResource(namespacesGVR).Informer()
@@ -213,8 +234,9 @@ func (v *View) WaitForSync(ctx context.Context) error {
 	return fmt.Errorf("cluster view: caches of %s not synced: %w", strings.Join(missing, ", "), ctx.Err())
 }
 
-// Get returns the metadata of the object of the given kind (a *metav1.PartialObjectMetadata), from the cache,
-// or from the API server when the cache does not have it. The object is shared: callers must not modify it.
+// Get returns the metadata of the object of the given kind (a *metav1.PartialObjectMetadata; for the specKinds a
+// *corev1.PersistentVolume or *corev1.PersistentVolumeClaim with its binding fields), from the cache, or from the
+// API server when the cache does not have it. The object is shared: callers must not modify it.
 func (v *View) Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
 	if gvr, ok := DataKinds[kind]; ok {
 		return v.getData(ctx, kind, gvr, namespace, name)
@@ -230,9 +252,12 @@ func (v *View) Get(ctx context.Context, kind, namespace, name string) (metav1.Ob
 		key = namespace + "/" + name
 	}
 	if obj, exists, err := inf.GetIndexer().GetByKey(key); err == nil && exists {
-		if m, ok := obj.(*metav1.PartialObjectMetadata); ok {
+		if m, ok := obj.(metav1.Object); ok {
 			return m, nil
 		}
+	}
+	if v.typed != nil && specKinds[kind] {
+		return v.liveVolume(ctx, kind, namespace, name)
 	}
 	return v.live(ctx, kind, Kinds[kind], namespace, name)
 }

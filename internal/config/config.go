@@ -275,6 +275,10 @@ type Profile struct {
 	AllowRunAsRoot bool `yaml:"allowRunAsRoot"`
 	// AllowSysctls lists the unsafe sysctls (e.g. net.ipv4.ip_forward) the product may set.
 	AllowSysctls []string `yaml:"allowSysctls"`
+	// AllowWritableRootFilesystem names the product's containers that may run without
+	// securityContext.readOnlyRootFilesystem: true (check readonly-rootfs); "*" names every container. A list of
+	// containers rather than a switch, so that a product's sidecars stay read-only when its main container cannot.
+	AllowWritableRootFilesystem []string `yaml:"allowWritableRootFilesystem"`
 }
 
 // Network describes where the cluster's own traffic comes from, for detection: a service-account token used from

@@ -95,6 +95,11 @@ func (c *Config) validate(root *yaml.Node) error {
 			}
 			products[prod] = p.Name
 		}
+		for j, name := range p.AllowWritableRootFilesystem {
+			if name == "" {
+				v.add(fmt.Sprintf("%s.allowWritableRootFilesystem[%d]", path, j), "is empty: name a container, or \"*\" for every container of the product")
+			}
+		}
 		for j, capName := range p.AllowCapabilities {
 			if !validCapability(capName) {
 				v.add(fmt.Sprintf("%s.allowCapabilities[%d]", path, j), "%q is not a Linux capability name (e.g. NET_ADMIN, without CAP_)", capName)

@@ -85,6 +85,9 @@ func DefaultScenario() Scenario {
 			{Name: "privileged VNF pod", Identity: VNFM, Expect: Denied, ExpectCheck: "pod-security", Technique: finding.MaliciousVNFInstantiation, Instance: UPF.InstanceID,
 				Request: "create Pod " + UPF.Namespace + "/upf-debug (privileged, UPF's label and digest)",
 				Action:  createAs(VNFM, privilegedUPFPod)},
+			{Name: "writable VNF pod", Identity: VNFM, Expect: Denied, ExpectCheck: "readonly-rootfs", Technique: finding.MaliciousVNFInstantiation, Instance: UPF.InstanceID,
+				Request: "create Pod " + UPF.Namespace + "/upf-writable (readOnlyRootFilesystem false, UPF's label and digest)",
+				Action:  createAs(VNFM, writableUPFPod)},
 			{Name: "fake VNF pod", Identity: Attacker, Expect: Denied, ExpectCheck: "vnf-instantiation", Technique: finding.MaliciousVNFInstantiation, Instance: UPF.InstanceID,
 				Request: "create Pod " + UPF.Namespace + "/upf-rogue (UPF's label and digest, not the VNFM)",
 				Action:  createAs(Attacker, roguePod)},
@@ -440,6 +443,13 @@ func privilegedUPFPod() *corev1.Pod {
 	spec.Containers[0].SecurityContext.Privileged = ptrTo(true)
 	spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptrTo(true)
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "upf-debug", Namespace: UPF.Namespace, Labels: workloadLabels(UPF)}, Spec: spec}
+}
+
+// writableUPFPod is a UPF pod, correctly labelled and pinned, whose root filesystem is writable (M1038).
+func writableUPFPod() *corev1.Pod {
+	spec := restrictedPodSpec(UPF.Container, UPF.Image(), []string{"/usr/bin/upf"})
+	spec.Containers[0].SecurityContext.ReadOnlyRootFilesystem = ptrTo(false)
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "upf-writable", Namespace: UPF.Namespace, Labels: workloadLabels(UPF)}, Spec: spec}
 }
 
 // roguePod claims to be part of the UPF, with the declared image, but is created by someone other than the VNFM.

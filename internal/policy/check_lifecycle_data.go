@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
@@ -14,14 +15,25 @@ import (
 
 /*
 Check lifecycle-data keeps the data of STOPPED and terminated VNFs out of reach (FGT1609.501; ETSI SEC025 asks that
-a terminated VNF's resources be released and its data sanitised, and a StatefulSet's PVCs outlive it by default):
+a terminated VNF's resources be released and its data sanitised, and a StatefulSet's PVCs outlive it by default).
+A volume holds an instance's data when vnf.VolumeSubjects says so (the volume, or the claim its claimRef names, is
+the instance's), the definition reconciliation reports residual volumes with. It denies, in every namespace:
 
   - a new pod, or a workload's pod template, that mounts a PersistentVolumeClaim belonging to a VNF instance that
-    is STOPPED or NOT_INSTANTIATED, or that claims an instance the inventory no longer knows;
-  - a VolumeSnapshot (snapshot.storage.k8s.io) of such a PVC.
+    is STOPPED or NOT_INSTANTIATED, or that claims an instance the inventory no longer knows; or a claim (of any
+    namespace) whose spec.volumeName is such an instance's PersistentVolume; or a generic ephemeral volume whose
+    claim template names such a volume;
+  - a VolumeSnapshot (snapshot.storage.k8s.io) of such a PVC;
+  - a new PersistentVolumeClaim whose spec.volumeName is such an instance's PersistentVolume (a static binding that
+    hands the volume to the new claim once its claimRef lets it);
+  - an update of such a PersistentVolume that re-points or clears its spec.claimRef (vnf.ClaimRef.Repoints), which
+    is what lets another claim bind it.
 
-Allowed: PVCs of running instances and of no instance; an instance with an LCM operation in progress (the VNFM
-starting or healing it mounts its own volumes); updates that leave the pod spec unchanged.
+Allowed: volumes and PVCs of running instances and of no instance; a new claim that the volume's claimRef already
+names (static pre-binding, or the instance's own claim made again: mounting it is judged as any mount); an instance with an LCM operation in progress
+(the VNFM starting or healing it mounts its own volumes); updates that leave the pod spec or the claimRef as they
+were; the PersistentVolume controller filling in the UID of a pre-bound claim. Deleting the volume once its data
+is sanitised is how an operator releases it.
 */
 type lifecycleDataCheck struct{}
 
@@ -33,64 +45,202 @@ func (lifecycleDataCheck) Mitigations() []string { return []string{finding.Mitig
 
 func (c lifecycleDataCheck) Evaluate(ctx context.Context, a *Attributes, out []Violation) ([]Violation, error) {
 	req := a.Request
-	if req.Kind.Kind == "VolumeSnapshot" && req.Operation == Create {
-		u, ok := req.Object.(*unstructured.Unstructured)
-		if !ok {
-			return out, nil
-		}
-		claim, _, _ := unstructured.NestedString(u.Object, "spec", "source", "persistentVolumeClaimName")
-		if claim == "" {
-			return out, nil
-		}
-		msg, err := c.dormantClaim(ctx, a, claim)
-		if err != nil || msg == "" {
-			return out, err
-		}
-		return append(out, violation(c, "spec.source.persistentVolumeClaimName", "snapshot of "+msg)), nil
+	switch {
+	case req.Kind.Kind == "VolumeSnapshot" && req.Operation == Create:
+		return c.snapshot(ctx, a, out)
+	case req.Kind.Group == "" && req.Kind.Kind == vnf.KindPersistentVolumeClaim && req.Operation == Create:
+		return c.claim(ctx, a, out)
+	case req.Kind.Group == "" && req.Kind.Kind == vnf.KindPersistentVolume && req.Operation == Update:
+		return c.claimRefEdit(ctx, a, out)
 	}
 	w := a.Workload
 	if w == nil || !a.SpecChanged || a.Objects == nil {
 		return out, nil
 	}
 	for i := range w.Spec.Volumes {
-		pvc := w.Spec.Volumes[i].PersistentVolumeClaim
-		if pvc == nil {
+		v := &w.Spec.Volumes[i]
+		field := w.Path + ".volumes[" + strconv.Itoa(i) + "]"
+		var msg string
+		var err error
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			field += ".persistentVolumeClaim.claimName"
+			msg, err = c.dormantClaim(ctx, a, req.Namespace, v.PersistentVolumeClaim.ClaimName)
+		case v.Ephemeral != nil && v.Ephemeral.VolumeClaimTemplate != nil && v.Ephemeral.VolumeClaimTemplate.Spec.VolumeName != "":
+			field += ".ephemeral.volumeClaimTemplate.spec.volumeName"
+			msg, err = c.dormantVolume(ctx, a, v.Ephemeral.VolumeClaimTemplate.Spec.VolumeName)
+		default:
 			continue
 		}
-		msg, err := c.dormantClaim(ctx, a, pvc.ClaimName)
 		if err != nil {
 			return out, err
 		}
 		if msg != "" {
-			out = append(out, violation(c, w.Path+".volumes["+strconv.Itoa(i)+"].persistentVolumeClaim.claimName", "mounts "+msg))
+			out = append(out, violation(c, field, "mounts "+msg))
 		}
 	}
 	return out, nil
 }
 
-// dormantClaim describes the PVC when it belongs to a dormant instance, and returns "" otherwise.
-func (c lifecycleDataCheck) dormantClaim(ctx context.Context, a *Attributes, claim string) (string, error) {
+func (c lifecycleDataCheck) snapshot(ctx context.Context, a *Attributes, out []Violation) ([]Violation, error) {
+	u, ok := a.Request.Object.(*unstructured.Unstructured)
+	if !ok {
+		return out, nil
+	}
+	claim, _, _ := unstructured.NestedString(u.Object, "spec", "source", "persistentVolumeClaimName")
+	if claim == "" {
+		return out, nil
+	}
+	msg, err := c.dormantClaim(ctx, a, a.Request.Namespace, claim)
+	if err != nil || msg == "" {
+		return out, err
+	}
+	return append(out, violation(c, "spec.source.persistentVolumeClaimName", "snapshot of "+msg)), nil
+}
+
+// claim judges a new PersistentVolumeClaim that names its volume. The claim the volume is already bound to
+// (its claimRef names it: static pre-binding, or the instance's own claim made again) takes nothing from anyone.
+func (c lifecycleDataCheck) claim(ctx context.Context, a *Attributes, out []Violation) ([]Violation, error) {
+	pvc, ok := a.Request.Object.(*corev1.PersistentVolumeClaim)
+	if !ok || pvc.Spec.VolumeName == "" {
+		return out, nil
+	}
+	pv, err := c.volume(ctx, a, pvc.Spec.VolumeName)
+	if err != nil || pv == nil {
+		return out, err
+	}
+	if ref := claimRefOf(pv); ref.Namespace == a.Request.Namespace && ref.Name == pvc.Name {
+		return out, nil
+	}
+	msg, err := c.describeVolume(ctx, a, pv)
+	if err != nil || msg == "" {
+		return out, err
+	}
+	return append(out, violation(c, "spec.volumeName", "claims "+msg)), nil
+}
+
+// claimRefEdit judges an update of a PersistentVolume that hands it to another claim. The volume is judged as it
+// was (its old labels and claim): the update is what would take it away from the instance.
+func (c lifecycleDataCheck) claimRefEdit(ctx context.Context, a *Attributes, out []Violation) ([]Violation, error) {
+	pv, ok := a.Request.Object.(*corev1.PersistentVolume)
+	old, okOld := a.Request.OldObject.(*corev1.PersistentVolume)
+	if !ok || !okOld || !claimRefOf(old).Repoints(claimRefOf(pv)) {
+		return out, nil
+	}
+	msg, err := c.describeVolume(ctx, a, old)
+	if err != nil || msg == "" {
+		return out, err
+	}
+	verb := "re-points spec.claimRef (" + claimRefOf(old).String() + " → " + claimRefOf(pv).String() + ") of "
+	if !claimRefOf(pv).Set() {
+		verb = "clears spec.claimRef (was " + claimRefOf(old).String() + ") of "
+	}
+	return append(out, violation(c, "spec.claimRef", verb+msg)), nil
+}
+
+// dormantClaim describes the PVC namespace/claim when it, or the volume it names, belongs to a dormant instance,
+// and returns "" otherwise.
+func (c lifecycleDataCheck) dormantClaim(ctx context.Context, a *Attributes, ns, claim string) (string, error) {
 	if a.Objects == nil {
 		return "", nil
 	}
-	ns := a.Request.Namespace
-	obj, err := a.Objects.Get(ctx, "PersistentVolumeClaim", ns, claim)
+	obj, err := a.Objects.Get(ctx, vnf.KindPersistentVolumeClaim, ns, claim)
 	if errors.Is(err, vnf.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("look up PersistentVolumeClaim %s/%s: %w", ns, claim, err)
 	}
-	r := vnf.Resolver{LabelKey: a.Config.InstanceLabel}
-	b, err := r.Resolve(ctx, a.Snapshot, "PersistentVolumeClaim", obj)
+	r := vnf.Resolver{LabelKey: a.Config.InstanceLabel, Objects: a.Objects}
+	b, err := r.Resolve(ctx, a.Snapshot, vnf.KindPersistentVolumeClaim, obj)
 	if err != nil {
 		return "", err
 	}
+	if msg := dormantBinding(b); msg != "" {
+		return "PersistentVolumeClaim " + claim + " of " + msg, nil
+	}
+	if b.Bound() {
+		return "", nil // the claim is a running instance's: its volume is too
+	}
+	// A claim of no instance may still name an instance's volume: the claim an attacker made in her own namespace.
+	pvc, ok := obj.(*corev1.PersistentVolumeClaim)
+	if !ok {
+		return "", fmt.Errorf("PersistentVolumeClaim %s/%s: the cluster view gave its metadata only, without spec.volumeName", ns, claim)
+	}
+	if pvc.Spec.VolumeName == "" {
+		return "", nil
+	}
+	msg, err := c.dormantVolume(ctx, a, pvc.Spec.VolumeName)
+	if err != nil || msg == "" {
+		return "", err
+	}
+	return "PersistentVolumeClaim " + ns + "/" + claim + ", whose volume is " + msg, nil
+}
+
+// dormantVolume describes the PersistentVolume name when it belongs to a dormant instance, and returns ""
+// otherwise (a volume that does not exist holds no data).
+func (c lifecycleDataCheck) dormantVolume(ctx context.Context, a *Attributes, name string) (string, error) {
+	pv, err := c.volume(ctx, a, name)
+	if err != nil || pv == nil {
+		return "", err
+	}
+	return c.describeVolume(ctx, a, pv)
+}
+
+// volume looks the PersistentVolume up; nil when it does not exist (or there is no cluster view).
+func (lifecycleDataCheck) volume(ctx context.Context, a *Attributes, name string) (*corev1.PersistentVolume, error) {
+	if a.Objects == nil {
+		return nil, nil
+	}
+	obj, err := a.Objects.Get(ctx, vnf.KindPersistentVolume, "", name)
+	if errors.Is(err, vnf.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up PersistentVolume %s: %w", name, err)
+	}
+	pv, ok := obj.(*corev1.PersistentVolume)
+	if !ok {
+		return nil, fmt.Errorf("PersistentVolume %s: the cluster view gave its metadata only, without spec.claimRef", name)
+	}
+	return pv, nil
+}
+
+// describeVolume describes the volume when it belongs to a dormant instance, and returns "" otherwise.
+func (c lifecycleDataCheck) describeVolume(ctx context.Context, a *Attributes, pv *corev1.PersistentVolume) (string, error) {
+	r := vnf.Resolver{LabelKey: a.Config.InstanceLabel, Objects: a.Objects}
+	b, err := r.ResolveVolume(ctx, a.Snapshot, pv, claimRefOf(pv))
+	if err != nil {
+		return "", fmt.Errorf("VNF instance of PersistentVolume %s: %w", pv.Name, err)
+	}
+	msg := dormantBinding(b)
+	if msg == "" {
+		return "", nil
+	}
+	via := ""
+	if b.HolderKind == vnf.KindPersistentVolumeClaim {
+		via = " (bound to its claim " + claimRefOf(pv).String() + ")"
+	}
+	return "PersistentVolume " + pv.Name + via + " of " + msg, nil
+}
+
+// dormantBinding describes the binding's instance when its data must not be reached: STOPPED, NOT_INSTANTIATED
+// and idle, or unknown to the inventory (terminated and deleted). It returns "" otherwise.
+func dormantBinding(b vnf.Binding) string {
 	switch {
 	case b.Bound() && !b.Known():
-		return "PersistentVolumeClaim " + claim + " of VNF instance " + b.InstanceID + ", which the inventory no longer knows (terminated and deleted)", nil
+		return "VNF instance " + b.InstanceID + ", which the inventory no longer knows (terminated and deleted)"
 	case b.Known() && b.Instance.Dormant() && !b.Instance.OperationInProgress():
-		return "PersistentVolumeClaim " + claim + " of VNF instance " + b.Instance.ID + ", which the NFVO says is " + b.Instance.State(), nil
+		return "VNF instance " + b.Instance.ID + ", which the NFVO says is " + b.Instance.State()
 	}
-	return "", nil
+	return ""
+}
+
+// claimRefOf reads a volume's spec.claimRef.
+func claimRefOf(pv *corev1.PersistentVolume) vnf.ClaimRef {
+	ref := pv.Spec.ClaimRef
+	if ref == nil {
+		return vnf.ClaimRef{}
+	}
+	return vnf.ClaimRef{Namespace: ref.Namespace, Name: ref.Name, UID: string(ref.UID)}
 }

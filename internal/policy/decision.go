@@ -149,7 +149,7 @@ func severityOf(v Violation) finding.Severity {
 	switch v.Check {
 	case "host-takeover", "reverse-shell", "lifecycle-access", "lifecycle-data", "namespace-protection":
 		return finding.Critical
-	case "pod-security", "image-registry":
+	case "pod-security", "image-registry", "readonly-rootfs":
 		return finding.Medium
 	}
 	return finding.High

@@ -112,7 +112,13 @@ type testEnv struct {
 
 func newTestEnv(t testing.TB, extraConfig string) *testEnv {
 	t.Helper()
-	cfg, err := config.Parse([]byte(testConfig + extraConfig))
+	return newTestEnvConfig(t, testConfig+extraConfig)
+}
+
+// newTestEnvConfig is newTestEnv with the whole configuration given.
+func newTestEnvConfig(t testing.TB, configYAML string) *testEnv {
+	t.Helper()
+	cfg, err := config.Parse([]byte(configYAML))
 	if err != nil {
 		t.Fatalf("test config: %v", err)
 	}
@@ -128,13 +134,15 @@ func (e *testEnv) evaluator(t testing.TB) *Evaluator {
 	return ev
 }
 
-// restrictedContainer is a container that meets the restricted Pod Security Standard.
+// restrictedContainer is a container that meets the restricted Pod Security Standard, with a read-only root
+// filesystem (check readonly-rootfs).
 func restrictedContainer(name, image string) corev1.Container {
 	return corev1.Container{
 		Name: name, Image: image,
 		Command: []string{"/usr/bin/" + name}, Args: []string{"--config", "/etc/" + name + "/config.yaml"},
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: ptr.To(false),
+			ReadOnlyRootFilesystem:   ptr.To(true),
 			RunAsNonRoot:             ptr.To(true),
 			Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
 			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},

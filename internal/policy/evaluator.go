@@ -228,16 +228,16 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) []*lookupError {
 		a.Unknown |= l
 		failed = append(failed, &lookupError{lookup: l, err: err})
 	}
-	if req.Namespace != "" {
+	if ns := req.ClassNamespace(); ns != "" {
 		// The configuration's names decide without a lookup; the labels are read only when a selector could match.
-		a.Protected = cfg.IsProtected(req.Namespace, nil)
-		if e.env.Namespaces != nil && !a.Protected && cfg.ProtectionDependsOnLabels(req.Namespace) {
-			l, err := e.env.Namespaces.Labels(ctx, req.Namespace)
+		a.Protected = cfg.IsProtected(ns, nil)
+		if e.env.Namespaces != nil && !a.Protected && cfg.ProtectionDependsOnLabels(ns) {
+			l, err := e.env.Namespaces.Labels(ctx, ns)
 			switch {
 			case err == nil || errors.Is(err, vnf.ErrNotFound):
-				a.Protected = cfg.IsProtected(req.Namespace, l)
+				a.Protected = cfg.IsProtected(ns, l)
 			default:
-				fail(LookupNamespace, fmt.Errorf("read the labels of namespace %s to tell whether it is protected: %w", req.Namespace, describe(err)))
+				fail(LookupNamespace, fmt.Errorf("read the labels of namespace %s to tell whether it is protected: %w", ns, describe(err)))
 			}
 		}
 	}

@@ -117,6 +117,7 @@ var decoded = map[schema.GroupVersionKind]func() runtime.Object{
 	corev1.SchemeGroupVersion.WithKind("PodPortForwardOptions"): func() runtime.Object { return &corev1.PodPortForwardOptions{} },
 	corev1.SchemeGroupVersion.WithKind("Namespace"):             func() runtime.Object { return &corev1.Namespace{} },
 	corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"): func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
+	corev1.SchemeGroupVersion.WithKind("PersistentVolume"):      func() runtime.Object { return &corev1.PersistentVolume{} },
 	corev1.SchemeGroupVersion.WithKind("ReplicationController"): func() runtime.Object { return &corev1.ReplicationController{} },
 	appsv1.SchemeGroupVersion.WithKind("Deployment"):            func() runtime.Object { return &appsv1.Deployment{} },
 	appsv1.SchemeGroupVersion.WithKind("StatefulSet"):           func() runtime.Object { return &appsv1.StatefulSet{} },
@@ -174,4 +175,18 @@ func CheckVersion(kind schema.GroupVersionKind) error {
 			kind.Kind, kind.GroupVersion(), ErrUnsupportedVersion, kind.Kind, known.GroupVersion(), removed, known.GroupVersion())
 	}
 	return nil
+}
+
+// ClassNamespace is the namespace whose class (protected or not) the request belongs to: its own, or for a
+// PersistentVolume (cluster-scoped) the namespace of the claim it was bound to, as reconciliation judges volumes.
+func (r *Request) ClassNamespace() string {
+	if r.Namespace != "" {
+		return r.Namespace
+	}
+	for _, obj := range []runtime.Object{r.OldObject, r.Object} {
+		if pv, ok := obj.(*corev1.PersistentVolume); ok && pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.Namespace != "" {
+			return pv.Spec.ClaimRef.Namespace
+		}
+	}
+	return ""
 }

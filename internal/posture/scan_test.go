@@ -55,6 +55,8 @@ func TestScanFixtures(t *testing.T) {
 		{key{"posture-host-takeover", "Pod", "tools", "peirates"}, finding.Critical, finding.MaliciousVNFInstantiation, finding.MitigationPrivilegedAccounts, ""},
 		{key{"posture-reverse-shell", "Pod", "tools", "peirates"}, finding.Critical, finding.MaliciousVNFInstantiation, finding.MitigationExecutionPrevention, ""},
 		{key{"posture-pod-security", "Pod", "vnf-upf", "debug"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationPrivilegedAccounts, ""},
+		// M1038: the debug pod's root filesystem is writable; posture judges through the admission policy.
+		{key{"posture-readonly-rootfs", "Pod", "vnf-upf", "debug"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationExecutionPrevention, ""},
 		{key{"exposed-service", "Service", "tools", "node-agent"}, finding.Critical, finding.MaliciousVNFInstantiation, finding.MitigationNetworkSegmentation, ""},
 		{key{"exposed-service", "Service", "tools", "kubernetes-dashboard"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationNetworkSegmentation, ""},
 		{key{"no-default-deny", "Namespace", "", "vnf-upf"}, finding.Medium, finding.AccessingTerminatedVNF, finding.MitigationNetworkSegmentation, ""},

@@ -369,11 +369,7 @@ func (e *evaluator) data() {
 			if o.ReclaimPolicy != "Retain" {
 				continue
 			}
-			// Through its claim only when the claim's namespace is protected: the PV is cluster-scoped, and the
-			// instances of other namespaces are not reconciliation's to judge.
-			if ow = e.bind(o.Kind, &o.ObjectMeta); ow.inst == nil && o.ClaimName != "" && e.state.Protected(o.ClaimNamespace) {
-				ow = e.bindClaim(o.ClaimNamespace, o.ClaimName, o.CreationTimestamp)
-			}
+			ow = e.bindVolume(o)
 		case KindVolumeSnapshot:
 			if ow = e.bind(o.Kind, &o.ObjectMeta); ow.inst == nil && o.SourcePVC != "" {
 				ow = e.bindClaim(o.Namespace, o.SourcePVC, o.CreationTimestamp)
@@ -388,7 +384,30 @@ func (e *evaluator) data() {
 	}
 }
 
-// bindClaim binds a PV or a VolumeSnapshot through its PVC: the PVC itself when it still exists, else its name.
+// bindVolume binds a PV through vnf.VolumeSubjects, the definition admission shares: the volume itself, then its
+// claim. Through its claim only when the claim's namespace is protected: the PV is cluster-scoped, and the
+// instances of other namespaces are not reconciliation's to judge.
+func (e *evaluator) bindVolume(o *Object) owner {
+	var claim vnf.ClaimRef
+	if o.ClaimName != "" && e.state.Protected(o.ClaimNamespace) {
+		claim = vnf.ClaimRef{Namespace: o.ClaimNamespace, Name: o.ClaimName}
+	}
+	// The State's lookups fail only with vnf.ErrNotFound: VolumeSubjects cannot fail here.
+	subjects, _ := vnf.VolumeSubjects(context.Background(), resolverObjects{e.state}, &o.ObjectMeta, claim)
+	var ow owner
+	for _, s := range subjects {
+		meta, ok := s.Object.(*metav1.ObjectMeta)
+		if !ok {
+			continue
+		}
+		if ow = e.bind(s.Kind, meta); ow.inst != nil {
+			break
+		}
+	}
+	return ow
+}
+
+// bindClaim binds a VolumeSnapshot through its PVC: the PVC itself when it still exists, else its name.
 func (e *evaluator) bindClaim(namespace, name string, created metav1.Time) owner {
 	if pvc, ok := e.state.Get(KindPersistentVolumeClaim, namespace, name); ok {
 		return e.bind(KindPersistentVolumeClaim, &pvc.ObjectMeta)

@@ -22,7 +22,10 @@ var ErrNotFound = errors.New("not found")
 // manifests given to `vnfguard policy test`.
 type Objects interface {
 	// Get returns the metadata of the object of the given kind (Pod, ReplicaSet, Deployment, StatefulSet,
-	// DaemonSet, Job, CronJob, PersistentVolumeClaim, Secret, ConfigMap), or an error wrapping ErrNotFound.
+	// DaemonSet, Job, CronJob, PersistentVolumeClaim, PersistentVolume, Secret, ConfigMap), or an error wrapping
+	// ErrNotFound. A cluster-scoped kind is asked for with an empty namespace. PersistentVolumeClaims and
+	// PersistentVolumes are typed (*corev1.PersistentVolumeClaim, *corev1.PersistentVolume) at least with
+	// spec.volumeName and spec.claimRef where the view has them: the volume checks need those fields.
 	Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error)
 }
 
