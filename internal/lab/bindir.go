@@ -72,3 +72,22 @@ func BuildVNFGuard(root, binary string) error {
 	}
 	return nil
 }
+
+// PrepareE2E is the set-up every end-to-end test starts with: it checks that the control-plane binaries are there
+// (without the controllers and kwok when apiServerOnly), finds the vnfguard repository around the working directory
+// and builds the vnfguard binary into dir. It returns the binary's path; the error says what is missing.
+func PrepareE2E(dir string, apiServerOnly bool) (string, error) {
+	if err := CheckBinaries(DefaultBinDir(), apiServerOnly); err != nil {
+		return "", fmt.Errorf("end-to-end tests need the real control plane: %w", err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	root := RepoRoot(wd)
+	if root == "" {
+		return "", fmt.Errorf("%s is not inside the vnfguard repository", wd)
+	}
+	binary := filepath.Join(dir, "vnfguard")
+	return binary, BuildVNFGuard(root, binary)
+}

@@ -33,20 +33,13 @@ type selfLab struct {
 
 func startSelfLab(t *testing.T) *selfLab {
 	t.Helper()
-	wd, err := os.Getwd()
+	binDir := lab.DefaultBinDir()
+	dir := t.TempDir()
+	binary, err := lab.PrepareE2E(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := lab.RepoRoot(wd)
-	binDir := lab.DefaultBinDir()
-	if err := lab.CheckBinaries(binDir, false); err != nil {
-		t.Fatalf("e2e needs the real control plane: %v", err)
-	}
-	dir := t.TempDir()
-	s := &selfLab{binary: filepath.Join(dir, "vnfguard"), dir: dir}
-	if err := lab.BuildVNFGuard(root, s.binary); err != nil {
-		t.Fatal(err)
-	}
+	s := &selfLab{binary: binary, dir: dir}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

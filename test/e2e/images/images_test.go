@@ -31,14 +31,9 @@ const (
 // TestImageIntegrity registers vnfguard with signature and vulnerability checks and creates, as the VNFM, one pod
 // per image case in a protected namespace.
 func TestImageIntegrity(t *testing.T) {
-	wd, _ := os.Getwd()
-	root := lab.RepoRoot(wd)
-	if err := lab.CheckBinaries(lab.DefaultBinDir(), true); err != nil {
-		t.Fatalf("the images e2e needs the real control plane: %v", err)
-	}
 	dir := t.TempDir()
-	binary := filepath.Join(dir, "vnfguard")
-	if err := lab.BuildVNFGuard(root, binary); err != nil {
+	binary, err := lab.PrepareE2E(dir, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

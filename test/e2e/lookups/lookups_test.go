@@ -118,18 +118,10 @@ func freshNamespaces(ctx context.Context, t *testing.T, cp *lab.ControlPlane, pr
 // are not protected and that vnfguard has not cached get 0 pods admitted — each is denied by the checks that need
 // no lookup, and the decision says what vnfguard could not look up and why.
 func TestSlowOrFailingAPIServerAdmitsNoPeiratesPod(t *testing.T) {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := lab.RepoRoot(wd)
 	binDir := lab.DefaultBinDir()
-	if err := lab.CheckBinaries(binDir, true); err != nil {
-		t.Fatalf("this test needs the real control plane: %v", err)
-	}
 	tmp := t.TempDir()
-	binary := filepath.Join(tmp, "vnfguard")
-	if err := lab.BuildVNFGuard(root, binary); err != nil {
+	binary, err := lab.PrepareE2E(tmp, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

@@ -29,14 +29,9 @@ func rc(namespace, name string, labels map[string]string, spec corev1.PodSpec) *
 }
 
 func TestReplicationControllersGoverned(t *testing.T) {
-	wd, _ := os.Getwd()
-	root := lab.RepoRoot(wd)
-	if err := lab.CheckBinaries(lab.DefaultBinDir(), true); err != nil {
-		t.Fatalf("the workloads e2e needs the real control plane: %v", err)
-	}
 	dir := t.TempDir()
-	binary := filepath.Join(dir, "vnfguard")
-	if err := lab.BuildVNFGuard(root, binary); err != nil {
+	binary, err := lab.PrepareE2E(dir, true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
