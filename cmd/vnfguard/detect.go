@@ -110,6 +110,7 @@ func (o *detectOptions) run(ctx context.Context, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
+		finding.InCluster(fs, cfg.ClusterName)
 		for i := range fs {
 			found++
 			worst = max(worst, fs[i].Severity)

@@ -79,6 +79,7 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 		},
 	}
 	lf := list.Flags()
+	lf.StringVar(&filter.Cluster, "cluster", "", "only findings of this cluster (its clusterName), in a store several clusters share")
 	lf.StringVar(&filter.Technique, "technique", "", "only this FiGHT technique (FGT5013, FGT1609.501)")
 	lf.StringVar(&severity, "severity", "", "only at or above this severity")
 	lf.StringVarP(&namespace, "namespace", "n", "", "only findings on objects in this namespace")

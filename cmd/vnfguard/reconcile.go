@@ -93,7 +93,7 @@ func (o *reconcileOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 		return fmt.Errorf("read the VNF inventory: %w", err)
 	}
 	opts := reconcile.DefaultOptions()
-	opts.InstanceLabel = cfg.InstanceLabel
+	opts.InstanceLabel, opts.Cluster = cfg.InstanceLabel, cfg.ClusterName
 	fs, err := reconcile.Once(ctx, restCfg, cfg, vnf.Static{Snap: snap}, opts)
 	if err != nil {
 		return err

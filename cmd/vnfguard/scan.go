@@ -158,6 +158,7 @@ func (o *scanOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError(err)
 	}
+	finding.InCluster(fs, cfg.ClusterName)
 	instances := map[string]string{}
 	for _, inst := range snap.Instances() {
 		instances[inst.ID] = cmp.Or(inst.VnfProductName, inst.VnfdID) + ", " + inst.State()

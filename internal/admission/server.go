@@ -59,6 +59,8 @@ type Options struct {
 	// Findings receives one Finding JSON line per finding of each decision (nil: findings are not written).
 	// Writes are serialised by the server.
 	Findings io.Writer
+	// Cluster names the cluster in every finding (config clusterName; see finding.InCluster).
+	Cluster string
 	Logger   *slog.Logger
 	// MaxBodyBytes bounds the request body (DefaultMaxBodyBytes when zero); a bigger body gets 413.
 	MaxBodyBytes int64
@@ -498,6 +500,7 @@ func (s *Server) record(d *policy.Decision) {
 		return
 	}
 	findings := d.Findings(s.opts.Now())
+	finding.InCluster(findings, s.opts.Cluster)
 	if s.opts.Findings != nil {
 		var lines []byte
 		for i := range findings {

@@ -36,8 +36,10 @@ const (
 
 // Config is the whole configuration.
 type Config struct {
-	APIVersion          string                 `yaml:"apiVersion"`
-	Kind                string                 `yaml:"kind"`
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	// ClusterName names this cluster in every finding, so that several clusters' vnfguards can share one store.
+	ClusterName         string                 `yaml:"clusterName"`
 	ProtectedNamespaces NamespaceSelector      `yaml:"protectedNamespaces"`
 	InstanceLabel       string                 `yaml:"instanceLabel"`
 	Identities          Identities             `yaml:"identities"`

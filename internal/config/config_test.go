@@ -141,3 +141,16 @@ func TestSOL003InsecureAllowsHTTP(t *testing.T) {
 		t.Error("insecure: true not decoded")
 	}
 }
+
+func TestClusterName(t *testing.T) {
+	cfg, err := Parse([]byte("clusterName: edge-east-1\n"))
+	if err != nil || cfg.ClusterName != "edge-east-1" {
+		t.Fatalf("clusterName edge-east-1: %v, %+v", err, cfg)
+	}
+	for _, bad := range []string{"Edge East", "edge_east", "-edge", strings.Repeat("a", 64)} {
+		_, err := Parse([]byte("clusterName: '" + bad + "'\n"))
+		if err == nil || !strings.Contains(err.Error(), "clusterName") || !strings.Contains(err.Error(), "DNS-1123") {
+			t.Errorf("clusterName %q: %v, want an error naming the field and the rule", bad, err)
+		}
+	}
+}

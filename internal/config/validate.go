@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	psaapi "k8s.io/pod-security-admission/api"
 )
 
@@ -45,6 +46,13 @@ func (c *Config) validate(root *yaml.Node) error {
 	}
 	if c.Kind != Kind {
 		v.add("kind", "is %q, want %q", c.Kind, Kind)
+	}
+	if c.ClusterName != "" {
+		// A DNS-1123 label (the shape of a kubeconfig cluster or a Cluster API name): it goes into finding IDs,
+		// store rows and syslog structured data, where spaces and control characters would be trouble.
+		if errs := validation.IsDNS1123Label(c.ClusterName); len(errs) > 0 {
+			v.add("clusterName", "%q is not a DNS-1123 label: %s", c.ClusterName, strings.Join(errs, "; "))
+		}
 	}
 	if sel := c.ProtectedNamespaces.Selector; sel != nil {
 		ls := &metav1.LabelSelector{MatchLabels: sel.MatchLabels}

@@ -81,8 +81,11 @@ func (r ObjectRef) String() string {
 // Finding is one thing vnfguard saw: what happened, which FiGHT technique it serves, which mitigation applies, how
 // urgent it is, which VNF instance it concerns, and the evidence behind it.
 type Finding struct {
-	// ID is a stable key for deduplication: the same rule on the same object and instance gives the same ID.
-	ID          string    `json:"id"`
+	// ID is a stable key for deduplication: the same rule on the same object and instance (and cluster) gives the
+	// same ID.
+	ID string `json:"id"`
+	// Cluster names the Kubernetes cluster the finding comes from (config clusterName); empty when unnamed.
+	Cluster     string    `json:"cluster,omitempty"`
 	Time        time.Time `json:"time"`
 	Source      string    `json:"source"` // admission, audit, reconcile, posture
 	Rule        string    `json:"rule"`   // the check or rule that produced it
@@ -115,6 +118,27 @@ func Key(rule string, obj ObjectRef, instance string) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// InCluster names the cluster of every finding that has none yet, and makes its ID the cluster's own: two
+// clusters that share a store never merge their findings. An empty cluster changes nothing, so that the findings
+// of a single unnamed cluster keep the IDs they always had.
+func InCluster(findings []Finding, cluster string) {
+	if cluster == "" {
+		return
+	}
+	for i := range findings {
+		f := &findings[i]
+		if f.Cluster != "" {
+			continue
+		}
+		f.Cluster = cluster
+		h := sha256.New()
+		h.Write([]byte(cluster))
+		h.Write([]byte{0})
+		h.Write([]byte(f.ID))
+		f.ID = hex.EncodeToString(h.Sum(nil)[:12])
+	}
 }
 
 // JSONLine renders the finding as one line of JSON, for JSONL outputs.

@@ -41,3 +41,26 @@ func TestKeyAndJSON(t *testing.T) {
 		t.Errorf("ObjectRef.String() = %q", obj.String())
 	}
 }
+
+func TestInCluster(t *testing.T) {
+	base := Finding{ID: Key("exec-into-vnf", ObjectRef{Kind: "Pod", Namespace: "core", Name: "upf-0"}, "upf-1"), Rule: "exec-into-vnf"}
+	unnamed := []Finding{base}
+	InCluster(unnamed, "")
+	if unnamed[0].ID != base.ID || unnamed[0].Cluster != "" {
+		t.Errorf("an unnamed cluster changed the finding: %+v", unnamed[0])
+	}
+	east, west := []Finding{base}, []Finding{base}
+	InCluster(east, "edge-east")
+	InCluster(west, "edge-west")
+	if east[0].Cluster != "edge-east" || west[0].Cluster != "edge-west" {
+		t.Errorf("clusters not named: %q, %q", east[0].Cluster, west[0].Cluster)
+	}
+	if east[0].ID == base.ID || east[0].ID == west[0].ID {
+		t.Errorf("IDs %s (east), %s (west), %s (unnamed): each cluster needs its own", east[0].ID, west[0].ID, base.ID)
+	}
+	again := append([]Finding(nil), east...)
+	InCluster(again, "edge-west")
+	if again[0].ID != east[0].ID || again[0].Cluster != "edge-east" {
+		t.Errorf("a finding named once was renamed: %+v", again[0])
+	}
+}

@@ -57,6 +57,9 @@ type Options struct {
 	// Claims, when set, binds objects that an instance once listed as resources and lists no more (see Claims);
 	// the caller has it Learn each snapshot. Nil: the inventory and its history only.
 	Claims *Claims
+	// Cluster names the cluster (config clusterName) in every finding and its ID: the tracker then compares like
+	// with like when the open findings come back from a store other clusters share.
+	Cluster string
 }
 
 // DefaultOptions are the options of a running vnfguard.
@@ -84,6 +87,7 @@ func Evaluate(snap *vnf.Snapshot, hist vnf.Historian, state *State, opts Options
 	e.workloads()
 	e.data()
 	e.drift()
+	finding.InCluster(e.out, opts.Cluster)
 	sortFindings(e.out)
 	return e.out
 }

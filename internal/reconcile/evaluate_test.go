@@ -295,3 +295,24 @@ func TestEvaluateCustomLabel(t *testing.T) {
 		t.Errorf("with the configured label it belongs to upf-1, got %v", summary(got))
 	}
 }
+
+// With a cluster name every finding carries it, and its ID differs from the unnamed cluster's, so that a tracker
+// fed the open findings of a store other clusters share compares like with like.
+func TestEvaluateNamesTheCluster(t *testing.T) {
+	state := NewState([]string{ns}, deployment(ns, "rogue", 1))
+	snap := vnf.NewSnapshot("test", "v", t0, nil)
+	plain := Evaluate(snap, nil, state, DefaultOptions(), t0)
+	opts := DefaultOptions()
+	opts.Cluster = "edge-east"
+	named := Evaluate(snap, nil, state, opts, t0)
+	if len(plain) != 1 || len(named) != 1 {
+		t.Fatalf("want one rogue finding each, got %v and %v", summary(plain), summary(named))
+	}
+	if named[0].Cluster != "edge-east" || named[0].ID == plain[0].ID || plain[0].Cluster != "" {
+		t.Errorf("named %+v, plain %+v", named[0], plain[0])
+	}
+	tr := NewTracker(0, named)
+	if opened, resolved := tr.Update(Evaluate(snap, nil, state, opts, t0), t0); len(opened)+len(resolved) != 0 {
+		t.Errorf("the same condition reopened after a restart: opened %v, resolved %v", summary(opened), summary(resolved))
+	}
+}

@@ -76,6 +76,13 @@ var addResolved = []string{
 	`CREATE INDEX IF NOT EXISTS findings_source_resolved ON findings (source, resolved_ns)`,
 }
 
+// addCluster (version 3) records which cluster a finding comes from (config clusterName), so that several
+// clusters' vnfguards can share one PostgreSQL. Rows written before it belong to the unnamed cluster ''.
+var addCluster = []string{
+	`ALTER TABLE findings ADD COLUMN cluster TEXT NOT NULL DEFAULT ''`,
+	`CREATE INDEX IF NOT EXISTS findings_cluster ON findings (cluster, last_seen_ns)`,
+}
+
 var migrations = []migration{
 	{
 		version:  1,
@@ -83,6 +90,7 @@ var migrations = []migration{
 		postgres: append([]string{createFindings, pgMergeIDs}, createIndexes...),
 	},
 	{version: 2, sqlite: addResolved, postgres: addResolved},
+	{version: 3, sqlite: addCluster, postgres: addCluster},
 }
 
 const createMigrations = `CREATE TABLE IF NOT EXISTS vnfguard_schema_migrations (
@@ -93,17 +101,17 @@ const createMigrations = `CREATE TABLE IF NOT EXISTS vnfguard_schema_migrations 
 const (
 	selectVersions  = `SELECT version FROM vnfguard_schema_migrations`
 	insertVersion   = `INSERT INTO vnfguard_schema_migrations (version, applied_ns) VALUES (?, ?)`
-	latestVersion   = 2
-	columnCount     = 23 // in findingsColumns
+	latestVersion   = 3
+	columnCount     = 24 // in findingsColumns
 	findingsColumns = `id, time_ns, source, rule, technique, mitigations, severity, action, message, vnf_instance,
 	vnf_product, identity, obj_api_version, obj_kind, obj_namespace, obj_name, obj_subresource, evidence, audit_ids,
-	first_seen_ns, last_seen_ns, count, resolved_ns`
+	first_seen_ns, last_seen_ns, count, resolved_ns, cluster`
 )
 
 // descriptiveColumns take the values of the latest occurrence.
 var descriptiveColumns = []string{"time_ns", "source", "rule", "technique", "mitigations", "action", "message",
 	"vnf_instance", "vnf_product", "identity", "obj_api_version", "obj_kind", "obj_namespace", "obj_name",
-	"obj_subresource", "evidence", "resolved_ns"}
+	"obj_subresource", "evidence", "resolved_ns", "cluster"}
 
 // upsertSQL builds the one statement that decides aggregation under the row's lock, for rows findings at once. The
 // window and the bound are integers of ours, formatted into the text so that each placeholder is bound once.
@@ -145,6 +153,9 @@ func listSQL(f Filter) (string, []any) {
 	add := func(cond string, arg any) {
 		where = append(where, cond)
 		args = append(args, arg)
+	}
+	if f.Cluster != "" {
+		add("cluster = ?", f.Cluster)
 	}
 	if f.Technique != "" {
 		add("technique = ?", f.Technique)
@@ -262,7 +273,7 @@ func rowArgs(f *finding.Finding, now func() time.Time, maxAuditIDs int) ([]any, 
 	return []any{id, at.UnixNano(), f.Source, f.Rule, f.Technique, strings.Join(f.Mitigations, ","),
 		int64(f.Severity), f.Action, f.Message, f.VNFInstance, f.VNFProduct, f.Identity, f.Object.APIVersion,
 		f.Object.Kind, f.Object.Namespace, f.Object.Name, f.Object.Subresource, evidence, ids, first.UnixNano(),
-		last.UnixNano(), int64(count), resolvedNS(f.Resolved)}, nil
+		last.UnixNano(), int64(count), resolvedNS(f.Resolved), f.Cluster}, nil
 }
 
 func resolvedNS(t time.Time) int64 {
@@ -288,7 +299,7 @@ func scanFinding(s scanner) (finding.Finding, error) {
 	if err := s.Scan(&f.ID, &atNS, &f.Source, &f.Rule, &f.Technique, &mitigations, &severity, &f.Action,
 		&f.Message, &f.VNFInstance, &f.VNFProduct, &f.Identity, &f.Object.APIVersion, &f.Object.Kind,
 		&f.Object.Namespace, &f.Object.Name, &f.Object.Subresource, &evidence, &ids, &firstNS, &lastNS,
-		&cnt, &resolved); err != nil {
+		&cnt, &resolved, &f.Cluster); err != nil {
 		return finding.Finding{}, err
 	}
 	f.Time = time.Unix(0, atNS).UTC()

@@ -34,6 +34,7 @@ type Store interface {
 
 // Filter selects findings for List. Zero fields do not filter.
 type Filter struct {
+	Cluster     string // the finding's cluster (config clusterName); empty admits every cluster
 	Technique   string
 	MinSeverity finding.Severity // Info, the zero value, admits every finding
 	Namespace   string           // the namespace of the finding's object

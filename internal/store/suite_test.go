@@ -170,6 +170,7 @@ func runSuite(t *testing.T, backend newOpener) {
 		{"reopen keeps findings and migrations are idempotent", testReopen},
 		{"replicas opening at once all get the schema", testConcurrentOpen},
 		{"resolve marks open findings, a new occurrence reopens", testResolve},
+		{"clusters sharing a store keep their findings apart", testClusters},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, backend(t)) })
@@ -513,5 +514,36 @@ func testResolve(t *testing.T, db opener) {
 	record(t, s, again)
 	if got := get(t, s, "rogue"); !got.Resolved.IsZero() || got.Message != "rogue pod again" {
 		t.Fatalf("after a new occurrence: resolved %v, message %q; want open with the new message", got.Resolved, got.Message)
+	}
+}
+
+// testClusters: two clusters' vnfguards report the same rule on the same object; in a shared store they stay two
+// findings, each listed under its own cluster, and a finding of an unnamed cluster keeps its plain ID.
+func testClusters(t *testing.T, db opener) {
+	s := db.open(t)
+	plain := occurrence("exec-upf", t0, "a1", finding.Critical, "exec into a stopped UPF")
+	east := []finding.Finding{occurrence("exec-upf", t0, "e1", finding.Critical, "exec into a stopped UPF")}
+	west := []finding.Finding{occurrence("exec-upf", t0.Add(time.Second), "w1", finding.Critical, "exec into a stopped UPF")}
+	finding.InCluster(east, "edge-east")
+	finding.InCluster(west, "edge-west")
+	record(t, s, plain, east[0], west[0])
+	all, err := s.List(context.Background(), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 3 {
+		t.Fatalf("%d findings, want 3 (one per cluster): %v", len(all), ids(all))
+	}
+	for cluster, want := range map[string]string{"edge-east": east[0].ID, "edge-west": west[0].ID} {
+		got, err := s.List(context.Background(), Filter{Cluster: cluster})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ID != want || got[0].Cluster != cluster || got[0].Count != 1 {
+			t.Errorf("--cluster %s: %+v, want only %s with its cluster", cluster, got, want)
+		}
+	}
+	if f := get(t, s, "exec-upf"); f.Cluster != "" {
+		t.Errorf("the unnamed cluster's finding reads back with cluster %q", f.Cluster)
 	}
 }
