@@ -61,7 +61,7 @@ type Options struct {
 	Findings io.Writer
 	// Cluster names the cluster in every finding (config clusterName; see finding.InCluster).
 	Cluster string
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 	// MaxBodyBytes bounds the request body (DefaultMaxBodyBytes when zero); a bigger body gets 413.
 	MaxBodyBytes int64
 	// Registry receives the server's metrics and Gatherer serves /metrics. When both are nil the server uses a

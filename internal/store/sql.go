@@ -77,7 +77,7 @@ var addResolved = []string{
 }
 
 // addCluster (version 3) records which cluster a finding comes from (config clusterName), so that several
-// clusters' vnfguards can share one PostgreSQL. Rows written before it belong to the unnamed cluster ''.
+// clusters' vnfguards can share one PostgreSQL. Rows written before it belong to the unnamed cluster ”.
 var addCluster = []string{
 	`ALTER TABLE findings ADD COLUMN cluster TEXT NOT NULL DEFAULT ''`,
 	`CREATE INDEX IF NOT EXISTS findings_cluster ON findings (cluster, last_seen_ns)`,
