@@ -83,6 +83,38 @@ var scannerRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"}, Verbs: []string{"get", "list"}},
 }
 
+// registrationRules let vnfguard manage its own registration: update and delete only its own configurations, by
+// name (delete is `vnfguard unregister`, which the Helm chart runs before uninstalling, so that a fail-closed webhook
+// never outlives its server). create cannot be limited by name in RBAC: it is what putting back a deleted
+// registration takes.
+func registrationRules(names []string) []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: names, Verbs: []string{"update", "patch", "delete"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: []string{"create"}},
+	}
+}
+
+// Rules are the rules of the ClusterRoles, by role, for manifests rendered elsewhere (the Helm chart reads them
+// from its files/rules.yaml, which a test keeps equal to these); Registration is a template whose resourceNames the
+// chart fills in.
+func Rules() map[string][]rbacv1.PolicyRule {
+	return map[string][]rbacv1.PolicyRule{
+		ServeRole:         serveRules,
+		NamespaceDataRole: namespaceDataRules,
+		ScannerRole:       scannerRules,
+		RegistrationRole:  registrationRules(nil),
+	}
+}
+
+// RulesYAML renders Rules as YAML, sorted by role.
+func RulesYAML() ([]byte, error) {
+	out, err := yaml.Marshal(Rules())
+	if err != nil {
+		return nil, fmt.Errorf("install: render rules: %w", err)
+	}
+	return append([]byte("# Generated from internal/install (install.RulesYAML); a test keeps it equal. Do not edit.\n"), out...), nil
+}
+
 // RBAC returns the objects to apply, in an order `kubectl apply -f` accepts: the ServiceAccount (its namespace must
 // exist), the ClusterRoles, then the bindings.
 func RBAC(o Options) []runtime.Object {
@@ -98,12 +130,7 @@ func RBAC(o Options) []runtime.Object {
 	}
 	if o.Reapply && len(o.WebhookConfigurations) > 0 {
 		names := slices.Sorted(slices.Values(o.WebhookConfigurations))
-		objs = append(objs, clusterRole(RegistrationRole, []rbacv1.PolicyRule{
-			// Updates only of its own configurations, by name. create cannot be limited by name in RBAC: it is
-			// what putting back a deleted registration takes.
-			{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: names, Verbs: []string{"update", "patch"}},
-			{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: []string{"create"}},
-		}), clusterRoleBinding(RegistrationRole, RegistrationRole, subject))
+		objs = append(objs, clusterRole(RegistrationRole, registrationRules(names)), clusterRoleBinding(RegistrationRole, RegistrationRole, subject))
 	}
 	for _, ns := range slices.Compact(slices.Sorted(slices.Values(o.DataNamespaces))) {
 		objs = append(objs, DataRoleBinding(ns, o))

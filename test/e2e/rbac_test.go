@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,19 @@ func TestVNFGuardRunsLeastPrivilege(t *testing.T) {
 		if res.Status.Allowed != q.want {
 			t.Errorf("vnfguard may %s %s %s/%s in %q: %v, want %v (%s)", q.verb, q.group, q.resource, q.sub, q.ns, res.Status.Allowed, q.want, res.Status.Reason)
 		}
+	}
+	// `vnfguard unregister` (the chart's pre-delete hook) may delete vnfguard's own registration and no other: the
+	// real API server refuses another name, and an admin is told a missing one is not there.
+	binary := filepath.Join(suite.tmp, "vnfguard")
+	out, err := exec.CommandContext(ctx, binary, "unregister", "--name", "kyverno-resource-validating-webhook-cfg",
+		"--kubeconfig", suite.env.CP.Kubeconfig(lab.VNFGuard)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "forbidden") {
+		t.Errorf("unregister of another tool's registration as vnfguard: %v\n%s; want forbidden", err, out)
+	}
+	out, err = exec.CommandContext(ctx, binary, "unregister", "--name", "no-such-registration",
+		"--kubeconfig", suite.env.CP.Kubeconfig(lab.Admin)).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "no-such-registration: not found") {
+		t.Errorf("unregister of a missing registration: %v\n%s; want exit 0 and not found", err, out)
 	}
 	// And it really ran under that identity: the API server's audit log names it for the view's lists.
 	if !auditMentions(t, suite.env.CP.AuditLogFile, `"username":"`+lab.VNFGuard+`"`) {

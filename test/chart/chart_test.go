@@ -1,0 +1,259 @@
+package chart
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/vnfguard/vnfguard/internal/install"
+	"github.com/vnfguard/vnfguard/internal/lab"
+	"github.com/vnfguard/vnfguard/internal/manifest"
+)
+
+const chartDir = "../../deploy/helm/vnfguard"
+
+// helm builds (once, cached) and returns the helm binary.
+func helm(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("bash", "../../hack/build-helm.sh").Output()
+	if err != nil {
+		t.Fatalf("hack/build-helm.sh: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+func run(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String(), out)
+	}
+	return out
+}
+
+func render(t *testing.T, h string, args ...string) []manifest.Object {
+	t.Helper()
+	out := run(t, h, append([]string{"template", "vnfguard", chartDir, "--namespace", "vnfguard"}, args...)...)
+	objs, err := manifest.Parse(out, "helm template")
+	if err != nil {
+		t.Fatalf("the rendered chart does not decode: %v\n%s", err, out)
+	}
+	return objs
+}
+
+func find[T any](objs []manifest.Object, kind, name string) T {
+	var zero T
+	for _, o := range objs {
+		if o.GVK.Kind == kind && o.Meta().GetName() == name {
+			if v, ok := o.Object.(T); ok {
+				return v
+			}
+		}
+	}
+	return zero
+}
+
+func TestLint(t *testing.T) {
+	h := helm(t)
+	run(t, h, "lint", "--strict", chartDir)
+	run(t, h, "lint", "--strict", chartDir, "-f", "testdata/values.yaml")
+}
+
+func TestRendersAnHAWebhook(t *testing.T) {
+	objs := render(t, helm(t), "-f", "testdata/values.yaml")
+	d := find[*appsv1.Deployment](objs, "Deployment", "vnfguard")
+	if d == nil {
+		t.Fatal("no Deployment vnfguard")
+	}
+	if *d.Spec.Replicas != 2 || d.Spec.Strategy.RollingUpdate == nil || d.Spec.Strategy.RollingUpdate.MaxUnavailable.IntValue() != 0 {
+		t.Errorf("replicas %d, strategy %+v: want 2 replicas and a rollout that never lowers them", *d.Spec.Replicas, d.Spec.Strategy)
+	}
+	pod := d.Spec.Template.Spec
+	if len(pod.TopologySpreadConstraints) == 0 || pod.TopologySpreadConstraints[0].LabelSelector == nil {
+		t.Errorf("no topology spread with a selector: %+v", pod.TopologySpreadConstraints)
+	}
+	c := pod.Containers[0]
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+		t.Errorf("probes: readiness %+v, liveness %+v", c.ReadinessProbe, c.LivenessProbe)
+	}
+	for _, want := range []string{"--webhook-service=vnfguard/vnfguard:443", "--metrics-listen=:9090", "--store=$(VNFGUARD_STORE_DSN)", "--audit-token-file=/etc/vnfguard/audit/tokens"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("serve lacks %s: %v", want, c.Args)
+		}
+	}
+	if pdb := find[interface{ GetName() string }](objs, "PodDisruptionBudget", "vnfguard"); pdb == nil {
+		t.Error("no PodDisruptionBudget")
+	}
+	for _, kind := range []string{"Service", "NetworkPolicy", "Secret", "ConfigMap", "Job"} {
+		found := false
+		for _, o := range objs {
+			found = found || o.GVK.Kind == kind
+		}
+		if !found {
+			t.Errorf("no %s rendered", kind)
+		}
+	}
+	hook := find[interface{ GetAnnotations() map[string]string }](objs, "Job", "vnfguard-unregister")
+	if hook == nil || hook.GetAnnotations()["helm.sh/hook"] != "pre-delete" {
+		t.Errorf("no pre-delete hook that removes the registration before the pods: %v", hook)
+	}
+	// The configuration names vnfguard's own objects and lets it keep its registration.
+	cm := find[*corev1.ConfigMap](objs, "ConfigMap", "vnfguard-config")
+	if cm == nil || !strings.Contains(cm.Data["config.yaml"], "reapply: true") || !strings.Contains(cm.Data["config.yaml"], "namespace: vnfguard") {
+		t.Errorf("config: %v", cm)
+	}
+}
+
+// The chart grants what `vnfguard rbac` grants: the same rules, the Secrets role bound in the protected namespaces
+// and nowhere else.
+func TestRBACIsInstallRBAC(t *testing.T) {
+	objs := render(t, helm(t), "-f", "testdata/values.yaml")
+	want := install.RBAC(install.Options{DataNamespaces: []string{"vnf-5gc", "vnfguard", "vnf-edge"}, WebhookConfigurations: []string{"vnfguard"}, Reapply: true})
+	var wantRoles, gotRoles = map[string][]rbacv1.PolicyRule{}, map[string][]rbacv1.PolicyRule{}
+	var wantBindings, gotBindings []string
+	for _, o := range want {
+		switch v := o.(type) {
+		case *rbacv1.ClusterRole:
+			wantRoles[v.Name] = v.Rules
+		case *rbacv1.RoleBinding:
+			wantBindings = append(wantBindings, v.Namespace+"/"+v.Name+"->"+v.RoleRef.Name)
+		case *rbacv1.ClusterRoleBinding:
+			wantBindings = append(wantBindings, v.Name+"->"+v.RoleRef.Name)
+		}
+	}
+	for _, o := range objs {
+		switch v := o.Object.(type) {
+		case *rbacv1.ClusterRole:
+			gotRoles[v.Name] = v.Rules
+		case *rbacv1.RoleBinding:
+			gotBindings = append(gotBindings, v.Namespace+"/"+v.Name+"->"+v.RoleRef.Name)
+		case *rbacv1.ClusterRoleBinding:
+			gotBindings = append(gotBindings, v.Name+"->"+v.RoleRef.Name)
+		case *rbacv1.Role:
+			t.Errorf("unexpected Role %s", v.Name)
+		}
+	}
+	if !reflect.DeepEqual(gotRoles, wantRoles) {
+		a, _ := json.MarshalIndent(gotRoles, "", " ")
+		b, _ := json.MarshalIndent(wantRoles, "", " ")
+		t.Errorf("ClusterRoles differ from internal/install:\nchart %s\ninstall %s", a, b)
+	}
+	slices.Sort(gotBindings)
+	slices.Sort(wantBindings)
+	if !slices.Equal(gotBindings, wantBindings) {
+		t.Errorf("bindings %v, want %v", gotBindings, wantBindings)
+	}
+}
+
+// vnfguard's own pods pass vnfguard's own checks at the restricted level, read-only root filesystem included.
+func TestPodsPassVNFGuardsChecks(t *testing.T) {
+	dir := t.TempDir()
+	rendered := filepath.Join(dir, "chart.yaml")
+	if err := os.WriteFile(rendered, run(t, helm(t), "template", "vnfguard", chartDir, "--namespace", "vnfguard", "-f", "testdata/values.yaml"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	binary := filepath.Join(dir, "vnfguard")
+	if err := lab.BuildVNFGuard(lab.RepoRoot(wd), binary); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "policy", "test", "-f", rendered, "--config", "testdata/policy.yaml", "--offline", "-o", "json")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("policy test: %v\n%s", err, out)
+	}
+	var results []struct {
+		Object     struct{ Kind, Name string }
+		Verdict    string
+		Violations []struct{ Check, Message string }
+	}
+	if err := json.Unmarshal(out, &results); err != nil {
+		t.Fatal(err)
+	}
+	judged := 0
+	for _, r := range results {
+		if r.Object.Kind != "Deployment" && r.Object.Kind != "Job" {
+			continue
+		}
+		judged++
+		if r.Verdict != "allowed" {
+			t.Errorf("%s %s: %s %+v", r.Object.Kind, r.Object.Name, r.Verdict, r.Violations)
+		}
+	}
+	if judged != 2 {
+		t.Errorf("judged %d workloads, want the Deployment and the unregister Job: %s", judged, out)
+	}
+}
+
+// deploy/manifests/vnfguard.yaml is the chart rendered for those who do not use Helm (cert-manager for the
+// certificate, so that the file is the same on every render).
+func TestPlainManifestsAreCurrent(t *testing.T) {
+	out := run(t, helm(t), "template", "vnfguard", chartDir, "--namespace", "vnfguard", "--set", "tls.certManager=true", "--set", "audit.enabled=false")
+	shipped, err := os.ReadFile("../../deploy/manifests/vnfguard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, shipped) {
+		t.Errorf("deploy/manifests/vnfguard.yaml is out of date: helm template vnfguard deploy/helm/vnfguard --namespace vnfguard --set tls.certManager=true --set audit.enabled=false > deploy/manifests/vnfguard.yaml")
+	}
+}
+
+// Every value is documented: a comment stands before each leaf key of values.yaml, before the group of leaves it
+// starts, or before the section it is in.
+func TestValuesDocumented(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(chartDir, "values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type key struct {
+		indent     int
+		documented bool
+	}
+	var stack []key // the open sections and the last key at each indent
+	prevComment, prevKey := false, -1
+	for i, line := range strings.Split(string(data), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case trimmed == "":
+			prevComment, prevKey = false, -1
+			continue
+		case strings.HasPrefix(trimmed, "#"):
+			prevComment = true
+			continue
+		case strings.HasPrefix(trimmed, "-") || !strings.Contains(trimmed, ":"):
+			prevComment = false
+			continue
+		}
+		indent := len(line) - len(strings.TrimLeft(line, " "))
+		for len(stack) > 0 && stack[len(stack)-1].indent >= indent {
+			stack = stack[:len(stack)-1]
+		}
+		parentDocumented := len(stack) > 0 && stack[len(stack)-1].documented
+		documented := prevComment || parentDocumented || prevKey == indent
+		section := strings.HasSuffix(trimmed, ":")
+		if !documented && !section {
+			t.Errorf("values.yaml:%d: %s has no comment", i+1, trimmed)
+		}
+		stack = append(stack, key{indent: indent, documented: documented})
+		prevComment = false
+		if documented && !section {
+			prevKey = indent
+		} else {
+			prevKey = -1
+		}
+	}
+}
