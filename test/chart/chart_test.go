@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/manifest"
@@ -114,7 +115,18 @@ func TestRendersAnHAWebhook(t *testing.T) {
 	// The configuration names vnfguard's own objects and lets it keep its registration.
 	cm := find[*corev1.ConfigMap](objs, "ConfigMap", "vnfguard-config")
 	if cm == nil || !strings.Contains(cm.Data["config.yaml"], "reapply: true") || !strings.Contains(cm.Data["config.yaml"], "namespace: vnfguard") {
-		t.Errorf("config: %v", cm)
+		t.Fatalf("config: %v", cm)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(cm.Data["config.yaml"]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("the chart's configuration does not load: %v\n%s", err, cm.Data["config.yaml"])
+	}
+	if !cfg.Self.Registration.Reapply || cfg.Self.Namespace != "vnfguard" || !cfg.IsProtected("vnf-5gc", nil) {
+		t.Errorf("the chart's configuration: %+v", cfg.Self)
 	}
 }
 
