@@ -43,6 +43,10 @@ const (
 // before the node started.
 var hostPaths = []string{"/var/lib/kubelet", "/var/log/containers", "/var/lib/cni", "/var/run/netns", "/run/containerd", "/run/mount"}
 
+// kernelTunables are the sysctls the kubelet sets when they differ from what it wants (protectKernelDefaults false;
+// true would make it refuse to start instead). They are not namespaced, so Stop writes back the values from before.
+var kernelTunables = []string{"/proc/sys/vm/overcommit_memory", "/proc/sys/kernel/panic", "/proc/sys/kernel/panic_on_oops"}
+
 // cgroupRoots are the cgroups the kubelet (cgroupfs driver) creates in every v1 hierarchy.
 var cgroupRoots = []string{"kubepods"}
 
@@ -65,6 +69,8 @@ type Node struct {
 	bridge     bool
 	// made are host paths and cgroups that did not exist before the node started.
 	made []string
+	// tunables are the values of kernelTunables before the node started.
+	tunables map[string]string
 }
 
 // startNode starts the registry (with the images), the pod bridge, containerd and the kubelet, and waits for the
@@ -84,6 +90,12 @@ func (cp *ControlPlane) startNode(ctx context.Context, opts Options) (err error)
 	for _, d := range []string{"ctrd", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "volume-plugins", "images"} {
 		if err := os.MkdirAll(filepath.Join(n.Dir, d), 0o755); err != nil {
 			return fmt.Errorf("lab: create %s: %w", d, err)
+		}
+	}
+	n.tunables = map[string]string{}
+	for _, p := range kernelTunables {
+		if v, err := os.ReadFile(p); err == nil {
+			n.tunables[p] = string(v)
 		}
 	}
 	for _, p := range hostPaths {
@@ -417,6 +429,9 @@ func (n *Node) stop(cp *ControlPlane) {
 		p := n.made[i]
 		if strings.HasPrefix(p, "/sys/fs/cgroup/") {
 			removeCgroupTree(p)
+		} else if p == "/run/mount" {
+			// libmount's, shared with every mount(8) on the machine: only while empty.
+			_ = os.Remove(p)
 		} else if err := os.RemoveAll(p); err != nil {
 			cp.logger.Warn("lab: remove a host path the node made", "path", p, "err", err)
 		}
@@ -424,6 +439,13 @@ func (n *Node) stop(cp *ControlPlane) {
 	if n.bridge {
 		if out, err := exec.Command("ip", "link", "del", PodBridge).CombinedOutput(); err != nil {
 			cp.logger.Warn("lab: remove the pod bridge", "bridge", PodBridge, "err", err, "output", string(out))
+		}
+	}
+	for p, v := range n.tunables {
+		if cur, err := os.ReadFile(p); err == nil && string(cur) != v {
+			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
+				cp.logger.Warn("lab: restore a kernel setting the kubelet changed", "sysctl", p, "value", strings.TrimSpace(v), "err", err)
+			}
 		}
 	}
 }
