@@ -32,7 +32,7 @@ lint: ## gofmt, go vet, staticcheck
 vulncheck: ## govulncheck (pinned) against an offline database built from golang.org/x/vulndb: 0 reachable vulnerabilities or exit 3
 	bash hack/vulncheck.sh
 
-unit: ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
+unit: node-deps ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test $$($(GO) list ./... | grep -v /test/e2e)
 
 e2e: controlplane node-deps ## end-to-end tests against the real control plane
