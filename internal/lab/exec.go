@@ -19,8 +19,9 @@ import (
 const execProtocol = "v5.channel.k8s.io"
 
 // ExecOutput runs command in a container of a pod through the API server and the kubelet, as cfg's identity, and
-// returns what it printed. A denial (admission or RBAC) is the API server's refusal of the upgrade; a command that
-// fails returns its output and an error with the status the kubelet reported.
+// returns what it printed. A denial (admission or RBAC) fails the WebSocket handshake, and x/net/websocket keeps
+// only the status line: use Exec to read the verdict. A command that fails returns its output and an error with the
+// status the kubelet reported.
 //
 // It speaks the WebSocket protocol itself (golang.org/x/net/websocket) because client-go's remotecommand needs
 // modules (spdystream, gorilla/websocket) the project does not require yet.
