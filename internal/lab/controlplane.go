@@ -637,9 +637,9 @@ func (cp *ControlPlane) EnsureNamespace(ctx context.Context, name string, labels
 	return nil
 }
 
-// Stop stops everything in an order that never hangs: the real node (Options.RealNode: its pods, kubelet,
-// containerd, registry, and what they left on the machine), the API server's clients (kwok, scheduler, controller
-// manager), then the API server — before any audit receiver, or its buffered audit backend waits ~30 s —, then
+// Stop stops everything in an order that never hangs: the API server's clients (kwok, scheduler, controller
+// manager), then the real node (Options.RealNode: its pods, kubelet, containerd, registry, and what they left on the
+// machine), then the API server — before any audit receiver, or its buffered audit backend waits ~30 s —, then
 // vnfguard processes started with StartVNFGuard, then etcd. It waits for each process to exit. Safe to call twice.
 func (cp *ControlPlane) Stop() {
 	cp.mu.Lock()
@@ -650,12 +650,13 @@ func (cp *ControlPlane) Stop() {
 	cp.stopped = true
 	guards := cp.guards
 	cp.mu.Unlock()
-	// The node first, while the API server can still tell the kubelet to tear its pods down.
-	if cp.node != nil {
-		cp.node.stop(cp)
-	}
 	for i := len(cp.clientP) - 1; i >= 0; i-- {
 		cp.clientP[i].stop(10 * time.Second)
+	}
+	// The real node after the controllers (which would replace the pods it deletes) and before the API server,
+	// through which it tells the kubelet to tear its pods down.
+	if cp.node != nil {
+		cp.node.stop(cp)
 	}
 	if cp.api != nil {
 		cp.api.stop(30 * time.Second)

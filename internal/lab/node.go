@@ -519,3 +519,27 @@ func (cp *ControlPlane) realNodeAPIServerArgs(dir string) ([]string, error) {
 		"--enable-admission-plugins", "NodeRestriction",
 	}, nil
 }
+
+// Leftovers lists what the node made that is still there: host paths and cgroups that did not exist before it
+// started, the pod bridge, mount points under its directory, kernel settings not back to their values from before.
+// Empty after Stop.
+func (n *Node) Leftovers() []string {
+	var out []string
+	for _, p := range n.made {
+		if exists(p) {
+			out = append(out, p)
+		}
+	}
+	if _, err := net.InterfaceByName(PodBridge); err == nil {
+		out = append(out, "bridge "+PodBridge)
+	}
+	for _, m := range mountsUnder(n.Dir) {
+		out = append(out, "mount "+m)
+	}
+	for p, v := range n.tunables {
+		if cur, err := os.ReadFile(p); err == nil && string(cur) != v {
+			out = append(out, p+" = "+strings.TrimSpace(string(cur))+", was "+strings.TrimSpace(v))
+		}
+	}
+	return out
+}

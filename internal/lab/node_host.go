@@ -51,9 +51,18 @@ func removeCgroupTree(root string) {
 // unmountUnder detaches every mount point below dir, deepest first: the kubelet's volume and pod directories, the
 // containers' root file systems and the pods' network namespaces.
 func unmountUnder(dir string) {
+	points := mountsUnder(dir)
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	for _, p := range points {
+		_ = syscall.Unmount(p, syscall.MNT_DETACH)
+	}
+}
+
+// mountsUnder lists the mount points at or below dir (/proc/self/mountinfo).
+func mountsUnder(dir string) []string {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return
+		return nil
 	}
 	defer f.Close()
 	var points []string
@@ -68,10 +77,7 @@ func unmountUnder(dir string) {
 			points = append(points, p)
 		}
 	}
-	sort.Sort(sort.Reverse(sort.StringSlice(points)))
-	for _, p := range points {
-		_ = syscall.Unmount(p, syscall.MNT_DETACH)
-	}
+	return points
 }
 
 // unescapeMount undoes mountinfo's octal escapes of space, tab, newline and backslash.

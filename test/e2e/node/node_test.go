@@ -72,9 +72,6 @@ func TestRealNode(t *testing.T) {
 	node := cp.RealNode()
 	t.Logf("control plane and real node %s Ready in %.1f s (pod network %s)", node.Name, time.Since(started).Seconds(), node.PodCIDR)
 	scenarioStart := time.Now()
-	defer func() {
-		t.Logf("attack, denial and break-glass on the real node took %.1f s", time.Since(scenarioStart).Seconds())
-	}()
 
 	if err := cp.EnsureNamespace(ctx, lab.Sandbox, nil); err != nil {
 		t.Fatal(err)
@@ -177,6 +174,17 @@ func TestRealNode(t *testing.T) {
 		t.Errorf("break-glass finding names %s on %s, want %s on pods/exec debug-target", f.Identity, f.Object, lab.BreakGlass)
 	}
 	t.Logf("break-glass exec by %s printed %q through the API server and the kubelet; finding: %s", lab.BreakGlass, strings.TrimSpace(stdout), bg[i].Message)
+
+	t.Logf("attack, denial and break-glass on the real node took %.1f s", time.Since(scenarioStart).Seconds())
+
+	// Stop leaves nothing of the node behind: no mount, cgroup, bridge or host path it made, the kernel settings
+	// the kubelet changed written back.
+	stopStart := time.Now()
+	cp.Stop()
+	if left := node.Leftovers(); len(left) > 0 {
+		t.Errorf("after Stop, the node left: %v", left)
+	}
+	t.Logf("Stop took %.1f s and left nothing of the node behind", time.Since(stopStart).Seconds())
 }
 
 // reverseShell accepts the pod's connection (at most 60 s), sends command and returns what came back (at most 10 s).
