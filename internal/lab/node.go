@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -423,6 +424,11 @@ func (n *Node) stop(cp *ControlPlane) {
 		n.removeContainers()
 	}
 	n.containerd.stop(15 * time.Second)
+	// Shims whose containers could not be removed outlive containerd; they are the node's (their socket is under
+	// its directory), so end them.
+	for _, pid := range processesUsing(n.Dir) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 	n.registry.stop()
 	unmountUnder(cp.WorkDir)
 	for i := len(n.made) - 1; i >= 0; i-- {
@@ -520,7 +526,7 @@ func (cp *ControlPlane) realNodeAPIServerArgs(dir string) ([]string, error) {
 	}, nil
 }
 
-// Leftovers lists what the node made that is still there: host paths and cgroups that did not exist before it
+// Leftovers lists what the node made that is still there: processes (containerd's shims), host paths and cgroups that did not exist before it
 // started, the pod bridge, mount points under its directory, kernel settings not back to their values from before.
 // Empty after Stop.
 func (n *Node) Leftovers() []string {
@@ -535,6 +541,9 @@ func (n *Node) Leftovers() []string {
 	}
 	for _, m := range mountsUnder(n.Dir) {
 		out = append(out, "mount "+m)
+	}
+	for _, pid := range processesUsing(n.Dir) {
+		out = append(out, "process "+strconv.Itoa(pid))
 	}
 	for p, v := range n.tunables {
 		if cur, err := os.ReadFile(p); err == nil && string(cur) != v {

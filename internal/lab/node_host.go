@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // cgroupHierarchies lists the mounted cgroup hierarchies under /sys/fs/cgroup (one per v1 controller, or the
@@ -33,7 +35,7 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// removeCgroupTree removes a cgroup and its children, deepest first (cgroup directories go with rmdir only, and
+// removeCgroupTree removes a cgroup the node made and its children, deepest first (cgroup directories go with rmdir only, and
 // only once their processes are gone).
 func removeCgroupTree(root string) {
 	var dirs []string
@@ -43,6 +45,23 @@ func removeCgroupTree(root string) {
 		}
 		return nil
 	})
+	// Processes left in them (containers whose shim died) are the node's: end them first.
+	killed := false
+	for _, d := range dirs {
+		procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(procs)) {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				killed = true
+			}
+		}
+	}
+	if killed {
+		time.Sleep(500 * time.Millisecond)
+	}
 	for i := len(dirs) - 1; i >= 0; i-- {
 		_ = syscall.Rmdir(dirs[i])
 	}
@@ -83,4 +102,32 @@ func mountsUnder(dir string) []string {
 // unescapeMount undoes mountinfo's octal escapes of space, tab, newline and backslash.
 func unescapeMount(s string) string {
 	return strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`).Replace(s)
+}
+
+// processesUsing lists the PIDs whose command line names a path under dir: the node's containerd shims (their
+// -address is the node's socket), which runc daemonizes away from the lab's process tree.
+func processesUsing(dir string) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		for _, arg := range strings.Split(string(cmdline), "\x00") {
+			if arg == dir || strings.HasPrefix(arg, dir+"/") {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
 }
