@@ -456,8 +456,8 @@ func (n *Node) stop(cp *ControlPlane) {
 	}
 }
 
-// drain deletes every pod bound to the node and waits (at most 30 s) until the kubelet has confirmed each
-// deletion.
+// drain deletes every pod bound to the node and waits (at most 30 s, and only while the kubelet runs) until the
+// kubelet has confirmed each deletion.
 func (n *Node) drain(cp *ControlPlane) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -472,14 +472,14 @@ func (n *Node) drain(cp *ControlPlane) {
 	for _, p := range pods.Items {
 		_ = admin.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	}
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !n.kubelet.exited() {
 		left, err := admin.CoreV1().Pods("").List(ctx, sel)
 		if err == nil && len(left.Items) == 0 {
 			return
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	cp.logger.Warn("lab: the real node's pods were not all gone after 30 s; removing their containers directly")
+	cp.logger.Warn("lab: the kubelet did not remove the real node's pods (within 30 s, or it died); removing their containers directly")
 }
 
 // removeContainers kills and removes whatever containers are left in the node's containerd (ctr, Debian's

@@ -35,35 +35,40 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// removeCgroupTree removes a cgroup the node made and its children, deepest first (cgroup directories go with rmdir only, and
-// only once their processes are gone).
+// removeCgroupTree removes a cgroup the node made and its children, deepest first (cgroup directories go with rmdir
+// only, and only once their processes are gone and reaped). Processes still in them — containers whose shim died —
+// are the node's: they are killed first. It tries for up to 10 s.
 func removeCgroupTree(root string) {
-	var dirs []string
-	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			dirs = append(dirs, p)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var dirs []string
+		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		if len(dirs) == 0 {
+			return
 		}
-		return nil
-	})
-	// Processes left in them (containers whose shim died) are the node's: end them first.
-	killed := false
-	for _, d := range dirs {
-		procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(procs)) {
-			if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-				killed = true
+		for _, d := range dirs {
+			procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(procs)) {
+				if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
 			}
 		}
-	}
-	if killed {
-		time.Sleep(500 * time.Millisecond)
-	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		_ = syscall.Rmdir(dirs[i])
+		for i := len(dirs) - 1; i >= 0; i-- {
+			_ = syscall.Rmdir(dirs[i])
+		}
+		if !exists(root) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
