@@ -10,7 +10,7 @@ export VNFGUARD_CONTROLPLANE_DIR ?= $(HOME)/.cache/vnfguard/k8s/v1.34.4
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build controlplane test unit e2e lint vulncheck fuzz bench demo clean
+.PHONY: help build controlplane node-deps test unit e2e lint vulncheck fuzz bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -18,8 +18,11 @@ help: ## list the targets
 build: ## build bin/vnfguard
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/vnfguard ./cmd/vnfguard
 
-controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok into the cache
+controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and kubelet into the cache
 	bash hack/build-controlplane.sh
+
+node-deps: ## install Debian's containerd, runc, CNI plugins and busybox-static for the lab's real node (when missing; as root)
+	bash hack/node-deps.sh
 
 lint: ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
@@ -29,16 +32,16 @@ lint: ## gofmt, go vet, staticcheck
 vulncheck: ## govulncheck (pinned) against an offline database built from golang.org/x/vulndb: 0 reachable vulnerabilities or exit 3
 	bash hack/vulncheck.sh
 
-unit: ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
+unit: node-deps ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test $$($(GO) list ./... | grep -v /test/e2e)
 
-e2e: controlplane ## end-to-end tests against the real control plane
+e2e: controlplane node-deps ## end-to-end tests against the real control plane
 	$(GO) test -count=1 -timeout 20m -v ./test/e2e/...
 
 fuzz: ## run every fuzz target for FUZZTIME each (hack/fuzz.sh: brief minimising, one retry of the Go 1.26 deadline race)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 
-test: controlplane lint vulncheck ## everything: lint, vulncheck, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
+test: controlplane node-deps lint vulncheck ## everything: lint, vulncheck, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz
 

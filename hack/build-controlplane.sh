@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real control plane the end-to-end tests and the demo run against — etcd 3.5, kube-apiserver,
-# kube-controller-manager and kube-scheduler 1.34, and kwok (simulated nodes) — from the Go module proxy into
+# kube-controller-manager and kube-scheduler 1.34, kwok (simulated nodes), and the kubelet of the lab's real node
+# (test/e2e/node; it runs on Debian's containerd, see hack/node-deps.sh) — from the Go module proxy into
 # .cache/k8s/<version>/. A binary already in the cache is kept, so a warm run takes seconds.
 # Prints the cache directory on its last line.
 set -euo pipefail
@@ -42,6 +43,7 @@ build etcd "$here/tools/etcd" . "-s -w"
 build kube-apiserver "$here/tools/k8s" k8s.io/kubernetes/cmd/kube-apiserver "$version_flags"
 build kube-controller-manager "$here/tools/k8s" k8s.io/kubernetes/cmd/kube-controller-manager "$version_flags"
 build kube-scheduler "$here/tools/k8s" k8s.io/kubernetes/cmd/kube-scheduler "$version_flags"
+build kubelet "$here/tools/k8s" k8s.io/kubernetes/cmd/kubelet "$version_flags"
 if [ ! -x "$out/kwok" ]; then
 	say "kwok: installing $kwok_version"
 	GOBIN="$out" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"

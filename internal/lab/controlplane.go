@@ -109,6 +109,11 @@ type Options struct {
 	// APIServerOnly starts etcd and kube-apiserver only: no controllers, no scheduler, no simulated node. Pods
 	// are then never created from workloads nor scheduled; the benchmark uses this to measure admission alone.
 	APIServerOnly bool
+	// RealNode adds a real node (node.go): an in-process image registry with the lab's images, containerd, a pod
+	// bridge and a kubelet registered as RealNodeName. The API server then also authenticates client certificates of
+	// the lab CA, authorizes with Node,RBAC, reaches the kubelet with its own client certificate (exec, logs), and
+	// dials Services' endpoints itself (--enable-aggregator-routing). Needs root and hack/node-deps.sh's packages.
+	RealNode bool
 	// StartTimeout bounds each component's wait for readiness (default 90 s).
 	StartTimeout time.Duration
 }
@@ -143,6 +148,7 @@ type ControlPlane struct {
 	etcd    *process
 	api     *process
 	clientP []*process // kcm, scheduler, kwok: stopped first
+	node    *Node      // Options.RealNode
 	guards  []*Guard
 	stopped bool
 }
@@ -164,6 +170,15 @@ func CheckBinaries(dir string, apiServerOnly bool) error {
 	if !apiServerOnly {
 		names = append(names, "kube-controller-manager", "kube-scheduler", "kwok")
 	}
+	return checkBinaries(dir, names)
+}
+
+// CheckNodeBinaries is CheckBinaries for a lab with a real node: the control plane's binaries and the kubelet.
+func CheckNodeBinaries(dir string) error {
+	return checkBinaries(dir, []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubelet"})
+}
+
+func checkBinaries(dir string, names []string) error {
 	var missing []string
 	for _, n := range names {
 		if st, err := os.Stat(filepath.Join(dir, n)); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
@@ -182,7 +197,14 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if opts.BinDir == "" {
 		return nil, errors.New("lab: Options.BinDir is empty: give the directory hack/build-controlplane.sh printed")
 	}
-	if err := CheckBinaries(opts.BinDir, opts.APIServerOnly); err != nil {
+	check := CheckBinaries(opts.BinDir, opts.APIServerOnly)
+	if opts.RealNode {
+		if opts.APIServerOnly {
+			return nil, errors.New("lab: Options.RealNode needs the controllers: it cannot go with APIServerOnly")
+		}
+		check = CheckNodeBinaries(opts.BinDir)
+	}
+	if err := check; err != nil {
 		return nil, err
 	}
 	if opts.StartTimeout == 0 {
@@ -230,6 +252,14 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	}
 	if !opts.APIServerOnly {
 		if err := cp.startControllers(ctx, opts); err != nil {
+			return cp, err
+		}
+	}
+	if opts.RealNode {
+		if err := cp.bindKubeletClient(ctx); err != nil {
+			return cp, err
+		}
+		if err := cp.startNode(ctx, opts); err != nil {
 			return cp, err
 		}
 	}
@@ -317,6 +347,11 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options) error 
 		return err
 	}
 	cp.URL = "https://127.0.0.1:" + strconv.Itoa(port)
+	authorizationMode := "RBAC"
+	if opts.RealNode {
+		// The Node authorizer gives the kubelet (system:node:NAME) exactly its node's objects.
+		authorizationMode = "Node,RBAC"
+	}
 	args := []string{
 		"--etcd-servers", cp.etcdURL,
 		"--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", strconv.Itoa(port),
@@ -324,7 +359,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options) error 
 		"--endpoint-reconciler-type", "none",
 		"--tls-cert-file", certFile, "--tls-private-key-file", keyFile,
 		"--token-auth-file", tokenFile,
-		"--authorization-mode", "RBAC",
+		"--authorization-mode", authorizationMode,
 		"--service-account-key-file", saPub, "--service-account-signing-key-file", saKey,
 		"--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range", "10.96.0.0/16",
@@ -337,6 +372,13 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options) error 
 		// (vnfguard's informers); with it, it ends them and exits in about a second.
 		"--shutdown-watch-termination-grace-period=2s",
 		"--v", "1",
+	}
+	if opts.RealNode {
+		nodeArgs, err := cp.realNodeAPIServerArgs(dir)
+		if err != nil {
+			return err
+		}
+		args = append(args, nodeArgs...)
 	}
 	if opts.AuditToVNFGuard {
 		if opts.AuditWebhookConfigFile, err = cp.writeAuditWebhookConfig(); err != nil {
@@ -596,7 +638,8 @@ func (cp *ControlPlane) EnsureNamespace(ctx context.Context, name string, labels
 }
 
 // Stop stops everything in an order that never hangs: the API server's clients (kwok, scheduler, controller
-// manager), then the API server — before any audit receiver, or its buffered audit backend waits ~30 s —, then
+// manager), then the real node (Options.RealNode: its pods, kubelet, containerd, registry, and what they left on the
+// machine), then the API server — before any audit receiver, or its buffered audit backend waits ~30 s —, then
 // vnfguard processes started with StartVNFGuard, then etcd. It waits for each process to exit. Safe to call twice.
 func (cp *ControlPlane) Stop() {
 	cp.mu.Lock()
@@ -609,6 +652,11 @@ func (cp *ControlPlane) Stop() {
 	cp.mu.Unlock()
 	for i := len(cp.clientP) - 1; i >= 0; i-- {
 		cp.clientP[i].stop(10 * time.Second)
+	}
+	// The real node after the controllers (which would replace the pods it deletes) and before the API server,
+	// through which it tells the kubelet to tear its pods down.
+	if cp.node != nil {
+		cp.node.stop(cp)
 	}
 	if cp.api != nil {
 		cp.api.stop(30 * time.Second)

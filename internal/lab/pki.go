@@ -60,23 +60,27 @@ func (ca *CA) Pool() *x509.CertPool {
 // IssueServing issues a serving certificate for the given DNS names and IPs and returns the certificate and key
 // in PEM.
 func (ca *CA) IssueServing(commonName string, dnsNames []string, ips []net.IP) (certPEM, keyPEM []byte, err error) {
+	return ca.issue(commonName, nil, x509.ExtKeyUsageServerAuth, dnsNames, ips)
+}
+
+func (ca *CA) issue(commonName string, orgs []string, usage x509.ExtKeyUsage, dnsNames []string, ips []net.IP) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate key for %s: %w", commonName, err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: commonName},
+		Subject:      pkix.Name{CommonName: commonName, Organization: orgs},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 		DNSNames:     dnsNames,
 		IPAddresses:  ips,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sign serving certificate for %s: %w", commonName, err)
+		return nil, nil, fmt.Errorf("sign certificate for %s: %w", commonName, err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
@@ -86,6 +90,12 @@ func (ca *CA) IssueServing(commonName string, dnsNames []string, ips []net.IP) (
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
 }
 
+// IssueClient issues a client certificate for user commonName in the given groups (x509 organizations: the API
+// server and the kubelet read them as the user's groups) and returns it and its key in PEM.
+func (ca *CA) IssueClient(commonName string, groups ...string) (certPEM, keyPEM []byte, err error) {
+	return ca.issue(commonName, groups, x509.ExtKeyUsageClientAuth, nil, nil)
+}
+
 // WriteServing issues a serving certificate for 127.0.0.1 and localhost and writes it and its key to
 // dir/name.crt and dir/name.key, returning both paths.
 func (ca *CA) WriteServing(dir, name string) (certFile, keyFile string, err error) {
@@ -93,6 +103,11 @@ func (ca *CA) WriteServing(dir, name string) (certFile, keyFile string, err erro
 	if err != nil {
 		return "", "", err
 	}
+	return writePair(dir, name, certPEM, keyPEM)
+}
+
+// writePair writes a certificate and its key to dir/name.crt and dir/name.key and returns both paths.
+func writePair(dir, name string, certPEM, keyPEM []byte) (certFile, keyFile string, err error) {
 	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
 	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
 		return "", "", fmt.Errorf("write %s: %w", certFile, err)
