@@ -55,7 +55,7 @@ type Election struct {
 	// Namespace and Name locate the Lease (vnfguard's namespace; every replica of one installation uses the same).
 	Namespace, Name string
 	// Identity is this replica's holderIdentity, unique among the replicas (see Identity).
-	Identity                                 string
+	Identity                                  string
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
 
