@@ -68,6 +68,7 @@ type ReadyStatus struct {
 // protects by name) and a serving certificate from the lab's CA on a free loopback port, waits for /readyz,
 // registers the webhook configuration that `binary webhook-config` prints, and waits until the API server actually calls it (a dry-run create of a
 // host-takeover pod is denied). The control plane's Stop stops it too. extraArgs are appended to serve's flags.
+// It runs without leader election (--leader-elect=false): one vnfguard, its own installation.
 func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath string, extraArgs ...string) (*Guard, error) {
 	return cp.StartVNFGuardReplica(ctx, binary, configPath, ReplicaOptions{}, extraArgs...)
 }
@@ -78,6 +79,10 @@ type ReplicaOptions struct {
 	Name string
 	// NoRegister leaves the webhook registration alone: the API server keeps calling the replica that registered.
 	NoRegister bool
+	// LeaderElect lets the replica run its singletons only while it holds the Lease, like every replica of an
+	// installation. Off (StartVNFGuard), each vnfguard the lab starts is an installation of its own and runs
+	// everything itself, as the tests that start several differently configured vnfguards expect.
+	LeaderElect bool
 }
 
 // StartVNFGuardReplica is StartVNFGuard for one replica among several: its own directory, ports and audit queue,
@@ -125,6 +130,9 @@ func (cp *ControlPlane) StartVNFGuardReplica(ctx context.Context, binary, config
 		"--tls-cert-file", certFile, "--tls-key-file", keyFile}
 	if cp.auditTokenFile != "" {
 		args = append(args, "--audit-queue-dir", filepath.Join(dir, "audit-queue"), "--audit-token-file", cp.auditTokenFile)
+	}
+	if !ro.LeaderElect {
+		args = append(args, "--leader-elect=false")
 	}
 	args = append(args, extraArgs...)
 	g.proc, err = startProcess("vnfguard", binary, args, g.StderrFile, func(c *exec.Cmd) error {

@@ -116,11 +116,11 @@ reconcile: {for: 0s}
 	}
 
 	args := []string{"--store", storeDSN}
-	a, err := cp.StartVNFGuard(ctx, binary, configPath, args...)
+	a, err := cp.StartVNFGuardReplica(ctx, binary, configPath, lab.ReplicaOptions{LeaderElect: true}, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := cp.StartVNFGuardReplica(ctx, binary, configPath, lab.ReplicaOptions{Name: "vnfguard-b", NoRegister: true}, args...)
+	b, err := cp.StartVNFGuardReplica(ctx, binary, configPath, lab.ReplicaOptions{Name: "vnfguard-b", NoRegister: true, LeaderElect: true}, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ reconcile: {for: 0s}
 	}
 
 	// A third replica joins as a follower; the leader is SIGKILLed: no release, the Lease must expire first.
-	c, err := cp.StartVNFGuardReplica(ctx, binary, configPath, lab.ReplicaOptions{Name: "vnfguard-c", NoRegister: true}, args...)
+	c, err := cp.StartVNFGuardReplica(ctx, binary, configPath, lab.ReplicaOptions{Name: "vnfguard-c", NoRegister: true, LeaderElect: true}, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
