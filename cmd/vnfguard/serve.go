@@ -141,7 +141,18 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	source, err := startInventory(ctx, cfg, o.inventoryPath, logger)
+	restCfg, err := o.kube.restConfig()
+	noCluster := errors.Is(err, errNoKubeconfig)
+	if err != nil && !noCluster {
+		return usageError(err)
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mgr, err := o.newManager(cfg, restCfg, registry, logger)
+	if err != nil {
+		return err
+	}
+	source, err := addInventory(mgr, cfg, o.inventoryPath, logger)
 	if err != nil {
 		return usageError(err)
 	}
@@ -149,12 +160,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	inventory := source.Inventory
 	env := policy.Environment{Config: cfg, Inventory: inventory, Logger: logger}
 	var view *cluster.View
-	restCfg, err := o.kube.restConfig()
 	switch {
-	case errors.Is(err, errNoKubeconfig):
+	case noCluster:
 		logger.Warn("no kubeconfig and not in a cluster: owners, target pods and PVCs cannot be looked up; lifecycle checks see only the request itself")
-	case err != nil:
-		return usageError(err)
 	default:
 		if view, err = cluster.New(ctx, restCfg, logger); err != nil {
 			return fmt.Errorf("start the cluster view: %w", err)
@@ -173,6 +181,10 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError(err)
 	}
+	if images != nil {
+		env.Images = images
+		mgr.Add(manager.Task{Name: "image integrity", Run: func(ctx context.Context) error { images.Run(ctx); return nil }})
+	}
 	evaluator, err := policy.New(env)
 	if err != nil {
 		return usageError(err)
@@ -184,16 +196,6 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return usageError(err)
 	}
 	defer pub.close()
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mgr, err := o.newManager(cfg, restCfg, registry, logger)
-	if err != nil {
-		return err
-	}
-	if images != nil {
-		env.Images = images
-		mgr.Add(manager.Task{Name: "image integrity", Run: func(ctx context.Context) error { images.Run(ctx); return nil }})
-	}
 	routes := map[string]http.Handler{}
 	if source.notifications != nil {
 		routes[NotificationPath] = source.notifications
