@@ -10,7 +10,7 @@ export VNFGUARD_CONTROLPLANE_DIR ?= $(HOME)/.cache/vnfguard/k8s/v1.34.4
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build controlplane node-deps test unit e2e lint vulncheck fuzz bench demo clean
+.PHONY: help build lab controlplane node-deps test unit e2e lint vulncheck fuzz bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -48,8 +48,11 @@ test: controlplane node-deps lint vulncheck ## everything: lint, vulncheck, unit
 bench: ## micro-benchmarks of the policy, the webhook transport, audit decoding, detection and the stores
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./internal/policy/ ./internal/admission/ ./internal/audit/ ./internal/detect/ ./internal/store/
 
-demo: controlplane build ## start a control plane and vnfguard, run the benign lifecycle and the attacks, print the verdicts
-	bin/vnfguard lab demo --controlplane-dir "$(VNFGUARD_CONTROLPLANE_DIR)"
+lab: ## build bin/vnfguard-lab, the local control-plane launcher (not part of the production binary)
+	$(GO) build -trimpath -o bin/vnfguard-lab ./cmd/vnfguard-lab
+
+demo: controlplane build lab ## start a control plane and vnfguard, run the benign lifecycle and the attacks, print the verdicts
+	bin/vnfguard-lab demo --vnfguard bin/vnfguard --controlplane-dir "$(VNFGUARD_CONTROLPLANE_DIR)"
 
 clean: ## remove build output (the control-plane cache stays)
 	rm -rf bin

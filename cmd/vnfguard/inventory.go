@@ -14,6 +14,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
 	"github.com/vnfguard/vnfguard/internal/inventory/sol003"
+	"github.com/vnfguard/vnfguard/internal/manager"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -28,6 +29,9 @@ type inventorySource struct {
 	notifications http.Handler
 	// health reports what the source knows of its own state (nil for none).
 	health func() sourceHealth
+	// takeOverSubscription subscribes to the VNFM's notifications now, when this replica becomes the leader (nil
+	// without a SOL003 subscription).
+	takeOverSubscription func()
 }
 
 // sourceHealth is what /readyz and the metrics say about the source beyond its snapshot.
@@ -39,8 +43,9 @@ type sourceHealth struct {
 }
 
 // openInventory builds the configured inventory source without starting it. path, when set, overrides
-// inventory.file (and any SOL003 source).
-func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inventorySource, func(context.Context) error, error) {
+// inventory.file (and any SOL003 source). maySubscribe (nil: always) says whether this replica holds the SOL003
+// subscription: only the leader of several replicas does.
+func openInventory(cfg *config.Config, path string, maySubscribe func() bool, logger *slog.Logger) (*inventorySource, func(context.Context) error, error) {
 	if path == "" {
 		path = cfg.Inventory.File
 	}
@@ -59,6 +64,7 @@ func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inven
 		if err != nil {
 			return nil, nil, err
 		}
+		scfg.MaySubscribe = maySubscribe
 		src, err := sol003.NewSource(scfg, logger)
 		if err != nil {
 			return nil, nil, err
@@ -86,7 +92,11 @@ func openInventory(cfg *config.Config, path string, logger *slog.Logger) (*inven
 			}
 			return h
 		}
-		return &inventorySource{Inventory: src, notifications: src.Handler(), health: health}, run, nil
+		is := &inventorySource{Inventory: src, notifications: src.Handler(), health: health}
+		if scfg.CallbackURI != "" {
+			is.takeOverSubscription = src.TakeOverSubscription
+		}
+		return is, run, nil
 	}
 	return nil, nil, nil
 }
@@ -139,10 +149,11 @@ func readSecret(field, path string) (string, error) {
 	return secret, nil
 }
 
-// startInventory starts the configured inventory source. Without one, the inventory never loads and protected
-// namespaces fail closed for instantiation, which the log says.
-func startInventory(ctx context.Context, cfg *config.Config, path string, logger *slog.Logger) (*inventorySource, error) {
-	src, run, err := openInventory(cfg, path, logger)
+// addInventory adds the configured inventory source to serve's tasks: every replica keeps its own copy current
+// (admission needs it), and the SOL003 subscription is a singleton of the leader's. Without a source, the
+// inventory never loads and protected namespaces fail closed for instantiation, which the log says.
+func addInventory(mgr *manager.Manager, cfg *config.Config, path string, logger *slog.Logger) (*inventorySource, error) {
+	src, run, err := openInventory(cfg, path, mgr.IsLeader, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +161,14 @@ func startInventory(ctx context.Context, cfg *config.Config, path string, logger
 		logger.Warn("no inventory source configured (inventory.file, inventory.sol003 or --inventory): instantiation in protected namespaces is denied until there is one")
 		return &inventorySource{Inventory: vnf.Static{Snap: vnf.Empty("none")}}, nil
 	}
-	go func() {
-		if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Error("inventory source stopped", "source", src.Snapshot().Source, "error", err)
-		}
-	}()
+	mgr.Add(manager.Task{Name: "inventory source " + src.Snapshot().Source, Run: run})
+	if src.takeOverSubscription != nil {
+		mgr.AddLeader(manager.Task{Name: "SOL003 subscription", Run: func(ctx context.Context) error {
+			src.takeOverSubscription()
+			<-ctx.Done()
+			return nil
+		}})
+	}
 	return src, nil
 }
 

@@ -23,7 +23,8 @@ func newRBACCommand(stdout io.Writer) *cobra.Command {
 volumes, namespaces and its own registration cluster-wide (metadata, never writes). Secrets and ConfigMaps are read
 only in the protected namespaces: a RoleBinding to ClusterRole vnfguard-namespace-data in each namespace named in
 the configuration's protectedNamespaces.names and in each --data-namespace. A namespace protected by label needs
-that RoleBinding too (vnfguard reports the namespaces where it is missing). ClusterRole vnfguard-scanner is for
+that RoleBinding too (vnfguard reports the namespaces where it is missing). In its own namespace, Role vnfguard-leader-election lets
+the replicas elect the one that runs the singletons: get and update on Lease vnfguard-singletons, create on leases. ClusterRole vnfguard-scanner is for
 whoever runs vnfguard scan; it is not bound.`,
 		Example: `  vnfguard rbac --config vnfguard.yaml | kubectl apply -f -
   vnfguard rbac --config vnfguard.yaml --data-namespace vnf-smf --reapply`,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -14,13 +15,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/cluster"
+	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/integrity"
+	"github.com/vnfguard/vnfguard/internal/manager"
 	"github.com/vnfguard/vnfguard/internal/policy"
 )
 
@@ -40,6 +47,32 @@ type serveOptions struct {
 	audit                     auditFlags
 	outputs                   outputFlags
 	registration              registrationFlags
+	election                  electionFlags
+}
+
+// electionFlags configure the leader election of the singletons (see internal/manager).
+type electionFlags struct {
+	enabled                                   bool
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+}
+
+func (e *electionFlags) add(f *pflag.FlagSet) {
+	f.BoolVar(&e.enabled, "leader-elect", true, "with a cluster, run the singletons (reconciliation, registration watchdog) only on the replica that holds Lease "+install.LeaseName+" in self.namespace; every replica answers admission and /audit. Off, or without a cluster, this process runs everything")
+	f.DurationVar(&e.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease lasts unrenewed: a crashed leader's singletons resume elsewhere within this plus the retry period")
+	f.DurationVar(&e.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader keeps retrying to renew before it stops its singletons (less than the lease duration)")
+	f.DurationVar(&e.retryPeriod, "leader-elect-retry-period", 2*time.Second, "how often a replica tries to acquire or renew the Lease; a leader that shuts down releases it, and another takes over within this")
+}
+
+// validate rejects durations with which two replicas could both believe they lead.
+func (e *electionFlags) validate() error {
+	if !e.enabled {
+		return nil
+	}
+	if e.retryPeriod <= 0 || e.renewDeadline <= e.retryPeriod || e.leaseDuration <= e.renewDeadline {
+		return fmt.Errorf("leader election: want 0 < --leader-elect-retry-period (%s) < --leader-elect-renew-deadline (%s) < --leader-elect-lease-duration (%s)",
+			e.retryPeriod, e.renewDeadline, e.leaseDuration)
+	}
+	return nil
 }
 
 func newServeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -83,6 +116,7 @@ puts it back).`,
 	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
 	o.outputs.add(f)
 	o.registration.add(f)
+	o.election.add(f)
 	return cmd
 }
 
@@ -98,13 +132,27 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if o.selfSigned == (o.certFile != "" || o.keyFile != "") {
 		return usageError(errors.New("give either --tls-cert-file and --tls-key-file, or --self-signed"))
 	}
+	if err := o.election.validate(); err != nil {
+		return usageError(err)
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	source, err := startInventory(ctx, cfg, o.inventoryPath, logger)
+	restCfg, err := o.kube.restConfig()
+	noCluster := errors.Is(err, errNoKubeconfig)
+	if err != nil && !noCluster {
+		return usageError(err)
+	}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mgr, err := o.newManager(cfg, restCfg, registry, logger)
+	if err != nil {
+		return err
+	}
+	source, err := addInventory(mgr, cfg, o.inventoryPath, logger)
 	if err != nil {
 		return usageError(err)
 	}
@@ -112,12 +160,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	inventory := source.Inventory
 	env := policy.Environment{Config: cfg, Inventory: inventory, Logger: logger}
 	var view *cluster.View
-	restCfg, err := o.kube.restConfig()
 	switch {
-	case errors.Is(err, errNoKubeconfig):
+	case noCluster:
 		logger.Warn("no kubeconfig and not in a cluster: owners, target pods and PVCs cannot be looked up; lifecycle checks see only the request itself")
-	case err != nil:
-		return usageError(err)
 	default:
 		if view, err = cluster.New(ctx, restCfg, logger); err != nil {
 			return fmt.Errorf("start the cluster view: %w", err)
@@ -138,7 +183,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 	if images != nil {
 		env.Images = images
-		go images.Run(ctx)
+		mgr.Add(manager.Task{Name: "image integrity", Run: func(ctx context.Context) error { images.Run(ctx); return nil }})
 	}
 	evaluator, err := policy.New(env)
 	if err != nil {
@@ -166,16 +211,10 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 		defer intake.close()
 		routes["/audit"] = intake.handler()
-		go func() {
-			if err := intake.run(ctx); err != nil {
-				logger.Error("audit intake stopped", "error", err)
-				stop()
-			}
-		}()
+		// Every replica consumes what it accepted: its queue is its own disk.
+		mgr.Add(manager.Task{Name: "audit intake", Run: intake.run, Fatal: true})
 	}
 
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerInventoryMetrics(registry, source)
 	if view != nil {
 		registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_protected_namespaces_unreadable",
@@ -183,9 +222,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			func() float64 { return float64(len(view.DataForbidden())) }))
 	}
 	if o.reconcile && restCfg != nil && view != nil {
-		if _, err := startReconciler(ctx, restCfg, cfg, inventory, out, pub, registry, logger); err != nil {
-			return err
-		}
+		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, out, pub, registry, logger))
 	}
 	server, err := admission.NewServer(admission.Options{
 		Listen: o.listen,
@@ -194,7 +231,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		HTTP2:         o.http2,
 		MetricsListen: o.metricsListen,
 		Handler:       admission.Policy(evaluator),
-		Ready:         readiness(source, view),
+		Ready:         readiness(source, view, mgr),
 		Findings:      out,
 		Routes:        routes,
 		// Admission findings go to the sinks and the store too. The request's own context ends with the
@@ -219,21 +256,53 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if o.selfSigned {
 		selfSignedCA = server.CABundle()
 	}
-	if err := startWatchdog(ctx, o.registration, cfg, restCfg, selfSignedCA, out, pub, registry, logger); err != nil {
+	watchdog, err := watchdogTask(ctx, o.registration, cfg, restCfg, selfSignedCA, out, pub, registry, logger)
+	if err != nil {
 		return usageError(err)
 	}
-	if err := server.Start(ctx); err != nil {
-		return err
+	if watchdog != nil {
+		mgr.AddLeader(*watchdog)
 	}
-	logger.Info("vnfguard serving", "addr", server.Addr(), "metricsAddr", server.MetricsAddr(), "version", version, "checks", policy.CheckIDs(), "inventory", inventory.Snapshot().Source)
-	<-ctx.Done()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return server.Shutdown(shutdownCtx)
+	mgr.Add(manager.Task{Name: "webhook server", Fatal: true, Run: func(ctx context.Context) error {
+		if err := server.Start(ctx); err != nil {
+			return err
+		}
+		logger.Info("vnfguard serving", "addr", server.Addr(), "metricsAddr", server.MetricsAddr(), "version", version, "checks", policy.CheckIDs(),
+			"inventory", inventory.Snapshot().Source, "election", mgr.Status())
+		<-ctx.Done()
+		// Stop taking requests and finish those in flight.
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return server.Shutdown(shutdownCtx)
+	}})
+	return mgr.Run(ctx)
+}
+
+// newManager builds the process's task manager: with a cluster and --leader-elect, the singletons run only on the
+// replica that holds Lease install.LeaseName in self.namespace; otherwise this process runs everything.
+func (o *serveOptions) newManager(cfg *config.Config, restCfg *rest.Config, reg prometheus.Registerer, logger *slog.Logger) (*manager.Manager, error) {
+	opts := manager.Options{Registerer: reg, Logger: logger}
+	switch {
+	case !o.election.enabled:
+	case restCfg == nil:
+		logger.Info("no cluster: no leader election, this process runs the singletons")
+	default:
+		client, err := kubernetes.NewForConfig(restCfg)
+		if err != nil {
+			return nil, fmt.Errorf("leader election: client: %w", err)
+		}
+		id, err := manager.Identity()
+		if err != nil {
+			return nil, err
+		}
+		opts.Election = &manager.Election{Client: client.CoordinationV1(), Namespace: cfg.Self.Namespace, Name: install.LeaseName, Identity: id,
+			LeaseDuration: o.election.leaseDuration, RenewDeadline: o.election.renewDeadline, RetryPeriod: o.election.retryPeriod}
+	}
+	return manager.New(opts)
 }
 
 // readiness reports, for /readyz, whether the inventory has loaded and the cluster view has synced.
-func readiness(inv *inventorySource, view *cluster.View) func() (bool, any) {
+func readiness(inv *inventorySource, view *cluster.View, mgr *manager.Manager) func() (bool, any) {
 	type inventoryStatus struct {
 		Loaded     bool    `json:"loaded"`
 		Source     string  `json:"source"`
@@ -248,11 +317,14 @@ func readiness(inv *inventorySource, view *cluster.View) func() (bool, any) {
 		Ready       bool            `json:"ready"`
 		Inventory   inventoryStatus `json:"inventory"`
 		ClusterView string          `json:"clusterView"`
-		Reason      string          `json:"reason,omitempty"`
+		// Election says whether this replica runs the singletons; a follower is as ready as the leader, since
+		// both answer admission.
+		Election manager.Status `json:"election"`
+		Reason   string         `json:"reason,omitempty"`
 	}
 	return func() (bool, any) {
 		snap := inv.Snapshot()
-		s := status{Inventory: inventoryStatus{Loaded: snap.Loaded, Source: snap.Source, Version: snap.Version, Instances: snap.Len()}, ClusterView: "none"}
+		s := status{Inventory: inventoryStatus{Loaded: snap.Loaded, Source: snap.Source, Version: snap.Version, Instances: snap.Len()}, ClusterView: "none", Election: mgr.Status()}
 		if snap.Loaded {
 			s.Inventory.AgeSeconds = time.Since(inv.fresh(snap)).Seconds()
 		}

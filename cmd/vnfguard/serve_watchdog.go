@@ -17,6 +17,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/manager"
 )
 
 // registrationFlags are webhook-config's inputs given to serve, so that it renders the same registration and
@@ -35,42 +36,43 @@ func (r *registrationFlags) add(f *pflag.FlagSet) {
 
 func (r *registrationFlags) enabled() bool { return r.url != "" || r.service != "" }
 
-// startWatchdog runs the registration watchdog when serve knows what webhook-config renders. Its findings go to
-// out and the sinks like every other finding of serve.
-func startWatchdog(ctx context.Context, f registrationFlags, cfg *config.Config, restCfg *rest.Config, selfSignedCA []byte,
-	out io.Writer, pub *publisher, reg prometheus.Registerer, logger *slog.Logger) error {
+// watchdogTask is the registration watchdog, a singleton, when serve knows what webhook-config renders (nil
+// otherwise). Its findings go to out and the sinks like every other finding of serve; ctx is the process's, for
+// the store writes of those findings.
+func watchdogTask(ctx context.Context, f registrationFlags, cfg *config.Config, restCfg *rest.Config, selfSignedCA []byte,
+	out io.Writer, pub *publisher, reg prometheus.Registerer, logger *slog.Logger) (*manager.Task, error) {
 	if !f.enabled() {
 		if f.caFile != "" {
-			return errors.New("--webhook-ca-file needs --webhook-url or --webhook-service")
+			return nil, errors.New("--webhook-ca-file needs --webhook-url or --webhook-service")
 		}
-		return nil
+		return nil, nil
 	}
 	if restCfg == nil {
-		return errors.New("--webhook-url/--webhook-service: watching the registration needs a cluster (--kubeconfig or in-cluster)")
+		return nil, errors.New("--webhook-url/--webhook-service: watching the registration needs a cluster (--kubeconfig or in-cluster)")
 	}
 	ca := selfSignedCA
 	if f.caFile != "" {
 		var err error
 		if ca, err = os.ReadFile(f.caFile); err != nil {
-			return fmt.Errorf("--webhook-ca-file: %w", err)
+			return nil, fmt.Errorf("--webhook-ca-file: %w", err)
 		}
 	}
 	if len(ca) == 0 {
-		return errors.New("--webhook-ca-file is required unless --self-signed: the watchdog compares the registration's caBundle")
+		return nil, errors.New("--webhook-ca-file is required unless --self-signed: the watchdog compares the registration's caBundle")
 	}
 	opts := admission.RegistrationOptions{Name: cfg.Self.WebhookConfigurations[0], Config: cfg, URL: f.url, CABundle: ca, TimeoutSeconds: f.timeout}
 	if f.service != "" {
 		var err error
 		if opts.Service, err = admission.ParseServiceReference(f.service); err != nil {
-			return fmt.Errorf("--webhook-service: %w", err)
+			return nil, fmt.Errorf("--webhook-service: %w", err)
 		}
 	}
 	if err := opts.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	client, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
-		return fmt.Errorf("registration watchdog: client: %w", err)
+		return nil, fmt.Errorf("registration watchdog: client: %w", err)
 	}
 	grace, _ := time.ParseDuration(cfg.Self.Registration.GracePeriod) // validated with the configuration
 	w, err := admission.NewWatchdog(admission.WatchdogOptions{
@@ -90,12 +92,7 @@ func startWatchdog(ctx context.Context, f registrationFlags, cfg *config.Config,
 		Registerer: reg, Logger: logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	go func() {
-		if err := w.Run(ctx); err != nil {
-			logger.Error("registration watchdog stopped", "error", err)
-		}
-	}()
-	return nil
+	return &manager.Task{Name: "registration watchdog", Run: w.Run}, nil
 }

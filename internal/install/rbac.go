@@ -24,6 +24,11 @@ const (
 	// ScannerRole is the read-only ClusterRole of `vnfguard scan` against a live cluster; bind it to whoever runs
 	// the scans.
 	ScannerRole = "vnfguard-scanner"
+	// LeaderElectionRole is the Role (and RoleBinding), in vnfguard's own namespace, that lets its replicas elect
+	// the one that runs the singletons on Lease LeaseName.
+	LeaderElectionRole = "vnfguard-leader-election"
+	// LeaseName is the coordination.k8s.io Lease the replicas of `vnfguard serve` hold in turn.
+	LeaseName = "vnfguard-singletons"
 )
 
 // Options says whom the RBAC is for.
@@ -99,10 +104,11 @@ func registrationRules(names []string) []rbacv1.PolicyRule {
 // chart fills in.
 func Rules() map[string][]rbacv1.PolicyRule {
 	return map[string][]rbacv1.PolicyRule{
-		ServeRole:         serveRules,
-		NamespaceDataRole: namespaceDataRules,
-		ScannerRole:       scannerRules,
-		RegistrationRole:  registrationRules(nil),
+		ServeRole:          serveRules,
+		NamespaceDataRole:  namespaceDataRules,
+		ScannerRole:        scannerRules,
+		RegistrationRole:   registrationRules(nil),
+		LeaderElectionRole: leaderElectionRules,
 	}
 }
 
@@ -115,8 +121,16 @@ func RulesYAML() ([]byte, error) {
 	return append([]byte("# Generated from internal/install (install.RulesYAML); a test keeps it equal. Do not edit.\n"), out...), nil
 }
 
+// leaderElectionRules let the replicas hold Lease LeaseName in turn (client-go's leaderelection: get, then create
+// or update). get and update are limited to that Lease by name; create cannot be limited by name in RBAC, and the
+// Role confines it to vnfguard's namespace, where vnfguard creates nothing else.
+var leaderElectionRules = []rbacv1.PolicyRule{
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, ResourceNames: []string{LeaseName}, Verbs: []string{"get", "update"}},
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
+}
+
 // RBAC returns the objects to apply, in an order `kubectl apply -f` accepts: the ServiceAccount (its namespace must
-// exist), the ClusterRoles, then the bindings.
+// exist), the ClusterRoles and the Role, then the bindings.
 func RBAC(o Options) []runtime.Object {
 	o = o.withDefaults()
 	subject := []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: o.Namespace, Name: o.ServiceAccount}}
@@ -127,6 +141,9 @@ func RBAC(o Options) []runtime.Object {
 		clusterRole(NamespaceDataRole, namespaceDataRules),
 		clusterRole(ScannerRole, scannerRules),
 		clusterRoleBinding(ServeRole, ServeRole, subject),
+		&rbacv1.Role{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: meta(LeaderElectionRole, o.Namespace), Rules: leaderElectionRules},
+		&rbacv1.RoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: meta(LeaderElectionRole, o.Namespace),
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: LeaderElectionRole}, Subjects: subject},
 	}
 	if o.Reapply && len(o.WebhookConfigurations) > 0 {
 		names := slices.Sorted(slices.Values(o.WebhookConfigurations))

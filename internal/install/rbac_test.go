@@ -118,6 +118,40 @@ func TestReapplyIsLimitedToItsOwnConfigurations(t *testing.T) {
 	}
 }
 
+// Leader election: the replicas may read, create and renew the one Lease, in their own namespace, and nothing
+// else: not another component's Lease (kube-controller-manager's, a node's heartbeat), not a Lease elsewhere.
+func TestLeaderElectionIsLimitedToItsLease(t *testing.T) {
+	a := analyze(t, RBAC(Options{}))
+	for _, q := range []struct {
+		verb, ns, name string
+		want           bool
+	}{
+		{"get", "vnfguard", LeaseName, true},
+		{"update", "vnfguard", LeaseName, true},
+		{"create", "vnfguard", "", true},
+		{"update", "vnfguard", "other-lease", false},
+		{"get", "vnfguard", "other-lease", false},
+		{"delete", "vnfguard", LeaseName, false},
+		{"patch", "vnfguard", LeaseName, false},
+		{"list", "vnfguard", "", false},
+		{"get", "kube-system", "kube-controller-manager", false},
+		{"update", "kube-system", "kube-controller-manager", false},
+		{"create", "kube-system", "", false},
+		{"update", "kube-node-lease", "node-1", false},
+	} {
+		grants := a.WhoCanRequest(rbac.Request{Verb: q.verb, APIGroup: "coordination.k8s.io", Resource: "leases", Namespace: q.ns, Name: q.name})
+		if got := has(holders(grants), serveSA); got != q.want {
+			t.Errorf("vnfguard can %s lease %s/%s = %v, want %v", q.verb, q.ns, q.name, got, q.want)
+		}
+	}
+	// In another namespace of vnfguard's own, the Role follows it.
+	grants := analyze(t, RBAC(Options{Namespace: "security"})).WhoCanRequest(rbac.Request{
+		Verb: "update", APIGroup: "coordination.k8s.io", Resource: "leases", Namespace: "security", Name: LeaseName})
+	if !has(holders(grants), "ServiceAccount security/vnfguard") {
+		t.Error("with namespace security, vnfguard cannot renew its Lease there")
+	}
+}
+
 func TestScannerReadsNoSecrets(t *testing.T) {
 	objs := append(RBAC(Options{}), &rbacv1.ClusterRoleBinding{
 		TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"), ObjectMeta: meta("scanner", ""),

@@ -1,5 +1,5 @@
 // Package lab is vnfguard's laboratory: a local control plane and the attack and benign scenarios that the
-// end-to-end tests, the demo (`vnfguard lab demo`) and the API-server benchmark run against it.
+// end-to-end tests, the demo (`vnfguard-lab demo`, cmd/vnfguard-lab) and the API-server benchmark run against it.
 //
 // The control plane is real: etcd, kube-apiserver, kube-controller-manager and kube-scheduler built from the Go
 // module proxy by hack/build-controlplane.sh, and kwok simulating a node so that pods are scheduled and reach

@@ -55,6 +55,12 @@ type ReadyStatus struct {
 		Instances  int     `json:"instances"`
 		AgeSeconds float64 `json:"ageSeconds"`
 	} `json:"inventory"`
+	// Election says whether this replica runs the singletons (leader, follower, or standalone).
+	Election struct {
+		Role     string `json:"role"`
+		Identity string `json:"identity"`
+		Holder   string `json:"holder"`
+	} `json:"election"`
 }
 
 // StartVNFGuard runs `binary serve` with the configuration at configPath, the kubeconfig of vnfguard's own
@@ -62,8 +68,30 @@ type ReadyStatus struct {
 // protects by name) and a serving certificate from the lab's CA on a free loopback port, waits for /readyz,
 // registers the webhook configuration that `binary webhook-config` prints, and waits until the API server actually calls it (a dry-run create of a
 // host-takeover pod is denied). The control plane's Stop stops it too. extraArgs are appended to serve's flags.
+// It runs without leader election (--leader-elect=false): one vnfguard, its own installation.
 func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath string, extraArgs ...string) (*Guard, error) {
-	dir := filepath.Join(cp.WorkDir, "vnfguard")
+	return cp.StartVNFGuardReplica(ctx, binary, configPath, ReplicaOptions{}, extraArgs...)
+}
+
+// ReplicaOptions start one more replica of `vnfguard serve` beside the first, as a Deployment's second pod runs.
+type ReplicaOptions struct {
+	// Name is the replica's directory under the work directory (default vnfguard); each replica needs its own.
+	Name string
+	// NoRegister leaves the webhook registration alone: the API server keeps calling the replica that registered.
+	NoRegister bool
+	// LeaderElect lets the replica run its singletons only while it holds the Lease, like every replica of an
+	// installation. Off (StartVNFGuard), each vnfguard the lab starts is an installation of its own and runs
+	// everything itself, as the tests that start several differently configured vnfguards expect.
+	LeaderElect bool
+}
+
+// StartVNFGuardReplica is StartVNFGuard for one replica among several: its own directory, ports and audit queue,
+// and optionally no registration of its own.
+func (cp *ControlPlane) StartVNFGuardReplica(ctx context.Context, binary, configPath string, ro ReplicaOptions, extraArgs ...string) (*Guard, error) {
+	if ro.Name == "" {
+		ro.Name = "vnfguard"
+	}
+	dir := filepath.Join(cp.WorkDir, ro.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("lab: create %s: %w", dir, err)
 	}
@@ -72,7 +100,7 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 		return nil, err
 	}
 	port := cp.guardPort // reserved when the audit webhook goes to vnfguard
-	if port == 0 {
+	if port == 0 || ro.Name != "vnfguard" {
 		if port, err = freePort(); err != nil {
 			return nil, err
 		}
@@ -103,6 +131,9 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 	if cp.auditTokenFile != "" {
 		args = append(args, "--audit-queue-dir", filepath.Join(dir, "audit-queue"), "--audit-token-file", cp.auditTokenFile)
 	}
+	if !ro.LeaderElect {
+		args = append(args, "--leader-elect=false")
+	}
 	args = append(args, extraArgs...)
 	g.proc, err = startProcess("vnfguard", binary, args, g.StderrFile, func(c *exec.Cmd) error {
 		c.Stdout = g.sink // exec copies the pipe into it; Wait returns once everything is written
@@ -123,6 +154,10 @@ func (cp *ControlPlane) StartVNFGuard(ctx context.Context, binary, configPath st
 	if err != nil {
 		g.Stop()
 		return nil, err
+	}
+	if ro.NoRegister {
+		cp.logger.Info("vnfguard replica ready", "url", g.URL, "name", ro.Name)
+		return g, nil
 	}
 	if err := g.Register(ctx); err != nil {
 		g.Stop()
@@ -336,6 +371,16 @@ func (g *Guard) WaitFindings(ctx context.Context, n int, timeout time.Duration) 
 func (g *Guard) Stop() {
 	if g.proc != nil {
 		g.proc.stop(10 * time.Second)
+	}
+	g.sink.close()
+}
+
+// Kill ends the vnfguard process with SIGKILL, as a node failure or the OOM killer would (no shutdown, no release of
+// what it holds), and waits for it.
+func (g *Guard) Kill() {
+	if g.proc != nil && !g.proc.exited() {
+		_ = g.proc.cmd.Process.Kill()
+		<-g.proc.done
 	}
 	g.sink.close()
 }

@@ -141,6 +141,8 @@ func TestRBACIsInstallRBAC(t *testing.T) {
 		switch v := o.(type) {
 		case *rbacv1.ClusterRole:
 			wantRoles[v.Name] = v.Rules
+		case *rbacv1.Role:
+			wantRoles[v.Namespace+"/"+v.Name] = v.Rules
 		case *rbacv1.RoleBinding:
 			wantBindings = append(wantBindings, v.Namespace+"/"+v.Name+"->"+v.RoleRef.Name)
 		case *rbacv1.ClusterRoleBinding:
@@ -156,7 +158,7 @@ func TestRBACIsInstallRBAC(t *testing.T) {
 		case *rbacv1.ClusterRoleBinding:
 			gotBindings = append(gotBindings, v.Name+"->"+v.RoleRef.Name)
 		case *rbacv1.Role:
-			t.Errorf("unexpected Role %s", v.Name)
+			gotRoles[v.Namespace+"/"+v.Name] = v.Rules
 		}
 	}
 	if !reflect.DeepEqual(gotRoles, wantRoles) {

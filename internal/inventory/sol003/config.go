@@ -54,6 +54,11 @@ type Config struct {
 	// subscription (authType BASIC) and required on every notification. Required with CallbackURI.
 	NotificationUsername string
 	NotificationPassword string
+	// MaySubscribe says whether this replica holds the subscription: with several vnfguard replicas, only the
+	// leader does (one subscription at the VNFM, not one per replica and restart). nil: always. A replica that may
+	// not still lists periodically and applies the notifications it receives; TakeOverSubscription makes it
+	// subscribe at once when it becomes the leader.
+	MaySubscribe func() bool
 	// Version is the Version header (DefaultVersion when empty).
 	Version string
 	// Backoff paces retries after a failure; the zero value is DefaultBackoff.

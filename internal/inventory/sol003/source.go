@@ -158,10 +158,11 @@ func (s *Source) Run(ctx context.Context) error {
 			timer.Stop()
 		}
 		err := s.Resync(ctx)
-		if err == nil && subscribed && s.cfg.CallbackURI != "" {
+		may := s.cfg.MaySubscribe == nil || s.cfg.MaySubscribe()
+		if err == nil && subscribed && s.cfg.CallbackURI != "" && may {
 			subscribed = s.stillSubscribed(ctx)
 		}
-		if err == nil && !subscribed {
+		if err == nil && !subscribed && may {
 			err = s.subscribe(ctx)
 			subscribed = err == nil
 		}
@@ -379,6 +380,10 @@ func (s *Source) stillSubscribed(ctx context.Context) bool {
 	}
 	return ok
 }
+
+// TakeOverSubscription asks Run for a full list and, since MaySubscribe now allows it, the subscription (or the
+// check that the VNFM still holds it) as soon as possible: what a replica does when it becomes the leader.
+func (s *Source) TakeOverSubscription() { s.requestResync() }
 
 // requestResync asks Run for a full list as soon as possible.
 func (s *Source) requestResync() {

@@ -3,6 +3,7 @@ package sol003
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,6 +205,34 @@ func TestResubscribes(t *testing.T) {
 	const smf = "5c1d9e22-8f7a-4e61-b0c3-6a4f2e9d1b73"
 	must(t, e.vnfm.Operate(smf, "STARTED"))
 	waitFor(t, "the start notified on the new subscription", func() bool { inst, _ := e.instance(smf); return inst.Running() })
+}
+
+// TestOnlyTheLeaderSubscribes: a replica that may not subscribe (a follower) lists but never subscribes; once it
+// may (it leads), TakeOverSubscription subscribes at once, without waiting for the next resync.
+func TestOnlyTheLeaderSubscribes(t *testing.T) {
+	var leading atomic.Bool
+	e := newEnv(t, vnfmtest.Options{}, func(c *Config) {
+		c.ResyncInterval = time.Hour // the take-over must not wait for it
+		c.MaySubscribe = leading.Load
+	})
+	_, err := e.vnfm.LoadFixture(fixture)
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.src.Run(ctx) }()
+	defer func() {
+		cancel()
+		must(t, <-done)
+	}()
+	waitFor(t, "the first list", func() bool { return e.src.Status().Loaded })
+	e.src.TakeOverSubscription() // a resync while still a follower
+	time.Sleep(100 * time.Millisecond)
+	if subs := e.vnfm.Subscriptions(); len(subs) != 0 || e.src.Status().Subscribed {
+		t.Fatalf("a follower subscribed: %v", subs)
+	}
+	leading.Store(true)
+	e.src.TakeOverSubscription()
+	waitFor(t, "the leader's subscription", func() bool { return len(e.vnfm.Subscriptions()) == 1 && e.src.Status().Subscribed })
 }
 
 // TestTerminatedAtFromNotification: TerminatedAt is the COMPLETED notification's timeStamp.

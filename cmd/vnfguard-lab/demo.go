@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -15,20 +16,9 @@ import (
 	"github.com/vnfguard/vnfguard/internal/lab"
 )
 
-// newLabCommand is `vnfguard lab`: the local laboratory (a real control plane on loopback) and its demo.
-func newLabCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "lab",
-		Short: "Run vnfguard against a local control plane (etcd, kube-apiserver, controllers, kwok)",
-		Args:  cobra.NoArgs,
-	}
-	cmd.AddCommand(newLabDemoCommand())
-	return cmd
-}
-
 type labDemoOptions struct {
-	controlPlaneDir, workDir string
-	keep                     bool
+	controlPlaneDir, workDir, vnfguard string
+	keep                               bool
 }
 
 func newLabDemoCommand() *cobra.Command {
@@ -37,19 +27,20 @@ func newLabDemoCommand() *cobra.Command {
 		Use:   "demo",
 		Short: "Start a control plane and vnfguard, run the benign VNF lifecycle and the attacks, print the verdicts",
 		Long: `Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback (binaries from
---controlplane-dir, built by 'make controlplane'), runs this vnfguard binary as their validating webhook, and plays
+--controlplane-dir, built by 'make controlplane'), runs the vnfguard binary (--vnfguard) as their validating webhook, and plays
 a VNFM's full lifecycle of a UPF and a UDR (instantiate, scale out, heal, stop, terminate) with the FGT5013 and
 FGT1609.501 attacks in between. Prints one row per request: identity, request, verdict, check and FiGHT technique.
 Everything started is stopped again. Exit code 0 when every step got its expected verdict, 1 otherwise, 2 when
 the lab could not start.`,
-		Example: `  vnfguard lab demo
-  vnfguard lab demo --controlplane-dir ~/.cache/vnfguard/k8s/v1.34.4 --keep`,
+		Example: `  vnfguard-lab demo --vnfguard bin/vnfguard
+  vnfguard-lab demo --vnfguard bin/vnfguard --controlplane-dir ~/.cache/vnfguard/k8s/v1.34.4 --keep`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.controlPlaneDir, "controlplane-dir", "", "directory of the control-plane binaries (default: $"+lab.ControlPlaneDirEnv+" or the build cache)")
 	f.StringVar(&o.workDir, "work-dir", "", "directory for data, certificates, kubeconfigs and logs (default: a temporary directory)")
+	f.StringVar(&o.vnfguard, "vnfguard", "", "the vnfguard binary to run as the webhook (default: vnfguard beside this command)")
 	f.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, audit log, vnfguard's findings) after the run")
 	return cmd
 }
@@ -69,9 +60,9 @@ func (o *labDemoOptions) run(cmd *cobra.Command) error {
 	if err := lab.CheckBinaries(binDir, false); err != nil {
 		return usageError(err)
 	}
-	self, err := os.Executable()
+	binary, err := vnfguardBinary(o.vnfguard)
 	if err != nil {
-		return usageError(fmt.Errorf("find this vnfguard binary: %w", err))
+		return usageError(err)
 	}
 	workDir := o.workDir
 	if workDir == "" {
@@ -98,7 +89,7 @@ func (o *labDemoOptions) run(cmd *cobra.Command) error {
 
 	started := time.Now()
 	logger.Info("starting the control plane and vnfguard", "binaries", binDir, "workDir", workDir)
-	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: workDir, Logger: logger, AuditToVNFGuard: true}, self)
+	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: workDir, Logger: logger, AuditToVNFGuard: true}, binary)
 	if err != nil {
 		return usageError(err)
 	}
@@ -115,7 +106,26 @@ func (o *labDemoOptions) run(cmd *cobra.Command) error {
 		return usageError(runErr)
 	}
 	if s := lab.Summarize(results); s.Passed != s.Steps {
-		return &exitCodeError{code: exitFindings, err: errors.New("some steps did not get their expected verdict; see the table")}
+		return &exitCodeError{code: exitFailed, err: errors.New("some steps did not get their expected verdict; see the table")}
 	}
 	return nil
+}
+
+// vnfguardBinary is the vnfguard the demo runs: the one given, else the one installed beside this command.
+func vnfguardBinary(given string) (string, error) {
+	if given == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("find this command's directory (give --vnfguard): %w", err)
+		}
+		given = filepath.Join(filepath.Dir(self), "vnfguard")
+	}
+	abs, err := filepath.Abs(given)
+	if err != nil {
+		return "", fmt.Errorf("--vnfguard %s: %w", given, err)
+	}
+	if fi, err := os.Stat(abs); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("--vnfguard %s: not an executable file (build it with make build)", abs)
+	}
+	return abs, nil
 }
