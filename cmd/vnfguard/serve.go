@@ -225,7 +225,8 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, out, pub, registry, logger))
 	}
 	server, err := admission.NewServer(admission.Options{
-		Listen: o.listen,
+		Listen:  o.listen,
+		Cluster: cfg.ClusterName,
 		TLS: admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts,
 			RequestClientCerts: o.audit.clientCAFile != ""},
 		HTTP2:         o.http2,

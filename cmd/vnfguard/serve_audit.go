@@ -38,6 +38,7 @@ type auditIntake struct {
 	dedupe   *audit.Dedupe
 	receiver *audit.Receiver
 	engine   *detect.Engine
+	cluster  string // config clusterName, in every finding
 	publish  func(context.Context, []finding.Finding)
 	out      io.Writer
 	logger   *slog.Logger
@@ -87,7 +88,7 @@ func startAuditIntake(f auditFlags, cfg *config.Config, inv vnf.Inventory, objec
 	if err != nil {
 		return nil, err
 	}
-	in := &auditIntake{engine: engine, out: out, publish: publish, logger: logger}
+	in := &auditIntake{engine: engine, cluster: cfg.ClusterName, out: out, publish: publish, logger: logger}
 	if err := os.MkdirAll(f.queueDir, 0o700); err != nil {
 		return nil, fmt.Errorf("--audit-queue-dir: %w", err)
 	}
@@ -138,6 +139,7 @@ func (in *auditIntake) process(ctx context.Context, ev *auditv1.Event) error {
 	if err != nil {
 		return fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, err)
 	}
+	finding.InCluster(fs, in.cluster)
 	for i := range fs {
 		line, err := fs[i].JSONLine()
 		if err != nil {

@@ -26,7 +26,7 @@ import (
 func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory, out io.Writer,
 	pub *publisher, reg prometheus.Registerer, logger *slog.Logger) manager.Task {
 	opts := reconcile.DefaultOptions()
-	opts.InstanceLabel = cfg.InstanceLabel
+	opts.InstanceLabel, opts.Cluster = cfg.InstanceLabel, cfg.ClusterName
 	if cfg.Reconcile.For != "" {
 		opts.For, _ = time.ParseDuration(cfg.Reconcile.For) // validated with the configuration
 	}
@@ -52,7 +52,7 @@ func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory,
 		var open []finding.Finding
 		if pub.store != nil {
 			var err error
-			if open, err = pub.store.List(ctx, store.Filter{Source: reconcile.Source, Status: store.StatusOpen}); err != nil {
+			if open, err = pub.store.List(ctx, store.Filter{Source: reconcile.Source, Status: store.StatusOpen, Cluster: cfg.ClusterName}); err != nil {
 				return err
 			}
 		}

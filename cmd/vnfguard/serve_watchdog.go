@@ -78,6 +78,7 @@ func watchdogTask(ctx context.Context, f registrationFlags, cfg *config.Config, 
 	w, err := admission.NewWatchdog(admission.WatchdogOptions{
 		Client: client, Want: admission.WebhookConfiguration(opts), Reapply: cfg.Self.Registration.Reapply, GracePeriod: grace,
 		Report: func(fs []finding.Finding) {
+			finding.InCluster(fs, cfg.ClusterName)
 			for i := range fs {
 				line, err := fs[i].JSONLine()
 				if err == nil {

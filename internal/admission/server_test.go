@@ -462,3 +462,22 @@ func TestStartCancelStops(t *testing.T) {
 		t.Errorf("Wait after cancel: %v", err)
 	}
 }
+
+// With a cluster name, every admission finding carries it, in the printed line and the one handed to the sinks.
+func TestFindingsNameTheCluster(t *testing.T) {
+	findings := &syncBuffer{}
+	var published []finding.Finding
+	var mu sync.Mutex
+	ts := startServer(t, Options{Handler: stubDecision(false, []policy.Violation{shellDenial}, nil, nil), Findings: findings, Cluster: "edge-east",
+		OnFindings: func(fs []finding.Finding) { mu.Lock(); published = append(published, fs...); mu.Unlock() }})
+	ts.review(t, readFixture(t, "pod-review.json"))
+	var f finding.Finding
+	if err := json.Unmarshal([]byte(strings.TrimSpace(findings.String())), &f); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if f.Cluster != "edge-east" || len(published) != 1 || published[0].Cluster != "edge-east" || published[0].ID != f.ID {
+		t.Errorf("printed %+v, published %+v: want cluster edge-east in both, one ID", f, published)
+	}
+}
