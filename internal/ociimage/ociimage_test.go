@@ -58,7 +58,7 @@ func vnfguardBinaries(t *testing.T) (v1Path, v2Path string) {
 			version string
 		}{{&binV1, testOpts.Version}, {&binV2, "v0.0.0-imagetest2"}} {
 			*b.out = filepath.Join(binDir, b.version, "vnfguard")
-			cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", "-buildid= -X main.version="+b.version, "-o", *b.out, "./cmd/vnfguard")
+			cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid= -X main.version="+b.version, "-o", *b.out, "./cmd/vnfguard")
 			cmd.Dir = filepath.Join("..", "..")
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 			if out, err := cmd.CombinedOutput(); err != nil {
