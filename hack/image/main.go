@@ -4,14 +4,12 @@
 //
 //	go run ./hack/image --binary bin/linux-amd64/vnfguard --version v1.2.3 --layout bin/image [--push 127.0.0.1:5000/vnfguard]
 //
-// The revision label and the creation time default to what the binary's own build information records (vcs.revision
-// and vcs.time, stamped by `go build` in a git checkout), so the image says exactly what the binary says and the same
-// commit gives the same digest.
+// `make image` passes the commit as --revision and the commit's time as --created, so the same commit gives the same
+// digest.
 package main
 
 import (
 	"context"
-	"debug/buildinfo"
 	"errors"
 	"flag"
 	"fmt"
@@ -35,9 +33,9 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("image", flag.ContinueOnError)
 	binary := fs.String("binary", "", "the static vnfguard binary (CGO_ENABLED=0) to put into the image")
 	version := fs.String("version", "", "org.opencontainers.image.version, the layout's ref name and the default tag to push")
-	revision := fs.String("revision", "", "org.opencontainers.image.revision (default: the binary's vcs.revision)")
+	revision := fs.String("revision", "", "org.opencontainers.image.revision: the commit the binary was built from (make image: git rev-parse HEAD)")
 	source := fs.String("source", "https://github.com/vnfguard/vnfguard", "org.opencontainers.image.source")
-	created := fs.String("created", "", "creation time and every file's mtime, Unix seconds (default: the binary's vcs.time, else $SOURCE_DATE_EPOCH, else 0)")
+	created := fs.String("created", "", "creation time and every file's mtime, Unix seconds (default: $SOURCE_DATE_EPOCH, else 0; make image: the commit's time)")
 	layoutDir := fs.String("layout", "", "write the image as an OCI image layout into this directory (replaced)")
 	push := fs.String("push", "", "push the image to REGISTRY/REPOSITORY[:TAG] (default tag: --version); loopback registries over plain HTTP")
 	if err := fs.Parse(args); err != nil {
@@ -50,7 +48,7 @@ func run(args []string, stdout io.Writer) error {
 		return errors.New("give --layout, --push or both")
 	}
 	opts := ociimage.Options{Version: *version, Revision: *revision, Source: *source}
-	if err := fromBuildInfo(*binary, &opts, *created); err != nil {
+	if err := createdTime(&opts, *created); err != nil {
 		return err
 	}
 
@@ -95,36 +93,16 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// fromBuildInfo fills the revision and creation time the flags left open from the binary's build information, then
-// from SOURCE_DATE_EPOCH (the reproducible-builds convention).
-func fromBuildInfo(binary string, opts *ociimage.Options, created string) error {
-	bi, err := buildinfo.ReadFile(binary)
-	if err != nil {
-		return fmt.Errorf("%s: read its build information: %w", binary, err)
-	}
-	var vcsTime string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			if opts.Revision == "" {
-				opts.Revision = s.Value
-			}
-		case "vcs.time":
-			vcsTime = s.Value
-		}
-	}
+// createdTime is --created, else SOURCE_DATE_EPOCH (the reproducible-builds convention), else the Unix epoch: never
+// the current time, which would change the digest on every build.
+func createdTime(opts *ociimage.Options, created string) error {
 	switch {
 	case created != "":
 		return setUnix(opts, "--created", created)
-	case vcsTime != "":
-		t, err := time.Parse(time.RFC3339, vcsTime)
-		if err != nil {
-			return fmt.Errorf("%s: vcs.time %q: %w", binary, vcsTime, err)
-		}
-		opts.Created = t
 	case os.Getenv("SOURCE_DATE_EPOCH") != "":
 		return setUnix(opts, "SOURCE_DATE_EPOCH", os.Getenv("SOURCE_DATE_EPOCH"))
 	}
+	opts.Created = time.Unix(0, 0)
 	return nil
 }
 

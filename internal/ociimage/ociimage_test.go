@@ -345,7 +345,8 @@ func TestPushPullAndRun(t *testing.T) {
 }
 
 // vnfguard serve starts and answers /healthz from the image's file system mounted read-only, with nothing else in
-// it: no /tmp, no writable home. A user and mount namespace (unshare) stands in for the container runtime.
+// it — no /tmp, no writable home — and its store and audit queue on a volume. A user and mount namespace (unshare)
+// stands in for the container runtime (it runs as the namespace's root there: the mount is what is read-only).
 func TestServeOnReadOnlyRoot(t *testing.T) {
 	bin, _ := vnfguardBinaries(t)
 	img, _ := build(t, bin, testOpts)
@@ -358,9 +359,20 @@ func TestServeOnReadOnlyRoot(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 
-	script := `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec chroot "$1" /vnfguard serve --self-signed --listen "$2" --reconcile=false`
+	// What a pod gives it: one writable volume, here at /data, for the SQLite store and the audit queue (the
+	// mount point is made as a runtime makes it); everything else read-only.
+	data := t.TempDir()
+	if err := os.WriteFile(filepath.Join(data, "audit-tokens"), []byte("a-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && mount --bind "$3" "$1/data" && ` +
+		`exec chroot "$1" /vnfguard serve --self-signed --listen "$2" --reconcile=false ` +
+		`--store /data/findings.db --audit-queue-dir /data/audit --audit-token-file /data/audit-tokens`
 	// --kill-child: killing unshare kills serve too, so nothing outlives the test.
-	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--fork", "--kill-child", "sh", "-c", script, "sh", root, addr)
+	cmd := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--fork", "--kill-child", "sh", "-c", script, "sh", root, addr, data)
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = []string{"HOME=/nonexistent"} // what the runtime sets from /etc/passwd
 	out := &syncBuffer{}
@@ -396,11 +408,21 @@ func TestServeOnReadOnlyRoot(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("serve on a read-only root answered /healthz:\n%s", out)
-	// The root really was read-only for it: the same namespace set-up refuses a write.
-	probe := exec.Command("unshare", "--user", "--map-root-user", "--mount", "--fork", "sh", "-c",
-		`mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && touch "$1/written"`, "sh", root)
-	if msg, err := probe.CombinedOutput(); err == nil || !strings.Contains(string(msg), "Read-only file system") {
-		t.Fatalf("the read-only set-up let a write through: %v %s", err, msg)
+	for _, f := range []string{"findings.db", "audit/queue", "audit/seen"} {
+		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
+			t.Errorf("the store and the queue belong on the volume: %v", err)
+		}
+	}
+	// The control: the same set-up, asked to write to the root (--write-ca /ca.pem), fails on the read-only mount,
+	// so a write vnfguard needed would have shown above.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	control := exec.CommandContext(ctx, "unshare", "--user", "--map-root-user", "--mount", "--fork", "--kill-child", "sh", "-c",
+		`mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec chroot "$1" /vnfguard serve --self-signed --listen 127.0.0.1:0 --reconcile=false --write-ca /ca.pem`,
+		"sh", root)
+	control.WaitDelay = 5 * time.Second
+	if msg, err := control.CombinedOutput(); err == nil || !strings.Contains(string(msg), "read-only file system") {
+		t.Fatalf("serve --write-ca /ca.pem on the read-only root: %v, want it to fail with read-only file system\n%s", err, msg)
 	}
 }
 
