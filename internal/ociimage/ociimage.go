@@ -138,7 +138,11 @@ func Build(binaryPath string, opts Options) (v1.Image, error) {
 		return nil, fmt.Errorf("build image: set the config: %w", err)
 	}
 	// The same labels as manifest annotations, where registries and `oras`/`crane manifest` show them.
-	return mutate.Annotations(img, labels).(v1.Image), nil
+	annotated, ok := mutate.Annotations(img, labels).(v1.Image)
+	if !ok {
+		return nil, errors.New("build image: annotating the manifest did not give an image")
+	}
+	return annotated, nil
 }
 
 // StaticELF checks that r is an ELF executable that needs no dynamic loader — no PT_INTERP program header and no
