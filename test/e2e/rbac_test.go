@@ -10,8 +10,10 @@ import (
 	"time"
 
 	authzv1 "k8s.io/api/authorization/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/lab"
 )
 
@@ -79,4 +81,90 @@ func auditMentions(t *testing.T, file, s string) bool {
 		t.Fatal(err)
 	}
 	return strings.Contains(string(data), s)
+}
+
+// TestRBACIsWhatIsDocumented is `kubectl auth can-i --list` as vnfguard's ServiceAccount: what the real API server
+// says it may do, in a protected namespace, in an ordinary one and in its own, is exactly the rules internal/install
+// documents (deploy/rbac.yaml) — no more, no less — besides what every authenticated user may do.
+func TestRBACIsWhatIsDocumented(t *testing.T) {
+	run(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	self, _ := suite.env.CP.ClientFor(lab.VNFGuard)
+	rules := install.Rules()
+	registration := rules[install.RegistrationRole]
+	registration[0].ResourceNames = []string{"vnfguard"} // the lab's webhook configuration
+	for _, tc := range []struct {
+		namespace string
+		want      [][]rbacv1.PolicyRule
+	}{
+		{lab.UPF.Namespace, [][]rbacv1.PolicyRule{rules[install.ServeRole], registration, rules[install.NamespaceDataRole]}},
+		{lab.Sandbox, [][]rbacv1.PolicyRule{rules[install.ServeRole], registration}},
+		{"vnfguard", [][]rbacv1.PolicyRule{rules[install.ServeRole], registration, rules[install.LeaderElectionRole]}},
+	} {
+		review, err := self.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, &authzv1.SelfSubjectRulesReview{
+			Spec: authzv1.SelfSubjectRulesReviewSpec{Namespace: tc.namespace}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if review.Status.Incomplete {
+			t.Fatalf("%s: incomplete rules review: %s", tc.namespace, review.Status.EvaluationError)
+		}
+		got := map[string]bool{}
+		for _, r := range review.Status.ResourceRules {
+			if everyone(r) {
+				continue
+			}
+			for _, key := range ruleKeys(r.APIGroups, r.Resources, r.ResourceNames, r.Verbs) {
+				got[key] = true
+			}
+		}
+		want := map[string]bool{}
+		for _, set := range tc.want {
+			for _, r := range set {
+				for _, key := range ruleKeys(r.APIGroups, r.Resources, r.ResourceNames, r.Verbs) {
+					want[key] = true
+				}
+			}
+		}
+		for key := range got {
+			if !want[key] {
+				t.Errorf("%s: the API server lets vnfguard %s, which internal/install does not document", tc.namespace, key)
+			}
+		}
+		for key := range want {
+			if !got[key] {
+				t.Errorf("%s: documented %s, which the API server does not grant", tc.namespace, key)
+			}
+		}
+	}
+}
+
+// everyone reports whether a rule is one that Kubernetes grants every authenticated user (system:basic-user,
+// system:discovery): reviews of one's own access.
+func everyone(r authzv1.ResourceRule) bool {
+	for _, g := range r.APIGroups {
+		if g != "authorization.k8s.io" && g != "authentication.k8s.io" {
+			return false
+		}
+	}
+	return true
+}
+
+// ruleKeys flattens a rule into "verb group/resource[/name]" keys.
+func ruleKeys(groups, resources, names, verbs []string) []string {
+	var out []string
+	for _, g := range groups {
+		for _, res := range resources {
+			for _, v := range verbs {
+				if len(names) == 0 {
+					out = append(out, v+" "+g+"/"+res)
+				}
+				for _, n := range names {
+					out = append(out, v+" "+g+"/"+res+"/"+n)
+				}
+			}
+		}
+	}
+	return out
 }
