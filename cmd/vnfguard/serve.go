@@ -43,6 +43,7 @@ type serveOptions struct {
 	writeCA                   string
 	logLevel                  string
 	syncTimeout               time.Duration
+	shutdownDelay             time.Duration
 	reconcile                 bool
 	audit                     auditFlags
 	outputs                   outputFlags
@@ -108,6 +109,7 @@ puts it back).`,
 	f.StringSliceVar(&o.selfSignedHosts, "self-signed-hosts", nil, "DNS names and IPs of the self-signed certificate")
 	f.StringVar(&o.writeCA, "write-ca", "", "with --self-signed: write the generated CA (PEM) here, for webhook-config --ca-file")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail /readyz and keep answering this long before the server stops (in a cluster: longer than the endpoints take to drop a not-ready pod, e.g. 5s)")
 	f.DurationVar(&o.syncTimeout, "cache-sync-timeout", 60*time.Second, "how long to wait for the cluster view to sync before serving")
 	f.StringVar(&o.audit.queueDir, "audit-queue-dir", "", "enable the audit webhook endpoint /audit: accepted batches go to a durable queue in this directory")
 	f.StringVar(&o.audit.tokenFile, "audit-token-file", "", "bearer tokens the API server's audit webhook presents, one per line")
@@ -271,6 +273,13 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		logger.Info("vnfguard serving", "addr", server.Addr(), "metricsAddr", server.MetricsAddr(), "version", version, "checks", policy.CheckIDs(),
 			"inventory", inventory.Snapshot().Source, "election", mgr.Status())
 		<-ctx.Done()
+		if o.shutdownDelay > 0 {
+			// Keep answering while the Service's endpoints drop this replica (readiness fails from now on): a
+			// request the API server sends meanwhile is judged, not refused.
+			server.Drain()
+			logger.Info("draining before shutdown", "delay", o.shutdownDelay)
+			time.Sleep(o.shutdownDelay)
+		}
 		// Stop taking requests and finish those in flight.
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -102,6 +103,8 @@ type Server struct {
 
 	findingsMu sync.Mutex
 	bufs       sync.Pool
+	// draining is set by Drain: /readyz says not ready while requests are still answered.
+	draining atomic.Bool
 
 	mu            sync.Mutex
 	listener      net.Listener
@@ -313,6 +316,11 @@ func (s *Server) MetricsAddr() string {
 	return s.adminListener.Addr().String()
 }
 
+// Drain makes /readyz answer 503 from now on while the server goes on answering admission reviews: called at the
+// start of a shutdown, it lets the endpoint controllers take this replica out of its Service before it stops
+// listening, so that no API server request is sent to a closed port (see serve's --shutdown-delay).
+func (s *Server) Drain() { s.draining.Store(true) }
+
 // Shutdown stops accepting connections and waits for requests in flight, until ctx expires.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
@@ -369,6 +377,9 @@ func (s *Server) writeReadyz(w http.ResponseWriter, r *http.Request, detail bool
 	ready, body := true, any(nil)
 	if s.opts.Ready != nil {
 		ready, body = s.opts.Ready()
+	}
+	if s.draining.Load() {
+		ready, body = false, map[string]any{"ready": false, "draining": true}
 	}
 	if !detail || body == nil {
 		body = map[string]bool{"ready": ready}

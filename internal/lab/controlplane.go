@@ -238,6 +238,13 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	}()
 	started := time.Now()
 
+	if opts.RealNode {
+		n := &Node{Name: RealNodeName, Dir: filepath.Join(workDir, "node")}
+		if n.PodCIDR, n.Gateway, err = pickPodNetwork(); err != nil {
+			return cp, err
+		}
+		cp.node = n
+	}
 	if err := cp.startEtcd(ctx, opts); err != nil {
 		return cp, err
 	}
@@ -324,7 +331,18 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options) error 
 	if err := os.WriteFile(cp.CAFile, ca.CertPEM, 0o600); err != nil {
 		return fmt.Errorf("lab: write %s: %w", cp.CAFile, err)
 	}
-	certFile, keyFile, err := ca.WriteServing(dir, "kube-apiserver")
+	// The names a pod's in-cluster client verifies are its Service's; with a real node the API server is also
+	// reached from pods at the gateway (ExposeToPods), so its certificate names that address too.
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv4(10, 96, 0, 1)}
+	if cp.node != nil {
+		ips = append(ips, cp.node.Gateway)
+	}
+	certPEM, keyPEM, err := ca.IssueServing("kube-apiserver",
+		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}, ips)
+	if err != nil {
+		return err
+	}
+	certFile, keyFile, err := writePair(dir, "kube-apiserver", certPEM, keyPEM)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -70,6 +71,9 @@ type Node struct {
 	bridge     bool
 	// made are host paths and cgroups that did not exist before the node started.
 	made []string
+	// forwarders relay pods' connections to host services (ExposeToPods).
+	mu         sync.Mutex
+	forwarders []*forwarder
 	// tunables are the values of kernelTunables before the node started.
 	tunables map[string]string
 }
@@ -86,8 +90,7 @@ func (cp *ControlPlane) startNode(ctx context.Context, opts Options) (err error)
 		return fmt.Errorf("lab: the real node needs the CNI plugins in /usr/lib/cni (bash hack/node-deps.sh): %w", err)
 	}
 	started := time.Now()
-	n := &Node{Name: RealNodeName, Dir: filepath.Join(cp.WorkDir, "node")}
-	cp.node = n
+	n := cp.node // made by Start, with the pod network it picked before the API server started
 	for _, d := range []string{"ctrd", "cni/net.d", "cni/ipam", "kubelet", "pod-logs", "volume-plugins", "images"} {
 		if err := os.MkdirAll(filepath.Join(n.Dir, d), 0o755); err != nil {
 			return fmt.Errorf("lab: create %s: %w", d, err)
@@ -134,12 +137,39 @@ func (cp *ControlPlane) startNode(ctx context.Context, opts Options) (err error)
 	return nil
 }
 
+// Registry is the HOST:PORT of the lab's loopback image registry, where the node's containerd pulls from; push
+// more images there (ociimage.Push) to run them on the node.
+func (n *Node) Registry() string { return n.registry.host }
+
 // RealNode returns the real node (Options.RealNode), nil without one.
 func (cp *ControlPlane) RealNode() *Node { return cp.node }
 
-// makeBridge picks a /24 no interface of the machine is on and creates the pod bridge with the host's address on
-// it. The CNI bridge plugin then only attaches pods (isGateway false, no routes): pods reach the host and each
-// other on this /24 and nothing else, and the plugin changes no sysctl.
+// pickPodNetwork picks a /24 in 10.213.0.0/16 that no interface of the machine is on. It runs before the API server
+// starts, whose serving certificate then also names the gateway (the host's address on the pod network), so that
+// pods can reach the API server there (ExposeToPods).
+func pickPodNetwork() (cidr *net.IPNet, gateway net.IP, err error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, nil, fmt.Errorf("lab: list the machine's addresses: %w", err)
+	}
+	for third := 0; third < 256; third++ {
+		_, c, _ := net.ParseCIDR("10.213." + strconv.Itoa(third) + ".0/24")
+		free := true
+		for _, a := range addrs {
+			if in, ok := a.(*net.IPNet); ok && (c.Contains(in.IP) || in.Contains(c.IP)) {
+				free = false
+			}
+		}
+		if free {
+			return c, net.IPv4(c.IP[0], c.IP[1], c.IP[2], 1).To4(), nil
+		}
+	}
+	return nil, nil, fmt.Errorf("lab: no free /24 in 10.213.0.0/16 for the pod network")
+}
+
+// makeBridge creates the pod bridge with the host's address (Gateway) on it, removing one a killed run left. The CNI
+// bridge plugin then only attaches pods (isGateway false, no routes): pods reach the host and each other on this
+// /24 and nothing else, and the plugin changes no sysctl.
 func (n *Node) makeBridge() error {
 	if _, err := net.InterfaceByName(PodBridge); err == nil {
 		// Left behind by a run that was killed before it could clean up.
@@ -147,26 +177,6 @@ func (n *Node) makeBridge() error {
 			return fmt.Errorf("lab: remove the stale pod bridge %s: %w: %s", PodBridge, err, out)
 		}
 	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return fmt.Errorf("lab: list the machine's addresses: %w", err)
-	}
-	for third := 0; third < 256 && n.PodCIDR == nil; third++ {
-		_, cidr, _ := net.ParseCIDR("10.213." + strconv.Itoa(third) + ".0/24")
-		free := true
-		for _, a := range addrs {
-			if in, ok := a.(*net.IPNet); ok && (cidr.Contains(in.IP) || in.Contains(cidr.IP)) {
-				free = false
-			}
-		}
-		if free {
-			n.PodCIDR = cidr
-		}
-	}
-	if n.PodCIDR == nil {
-		return fmt.Errorf("lab: no free /24 in 10.213.0.0/16 for the pod network")
-	}
-	n.Gateway = net.IPv4(n.PodCIDR.IP[0], n.PodCIDR.IP[1], n.PodCIDR.IP[2], 1).To4()
 	for _, args := range [][]string{
 		{"link", "add", PodBridge, "type", "bridge"},
 		{"addr", "add", n.Gateway.String() + "/24", "dev", PodBridge},
@@ -420,6 +430,12 @@ func (n *Node) stop(cp *ControlPlane) {
 		n.drain(cp)
 	}
 	n.kubelet.stop(15 * time.Second)
+	n.mu.Lock()
+	for _, f := range n.forwarders {
+		f.close()
+	}
+	n.forwarders = nil
+	n.mu.Unlock()
 	if n.containerd != nil && !n.containerd.exited() {
 		n.removeContainers()
 	}
