@@ -139,7 +139,6 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "malformed EventList: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	var err error
 	if len(list.Items) > 0 { // an empty EventList has nothing to store; some queues refuse an empty batch
 		err = r.q.Append(list.Items)
 	}
