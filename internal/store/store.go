@@ -187,6 +187,13 @@ func parseDSN(dsn string) (kind, target string, err error) {
 	return kindSQLite, target, nil
 }
 
+// IsPostgres reports whether dsn names a PostgreSQL store (a postgres:// or postgresql:// URL), whose database the
+// audit intake's queue then shares.
+func IsPostgres(dsn string) bool {
+	kind, _, err := parseDSN(dsn)
+	return err == nil && kind == kindPostgres
+}
+
 // redactDSN renders a DSN for errors and logs, the password replaced by xxxxx.
 func redactDSN(dsn string) string {
 	u, err := url.Parse(dsn)

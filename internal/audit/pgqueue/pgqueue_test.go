@@ -266,7 +266,9 @@ func TestDeadConsumerReleasesItsRows(t *testing.T) {
 	var got tally
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go func() { _ = other.Consume(ctx, func(ev *auditv1.Event) error { got.add(string(ev.AuditID)); return nil }) }()
+	go func() {
+		_ = other.Consume(ctx, func(ev *auditv1.Event) error { got.add(string(ev.AuditID)); return nil })
+	}()
 	time.Sleep(200 * time.Millisecond)
 	if n := len(got.ids); n != 0 {
 		t.Fatalf("another consumer took %d events a live claim holds", n)
