@@ -207,6 +207,13 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return usageError(err)
 		}
 		defer intake.Close()
+		if m, ok := intake.Backend().(interface {
+			RegisterMetrics(prometheus.Registerer) error
+		}); ok {
+			if err := m.RegisterMetrics(registry); err != nil {
+				return err
+			}
+		}
 		routes["/audit"] = intake.Handler()
 		// Every replica consumes: what it accepted on its own disk, or its share of the PostgreSQL queue.
 		mgr.Add(manager.Task{Name: "audit intake", Run: intake.Run, Fatal: true})

@@ -122,6 +122,9 @@ func New(opts Options) (*Intake, error) {
 	return in, nil
 }
 
+// Backend is the queue the intake runs on (for its metrics).
+func (in *Intake) Backend() Backend { return in.opts.Backend }
+
 // Handler is the /audit endpoint.
 func (in *Intake) Handler() http.Handler { return in.receiver }
 

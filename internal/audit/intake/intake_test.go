@@ -291,8 +291,11 @@ func TestPostgresReplicaDeathLosesAndDoublesNothing(t *testing.T) {
 	events := anonymousLists("kill", n)
 
 	// Replica A: records every event's findings, then hangs (dead) before its batch is marked.
-	qa := openPG(t, dsn, pgqueue.Options{Cluster: "test", BatchSize: n})
+	// Named, so that the test terminates replica A's connections only, whatever else runs on the server.
+	victim := "vnfguard-a-" + hex.EncodeToString([]byte(time.Now().Format("150405.000")))
+	qa := openPG(t, dsn+"&application_name="+url.QueryEscape(victim), pgqueue.Options{Cluster: "test", BatchSize: n})
 	dead := make(chan struct{})
+	var wake sync.Once
 	recordedByA := 0
 	a := newIntake(t, qa, io.Discard, func(ctx context.Context, fs []finding.Finding) {
 		record(ctx, fs)
@@ -305,6 +308,8 @@ func TestPostgresReplicaDeathLosesAndDoublesNothing(t *testing.T) {
 	}
 	runA := make(chan error, 1)
 	go func() { runA <- a.Run(ctx) }()
+	// Also when the test fails: a hung replica A would keep its locks and stop the schema's cleanup.
+	t.Cleanup(func() { wake.Do(func() { close(dead) }); a.Close() })
 	waitFor(t, "replica A to record all its findings", func() bool {
 		fs, err := st.List(ctx, store.Filter{})
 		return err == nil && len(fs) == 1 && fs[0].Count == n
@@ -316,7 +321,7 @@ func TestPostgresReplicaDeathLosesAndDoublesNothing(t *testing.T) {
 	defer func() { _ = conn.Close(ctx) }()
 	var killed int
 	if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`).Scan(&killed); err != nil {
+		WHERE application_name = $1 AND state LIKE 'idle in transaction%'`, victim).Scan(&killed); err != nil {
 		t.Fatal(err)
 	}
 	if killed != 1 {
@@ -351,7 +356,7 @@ func TestPostgresReplicaDeathLosesAndDoublesNothing(t *testing.T) {
 	if len(fs) != 1 || fs[0].Count != n {
 		t.Fatalf("stored findings after the replay: %d findings, count %d; want 1 finding counting %d events", len(fs), fs[0].Count, n)
 	}
-	close(dead)
+	wake.Do(func() { close(dead) })
 	stopB()
 	b.Close()
 	a.Close()

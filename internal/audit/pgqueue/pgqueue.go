@@ -27,6 +27,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
 	"github.com/vnfguard/vnfguard/internal/audit"
@@ -203,7 +204,7 @@ func (q *Queue) Consume(ctx context.Context, fn func(*auditv1.Event) error) erro
 		case err != nil && ctx.Err() != nil:
 			return ctx.Err()
 		case err != nil:
-			q.log.Error("audit queue: claim failed, retrying", "err", err, "retryIn", backoff)
+			q.log.Error("audit queue: a batch failed in the database, retrying (its unmarked events go back to the queue)", "err", err, "retryIn", backoff)
 			backoff = min(backoff*2, 30*time.Second)
 		default:
 			backoff = q.opts.PollInterval
@@ -338,6 +339,32 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		return s, fmt.Errorf("audit queue: stats: %w", err)
 	}
 	return s, nil
+}
+
+// RegisterMetrics exports the queue's depth: vnfguard_audit_queue_pending (this cluster's unprocessed events, all
+// replicas together; one COUNT per scrape, -1 when the database does not answer) and vnfguard_audit_queue_claimed
+// (the events this process is processing).
+func (q *Queue) RegisterMetrics(reg prometheus.Registerer) error {
+	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_audit_queue_pending",
+		Help: "Audit events of this cluster waiting in the PostgreSQL queue, all replicas together (-1: the database did not answer)."},
+		func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			var n int
+			if err := q.pool.QueryRow(ctx, countPendingSQL, q.opts.Cluster).Scan(&n); err != nil {
+				return -1
+			}
+			return float64(n)
+		})
+	claimed := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_audit_queue_claimed",
+		Help: "Audit events this replica has claimed from the PostgreSQL queue and is processing."},
+		func() float64 { return float64(q.claimed.Load()) })
+	for _, c := range []prometheus.Collector{pending, claimed} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("audit queue metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close makes Append refuse batches and idle consumers return; a batch being consumed finishes first (the caller

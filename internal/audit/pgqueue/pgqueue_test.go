@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
@@ -240,7 +241,9 @@ func TestConsumersShareTheWork(t *testing.T) {
 // rows, and another consumer handles every event of them.
 func TestDeadConsumerReleasesItsRows(t *testing.T) {
 	dsn := testDSN(t)
-	dying := open(t, dsn, Options{Cluster: "c", BatchSize: 50})
+	// Named, so that the test terminates its connections only, whatever else runs on the server.
+	victim := "vnfguard-d-" + hex.EncodeToString([]byte(time.Now().Format("150405.000")))
+	dying := open(t, dsn+"&application_name="+url.QueryEscape(victim), Options{Cluster: "c", BatchSize: 50})
 	if err := dying.Append(events("ev", 30)); err != nil {
 		t.Fatal(err)
 	}
@@ -257,6 +260,9 @@ func TestDeadConsumerReleasesItsRows(t *testing.T) {
 			return nil
 		})
 	}()
+	var wake sync.Once
+	// Also when the test fails: a hung consumer would keep its locks and stop the schema's cleanup.
+	t.Cleanup(func() { wake.Do(func() { close(release) }); dcancel(); <-done })
 	<-taken
 	if s := stats(t, dying); s.Claimed != 30 {
 		t.Fatalf("the dying consumer holds %d events, want 30", s.Claimed)
@@ -281,7 +287,7 @@ func TestDeadConsumerReleasesItsRows(t *testing.T) {
 	defer pool.Close()
 	var killed int
 	if err := pool.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE datname = current_database() AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'`).Scan(&killed); err != nil {
+		WHERE application_name = $1 AND state LIKE 'idle in transaction%'`, victim).Scan(&killed); err != nil {
 		t.Fatal(err)
 	}
 	if killed != 1 {
@@ -294,7 +300,7 @@ func TestDeadConsumerReleasesItsRows(t *testing.T) {
 		}
 	}
 	// The dying consumer's late commit fails; it marks nothing and the events stay processed once.
-	close(release)
+	wake.Do(func() { close(release) })
 	dcancel()
 	<-done
 	if s := stats(t, other); s.Pending != 0 || s.Processed != 30 {
@@ -473,4 +479,46 @@ func BenchmarkAppendConsume(b *testing.B) {
 	}
 	handled.Wait()
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// The metrics say how many events wait and how many this process holds.
+func TestMetrics(t *testing.T) {
+	dsn := testDSN(t)
+	q := open(t, dsn, Options{Cluster: "c"})
+	reg := prometheus.NewRegistry()
+	if err := q.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Append(events("m", 7)); err != nil {
+		t.Fatal(err)
+	}
+	gauges := func() map[string]float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			out[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+		}
+		return out
+	}
+	if g := gauges(); g["vnfguard_audit_queue_pending"] != 7 || g["vnfguard_audit_queue_claimed"] != 0 {
+		t.Errorf("before consuming: %v, want 7 pending, 0 claimed", g)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var during map[string]float64
+	_ = q.Consume(ctx, func(*auditv1.Event) error {
+		if during == nil {
+			during = gauges()
+			cancel()
+		}
+		return nil
+	})
+	if during["vnfguard_audit_queue_claimed"] != 7 {
+		t.Errorf("while consuming: %v, want 7 claimed", during)
+	}
+	if g := gauges(); g["vnfguard_audit_queue_pending"] != 6 || g["vnfguard_audit_queue_claimed"] != 0 {
+		t.Errorf("after one event and a shutdown: %v, want 6 pending, 0 claimed", g)
+	}
 }
