@@ -111,10 +111,7 @@ puts it back).`,
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail /readyz and keep answering this long before the server stops (in a cluster: longer than the endpoints take to drop a not-ready pod, e.g. 5s)")
 	f.DurationVar(&o.syncTimeout, "cache-sync-timeout", 60*time.Second, "how long to wait for the cluster view to sync before serving")
-	f.StringVar(&o.audit.queueDir, "audit-queue-dir", "", "enable the audit webhook endpoint /audit: accepted batches go to a durable queue in this directory")
-	f.StringVar(&o.audit.tokenFile, "audit-token-file", "", "bearer tokens the API server's audit webhook presents, one per line")
-	f.StringVar(&o.audit.clientCAFile, "audit-client-ca", "", "CA (PEM) of the client certificates the API server's audit webhook presents")
-	f.StringSliceVar(&o.audit.rulePaths, "rules", nil, "extra detection rule files or directories")
+	o.audit.add(f)
 	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
 	o.outputs.add(f)
 	o.registration.add(f)
@@ -202,19 +199,26 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if source.notifications != nil {
 		routes[NotificationPath] = source.notifications
 	}
-	if o.audit.queueDir != "" {
+	if o.audit.on() {
 		var namespaces detect.Namespaces
 		if view != nil {
 			namespaces = view
 		}
-		intake, err := startAuditIntake(o.audit, cfg, inventory, env.Objects, namespaces, out, pub.publish, logger)
+		intake, err := startAuditIntake(ctx, o.audit, o.outputs.storeDSN, cfg, inventory, env.Objects, namespaces, out, pub.publish, logger)
 		if err != nil {
 			return usageError(err)
 		}
-		defer intake.close()
-		routes["/audit"] = intake.handler()
-		// Every replica consumes what it accepted: its queue is its own disk.
-		mgr.Add(manager.Task{Name: "audit intake", Run: intake.run, Fatal: true})
+		defer intake.Close()
+		if m, ok := intake.Backend().(interface {
+			RegisterMetrics(prometheus.Registerer) error
+		}); ok {
+			if err := m.RegisterMetrics(registry); err != nil {
+				return err
+			}
+		}
+		routes["/audit"] = intake.Handler()
+		// Every replica consumes: what it accepted on its own disk, or its share of the PostgreSQL queue.
+		mgr.Add(manager.Task{Name: "audit intake", Run: intake.Run, Fatal: true})
 	}
 
 	registerInventoryMetrics(registry, source)

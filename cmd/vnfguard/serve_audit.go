@@ -7,61 +7,53 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+	"github.com/spf13/pflag"
 
 	"github.com/vnfguard/vnfguard/internal/audit"
+	"github.com/vnfguard/vnfguard/internal/audit/intake"
+	"github.com/vnfguard/vnfguard/internal/audit/pgqueue"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/store"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
-// auditIntake is the audit-webhook path of `vnfguard serve`: the receiver appends accepted batches to a durable
-// queue before answering 200, and one consumer evaluates the queued events, writes and stores the findings, then
-// acknowledges them. After a crash every appended event that was not acknowledged is delivered again; the
-// (auditID, stage) set keeps a batch the API server retried from being reported twice.
-//
-// Exactly once across a shutdown: an event the consumer has taken is finished as a unit — its findings written,
-// sent, the event remembered in the set and acknowledged — even when SIGTERM arrives meanwhile (its context is
-// detached from the shutdown, bounded by eventGrace), and close waits for that before it closes the set and the
-// queue. Only a hard crash (SIGKILL, power loss) between the write and the set's append can repeat an event's
-// findings at the restart; they then carry the same finding IDs, which the store already merges.
-type auditIntake struct {
-	queue    *audit.Queue
-	dedupe   *audit.Dedupe
-	receiver *audit.Receiver
-	engine   *detect.Engine
-	cluster  string // config clusterName, in every finding
-	publish  func(context.Context, []finding.Finding)
-	out      io.Writer
-	logger   *slog.Logger
-
-	mu      sync.Mutex
-	closed  bool
-	cancel  context.CancelFunc // stops the consumer; nil until run starts
-	stopped chan struct{}      // closed when run returns
-}
-
-// eventGrace bounds how long an event already taken from the queue may take to finish after shutdown began (a
-// slow sink); past it the sinks see a cancelled context and the event is still remembered and acknowledged.
-const eventGrace = 10 * time.Second
-
+// auditFlags configure the audit webhook endpoint /audit (see internal/audit/intake).
 type auditFlags struct {
-	queueDir     string
-	tokenFile    string
-	clientCAFile string
-	rulePaths    []string
+	enabled       bool
+	queueDir      string
+	tokenFile     string
+	clientCAFile  string
+	rulePaths     []string
+	dedupeHorizon time.Duration
+	maxPending    int
 }
 
-func startAuditIntake(f auditFlags, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
-	out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*auditIntake, error) {
+func (a *auditFlags) add(f *pflag.FlagSet) {
+	f.BoolVar(&a.enabled, "audit", false, "enable the audit webhook endpoint /audit for the API server's audit webhook backend. With a postgres:// --store, "+
+		"accepted batches are queued in that PostgreSQL (table vnfguard_audit_queue, rows per clusterName): any replica takes a batch, every replica consumes, a killed replica loses nothing, and --audit-queue-dir is not needed. "+
+		"Otherwise they go to the disk queue in --audit-queue-dir (one replica)")
+	f.StringVar(&a.queueDir, "audit-queue-dir", "", "directory of the embedded disk queue and dedupe set of /audit (one replica); implies --audit. Ignored, with a warning, when --store is postgres://")
+	f.StringVar(&a.tokenFile, "audit-token-file", "", "bearer tokens the API server's audit webhook presents, one per line")
+	f.StringVar(&a.clientCAFile, "audit-client-ca", "", "CA (PEM) of the client certificates the API server's audit webhook presents")
+	f.StringSliceVar(&a.rulePaths, "rules", nil, "extra detection rule files or directories")
+	f.DurationVar(&a.dedupeHorizon, "audit-dedupe-horizon", pgqueue.DefaultDedupeHorizon, "PostgreSQL audit queue: how long processed events are kept so that a batch the API server sends again is dropped")
+	f.IntVar(&a.maxPending, "audit-queue-max-pending", pgqueue.DefaultMaxPending, "PostgreSQL audit queue: unprocessed events of this cluster beyond which /audit answers 429 (the API server retries)")
+}
+
+// on reports whether /audit is served.
+func (a *auditFlags) on() bool { return a.enabled || a.queueDir != "" }
+
+// startAuditIntake builds the intake: the detection engine, the queue backend (PostgreSQL when the store is, the
+// disk queue otherwise) and the receiver's authentication.
+func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
+	out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
 	var tokens []string
 	var clientCAs *x509.CertPool
 	if f.clientCAFile != "" {
@@ -88,96 +80,35 @@ func startAuditIntake(f auditFlags, cfg *config.Config, inv vnf.Inventory, objec
 	if err != nil {
 		return nil, err
 	}
-	in := &auditIntake{engine: engine, cluster: cfg.ClusterName, out: out, publish: publish, logger: logger}
-	if err := os.MkdirAll(f.queueDir, 0o700); err != nil {
-		return nil, fmt.Errorf("--audit-queue-dir: %w", err)
-	}
-	if in.queue, err = audit.OpenQueue(filepath.Join(f.queueDir, "queue"), audit.QueueOptions{Fsync: true, Logger: logger}); err != nil {
-		return nil, err
-	}
-	if in.dedupe, err = audit.OpenDedupe(filepath.Join(f.queueDir, "seen"), 0, logger); err != nil {
-		in.queue.Close()
-		return nil, err
-	}
-	if in.receiver, err = audit.NewReceiver(in.queue, audit.ReceiverOptions{BearerTokens: tokens, ClientCAs: clientCAs, Logger: logger}); err != nil {
-		in.close()
-		return nil, err
-	}
-	return in, nil
-}
-
-// run consumes the queue until ctx ends or close is called: each event once, acknowledged only after its findings
-// are out.
-func (in *auditIntake) run(ctx context.Context) error {
-	in.mu.Lock()
-	if in.closed || in.stopped != nil {
-		in.mu.Unlock()
-		return nil
-	}
-	ctx, in.cancel = context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	in.stopped = stopped
-	in.mu.Unlock()
-	defer close(stopped)
-
-	work := context.WithoutCancel(ctx)
-	err := audit.Consume(ctx, in.queue, in.dedupe, func(ev *auditv1.Event) error {
-		// The event is taken: finish it whatever the shutdown does (see auditIntake).
-		ectx, cancel := context.WithTimeout(work, eventGrace)
-		defer cancel()
-		return in.process(ectx, ev)
-	})
-	if errors.Is(err, context.Canceled) || errors.Is(err, audit.ErrClosed) {
-		return nil
-	}
-	return err
-}
-
-// process evaluates one event and writes and stores its findings.
-func (in *auditIntake) process(ctx context.Context, ev *auditv1.Event) error {
-	fs, err := in.engine.Evaluate(ctx, ev)
-	if err != nil {
-		return fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, err)
-	}
-	finding.InCluster(fs, in.cluster)
-	for i := range fs {
-		line, err := fs[i].JSONLine()
+	var backend intake.Backend
+	switch {
+	case store.IsPostgres(storeDSN):
+		if f.queueDir != "" {
+			logger.Warn("--audit-queue-dir ignored: with a postgres:// --store the audit queue is in PostgreSQL", "dir", f.queueDir)
+		}
+		q, err := pgqueue.Open(ctx, storeDSN, pgqueue.Options{Cluster: cfg.ClusterName, MaxPending: f.maxPending, DedupeHorizon: f.dedupeHorizon, Logger: logger})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if _, err := in.out.Write(line); err != nil {
-			return fmt.Errorf("write finding: %w", err)
+		backend = q
+	case f.queueDir == "":
+		return nil, errors.New("--audit needs a queue: --audit-queue-dir DIR (the embedded disk queue, one replica) or a postgres:// --store (several replicas)")
+	default:
+		if err := os.MkdirAll(f.queueDir, 0o700); err != nil {
+			return nil, fmt.Errorf("--audit-queue-dir: %w", err)
+		}
+		if backend, err = intake.OpenDisk(f.queueDir, logger); err != nil {
+			return nil, err
 		}
 	}
-	in.publish(ctx, fs)
-	return nil
-}
-
-func (in *auditIntake) handler() http.Handler { return in.receiver }
-
-// close stops the consumer, waits until the event it holds is finished (written, sent, remembered, acknowledged),
-// then closes the dedupe set and the queue.
-func (in *auditIntake) close() {
-	in.mu.Lock()
-	in.closed = true
-	stopped := in.stopped
-	if in.cancel != nil {
-		in.cancel()
-	}
-	in.mu.Unlock()
-	if stopped != nil {
-		<-stopped
-	}
-	if in.dedupe != nil {
-		in.dedupe.Close()
-	}
-	in.queue.Close()
+	return intake.New(intake.Options{Backend: backend, Receiver: audit.ReceiverOptions{BearerTokens: tokens, ClientCAs: clientCAs, Logger: logger},
+		Engine: engine, Cluster: cfg.ClusterName, Publish: publish, Out: out, Logger: logger})
 }
 
 // readTokens reads the bearer tokens the API server's audit webhook may present: one per line, # comments.
 func readTokens(path string) ([]string, error) {
 	if path == "" {
-		return nil, errors.New("--audit-token-file or --audit-client-ca is required with --audit-queue-dir: the audit endpoint never accepts unauthenticated batches")
+		return nil, errors.New("--audit-token-file or --audit-client-ca is required with --audit: the audit endpoint never accepts unauthenticated batches")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -22,4 +22,8 @@
 // queue gets 429. The API server retries a failed batch on any error, but only five times with a backoff from
 // --audit-webhook-initial-backoff (10s, ×1.5): a queue full for longer than about 80 seconds loses batches at the
 // sender, so size MaxBytes for the longest stall of the consumer.
+//
+// The Queue and Dedupe belong to one process and its disk. With several replicas, package pgqueue keeps the queue
+// and the dedupe in PostgreSQL instead, behind the same Appender; package intake wires either to the detection
+// engine for `vnfguard serve`.
 package audit

@@ -18,7 +18,8 @@ import (
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
 
-// Appender is where the receiver puts accepted batches; *Queue is one.
+// Appender is where the receiver puts accepted batches: *Queue, or the PostgreSQL queue (package pgqueue) when
+// several replicas share the work. Append answers only once the batch is durable.
 type Appender interface {
 	Append(events []auditv1.Event) error
 }
@@ -138,7 +139,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "malformed EventList: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	switch err := r.q.Append(list.Items); {
+	if len(list.Items) > 0 { // an empty EventList has nothing to store; some queues refuse an empty batch
+		err = r.q.Append(list.Items)
+	}
+	switch {
 	case err == nil:
 	case errors.Is(err, ErrQueueFull):
 		r.queueFull.Add(1)

@@ -19,6 +19,16 @@
 // column, merged on aggregation (deduplicated, oldest first, bounded to the last MaxAuditIDs), and given back as
 // Evidence["auditIDs"], comma-separated. Other evidence is stored as JSON, from the latest occurrence.
 //
+// # One count per audit event
+//
+// Recording is idempotent per audit event: every (finding ID, audit ID) pair is remembered (table
+// finding_audit_ids, in the transaction of the upsert, for the replay horizon, default 24h), and an occurrence whose
+// audit IDs its finding has all counted already changes nothing. An audit intake that crashed after recording an
+// event's findings and before marking the event done, and the replica that then processes it again, so count it
+// once; two writers recording the same event at once wait for each other on the key. The audit_ids column cannot
+// decide this on its own: it keeps only the latest MaxAuditIDs. Findings without audit IDs (admission,
+// reconciliation) aggregate as before.
+//
 // # DSNs
 //
 // "sqlite:///path/file.db", "sqlite:relative.db" or a plain path open SQLite (WAL, busy timeout, synchronous=NORMAL);

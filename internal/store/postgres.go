@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -28,6 +29,10 @@ type postgresStore struct {
 	logger *slog.Logger
 	opts   options
 	upsert string
+	// insertAuditID and pruneAuditIDs are insertAuditIDSQL and pruneAuditIDsSQL rebound.
+	insertAuditID, pruneAuditIDs string
+	// lastKeyPrune is when Record last dropped expired audit-event keys (Unix nanoseconds).
+	lastKeyPrune atomic.Int64
 }
 
 func openPostgres(ctx context.Context, dsn string, logger *slog.Logger, o options) (*postgresStore, error) {
@@ -41,7 +46,8 @@ func openPostgres(ctx context.Context, dsn string, logger *slog.Logger, o option
 	if err != nil {
 		return nil, fmt.Errorf("open findings store %s: %w", name, err)
 	}
-	s := &postgresStore{pool: pool, name: name, logger: logger, opts: o, upsert: rebind(upsertSQL(o.window, o.maxAuditIDs, 1))}
+	s := &postgresStore{pool: pool, name: name, logger: logger, opts: o, upsert: rebind(upsertSQL(o.window, o.maxAuditIDs, 1)),
+		insertAuditID: rebind(insertAuditIDSQL), pruneAuditIDs: rebind(pruneAuditIDsSQL)}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open findings store %s: connect: %w", name, err)
@@ -130,11 +136,19 @@ func (s *postgresStore) Record(ctx context.Context, findings []finding.Finding) 
 	if err != nil {
 		return fmt.Errorf("findings store %s: record %d findings: %w", s.name, len(findings), err)
 	}
+	s.pruneAuditIDsEvery(ctx)
 	return nil
 }
 
 func (s *postgresStore) recordOnce(ctx context.Context, rows [][]any) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := s.dropReplays(ctx, tx, rows)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
 		batch := &pgx.Batch{}
 		for _, args := range rows {
 			batch.Queue(s.upsert, args...)
@@ -148,6 +162,66 @@ func (s *postgresStore) recordOnce(ctx context.Context, rows [][]any) error {
 		}
 		return results.Close()
 	})
+}
+
+// dropReplays remembers the rows' audit IDs in tx and returns the rows that count (see filterReplays): one round
+// trip for every key of the batch. A key another transaction is inserting makes this one wait for it, so two replicas
+// processing the same event at once count it once.
+func (s *postgresStore) dropReplays(ctx context.Context, tx pgx.Tx, rows [][]any) ([][]any, error) {
+	type key struct{ id, auditID string }
+	var keys []key
+	for _, row := range rows {
+		for _, auditID := range rowAuditIDs(row) {
+			keys = append(keys, key{row[argID].(string), auditID})
+		}
+	}
+	if len(keys) == 0 {
+		return rows, nil
+	}
+	// In key order, as the upserts go in ID order: overlapping batches wait for each other instead of deadlocking.
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.auditID, b.auditID)) })
+	now := time.Now().UnixNano()
+	batch := &pgx.Batch{}
+	for _, k := range keys {
+		batch.Queue(s.insertAuditID, k.id, k.auditID, now)
+	}
+	results := tx.SendBatch(ctx, batch)
+	inserted := make(map[key]bool, len(keys))
+	for _, k := range keys {
+		tag, err := results.Exec()
+		if err != nil {
+			_ = results.Close()
+			return nil, fmt.Errorf("remember audit ID %s of finding %s: %w", k.auditID, k.id, err)
+		}
+		// A repeat of a key within the batch: its first insert counts, the repeat's does not.
+		if _, seen := inserted[k]; !seen {
+			inserted[k] = tag.RowsAffected() > 0
+		}
+	}
+	if err := results.Close(); err != nil {
+		return nil, err
+	}
+	claimed := map[key]bool{}
+	return filterReplays(rows, func(id, auditID string) (bool, error) {
+		k := key{id, auditID}
+		if claimed[k] {
+			return false, nil
+		}
+		claimed[k] = true
+		return inserted[k], nil
+	})
+}
+
+// pruneAuditIDsEvery drops, at most once per auditIDPruneEvery, the audit-event keys older than the replay horizon.
+func (s *postgresStore) pruneAuditIDsEvery(ctx context.Context) {
+	now := time.Now()
+	last := s.lastKeyPrune.Load()
+	if now.UnixNano()-last < int64(auditIDPruneEvery) || !s.lastKeyPrune.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	if _, err := s.pool.Exec(ctx, s.pruneAuditIDs, now.Add(-s.opts.replayHorizon).UnixNano()); err != nil {
+		s.logger.Warn("findings store: prune remembered audit IDs", "store", s.name, "err", err)
+	}
 }
 
 // retryable is a deadlock (40P01) or a serialisation failure (40001).
@@ -194,6 +268,9 @@ func (s *postgresStore) Prune(ctx context.Context, olderThan time.Time) (int, er
 	tag, err := s.pool.Exec(ctx, rebind(pruneSQL), olderThan.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("findings store %s: prune before %s: %w", s.name, olderThan.Format(time.RFC3339), err)
+	}
+	if _, err := s.pool.Exec(ctx, s.pruneAuditIDs, olderThan.UnixNano()); err != nil {
+		return 0, fmt.Errorf("findings store %s: prune audit IDs recorded before %s: %w", s.name, olderThan.Format(time.RFC3339), err)
 	}
 	return int(tag.RowsAffected()), nil
 }

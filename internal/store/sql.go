@@ -83,6 +83,21 @@ var addCluster = []string{
 	`CREATE INDEX IF NOT EXISTS findings_cluster ON findings (cluster, last_seen_ns)`,
 }
 
+// addAuditIDKeys (version 4) remembers which audit events each finding has already counted, one row per (finding,
+// audit ID), so that an event processed twice — an audit intake that crashed after recording its findings and
+// before marking the event done, then another replica that processed it again — does not count twice. The
+// audit_ids column cannot tell: it keeps only the latest MaxAuditIDs, and a busy finding pushes a replayed ID out
+// of it within seconds.
+var addAuditIDKeys = []string{
+	`CREATE TABLE IF NOT EXISTS finding_audit_ids (
+	id          TEXT NOT NULL,
+	audit_id    TEXT NOT NULL,
+	recorded_ns BIGINT NOT NULL,
+	PRIMARY KEY (id, audit_id)
+)`,
+	`CREATE INDEX IF NOT EXISTS finding_audit_ids_recorded ON finding_audit_ids (recorded_ns)`,
+}
+
 var migrations = []migration{
 	{
 		version:  1,
@@ -91,6 +106,7 @@ var migrations = []migration{
 	},
 	{version: 2, sqlite: addResolved, postgres: addResolved},
 	{version: 3, sqlite: addCluster, postgres: addCluster},
+	{version: 4, sqlite: addAuditIDKeys, postgres: addAuditIDKeys},
 }
 
 const createMigrations = `CREATE TABLE IF NOT EXISTS vnfguard_schema_migrations (
@@ -101,7 +117,7 @@ const createMigrations = `CREATE TABLE IF NOT EXISTS vnfguard_schema_migrations 
 const (
 	selectVersions  = `SELECT version FROM vnfguard_schema_migrations`
 	insertVersion   = `INSERT INTO vnfguard_schema_migrations (version, applied_ns) VALUES (?, ?)`
-	latestVersion   = 3
+	latestVersion   = 4
 	columnCount     = 24 // in findingsColumns
 	findingsColumns = `id, time_ns, source, rule, technique, mitigations, severity, action, message, vnf_instance,
 	vnf_product, identity, obj_api_version, obj_kind, obj_namespace, obj_name, obj_subresource, evidence, audit_ids,
@@ -199,7 +215,48 @@ func listSQL(f Filter) (string, []any) {
 const (
 	getSQL   = `SELECT ` + findingsColumns + ` FROM findings WHERE id = ?`
 	pruneSQL = `DELETE FROM findings WHERE last_seen_ns < ?`
+	// insertAuditIDSQL claims an audit event for a finding; no row inserted means the finding has counted it.
+	insertAuditIDSQL = `INSERT INTO finding_audit_ids (id, audit_id, recorded_ns) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
+	pruneAuditIDsSQL = `DELETE FROM finding_audit_ids WHERE recorded_ns < ?`
 )
+
+// Indexes into a row of rowArgs.
+const (
+	argID       = 0
+	argAuditIDs = 18
+)
+
+// rowAuditIDs are the audit IDs of an upsert row (the occurrence's, merged and bounded).
+func rowAuditIDs(row []any) []string {
+	ids, _ := row[argAuditIDs].(string)
+	if ids == "" {
+		return nil
+	}
+	return strings.Split(ids, ",")
+}
+
+// filterReplays keeps the rows that count: those without audit IDs (admission, reconciliation) and those with at
+// least one audit ID their finding has not counted yet. claim inserts one (finding, audit ID) key and says whether
+// it was new; the caller runs it in the transaction of the upsert, so that the keys and the counts commit together.
+// Rows are claimed in order, so that a repeat within one batch is dropped too.
+func filterReplays(rows [][]any, claim func(id, auditID string) (bool, error)) ([][]any, error) {
+	kept := rows[:0:0]
+	for _, row := range rows {
+		ids := rowAuditIDs(row)
+		fresh := len(ids) == 0
+		for _, auditID := range ids {
+			isNew, err := claim(row[argID].(string), auditID)
+			if err != nil {
+				return nil, fmt.Errorf("remember audit ID %s of finding %v: %w", auditID, row[argID], err)
+			}
+			fresh = fresh || isNew
+		}
+		if fresh {
+			kept = append(kept, row)
+		}
+	}
+	return kept, nil
+}
 
 // resolveSQL marks up to n open findings resolved; the first argument is the time, the rest the IDs.
 func resolveSQL(n int) string {

@@ -52,6 +52,8 @@ type sqliteStore struct {
 	// writeMu serialises this process's writers: SQLite has one writer at a time anyway, and waiting on a mutex is
 	// cheaper and fairer than every goroutine polling the busy timeout. Other processes wait on the busy timeout.
 	writeMu sync.Mutex
+	// lastKeyPrune is when Record last dropped expired audit-event keys; guarded by writeMu.
+	lastKeyPrune time.Time
 }
 
 // sqliteRowsPerStatement findings go into one statement: 2 300 parameters, well under SQLite's limit of 32 766.
@@ -202,6 +204,9 @@ func (s *sqliteStore) Record(ctx context.Context, findings []finding.Finding) er
 		return fmt.Errorf("findings store %s: record %d findings: begin: %w", s.name, len(findings), err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if rows, err = s.dropReplays(ctx, tx, rows); err != nil {
+		return fmt.Errorf("findings store %s: record %d findings: %w", s.name, len(findings), err)
+	}
 	for start := 0; start < len(rows); start += sqliteRowsPerStatement {
 		chunk := rows[start:min(start+sqliteRowsPerStatement, len(rows))]
 		q := s.upsert
@@ -220,7 +225,46 @@ func (s *sqliteStore) Record(ctx context.Context, findings []finding.Finding) er
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("findings store %s: record %d findings: commit: %w", s.name, len(findings), err)
 	}
+	s.pruneAuditIDsEvery(ctx)
 	return nil
+}
+
+// dropReplays remembers the rows' audit IDs in tx and returns the rows that count (see filterReplays).
+func (s *sqliteStore) dropReplays(ctx context.Context, tx *sql.Tx, rows [][]any) ([][]any, error) {
+	var stmt *sql.Stmt
+	defer func() {
+		if stmt != nil {
+			_ = stmt.Close()
+		}
+	}()
+	now := time.Now().UnixNano()
+	return filterReplays(rows, func(id, auditID string) (bool, error) {
+		if stmt == nil {
+			var err error
+			if stmt, err = tx.PrepareContext(ctx, insertAuditIDSQL); err != nil {
+				return false, err
+			}
+		}
+		res, err := stmt.ExecContext(ctx, id, auditID, now)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
+	})
+}
+
+// pruneAuditIDsEvery drops, at most once per auditIDPruneEvery, the audit-event keys older than the replay horizon.
+// The caller holds writeMu.
+func (s *sqliteStore) pruneAuditIDsEvery(ctx context.Context) {
+	now := time.Now()
+	if now.Sub(s.lastKeyPrune) < auditIDPruneEvery {
+		return
+	}
+	s.lastKeyPrune = now
+	if _, err := s.db.ExecContext(ctx, pruneAuditIDsSQL, now.Add(-s.opts.replayHorizon).UnixNano()); err != nil {
+		s.logger.Warn("findings store: prune remembered audit IDs", "store", s.name, "err", err)
+	}
 }
 
 func (s *sqliteStore) List(ctx context.Context, filter Filter) ([]finding.Finding, error) {
@@ -269,6 +313,9 @@ func (s *sqliteStore) Prune(ctx context.Context, olderThan time.Time) (int, erro
 	res, err := s.db.ExecContext(ctx, pruneSQL, olderThan.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("findings store %s: prune before %s: %w", s.name, olderThan.Format(time.RFC3339), err)
+	}
+	if _, err := s.db.ExecContext(ctx, pruneAuditIDsSQL, olderThan.UnixNano()); err != nil {
+		return 0, fmt.Errorf("findings store %s: prune audit IDs recorded before %s: %w", s.name, olderThan.Format(time.RFC3339), err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {

@@ -16,8 +16,9 @@ import (
 // use, and several processes may share one store (SQLite: on one machine; PostgreSQL: anywhere).
 type Store interface {
 	// Record upserts the findings, aggregating each into the stored occurrence of its ID when it falls within the
-	// aggregation window. A finding without an ID gets finding.Key(rule, object, instance). The batch is one
-	// transaction: all of it is stored or none. The slice is not modified.
+	// aggregation window. A finding without an ID gets finding.Key(rule, object, instance). An occurrence whose
+	// audit IDs its finding has all counted already (the same audit event processed twice) is a replay and changes
+	// nothing. The batch is one transaction: all of it is stored or none. The slice is not modified.
 	Record(ctx context.Context, findings []finding.Finding) error
 	// List returns the stored findings that match the filter, the most recently seen first.
 	List(ctx context.Context, filter Filter) ([]finding.Finding, error)
@@ -88,10 +89,18 @@ const (
 	EvidenceAuditIDs = "auditIDs"
 )
 
+// DefaultReplayHorizon is how long a finding remembers the audit events it has counted: far longer than any
+// redelivery of an event (the audit intake's dedupe horizon is an hour), and short enough that the keys stay few.
+const DefaultReplayHorizon = 24 * time.Hour
+
+// auditIDPruneEvery is how often Record drops audit-event keys older than the replay horizon.
+const auditIDPruneEvery = time.Minute
+
 type options struct {
-	window      time.Duration
-	maxAuditIDs int
-	now         func() time.Time
+	window        time.Duration
+	maxAuditIDs   int
+	replayHorizon time.Duration
+	now           func() time.Time
 }
 
 // Option tunes Open.
@@ -104,6 +113,17 @@ func WithWindow(d time.Duration) Option { return func(o *options) { o.window = m
 // WithMaxAuditIDs sets how many audit IDs a finding keeps (default DefaultMaxAuditIDs, at least 1).
 func WithMaxAuditIDs(n int) Option { return func(o *options) { o.maxAuditIDs = max(n, 1) } }
 
+// WithReplayHorizon sets how long a finding remembers the audit events it has counted (default
+// DefaultReplayHorizon): an occurrence carrying only audit IDs its finding counted within the horizon is a replay and
+// changes nothing.
+func WithReplayHorizon(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.replayHorizon = d
+		}
+	}
+}
+
 // WithClock sets the clock that dates findings recorded without a time (default time.Now).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
@@ -111,7 +131,7 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // "sqlite:///abs/path.db", "sqlite:rel/path.db" or a plain path for SQLite; "postgres://..." or
 // "postgresql://..." for PostgreSQL. Errors name the DSN without its password.
 func Open(ctx context.Context, dsn string, logger *slog.Logger, opts ...Option) (Store, error) {
-	o := options{window: DefaultWindow, maxAuditIDs: DefaultMaxAuditIDs, now: time.Now}
+	o := options{window: DefaultWindow, maxAuditIDs: DefaultMaxAuditIDs, replayHorizon: DefaultReplayHorizon, now: time.Now}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -165,6 +185,13 @@ func parseDSN(dsn string) (kind, target string, err error) {
 		return "", "", fmt.Errorf("open findings store %q: no file path", dsn)
 	}
 	return kindSQLite, target, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL store (a postgres:// or postgresql:// URL), whose database the
+// audit intake's queue then shares.
+func IsPostgres(dsn string) bool {
+	kind, _, err := parseDSN(dsn)
+	return err == nil && kind == kindPostgres
 }
 
 // redactDSN renders a DSN for errors and logs, the password replaced by xxxxx.

@@ -163,6 +163,7 @@ func runSuite(t *testing.T, backend newOpener) {
 		{"a finding without ID gets finding.Key", testDefaultID},
 		{"repeats within the window aggregate", testAggregate},
 		{"audit IDs are bounded to the latest", testAuditIDBound},
+		{"an audit event recorded twice counts once", testReplayCountsOnce},
 		{"a repeat after the window restarts, an old replay is ignored", testWindowRestart},
 		{"a late event within the window moves FirstSeen back only", testLateEvent},
 		{"prune deletes by age", testPrune},
@@ -291,15 +292,74 @@ func testAuditIDBound(t *testing.T, db opener) {
 	for i := range 12 {
 		batch = append(batch, occurrence("x", t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("a%02d", i), finding.High, "m"))
 	}
-	// a repeat of an old audit ID moves it to the end rather than duplicating it
-	batch = append(batch, occurrence("x", t0.Add(time.Minute), "a03", finding.High, "m"))
+	// An occurrence carrying an old audit ID with a new one moves the old one to the end rather than duplicating it.
+	again := occurrence("x", t0.Add(time.Minute), "a12", finding.High, "m")
+	again.Evidence[EvidenceAuditIDs] = "a03"
+	batch = append(batch, again)
 	record(t, s, batch...)
 	got := get(t, s, "x")
-	if want := "a08,a09,a10,a11,a03"; got.Evidence[EvidenceAuditIDs] != want {
+	if want := "a09,a10,a11,a03,a12"; got.Evidence[EvidenceAuditIDs] != want {
 		t.Errorf("audit IDs = %q, want %q", got.Evidence[EvidenceAuditIDs], want)
 	}
 	if got.Count != 13 {
 		t.Errorf("count = %d, want 13", got.Count)
+	}
+}
+
+// An audit event processed twice — in one batch, in a later batch, long after its ID left the bounded audit_ids
+// list, or by two replicas at once — counts once, in both backends. Another finding of the same event, and an
+// occurrence without audit IDs, still count.
+func testReplayCountsOnce(t *testing.T, db opener) {
+	s := db.open(t, WithMaxAuditIDs(3))
+	record(t, s, occurrence("x", t0, "a1", finding.High, "first"), occurrence("x", t0, "a1", finding.High, "first again"))
+	if got := get(t, s, "x"); got.Count != 1 {
+		t.Fatalf("an event twice in one batch: count %d, want 1", got.Count)
+	}
+	for i := 2; i <= 10; i++ {
+		record(t, s, occurrence("x", t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("a%d", i), finding.High, "m"))
+	}
+	before := get(t, s, "x")
+	if before.Count != 10 || before.Evidence[EvidenceAuditIDs] != "a8,a9,a10" {
+		t.Fatalf("after 10 events: count %d audit %q, want 10 and a8,a9,a10", before.Count, before.Evidence[EvidenceAuditIDs])
+	}
+	// Replay all ten (an intake that crashed before marking them done): a1 has long left audit_ids.
+	var replay []finding.Finding
+	for i := 1; i <= 10; i++ {
+		replay = append(replay, occurrence("x", t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("a%d", i), finding.High, "replayed"))
+	}
+	record(t, s, replay...)
+	after := get(t, s, "x")
+	if after.Count != 10 || after.Evidence[EvidenceAuditIDs] != "a8,a9,a10" || after.Message == "replayed" {
+		t.Errorf("after a replay: count %d audit %q message %q; want the stored finding unchanged (10, a8,a9,a10)",
+			after.Count, after.Evidence[EvidenceAuditIDs], after.Message)
+	}
+	// Replicas processing the same event at once: one of them counts it.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Record(context.Background(), []finding.Finding{occurrence("x", t0.Add(20*time.Second), "a20", finding.High, "m")}); err != nil {
+				t.Errorf("concurrent Record: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := get(t, s, "x"); got.Count != 11 {
+		t.Errorf("one event recorded by 4 writers at once: count %d, want 11", got.Count)
+	}
+	// The same event behind another finding counts there; findings without audit IDs count every time.
+	record(t, s, occurrence("y", t0, "a1", finding.High, "other rule"))
+	rogue := occurrence("rogue", t0, "", finding.High, "rogue")
+	record(t, s, rogue, rogue)
+	if y, r := get(t, s, "y"), get(t, s, "rogue"); y.Count != 1 || r.Count != 2 {
+		t.Errorf("other finding of the same event: count %d, want 1; finding without audit IDs twice: count %d, want 2", y.Count, r.Count)
+	}
+	// A new store on the same database (a restarted replica) still knows the counted events.
+	again := db.open(t, WithMaxAuditIDs(3))
+	record(t, again, occurrence("x", t0.Add(time.Second), "a1", finding.High, "after restart"))
+	if got := get(t, again, "x"); got.Count != 11 {
+		t.Errorf("a replay after a restart: count %d, want 11", got.Count)
 	}
 }
 

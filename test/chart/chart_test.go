@@ -96,6 +96,15 @@ func TestRendersAnHAWebhook(t *testing.T) {
 			t.Errorf("serve lacks %s: %v", want, c.Args)
 		}
 	}
+	// With the PostgreSQL store, the audit queue is in PostgreSQL: no per-pod disk queue for a killed pod to lose.
+	if !slices.Contains(c.Args, "--audit") || slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "--audit-queue-dir") }) {
+		t.Errorf("with store.existingSecret, serve should queue audit batches in PostgreSQL (--audit, no --audit-queue-dir): %v", c.Args)
+	}
+	for _, v := range pod.Volumes {
+		if v.EmptyDir != nil && v.Name == "audit-queue" {
+			t.Errorf("with store.existingSecret, an emptyDir audit queue is still rendered: %+v", v)
+		}
+	}
 	if pdb := find[interface{ GetName() string }](objs, "PodDisruptionBudget", "vnfguard"); pdb == nil {
 		t.Error("no PodDisruptionBudget")
 	}
@@ -127,6 +136,22 @@ func TestRendersAnHAWebhook(t *testing.T) {
 	}
 	if !cfg.Self.Registration.Reapply || cfg.Self.Namespace != "vnfguard" || !cfg.IsProtected("vnf-5gc", nil) {
 		t.Errorf("the chart's configuration: %+v", cfg.Self)
+	}
+}
+
+// Without a PostgreSQL store, each pod queues audit batches on an emptyDir of its own.
+func TestAuditDiskQueueWithoutPostgres(t *testing.T) {
+	objs := render(t, helm(t))
+	d := find[*appsv1.Deployment](objs, "Deployment", "vnfguard")
+	if d == nil {
+		t.Fatal("no Deployment vnfguard")
+	}
+	pod := d.Spec.Template.Spec
+	if args := pod.Containers[0].Args; !slices.Contains(args, "--audit-queue-dir=/var/lib/vnfguard/audit") || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--store") }) {
+		t.Errorf("without store.existingSecret, serve should queue on disk and have no store: %v", args)
+	}
+	if !slices.ContainsFunc(pod.Volumes, func(v corev1.Volume) bool { return v.Name == "audit-queue" && v.EmptyDir != nil }) {
+		t.Errorf("no emptyDir audit-queue volume: %+v", pod.Volumes)
 	}
 }
 
