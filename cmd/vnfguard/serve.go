@@ -89,10 +89,18 @@ source, version, age, last error, subscription) are served there over plain HTTP
 The webhook port speaks TLS 1.3, or TLS 1.2 with ECDHE and AEAD ciphers only, and HTTP/1.1 unless --enable-http2.
 Given the inputs of webhook-config (--webhook-url or --webhook-service, and the CA), serve watches its own
 ValidatingWebhookConfiguration and reports every drift from what webhook-config renders (self.registration.reapply
-puts it back).`,
+puts it back).
+The serving certificate comes from --tls-cert-file/--tls-key-file (re-read when they change), --self-signed (in
+memory), or --tls-secret/--tls-ca-secret: vnfguard then creates a CA and the serving certificate in those Secrets of
+self.namespace when they are absent (every replica may; conditional writes make them agree), renews them
+--tls-renew-before their expiry, rotates the CA with an overlap, serves the Secret's current certificate without a
+restart (/readyz is not ready until one is loaded) and keeps the registration's caBundle equal to the CA Secret's
+bundle.`,
 		Example: `  vnfguard serve --config vnfguard.yaml --kubeconfig ~/.kube/config --self-signed
   vnfguard serve --config vnfguard.yaml --tls-cert-file tls.crt --tls-key-file tls.key --listen :8443 \
-    --metrics-listen 127.0.0.1:9090 --webhook-service vnfguard/vnfguard:443 --webhook-ca-file ca.pem`,
+    --metrics-listen 127.0.0.1:9090 --webhook-service vnfguard/vnfguard:443 --webhook-ca-file ca.pem
+  vnfguard serve --config vnfguard.yaml --listen :8443 --tls-secret vnfguard-webhook-tls \
+    --tls-ca-secret vnfguard-webhook-ca --webhook-service vnfguard/vnfguard:443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}

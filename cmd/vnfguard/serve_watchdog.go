@@ -29,7 +29,7 @@ type registrationFlags struct {
 func (r *registrationFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&r.url, "webhook-url", "", "watch the registration: the URL webhook-config was given (--url)")
 	f.StringVar(&r.service, "webhook-service", "", "watch the registration: the Service webhook-config was given (--service NAMESPACE/NAME[:PORT][/PATH])")
-	f.StringVar(&r.caFile, "webhook-ca-file", "", "the CA webhook-config was given (--ca-file); default with --self-signed: the generated CA")
+	f.StringVar(&r.caFile, "webhook-ca-file", "", "the CA webhook-config was given (--ca-file); default with --self-signed: the generated CA; with --tls-ca-secret: that Secret's bundle, followed as it rotates")
 	f.Int32Var(&r.timeout, "webhook-timeout-seconds", 5, "the timeout webhook-config was given (--timeout-seconds)")
 }
 

@@ -145,9 +145,21 @@ func (w *Watchdog) SetCABundle(bundle []byte) {
 	ctx, live, known := w.runCtx, w.live, w.liveKnown
 	w.mu.Unlock()
 	w.o.Logger.Info("registration watchdog: caBundle to keep changed", "webhookConfiguration", w.name)
-	if ctx != nil && ctx.Err() == nil && known {
-		w.Check(ctx, live)
+	if ctx == nil || ctx.Err() != nil || !known {
+		return // Run compares when it starts
 	}
+	// vnfguard's own rotation is no drift: with Reapply, write the new caBundle at once without a finding. Without
+	// Reapply, whoever keeps the registration must put the new bundle in, and the drift says so until they do.
+	if w.o.Reapply && live != nil && len(RegistrationDrift(want, live)) > 0 {
+		if err := w.reapply(ctx, want, live); err == nil {
+			w.metrics.reapply.WithLabelValues(w.name, "ok").Inc()
+			w.o.Logger.Info("registration caBundle updated to the CA bundle", "webhookConfiguration", w.name)
+			return
+		} else {
+			w.o.Logger.Warn("update the registration's caBundle", "webhookConfiguration", w.name, "error", err)
+		}
+	}
+	w.Check(ctx, live)
 }
 
 // Want returns the registration the watchdog keeps, with its current caBundle.
