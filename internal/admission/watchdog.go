@@ -27,6 +27,9 @@ import (
 // WatchdogSource is the Source of the watchdog's findings.
 const WatchdogSource = "watchdog"
 
+// caBundleDrift ends the drift line of a changed caBundle.
+const caBundleDrift = "clientConfig.caBundle changed (the API server would trust another CA for vnfguard)"
+
 // DriftRule is the rule name of a registration-drift finding.
 const DriftRule = "registration-drift"
 
@@ -69,6 +72,9 @@ type Watchdog struct {
 	liveKnown bool
 	runCtx    context.Context
 	hasBundle chan struct{} // closed once the want has a caBundle
+	// previous are the caBundles SetCABundle replaced: a live registration still carrying one is vnfguard's own
+	// state from before a rotation (the watch may deliver it late), not drift.
+	previous map[string]bool
 	metrics   struct {
 		drift    *prometheus.GaugeVec
 		drifts   *prometheus.CounterVec
@@ -88,7 +94,7 @@ func NewWatchdog(o WatchdogOptions) (*Watchdog, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	w := &Watchdog{o: o, name: o.Want.Name, want: o.Want.DeepCopy(), hasBundle: make(chan struct{})}
+	w := &Watchdog{o: o, name: o.Want.Name, want: o.Want.DeepCopy(), hasBundle: make(chan struct{}), previous: map[string]bool{}}
 	if wantsBundle(w.want) {
 		close(w.hasBundle)
 	}
@@ -132,6 +138,11 @@ func (w *Watchdog) SetCABundle(bundle []byte) {
 		return
 	}
 	w.mu.Lock()
+	for _, h := range w.want.Webhooks {
+		if len(h.ClientConfig.CABundle) > 0 && string(h.ClientConfig.CABundle) != string(bundle) {
+			w.previous[string(h.ClientConfig.CABundle)] = true
+		}
+	}
 	want := w.want.DeepCopy()
 	for i := range want.Webhooks {
 		want.Webhooks[i].ClientConfig.CABundle = append([]byte(nil), bundle...)
@@ -264,6 +275,14 @@ func (w *Watchdog) Check(ctx context.Context, live *admissionregistrationv1.Vali
 		return // no caBundle known yet: nothing to compare with, nothing to write
 	}
 	drift := RegistrationDrift(want, live)
+	if w.beforeRotation(drift, live) {
+		if w.o.Reapply {
+			if err := w.reapply(ctx, want, live); err != nil {
+				w.o.Logger.Warn("update the registration's caBundle", "webhookConfiguration", w.name, "error", err)
+			}
+		}
+		return
+	}
 	summary := strings.Join(drift, "; ")
 	w.mu.Lock()
 	if live != nil {
@@ -305,6 +324,36 @@ func (w *Watchdog) Check(ctx context.Context, live *admissionregistrationv1.Vali
 		w.metrics.reapply.WithLabelValues(w.name, "ok").Inc()
 		w.o.Logger.Info("registration re-applied", "webhookConfiguration", w.name)
 	}
+}
+
+// beforeRotation says whether the only drift is a caBundle that vnfguard itself wanted before its last rotation.
+func (w *Watchdog) beforeRotation(drift []string, live *admissionregistrationv1.ValidatingWebhookConfiguration) bool {
+	if live == nil || len(drift) == 0 {
+		return false
+	}
+	for _, d := range drift {
+		if !strings.HasSuffix(d, caBundleDrift) {
+			return false
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, h := range live.Webhooks {
+		if !w.previous[string(h.ClientConfig.CABundle)] && !wantsSame(w.want, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// wantsSame says whether want has a webhook of h's name with h's caBundle.
+func wantsSame(want *admissionregistrationv1.ValidatingWebhookConfiguration, h admissionregistrationv1.ValidatingWebhook) bool {
+	for _, x := range want.Webhooks {
+		if x.Name == h.Name {
+			return string(x.ClientConfig.CABundle) == string(h.ClientConfig.CABundle)
+		}
+	}
+	return false
 }
 
 func (w *Watchdog) finding(now time.Time, msg string, drift []string) finding.Finding {
@@ -384,7 +433,7 @@ func webhookDrift(want, got admissionregistrationv1.ValidatingWebhook) []string 
 		}
 	}
 	if string(want.ClientConfig.CABundle) != string(got.ClientConfig.CABundle) {
-		out = append(out, "webhook "+want.Name+": clientConfig.caBundle changed (the API server would trust another CA for vnfguard)")
+		out = append(out, "webhook "+want.Name+": "+caBundleDrift)
 	}
 	wcc, gcc := want.ClientConfig, got.ClientConfig
 	wcc.CABundle, gcc.CABundle = nil, nil

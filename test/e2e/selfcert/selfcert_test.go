@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	certutil "k8s.io/client-go/util/cert"
 
+	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/selfcert"
@@ -161,6 +163,14 @@ self: {registration: {reapply: true}}
 		if r.exited() {
 			t.Errorf("replica %s exited: the certificate must change without a restart", r.name)
 		}
+		// vnfguard's own caBundle updates are no registration drift.
+		out, err := os.ReadFile(r.findings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(out), `"rule":"`+admission.DriftRule+`"`) {
+			t.Errorf("replica %s reported registration drift for vnfguard's own rotation:\n%s", r.name, tail(out, 3000))
+		}
 	}
 }
 
@@ -261,6 +271,7 @@ func both(ctx context.Context, t *testing.T, admin kubernetes.Interface, a, b *r
 // replica is one `vnfguard serve` process.
 type replica struct {
 	name, addr, metrics string
+	findings            string // its stdout: one finding per line
 	cmd                 *exec.Cmd
 	done                chan struct{}
 }
@@ -275,12 +286,17 @@ func (r *replica) start(t *testing.T, binary, dir string, args ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdout, err := os.Create(filepath.Join(dir, "vnfguard-"+r.name+".jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.findings = stdout.Name()
 	r.cmd = exec.Command(binary, args...)
-	r.cmd.Stderr, r.cmd.Stdout, r.cmd.Dir = stderr, io.Discard, dir
+	r.cmd.Stderr, r.cmd.Stdout, r.cmd.Dir = stderr, stdout, dir
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = r.cmd.Wait(); stderr.Close(); close(r.done) }()
+	go func() { _ = r.cmd.Wait(); stderr.Close(); stdout.Close(); close(r.done) }()
 	t.Cleanup(func() {
 		if t.Failed() {
 			if log, err := os.ReadFile(stderr.Name()); err == nil {
