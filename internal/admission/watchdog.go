@@ -75,7 +75,7 @@ type Watchdog struct {
 	// previous are the caBundles SetCABundle replaced: a live registration still carrying one is vnfguard's own
 	// state from before a rotation (the watch may deliver it late), not drift.
 	previous map[string]bool
-	metrics   struct {
+	metrics  struct {
 		drift    *prometheus.GaugeVec
 		drifts   *prometheus.CounterVec
 		reapply  *prometheus.CounterVec
