@@ -50,9 +50,6 @@ type caState struct {
 	bundle  []*x509.Certificate
 }
 
-// servingState is the content of the TLS Secret.
-type servingState struct{ keyPair }
-
 // IssuedAt is when a certificate was made (its NotBefore without the backdating).
 func IssuedAt(c *x509.Certificate) time.Time { return c.NotBefore.Add(Backdate) }
 

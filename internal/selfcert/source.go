@@ -174,9 +174,9 @@ func (s *Source) loadServing(secret *corev1.Secret) {
 	var err error
 	var cert tls.Certificate
 	if secret.Labels[ManagedByLabel] != ManagedBy {
-		err = fmt.Errorf("Secret %s was not made by vnfguard (no label %s=%s)", name, ManagedByLabel, ManagedBy)
+		err = fmt.Errorf("secret %s was not made by vnfguard (no label %s=%s)", name, ManagedByLabel, ManagedBy)
 	} else if cert, err = tls.X509KeyPair(secret.Data[CertKey], secret.Data[KeyKey]); err != nil {
-		err = fmt.Errorf("Secret %s: %s and %s do not load: %w", name, CertKey, KeyKey, err)
+		err = fmt.Errorf("secret %s: %s and %s do not load: %w", name, CertKey, KeyKey, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
