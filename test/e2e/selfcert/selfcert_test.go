@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -109,6 +110,13 @@ self: {registration: {reapply: true}}
 		t.Fatalf("the CA Secret's bundle holds %d CAs, want 1: the replicas did not agree on one CA", len(bundle))
 	}
 	first := servingSecret(ctx, t, admin)
+	// The API server's audit log says who created what: one create of each Secret succeeded; a replica that lost
+	// the race got AlreadyExists (409) and took the winner's.
+	created, lost := secretCreates(t, cp.AuditLogFile)
+	if created[install.CASecret] != 1 || created[install.TLSSecret] != 1 {
+		t.Fatalf("Secrets created per the audit log: %v, want each once", created)
+	}
+	t.Logf("creates of the CA Secret by the replicas: 1 succeeded, %d lost the race (AlreadyExists)", lost[install.CASecret])
 	waitRegistration(ctx, t, admin, bundle)
 	both(ctx, t, admin, a, b, first)
 
@@ -149,6 +157,26 @@ self: {registration: {reapply: true}}
 	waitFor(ctx, t, 20*time.Second, "the old CA to leave the bundle", func() bool { return len(caBundle(ctx, t, admin)) == 1 })
 	waitRegistration(ctx, t, admin, rotated[:1])
 	both(ctx, t, admin, a, b, moved)
+
+	// The TLS Secret deleted: the replicas keep serving the last good certificate, a new one is issued at once
+	// from the same CA, and both serve it.
+	if err := admin.CoreV1().Secrets("vnfguard").Delete(ctx, install.TLSSecret, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var reissued *x509.Certificate
+	waitFor(ctx, t, 15*time.Second, "a new TLS Secret after the deletion", func() bool {
+		s, err := admin.CoreV1().Secrets("vnfguard").Get(ctx, install.TLSSecret, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		pair, err := tls.X509KeyPair(s.Data["tls.crt"], s.Data["tls.key"])
+		reissued = pair.Leaf
+		return err == nil
+	})
+	if reissued.Equal(moved) || !verifies(reissued, rotated[:1]) {
+		t.Fatal("the TLS Secret made after the deletion is not a new certificate of the current CA")
+	}
+	both(ctx, t, admin, a, b, reissued)
 	time.Sleep(2 * time.Second)
 
 	probes, failures := stopProbe()
@@ -175,6 +203,39 @@ self: {registration: {reapply: true}}
 }
 
 var dryRun = metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+
+// secretCreates counts, from the API server's audit log, vnfguard's creates of Secrets in its namespace by name:
+// those that succeeded and those refused with 409 AlreadyExists.
+func secretCreates(t *testing.T, auditLog string) (created, lost map[string]int) {
+	t.Helper()
+	data, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, lost = map[string]int{}, map[string]int{}
+	for line := range strings.Lines(string(data)) {
+		var ev struct {
+			Stage     string                                     `json:"stage"`
+			Verb      string                                     `json:"verb"`
+			User      struct{ Username string }                  `json:"user"`
+			ObjectRef struct{ Resource, Namespace, Name string } `json:"objectRef"`
+			Response  struct{ Code int }                         `json:"responseStatus"`
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.Stage != "ResponseComplete" || ev.Verb != "create" ||
+			ev.User.Username != lab.VNFGuard || ev.ObjectRef.Resource != "secrets" || ev.ObjectRef.Namespace != "vnfguard" {
+			continue
+		}
+		switch ev.Response.Code {
+		case http.StatusCreated:
+			created[ev.ObjectRef.Name]++
+		case http.StatusConflict:
+			lost[ev.ObjectRef.Name]++
+		default:
+			t.Errorf("vnfguard's create of Secret %q answered %d", ev.ObjectRef.Name, ev.Response.Code)
+		}
+	}
+	return created, lost
+}
 
 // managedSecrets counts the Secrets vnfguard made in its namespace.
 func managedSecrets(ctx context.Context, t *testing.T, admin kubernetes.Interface) int {
