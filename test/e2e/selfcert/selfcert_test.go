@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	certutil "k8s.io/client-go/util/cert"
@@ -84,6 +85,8 @@ self: {registration: {reapply: true}}
 		t.Fatalf("%d vnfguard Secrets before the start, want an empty namespace", n)
 	}
 
+	racingIssuers(ctx, t, admin, cp.AuditLogFile)
+
 	// The "Service": one address for the registration, connections spread over the replicas in turn.
 	a, b := newReplica(t, "a"), newReplica(t, "b")
 	svc := roundRobin(t, a.addr, b.addr)
@@ -112,7 +115,7 @@ self: {registration: {reapply: true}}
 	first := servingSecret(ctx, t, admin)
 	// The API server's audit log says who created what: one create of each Secret succeeded; a replica that lost
 	// the race got AlreadyExists (409) and took the winner's.
-	created, lost := secretCreates(t, cp.AuditLogFile)
+	created, lost := secretCreates(t, cp.AuditLogFile, lab.VNFGuard, "vnfguard")
 	if created[install.CASecret] != 1 || created[install.TLSSecret] != 1 {
 		t.Fatalf("Secrets created per the audit log: %v, want each once", created)
 	}
@@ -204,9 +207,9 @@ self: {registration: {reapply: true}}
 
 var dryRun = metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
 
-// secretCreates counts, from the API server's audit log, vnfguard's creates of Secrets in its namespace by name:
+// secretCreates counts, from the API server's audit log, user's creates of Secrets in namespace by name:
 // those that succeeded and those refused with 409 AlreadyExists.
-func secretCreates(t *testing.T, auditLog string) (created, lost map[string]int) {
+func secretCreates(t *testing.T, auditLog, user, namespace string) (created, lost map[string]int) {
 	t.Helper()
 	data, err := os.ReadFile(auditLog)
 	if err != nil {
@@ -222,7 +225,7 @@ func secretCreates(t *testing.T, auditLog string) (created, lost map[string]int)
 			Response  struct{ Code int }                         `json:"responseStatus"`
 		}
 		if json.Unmarshal([]byte(line), &ev) != nil || ev.Stage != "ResponseComplete" || ev.Verb != "create" ||
-			ev.User.Username != lab.VNFGuard || ev.ObjectRef.Resource != "secrets" || ev.ObjectRef.Namespace != "vnfguard" {
+			ev.User.Username != user || ev.ObjectRef.Resource != "secrets" || ev.ObjectRef.Namespace != namespace {
 			continue
 		}
 		switch ev.Response.Code {
@@ -504,4 +507,52 @@ func waitFor(ctx context.Context, t *testing.T, timeout time.Duration, what stri
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// racingIssuers: eight issuers started at the same instant against the real API server, in a namespace of their
+// own, end with one CA: the losers of the create get AlreadyExists and take the winner's.
+func racingIssuers(ctx context.Context, t *testing.T, admin kubernetes.Interface, auditLog string) {
+	t.Helper()
+	const ns = "selfcert-race"
+	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		i, err := selfcert.NewIssuer(selfcert.Options{Client: admin, Namespace: ns, CASecret: "ca", TLSSecret: "tls", Hosts: []string{"127.0.0.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			<-start
+			if _, err := i.Reconcile(ctx); err != nil {
+				t.Errorf("a racing issuer failed: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	s, err := admin.CoreV1().Secrets(ns).Get(ctx, "ca", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cas, err := certutil.ParseCertsPEM(s.Data[selfcert.BundleKey])
+	if err != nil || len(cas) != 1 {
+		t.Fatalf("after the race the CA bundle holds %d CAs (%v), want one", len(cas), err)
+	}
+	tlsSecret, err := admin.CoreV1().Secrets(ns).Get(ctx, "tls", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(tlsSecret.Data["tls.crt"], tlsSecret.Data["tls.key"])
+	if err != nil || !verifies(pair.Leaf, cas) {
+		t.Fatalf("after the race the serving certificate is not the surviving CA's: %v", err)
+	}
+	created, lost := secretCreates(t, auditLog, lab.Admin, ns)
+	if created["ca"] != 1 || created["tls"] != 1 {
+		t.Fatalf("Secrets created per the audit log: %v, want each once", created)
+	}
+	t.Logf("8 issuers raced on an empty namespace: one CA Secret (%d creates refused with AlreadyExists), one TLS Secret (%d refused), the serving certificate the CA's",
+		lost["ca"], lost["tls"])
 }
