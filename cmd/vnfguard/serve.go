@@ -239,6 +239,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return usageError(err)
 		}
 		tlsOpts.GetCertificate = certs.source.GetCertificate
+		if err := certs.register(registry); err != nil {
+			return fmt.Errorf("certificate metrics: %w", err)
+		}
 		for _, t := range certs.tasks() {
 			mgr.Add(t)
 		}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -144,6 +145,19 @@ func (t *secretTLS) tasks() []manager.Task {
 			return t.issuer.Run(ctx, t.source.Changed(), func(err error) { t.lastErr.Store(&err) })
 		}},
 	}
+}
+
+// register exports when the certificate in service expires, so that an alert fires long before a renewal that
+// keeps failing would matter.
+func (t *secretTLS) register(reg prometheus.Registerer) error {
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_webhook_certificate_expiry_timestamp_seconds",
+		Help: "When the serving certificate this replica serves from its TLS Secret expires (Unix time; 0 before one is loaded)."},
+		func() float64 {
+			if at := t.source.NotAfter(); !at.IsZero() {
+				return float64(at.Unix())
+			}
+			return 0
+		}))
 }
 
 // ready is the readiness of the certificate: loaded from the Secret; the issuer's last error explains why not.

@@ -102,6 +102,16 @@ func (s *Source) Serial() string {
 	return s.serial
 }
 
+// NotAfter is when the certificate in service expires (zero before one loaded).
+func (s *Source) NotAfter() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cert == nil {
+		return time.Time{}
+	}
+	return s.cert.Leaf.NotAfter
+}
+
 // CABundle is the CA Secret's last good bundle (nil before one loaded).
 func (s *Source) CABundle() []byte {
 	s.mu.Lock()

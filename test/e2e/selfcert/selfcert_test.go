@@ -194,6 +194,9 @@ self: {registration: {reapply: true}}
 		if r.exited() {
 			t.Errorf("replica %s exited: the certificate must change without a restart", r.name)
 		}
+		if got, want := r.metric(ctx, t, "vnfguard_webhook_certificate_expiry_timestamp_seconds"), float64(reissued.NotAfter.Unix()); got != want {
+			t.Errorf("replica %s exports certificate expiry %v, want %v (the certificate it serves)", r.name, got, want)
+		}
 		// vnfguard's own caBundle updates are no registration drift.
 		out, err := os.ReadFile(r.findings)
 		if err != nil {
@@ -407,6 +410,32 @@ func (r *replica) ready(ctx context.Context) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// metric reads one unlabelled sample from the replica's /metrics.
+func (r *replica) metric(ctx context.Context, t *testing.T, name string) float64 {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.metrics+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if value, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return v
+		}
+	}
+	t.Fatalf("replica %s exports no %s", r.name, name)
+	return 0
 }
 
 // served is the certificate the replica presents in a new handshake, verified against roots for the host the
