@@ -39,6 +39,7 @@ type serveOptions struct {
 	http2                     bool
 	certFile, keyFile         string
 	selfSigned                bool
+	tlsSecret                 secretTLSFlags
 	selfSignedHosts           []string
 	writeCA                   string
 	logLevel                  string
@@ -89,10 +90,18 @@ source, version, age, last error, subscription) are served there over plain HTTP
 The webhook port speaks TLS 1.3, or TLS 1.2 with ECDHE and AEAD ciphers only, and HTTP/1.1 unless --enable-http2.
 Given the inputs of webhook-config (--webhook-url or --webhook-service, and the CA), serve watches its own
 ValidatingWebhookConfiguration and reports every drift from what webhook-config renders (self.registration.reapply
-puts it back).`,
+puts it back).
+The serving certificate comes from --tls-cert-file/--tls-key-file (re-read when they change), --self-signed (in
+memory), or --tls-secret/--tls-ca-secret: vnfguard then creates a CA and the serving certificate in those Secrets of
+self.namespace when they are absent (every replica may; conditional writes make them agree), renews them
+--tls-renew-before their expiry, rotates the CA with an overlap, serves the Secret's current certificate without a
+restart (/readyz is not ready until one is loaded) and keeps the registration's caBundle equal to the CA Secret's
+bundle.`,
 		Example: `  vnfguard serve --config vnfguard.yaml --kubeconfig ~/.kube/config --self-signed
   vnfguard serve --config vnfguard.yaml --tls-cert-file tls.crt --tls-key-file tls.key --listen :8443 \
-    --metrics-listen 127.0.0.1:9090 --webhook-service vnfguard/vnfguard:443 --webhook-ca-file ca.pem`,
+    --metrics-listen 127.0.0.1:9090 --webhook-service vnfguard/vnfguard:443 --webhook-ca-file ca.pem
+  vnfguard serve --config vnfguard.yaml --listen :8443 --tls-secret vnfguard-webhook-tls \
+    --tls-ca-secret vnfguard-webhook-ca --webhook-service vnfguard/vnfguard:443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}
@@ -106,6 +115,7 @@ puts it back).`,
 	f.StringVar(&o.certFile, "tls-cert-file", "", "serving certificate (PEM), re-read when it changes")
 	f.StringVar(&o.keyFile, "tls-key-file", "", "serving key (PEM), re-read when it changes")
 	f.BoolVar(&o.selfSigned, "self-signed", false, "generate a CA and serving certificate in memory (local use)")
+	o.tlsSecret.add(f)
 	f.StringSliceVar(&o.selfSignedHosts, "self-signed-hosts", nil, "DNS names and IPs of the self-signed certificate")
 	f.StringVar(&o.writeCA, "write-ca", "", "with --self-signed: write the generated CA (PEM) here, for webhook-config --ca-file")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -128,8 +138,8 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return usageError(err)
 	}
-	if o.selfSigned == (o.certFile != "" || o.keyFile != "") {
-		return usageError(errors.New("give either --tls-cert-file and --tls-key-file, or --self-signed"))
+	if err := o.checkTLSChoice(); err != nil {
+		return usageError(err)
 	}
 	if err := o.election.validate(); err != nil {
 		return usageError(err)
@@ -227,18 +237,32 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			Help: "Protected namespaces where vnfguard may not read Secrets and ConfigMaps (bind ClusterRole vnfguard-namespace-data there: vnfguard rbac --data-namespace NS)."},
 			func() float64 { return float64(len(view.DataForbidden())) }))
 	}
+	var certs *secretTLS
+	tlsOpts := admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts,
+		RequestClientCerts: o.audit.clientCAFile != ""}
+	if o.tlsSecret.enabled() {
+		if certs, err = newSecretTLS(o.tlsSecret, o.registration, cfg.Self.Namespace, restCfg, logger); err != nil {
+			return usageError(err)
+		}
+		tlsOpts.GetCertificate = certs.source.GetCertificate
+		if err := certs.register(registry); err != nil {
+			return fmt.Errorf("certificate metrics: %w", err)
+		}
+		for _, t := range certs.tasks() {
+			mgr.Add(t)
+		}
+	}
 	if o.reconcile && restCfg != nil && view != nil {
 		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, out, pub, registry, logger))
 	}
 	server, err := admission.NewServer(admission.Options{
-		Listen:  o.listen,
-		Cluster: cfg.ClusterName,
-		TLS: admission.TLSOptions{CertFile: o.certFile, KeyFile: o.keyFile, SelfSigned: o.selfSigned, Hosts: o.selfSignedHosts,
-			RequestClientCerts: o.audit.clientCAFile != ""},
+		Listen:        o.listen,
+		Cluster:       cfg.ClusterName,
+		TLS:           tlsOpts,
 		HTTP2:         o.http2,
 		MetricsListen: o.metricsListen,
 		Handler:       admission.Policy(evaluator),
-		Ready:         readiness(source, view, mgr),
+		Ready:         readiness(source, view, mgr, certs),
 		Findings:      out,
 		Routes:        routes,
 		// Admission findings go to the sinks and the store too. The request's own context ends with the
@@ -263,12 +287,15 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if o.selfSigned {
 		selfSignedCA = server.CABundle()
 	}
-	watchdog, err := watchdogTask(ctx, o.registration, cfg, restCfg, selfSignedCA, out, pub, registry, logger)
+	watchdog, err := watchdogTask(ctx, o.registration, cfg, restCfg, selfSignedCA, certs != nil, out, pub, registry, logger)
 	if err != nil {
 		return usageError(err)
 	}
 	if watchdog != nil {
-		mgr.AddLeader(*watchdog)
+		if certs != nil {
+			certs.follow(watchdog)
+		}
+		mgr.AddLeader(manager.Task{Name: "registration watchdog", Run: watchdog.Run})
 	}
 	mgr.Add(manager.Task{Name: "webhook server", Fatal: true, Run: func(ctx context.Context) error {
 		if err := server.Start(ctx); err != nil {
@@ -316,7 +343,7 @@ func (o *serveOptions) newManager(cfg *config.Config, restCfg *rest.Config, reg 
 }
 
 // readiness reports, for /readyz, whether the inventory has loaded and the cluster view has synced.
-func readiness(inv *inventorySource, view *cluster.View, mgr *manager.Manager) func() (bool, any) {
+func readiness(inv *inventorySource, view *cluster.View, mgr *manager.Manager, certs *secretTLS) func() (bool, any) {
 	type inventoryStatus struct {
 		Loaded     bool    `json:"loaded"`
 		Source     string  `json:"source"`
@@ -334,7 +361,9 @@ func readiness(inv *inventorySource, view *cluster.View, mgr *manager.Manager) f
 		// Election says whether this replica runs the singletons; a follower is as ready as the leader, since
 		// both answer admission.
 		Election manager.Status `json:"election"`
-		Reason   string         `json:"reason,omitempty"`
+		// Certificate is "loaded" once the serving certificate came from the TLS Secret (--tls-secret only).
+		Certificate string `json:"certificate,omitempty"`
+		Reason      string `json:"reason,omitempty"`
 	}
 	return func() (bool, any) {
 		snap := inv.Snapshot()
@@ -354,8 +383,15 @@ func readiness(inv *inventorySource, view *cluster.View, mgr *manager.Manager) f
 			synced = view.HasSynced()
 			s.ClusterView = map[bool]string{true: "synced", false: "syncing"}[synced]
 		}
-		s.Ready = snap.Loaded && synced
+		certOK, certReason := true, ""
+		if certs != nil {
+			certOK, certReason = certs.ready()
+			s.Certificate = map[bool]string{true: "loaded", false: "missing"}[certOK]
+		}
+		s.Ready = snap.Loaded && synced && certOK
 		switch {
+		case !certOK:
+			s.Reason = certReason
 		case !snap.Loaded:
 			s.Reason = "the VNF inventory (" + snap.Source + ") has not loaded"
 		case !synced:

@@ -17,7 +17,6 @@ import (
 	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
-	"github.com/vnfguard/vnfguard/internal/manager"
 )
 
 // registrationFlags are webhook-config's inputs given to serve, so that it renders the same registration and
@@ -30,7 +29,7 @@ type registrationFlags struct {
 func (r *registrationFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&r.url, "webhook-url", "", "watch the registration: the URL webhook-config was given (--url)")
 	f.StringVar(&r.service, "webhook-service", "", "watch the registration: the Service webhook-config was given (--service NAMESPACE/NAME[:PORT][/PATH])")
-	f.StringVar(&r.caFile, "webhook-ca-file", "", "the CA webhook-config was given (--ca-file); default with --self-signed: the generated CA")
+	f.StringVar(&r.caFile, "webhook-ca-file", "", "the CA webhook-config was given (--ca-file); default with --self-signed: the generated CA; with --tls-ca-secret: that Secret's bundle, followed as it rotates")
 	f.Int32Var(&r.timeout, "webhook-timeout-seconds", 5, "the timeout webhook-config was given (--timeout-seconds)")
 }
 
@@ -38,9 +37,10 @@ func (r *registrationFlags) enabled() bool { return r.url != "" || r.service != 
 
 // watchdogTask is the registration watchdog, a singleton, when serve knows what webhook-config renders (nil
 // otherwise). Its findings go to out and the sinks like every other finding of serve; ctx is the process's, for
-// the store writes of those findings.
-func watchdogTask(ctx context.Context, f registrationFlags, cfg *config.Config, restCfg *rest.Config, selfSignedCA []byte,
-	out io.Writer, pub *publisher, reg prometheus.Registerer, logger *slog.Logger) (*manager.Task, error) {
+// the store writes of those findings. caFromSecret: the caBundle comes later from the CA Secret (--tls-ca-secret),
+// through Watchdog.SetCABundle.
+func watchdogTask(ctx context.Context, f registrationFlags, cfg *config.Config, restCfg *rest.Config, selfSignedCA []byte, caFromSecret bool,
+	out io.Writer, pub *publisher, reg prometheus.Registerer, logger *slog.Logger) (*admission.Watchdog, error) {
 	if !f.enabled() {
 		if f.caFile != "" {
 			return nil, errors.New("--webhook-ca-file needs --webhook-url or --webhook-service")
@@ -57,8 +57,8 @@ func watchdogTask(ctx context.Context, f registrationFlags, cfg *config.Config, 
 			return nil, fmt.Errorf("--webhook-ca-file: %w", err)
 		}
 	}
-	if len(ca) == 0 {
-		return nil, errors.New("--webhook-ca-file is required unless --self-signed: the watchdog compares the registration's caBundle")
+	if len(ca) == 0 && !caFromSecret {
+		return nil, errors.New("--webhook-ca-file is required unless --self-signed or --tls-ca-secret: the watchdog compares the registration's caBundle")
 	}
 	opts := admission.RegistrationOptions{Name: cfg.Self.WebhookConfigurations[0], Config: cfg, URL: f.url, CABundle: ca, TimeoutSeconds: f.timeout}
 	if f.service != "" {
@@ -67,7 +67,11 @@ func watchdogTask(ctx context.Context, f registrationFlags, cfg *config.Config, 
 			return nil, fmt.Errorf("--webhook-service: %w", err)
 		}
 	}
-	if err := opts.Validate(); err != nil {
+	validate := opts.Validate
+	if caFromSecret {
+		validate = opts.ValidateTarget
+	}
+	if err := validate(); err != nil {
 		return nil, err
 	}
 	client, err := kubernetes.NewForConfig(restCfg)
@@ -95,5 +99,5 @@ func watchdogTask(ctx context.Context, f registrationFlags, cfg *config.Config, 
 	if err != nil {
 		return nil, err
 	}
-	return &manager.Task{Name: "registration watchdog", Run: w.Run}, nil
+	return w, nil
 }

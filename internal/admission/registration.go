@@ -83,6 +83,18 @@ type RegistrationOptions struct {
 
 // Validate reports what is wrong with the options, naming the field.
 func (o RegistrationOptions) Validate() error {
+	errs := []error{o.ValidateTarget()}
+	if len(o.CABundle) == 0 {
+		errs = append(errs, errors.New("webhook registration: empty caBundle: the API server could not verify vnfguard's certificate"))
+	} else if !strings.Contains(string(o.CABundle), "-----BEGIN CERTIFICATE-----") {
+		errs = append(errs, errors.New("webhook registration: caBundle holds no PEM certificate"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateTarget is Validate without the caBundle, for a registration whose caBundle comes later (from the CA
+// Secret vnfguard manages itself; see Watchdog.SetCABundle).
+func (o RegistrationOptions) ValidateTarget() error {
 	var errs []error
 	switch {
 	case o.URL == "" && o.Service == nil:
@@ -100,11 +112,6 @@ func (o RegistrationOptions) Validate() error {
 		if o.Service.Namespace == "" || o.Service.Name == "" {
 			errs = append(errs, errors.New("webhook registration: Service needs a namespace and a name"))
 		}
-	}
-	if len(o.CABundle) == 0 {
-		errs = append(errs, errors.New("webhook registration: empty caBundle: the API server could not verify vnfguard's certificate"))
-	} else if !strings.Contains(string(o.CABundle), "-----BEGIN CERTIFICATE-----") {
-		errs = append(errs, errors.New("webhook registration: caBundle holds no PEM certificate"))
 	}
 	if o.TimeoutSeconds < 0 || o.TimeoutSeconds > 30 {
 		errs = append(errs, fmt.Errorf("webhook registration: timeoutSeconds %d: want 1 to 30", o.TimeoutSeconds))

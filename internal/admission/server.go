@@ -42,6 +42,9 @@ type TLSOptions struct {
 	SelfSigned        bool
 	// Hosts are the DNS names and IP addresses of a self-signed serving certificate (DefaultHosts when empty).
 	Hosts []string
+	// GetCertificate, when set, supplies the serving certificate at each handshake (e.g. internal/selfcert's Source,
+	// which follows a Secret); it excludes the files and SelfSigned.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	// RequestClientCerts asks clients for a certificate without requiring one; handlers that authenticate by
 	// client certificate (the audit receiver) verify the chain themselves.
 	RequestClientCerts bool
@@ -156,6 +159,10 @@ func NewServer(opts Options) (*Server, error) {
 		s.tls.ClientAuth = tls.RequestClientCert
 	}
 	switch t := opts.TLS; {
+	case t.GetCertificate != nil && (t.SelfSigned || t.CertFile != "" || t.KeyFile != ""):
+		return nil, errors.New("admission server: TLS: a certificate source excludes a cert/key file pair and self-signed")
+	case t.GetCertificate != nil:
+		s.tls.GetCertificate = t.GetCertificate
 	case t.SelfSigned && (t.CertFile != "" || t.KeyFile != ""):
 		return nil, errors.New("admission server: TLS: choose either a cert/key file pair or self-signed, not both")
 	case t.SelfSigned:

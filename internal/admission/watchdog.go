@@ -27,6 +27,9 @@ import (
 // WatchdogSource is the Source of the watchdog's findings.
 const WatchdogSource = "watchdog"
 
+// caBundleDrift ends the drift line of a changed caBundle.
+const caBundleDrift = "clientConfig.caBundle changed (the API server would trust another CA for vnfguard)"
+
 // DriftRule is the rule name of a registration-drift finding.
 const DriftRule = "registration-drift"
 
@@ -34,7 +37,9 @@ const DriftRule = "registration-drift"
 type WatchdogOptions struct {
 	// Client reads (and, with Reapply, writes) ValidatingWebhookConfigurations.
 	Client kubernetes.Interface
-	// Want is the registration as `webhook-config` renders it (WebhookConfiguration).
+	// Want is the registration as `webhook-config` renders it (WebhookConfiguration). Without a caBundle (vnfguard
+	// manages its CA itself and has not read it yet), the watchdog neither compares nor writes until SetCABundle
+	// gives one.
 	Want *admissionregistrationv1.ValidatingWebhookConfiguration
 	// Reapply puts Want back when the live registration drifts from it or is deleted.
 	Reapply bool
@@ -55,12 +60,22 @@ type WatchdogOptions struct {
 // the watchdog reports it within the watch's latency (a finding and vnfguard_registration_drift), and re-applies
 // the rendered registration when configured to.
 type Watchdog struct {
-	o       WatchdogOptions
-	name    string
-	mu      sync.Mutex
-	last    string // the drift last reported, "" when none
-	seen    bool   // the registration existed at some point since start
-	metrics struct {
+	o    WatchdogOptions
+	name string
+	mu   sync.Mutex
+	last string // the drift last reported, "" when none
+	seen bool   // the registration existed at some point since start
+	// want is o.Want with the caBundle SetCABundle gave last; live the registration last observed (liveKnown: at
+	// all, nil meaning deleted) and runCtx the running watch's context, so that a new caBundle is compared at once.
+	want      *admissionregistrationv1.ValidatingWebhookConfiguration
+	live      *admissionregistrationv1.ValidatingWebhookConfiguration
+	liveKnown bool
+	runCtx    context.Context
+	hasBundle chan struct{} // closed once the want has a caBundle
+	// previous are the caBundles SetCABundle replaced: a live registration still carrying one is vnfguard's own
+	// state from before a rotation (the watch may deliver it late), not drift.
+	previous map[string]bool
+	metrics  struct {
 		drift    *prometheus.GaugeVec
 		drifts   *prometheus.CounterVec
 		reapply  *prometheus.CounterVec
@@ -79,7 +94,10 @@ func NewWatchdog(o WatchdogOptions) (*Watchdog, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	w := &Watchdog{o: o, name: o.Want.Name}
+	w := &Watchdog{o: o, name: o.Want.Name, want: o.Want.DeepCopy(), hasBundle: make(chan struct{}), previous: map[string]bool{}}
+	if wantsBundle(w.want) {
+		close(w.hasBundle)
+	}
 	w.metrics.drift = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "vnfguard_registration_drift",
 		Help: "1 while vnfguard's ValidatingWebhookConfiguration is missing or differs from what webhook-config renders, else 0."}, []string{"webhookconfiguration"})
 	w.metrics.drifts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vnfguard_registration_drifts_total",
@@ -102,9 +120,82 @@ func NewWatchdog(o WatchdogOptions) (*Watchdog, error) {
 	return w, nil
 }
 
+// wantsBundle says whether every webhook of c has a caBundle.
+func wantsBundle(c *admissionregistrationv1.ValidatingWebhookConfiguration) bool {
+	for _, h := range c.Webhooks {
+		if len(h.ClientConfig.CABundle) == 0 {
+			return false
+		}
+	}
+	return len(c.Webhooks) > 0
+}
+
+// SetCABundle makes bundle the caBundle the registration must carry (every webhook's), e.g. after vnfguard rotated
+// its CA, and compares the live registration with it at once when the watchdog runs: with Reapply, that writes the
+// new caBundle into the registration.
+func (w *Watchdog) SetCABundle(bundle []byte) {
+	if len(bundle) == 0 {
+		return
+	}
+	w.mu.Lock()
+	for _, h := range w.want.Webhooks {
+		if len(h.ClientConfig.CABundle) > 0 && string(h.ClientConfig.CABundle) != string(bundle) {
+			w.previous[string(h.ClientConfig.CABundle)] = true
+		}
+	}
+	want := w.want.DeepCopy()
+	for i := range want.Webhooks {
+		want.Webhooks[i].ClientConfig.CABundle = append([]byte(nil), bundle...)
+	}
+	w.want = want
+	select {
+	case <-w.hasBundle:
+	default:
+		close(w.hasBundle)
+	}
+	ctx, live, known := w.runCtx, w.live, w.liveKnown
+	w.mu.Unlock()
+	w.o.Logger.Info("registration watchdog: caBundle to keep changed", "webhookConfiguration", w.name)
+	if ctx == nil || ctx.Err() != nil || !known {
+		return // Run compares when it starts
+	}
+	// vnfguard's own rotation is no drift: with Reapply, write the new caBundle at once without a finding. Without
+	// Reapply, whoever keeps the registration must put the new bundle in, and the drift says so until they do.
+	if w.o.Reapply && live != nil && len(RegistrationDrift(want, live)) > 0 {
+		if err := w.reapply(ctx, want, live); err == nil {
+			w.metrics.reapply.WithLabelValues(w.name, "ok").Inc()
+			w.o.Logger.Info("registration caBundle updated to the CA bundle", "webhookConfiguration", w.name)
+			return
+		} else {
+			w.o.Logger.Warn("update the registration's caBundle", "webhookConfiguration", w.name, "error", err)
+		}
+	}
+	w.Check(ctx, live)
+}
+
+// Want returns the registration the watchdog keeps, with its current caBundle.
+func (w *Watchdog) Want() *admissionregistrationv1.ValidatingWebhookConfiguration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.want.DeepCopy()
+}
+
 // Run watches the registration until ctx ends. It returns an error when the watch cannot start (no permission to
 // list and watch validatingwebhookconfigurations).
 func (w *Watchdog) Run(ctx context.Context) error {
+	select {
+	case <-w.hasBundle:
+	default:
+		w.o.Logger.Info("registration watchdog waiting for the CA bundle", "webhookConfiguration", w.name)
+		select {
+		case <-w.hasBundle:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	w.mu.Lock()
+	w.runCtx = ctx
+	w.mu.Unlock()
 	factory := informers.NewSharedInformerFactoryWithOptions(w.o.Client, w.o.Resync,
 		informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 			lo.FieldSelector = fields.OneTermEqualSelector("metadata.name", w.name).String()
@@ -137,7 +228,7 @@ func (w *Watchdog) Run(ctx context.Context) error {
 	if _, exists, _ := inf.GetStore().GetByKey(w.name); !exists {
 		if w.o.Reapply {
 			// Registering itself at start is installation, not drift (the Kyverno pattern).
-			if err := w.reapply(ctx, nil); err != nil {
+			if err := w.reapply(ctx, w.Want(), nil); err != nil {
 				w.metrics.reapply.WithLabelValues(w.name, "error").Inc()
 				w.o.Logger.Error("create the registration", "webhookConfiguration", w.name, "error", err)
 			} else {
@@ -176,7 +267,22 @@ func (w *Watchdog) observe(ctx context.Context, obj any) {
 // Check compares the live registration (nil: it does not exist) with the rendered one, reports a new drift or its
 // resolution, and re-applies when configured to. The informer calls it; tests may too.
 func (w *Watchdog) Check(ctx context.Context, live *admissionregistrationv1.ValidatingWebhookConfiguration) {
-	drift := RegistrationDrift(w.o.Want, live)
+	w.mu.Lock()
+	w.live, w.liveKnown = live.DeepCopy(), true
+	want := w.want
+	w.mu.Unlock()
+	if !wantsBundle(want) {
+		return // no caBundle known yet: nothing to compare with, nothing to write
+	}
+	drift := RegistrationDrift(want, live)
+	if w.beforeRotation(drift, live) {
+		if w.o.Reapply {
+			if err := w.reapply(ctx, want, live); err != nil {
+				w.o.Logger.Warn("update the registration's caBundle", "webhookConfiguration", w.name, "error", err)
+			}
+		}
+		return
+	}
 	summary := strings.Join(drift, "; ")
 	w.mu.Lock()
 	if live != nil {
@@ -210,7 +316,7 @@ func (w *Watchdog) Check(ctx context.Context, live *admissionregistrationv1.Vali
 		w.o.Report([]finding.Finding{w.finding(now, msg, drift)})
 	}
 	if w.o.Reapply {
-		if err := w.reapply(ctx, live); err != nil {
+		if err := w.reapply(ctx, want, live); err != nil {
 			w.metrics.reapply.WithLabelValues(w.name, "error").Inc()
 			w.o.Logger.Error("re-apply the registration", "webhookConfiguration", w.name, "error", err)
 			return
@@ -218,6 +324,36 @@ func (w *Watchdog) Check(ctx context.Context, live *admissionregistrationv1.Vali
 		w.metrics.reapply.WithLabelValues(w.name, "ok").Inc()
 		w.o.Logger.Info("registration re-applied", "webhookConfiguration", w.name)
 	}
+}
+
+// beforeRotation says whether the only drift is a caBundle that vnfguard itself wanted before its last rotation.
+func (w *Watchdog) beforeRotation(drift []string, live *admissionregistrationv1.ValidatingWebhookConfiguration) bool {
+	if live == nil || len(drift) == 0 {
+		return false
+	}
+	for _, d := range drift {
+		if !strings.HasSuffix(d, caBundleDrift) {
+			return false
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, h := range live.Webhooks {
+		if !w.previous[string(h.ClientConfig.CABundle)] && !wantsSame(w.want, h) {
+			return false
+		}
+	}
+	return true
+}
+
+// wantsSame says whether want has a webhook of h's name with h's caBundle.
+func wantsSame(want *admissionregistrationv1.ValidatingWebhookConfiguration, h admissionregistrationv1.ValidatingWebhook) bool {
+	for _, x := range want.Webhooks {
+		if x.Name == h.Name {
+			return string(x.ClientConfig.CABundle) == string(h.ClientConfig.CABundle)
+		}
+	}
+	return false
 }
 
 func (w *Watchdog) finding(now time.Time, msg string, drift []string) finding.Finding {
@@ -235,9 +371,9 @@ func (w *Watchdog) finding(now time.Time, msg string, drift []string) finding.Fi
 }
 
 // reapply writes the rendered registration: a create when it is gone, an update over the live one otherwise.
-func (w *Watchdog) reapply(ctx context.Context, live *admissionregistrationv1.ValidatingWebhookConfiguration) error {
+func (w *Watchdog) reapply(ctx context.Context, want, live *admissionregistrationv1.ValidatingWebhookConfiguration) error {
 	api := w.o.Client.AdmissionregistrationV1().ValidatingWebhookConfigurations()
-	want := w.o.Want.DeepCopy()
+	want = want.DeepCopy()
 	if live == nil {
 		_, err := api.Create(ctx, want, metav1.CreateOptions{FieldManager: "vnfguard"})
 		if apierrors.IsAlreadyExists(err) {
@@ -297,7 +433,7 @@ func webhookDrift(want, got admissionregistrationv1.ValidatingWebhook) []string 
 		}
 	}
 	if string(want.ClientConfig.CABundle) != string(got.ClientConfig.CABundle) {
-		out = append(out, "webhook "+want.Name+": clientConfig.caBundle changed (the API server would trust another CA for vnfguard)")
+		out = append(out, "webhook "+want.Name+": "+caBundleDrift)
 	}
 	wcc, gcc := want.ClientConfig, got.ClientConfig
 	wcc.CABundle, gcc.CABundle = nil, nil

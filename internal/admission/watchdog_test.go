@@ -197,3 +197,60 @@ func gaugeValue(tb testing.TB, g prometheus.Gauge) float64 {
 	}
 	return m.GetGauge().GetValue()
 }
+
+// A registration whose caBundle comes later (vnfguard's own CA Secret): nothing is compared or written before
+// SetCABundle; then the watchdog creates the registration with it, and a rotated bundle is written into the live
+// registration without a drift finding (vnfguard's own change).
+func TestWatchdogFollowsTheCABundle(t *testing.T) {
+	svc, err := ParseServiceReference("vnfguard/vnfguard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := WebhookConfiguration(RegistrationOptions{Config: config.Default(), Service: svc})
+	client := fake.NewClientset()
+	var mu sync.Mutex
+	var reported []finding.Finding
+	w, err := NewWatchdog(WatchdogOptions{Client: client, Want: want, Reapply: true, Resync: time.Hour,
+		Report: func(fs []finding.Finding) { mu.Lock(); reported = append(reported, fs...); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	live := func() *admissionregistrationv1.ValidatingWebhookConfiguration {
+		c, err := client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, want.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil
+		}
+		return c
+	}
+	time.Sleep(200 * time.Millisecond)
+	if live() != nil {
+		t.Fatal("the registration was created without a caBundle")
+	}
+	w.SetCABundle([]byte(testCA))
+	waitUntil(t, func() bool { c := live(); return c != nil && string(c.Webhooks[0].ClientConfig.CABundle) == testCA })
+	rotated := testCA + testCA // stands for "new CA + old CA"
+	w.SetCABundle([]byte(rotated))
+	waitUntil(t, func() bool {
+		c := live()
+		for _, h := range c.Webhooks {
+			if string(h.ClientConfig.CABundle) != rotated {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, f := range reported {
+		t.Errorf("vnfguard's own caBundle change reported: %s", f.Message)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -29,6 +29,12 @@ const (
 	LeaderElectionRole = "vnfguard-leader-election"
 	// LeaseName is the coordination.k8s.io Lease the replicas of `vnfguard serve` hold in turn.
 	LeaseName = "vnfguard-singletons"
+	// CertificatesRole is the Role (and RoleBinding), in vnfguard's own namespace, that lets `serve --tls-secret`
+	// keep its serving certificate and CA in the Secrets TLSSecret and CASecret (internal/selfcert).
+	CertificatesRole = "vnfguard-certificates"
+	// TLSSecret and CASecret are the default names of those Secrets (the chart's, with fullname vnfguard).
+	TLSSecret = "vnfguard-webhook-tls"
+	CASecret  = "vnfguard-webhook-ca"
 )
 
 // Options says whom the RBAC is for.
@@ -41,6 +47,9 @@ type Options struct {
 	// update those (and create them again when they were deleted).
 	WebhookConfigurations []string
 	Reapply               bool
+	// CertificateSecrets are the Secrets of `serve --tls-secret/--tls-ca-secret` in Namespace (default TLSSecret
+	// and CASecret).
+	CertificateSecrets []string
 }
 
 func (o Options) withDefaults() Options {
@@ -49,6 +58,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ServiceAccount == "" {
 		o.ServiceAccount = "vnfguard"
+	}
+	if len(o.CertificateSecrets) == 0 {
+		o.CertificateSecrets = []string{TLSSecret, CASecret}
 	}
 	return o
 }
@@ -109,6 +121,8 @@ func Rules() map[string][]rbacv1.PolicyRule {
 		ScannerRole:        scannerRules,
 		RegistrationRole:   registrationRules(nil),
 		LeaderElectionRole: leaderElectionRules,
+		// The chart sets the names to its own Secrets' (the defaults with fullname vnfguard).
+		CertificatesRole: certificateRules([]string{CASecret, TLSSecret}),
 	}
 }
 
@@ -129,6 +143,18 @@ var leaderElectionRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"create"}},
 }
 
+// certificateRules let every replica keep its serving certificate and CA in two Secrets of its own namespace (the
+// Kyverno pattern): get, list, watch and update only those two, by name — list and watch by name work because the
+// replicas watch each Secret with a metadata.name field selector. create cannot be limited by name in RBAC (the
+// name is not known to the authorizer before the object exists): the Role confines it to vnfguard's namespace. No
+// delete, no patch, and no other Secret may be read.
+func certificateRules(names []string) []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: names, Verbs: []string{"get", "list", "watch", "update"}},
+		{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+	}
+}
+
 // RBAC returns the objects to apply, in an order `kubectl apply -f` accepts: the ServiceAccount (its namespace must
 // exist), the ClusterRoles and the Role, then the bindings.
 func RBAC(o Options) []runtime.Object {
@@ -144,6 +170,10 @@ func RBAC(o Options) []runtime.Object {
 		&rbacv1.Role{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: meta(LeaderElectionRole, o.Namespace), Rules: leaderElectionRules},
 		&rbacv1.RoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: meta(LeaderElectionRole, o.Namespace),
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: LeaderElectionRole}, Subjects: subject},
+		&rbacv1.Role{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: meta(CertificatesRole, o.Namespace),
+			Rules: certificateRules(slices.Sorted(slices.Values(o.CertificateSecrets)))},
+		&rbacv1.RoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: meta(CertificatesRole, o.Namespace),
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: CertificatesRole}, Subjects: subject},
 	}
 	if o.Reapply && len(o.WebhookConfigurations) > 0 {
 		names := slices.Sorted(slices.Values(o.WebhookConfigurations))

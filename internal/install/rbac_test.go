@@ -206,3 +206,32 @@ func TestChartRulesAreCurrent(t *testing.T) {
 		t.Errorf("deploy/helm/vnfguard/files/rules.yaml is out of date: go run ./hack/chartrules > deploy/helm/vnfguard/files/rules.yaml\n%s", want)
 	}
 }
+
+// The self-managed certificate: the replicas may read, watch and update their two Secrets and create Secrets in
+// their own namespace (create cannot be limited by name), and nothing more of Secrets outside the protected
+// namespaces.
+func TestCertificatesAreLimitedToTheirSecrets(t *testing.T) {
+	a := analyze(t, RBAC(Options{}))
+	for _, q := range []struct {
+		verb, ns, name string
+		want           bool
+	}{
+		{"get", "vnfguard", TLSSecret, true},
+		{"watch", "vnfguard", CASecret, true},
+		{"list", "vnfguard", TLSSecret, true},
+		{"update", "vnfguard", CASecret, true},
+		{"create", "vnfguard", "", true},
+		{"get", "vnfguard", "vnfguard-store", false},
+		{"list", "vnfguard", "", false},
+		{"update", "vnfguard", "vnfguard-audit", false},
+		{"delete", "vnfguard", TLSSecret, false},
+		{"patch", "vnfguard", CASecret, false},
+		{"create", "kube-system", "", false},
+		{"get", "kube-system", TLSSecret, false},
+	} {
+		grants := a.WhoCanRequest(rbac.Request{Verb: q.verb, Resource: "secrets", Namespace: q.ns, Name: q.name})
+		if got := has(holders(grants), serveSA); got != q.want {
+			t.Errorf("vnfguard can %s secret %s/%s = %v, want %v", q.verb, q.ns, q.name, got, q.want)
+		}
+	}
+}

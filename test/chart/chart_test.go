@@ -238,16 +238,16 @@ func TestPodsPassVNFGuardsChecks(t *testing.T) {
 	}
 }
 
-// deploy/manifests/vnfguard.yaml is the chart rendered for those who do not use Helm (cert-manager for the
-// certificate, so that the file is the same on every render).
+// deploy/manifests/vnfguard.yaml is the chart rendered for those who do not use Helm (vnfguard manages its own
+// certificate, and no audit token is generated, so that the file is the same on every render).
 func TestPlainManifestsAreCurrent(t *testing.T) {
-	out := run(t, helm(t), "template", "vnfguard", chartDir, "--namespace", "vnfguard", "--set", "tls.certManager=true", "--set", "audit.enabled=false")
+	out := run(t, helm(t), "template", "vnfguard", chartDir, "--namespace", "vnfguard", "--set", "audit.enabled=false")
 	shipped, err := os.ReadFile("../../deploy/manifests/vnfguard.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(out, shipped) {
-		t.Errorf("deploy/manifests/vnfguard.yaml is out of date: helm template vnfguard deploy/helm/vnfguard --namespace vnfguard --set tls.certManager=true --set audit.enabled=false > deploy/manifests/vnfguard.yaml")
+		t.Errorf("deploy/manifests/vnfguard.yaml is out of date: helm template vnfguard deploy/helm/vnfguard --namespace vnfguard --set audit.enabled=false > deploy/manifests/vnfguard.yaml")
 	}
 }
 
@@ -293,6 +293,43 @@ func TestValuesDocumented(t *testing.T) {
 			prevKey = indent
 		} else {
 			prevKey = -1
+		}
+	}
+}
+
+// By default vnfguard manages its serving certificate itself (Secrets it creates, RBAC for exactly those); with
+// tls.mode certManager the chart asks cert-manager and grants no Secret writes.
+func TestSelfManagedCertificateIsTheDefault(t *testing.T) {
+	h := helm(t)
+	for _, tc := range []struct {
+		args []string
+		self bool
+	}{
+		{nil, true},
+		{[]string{"--set", "tls.mode=certManager"}, false},
+		{[]string{"--set", "tls.certManager=true"}, false},
+	} {
+		objs := render(t, h, tc.args...)
+		c := find[*appsv1.Deployment](objs, "Deployment", "vnfguard").Spec.Template.Spec.Containers[0]
+		selfArgs := slices.Contains(c.Args, "--tls-secret=vnfguard-webhook-tls") && slices.Contains(c.Args, "--tls-ca-secret=vnfguard-webhook-ca")
+		fileArgs := slices.Contains(c.Args, "--tls-cert-file=/etc/vnfguard/tls/tls.crt") && slices.Contains(c.Args, "--webhook-ca-file=/etc/vnfguard/tls/ca.crt")
+		if selfArgs != tc.self || fileArgs == tc.self {
+			t.Errorf("%v: serve args %v: want the self-managed certificate %v", tc.args, c.Args, tc.self)
+		}
+		mounted := slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == "tls" })
+		if mounted == tc.self {
+			t.Errorf("%v: TLS Secret mounted %v", tc.args, mounted)
+		}
+		role := find[*rbacv1.Role](objs, "Role", "vnfguard-certificates")
+		certificate := false
+		for _, o := range objs {
+			certificate = certificate || o.GVK.Kind == "Certificate"
+		}
+		if (role != nil) != tc.self || certificate == tc.self {
+			t.Fatalf("%v: Role vnfguard-certificates %v, cert-manager Certificate %v", tc.args, role != nil, certificate)
+		}
+		if role != nil && !slices.Equal(role.Rules[0].ResourceNames, []string{"vnfguard-webhook-ca", "vnfguard-webhook-tls"}) {
+			t.Errorf("the Secrets vnfguard may read and update: %v", role.Rules[0].ResourceNames)
 		}
 	}
 }

@@ -42,3 +42,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- $names = concat $names .Values.extraDataNamespaces | uniq | sortAlpha -}}
 {{- toJson $names -}}
 {{- end -}}
+
+{{/* The source of the serving certificate: self (vnfguard's own Secrets) or certManager; tls.certManager=true, the
+older switch, still selects cert-manager. */}}
+{{- define "vnfguard.tlsMode" -}}
+{{- if .Values.tls.certManager -}}certManager{{- else -}}{{ .Values.tls.mode }}{{- end -}}
+{{- end }}
