@@ -185,3 +185,32 @@ func TestMetricsListener(t *testing.T) {
 		t.Errorf("webhook port /metrics with a metrics listener: %d %.200s, want 404", status, body)
 	}
 }
+
+// TestDrainFailsReadinessButKeepsAdmitting checks Drain, which `serve` calls on SIGTERM before it stops listening:
+// /readyz turns 503 on both ports (so the endpoints controller takes the replica out of the Service) while
+// admission reviews in flight or already routed here still get answers.
+func TestDrainFailsReadinessButKeepsAdmitting(t *testing.T) {
+	ts := startServer(t, Options{MetricsListen: "127.0.0.1:0", Ready: func() (bool, any) { return readyDetail(true) }})
+	if status, _ := ts.get(t, "/readyz"); status != http.StatusOK {
+		t.Fatalf("before Drain: /readyz %d, want 200", status)
+	}
+	ts.Drain()
+	if status, body := ts.get(t, "/readyz"); status != http.StatusServiceUnavailable || strings.TrimSpace(string(body)) != `{"ready":false}` {
+		t.Errorf("after Drain: webhook port /readyz %d %s, want 503 {\"ready\":false}", status, body)
+	}
+	resp, err := http.Get("http://" + ts.MetricsAddr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"draining":true`) {
+		t.Errorf("after Drain: metrics /readyz %d %s, want 503 saying draining", resp.StatusCode, body)
+	}
+	if review := ts.review(t, readFixture(t, "pod-review.json")); review.Response == nil || !review.Response.Allowed {
+		t.Errorf("after Drain: admission review not answered: %+v", review.Response)
+	}
+	if status, _ := ts.get(t, "/healthz"); status != http.StatusOK {
+		t.Errorf("after Drain: /healthz %d, want 200 (draining is not dead)", status)
+	}
+}
