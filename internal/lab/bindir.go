@@ -73,6 +73,18 @@ func BuildVNFGuard(root, binary string) error {
 	return nil
 }
 
+// BuildStaticVNFGuard builds ./cmd/vnfguard as `make image` does (CGO_ENABLED=0, -trimpath): the binary that
+// internal/ociimage puts into vnfguard's image.
+func BuildStaticVNFGuard(root, binary string) error {
+	build := exec.Command("go", "build", "-trimpath", "-o", binary, "./cmd/vnfguard")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("CGO_ENABLED=0 go build ./cmd/vnfguard: %w\n%s", err, out)
+	}
+	return nil
+}
+
 // PrepareE2E is the set-up every end-to-end test starts with: it checks that the control-plane binaries are there
 // (without the controllers and kwok when apiServerOnly), finds the vnfguard repository around the working directory
 // and builds the vnfguard binary into dir. It returns the binary's path; the error says what is missing.

@@ -210,6 +210,9 @@ func (n *Node) writeCNIConfig() error {
 
 func (n *Node) socket() string { return filepath.Join(n.Dir, "ctrd", "c.sock") }
 
+// ContainerdSocket is the path of the node's containerd socket (for ctr --address, or containerd's Go client).
+func (n *Node) ContainerdSocket() string { return n.socket() }
+
 // startContainerd writes containerd's configuration (root, state, socket, runc state and plugin directory under
 // the node's directory; the loopback registry over plain HTTP) and starts it.
 func (cp *ControlPlane) startContainerd(ctx context.Context, opts Options, n *Node) error {

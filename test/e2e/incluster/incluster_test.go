@@ -1,0 +1,393 @@
+package incluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vnfguard/vnfguard/internal/install"
+	"github.com/vnfguard/vnfguard/internal/lab"
+	"github.com/vnfguard/vnfguard/internal/ociimage"
+)
+
+const (
+	// namespace is where the chart installs vnfguard; protectedNS is the protected namespace of its configuration.
+	namespace   = "vnfguard"
+	protectedNS = "vnf-incluster"
+	release     = "vnfguard"
+	// selector picks vnfguard's replicas (the chart's selector labels).
+	selector = "app.kubernetes.io/name=vnfguard,app.kubernetes.io/instance=vnfguard"
+)
+
+func TestInstalledWithHelmOnARealNode(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the real node (kubelet, containerd, a bridge) needs root")
+	}
+	if err := lab.CheckNodeBinaries(lab.DefaultBinDir()); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	root := lab.RepoRoot(wd)
+	if root == "" {
+		t.Fatalf("%s is not inside the vnfguard repository", wd)
+	}
+	dir := t.TempDir()
+	binary := filepath.Join(dir, "vnfguard")
+	if err := lab.BuildStaticVNFGuard(root, binary); err != nil {
+		t.Fatal(err)
+	}
+	helm := helmBinary(t, root)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(dir, "lab"), Logger: logger, RealNode: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Stop()
+	node := cp.RealNode()
+	admin, _ := cp.ClientFor(lab.Admin)
+	attacker, _ := cp.ClientFor(lab.Attacker)
+
+	// vnfguard's image, built as `make image` builds it, in the registry the node pulls from.
+	img, err := ociimage.Build(binary, ociimage.Options{Version: "e2e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := ociimage.Push(ctx, node.Registry()+"/vnfguard/vnfguard", img, "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pods reach the API server through a forwarder on the pod network's gateway: the lab has no kube-proxy
+	// for the kubernetes Service's ClusterIP. The API server's certificate names the gateway.
+	apiHost := strings.TrimPrefix(cp.URL, "https://")
+	gateway, err := node.ExposeToPods(apiHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwHost, gwPort, err := lab.GatewayPort(gateway)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, ns := range []struct {
+		name   string
+		labels map[string]string
+	}{{lab.Sandbox, nil}, {namespace, nil}, {protectedNS, map[string]string{"vnfguard.io/protected": "true"}}} {
+		if err := cp.EnsureNamespace(ctx, ns.name, ns.labels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inventory, err := lab.NewNFVO(filepath.Join(dir, "inventory.yaml"), lab.UPF, lab.UDR).Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CoreV1().ConfigMaps(namespace).Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "vnfguard-inventory", Namespace: namespace},
+		Data:       map[string]string{"inventory.yaml": string(inventory)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	values := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(values, []byte(valuesYAML(ref.Context().String(), ref.DigestStr(), node.Registry(), gwHost, gwPort)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// Install in one command, as the README says.
+	installStart := time.Now()
+	runHelm(t, helm, cp.Kubeconfig(lab.Admin), "install", release, filepath.Join(root, "deploy/helm/vnfguard"),
+		"--namespace", namespace, "-f", values, "--wait", "--timeout", "3m")
+	pods := readyReplicas(ctx, t, admin, 2, 2*time.Minute)
+	registered := waitRegistered(ctx, t, attacker)
+	t.Logf("helm install: %d replicas Ready on the real node %s, webhook answering through the Service %.1f s after install (image %s)",
+		len(pods), node.Name, registered.Sub(installStart).Seconds(), ref)
+	for _, p := range pods {
+		if p.Spec.NodeName != node.Name || p.Status.PodIP == "" {
+			t.Errorf("replica %s: node %q IP %q, want the real node and a pod IP", p.Name, p.Spec.NodeName, p.Status.PodIP)
+		}
+	}
+
+	// The attack is stopped by the installed vnfguard, and ordinary pods still start.
+	if _, err := attacker.CoreV1().Pods(lab.Sandbox).Create(ctx, lab.PeiratesPod(lab.Sandbox, "peirates"), metav1.CreateOptions{}); !lab.IsWebhookDenial(err) || !strings.Contains(err.Error(), "host-takeover") {
+		t.Fatalf("the Peirates pod through the installed vnfguard: %v, want a denial by host-takeover", err)
+	}
+	benign := benignPod(node, protectedNS, "benign")
+	if _, err := admin.CoreV1().Pods(protectedNS).Create(ctx, benign, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("a benign pod from the allowed registry in the protected namespace: %v", err)
+	}
+
+	// Failover under load: callers create (dry-run) a benign pod and the Peirates pod, in turns, while a replica goes.
+	for _, disruption := range []struct {
+		name string
+		do   func(ctx context.Context, victim corev1.Pod) error
+	}{
+		{"delete (SIGTERM, drain)", func(ctx context.Context, victim corev1.Pod) error {
+			return admin.CoreV1().Pods(namespace).Delete(ctx, victim.Name, metav1.DeleteOptions{})
+		}},
+		{"SIGKILL", func(ctx context.Context, victim corev1.Pod) error {
+			return killContainer(ctx, node, victim)
+		}},
+	} {
+		pods := readyReplicas(ctx, t, admin, 2, 2*time.Minute)
+		victim := leader(ctx, t, admin, pods)
+		res := underLoad(ctx, t, attacker, node, 8, 20*time.Second, 3*time.Second, func() {
+			if err := disruption.do(ctx, victim); err != nil {
+				t.Errorf("%s of %s: %v", disruption.name, victim.Name, err)
+			}
+		})
+		newLeader := waitLeaderOtherThan(ctx, t, admin, victim.Name, time.Minute)
+		t.Logf("%s of the leader %s under load: %s; new leader %s", disruption.name, victim.Name, res, newLeader)
+		if res.attackAllowed != 0 {
+			t.Errorf("%s: %d Peirates pods were ALLOWED", disruption.name, res.attackAllowed)
+		}
+		if res.benignOK == 0 || res.attackDenied == 0 {
+			t.Errorf("%s: no successful request of a kind: %s", disruption.name, res)
+		}
+		if strings.HasPrefix(disruption.name, "delete") && res.failed() > 0 {
+			t.Errorf("graceful deletion of a replica failed %d requests (%s); want none: the replica drains first", res.failed(), res.firstError)
+		}
+	}
+
+	// Uninstall removes the registration (the pre-delete hook) so that the cluster is not left failing closed.
+	runHelm(t, helm, cp.Kubeconfig(lab.Admin), "uninstall", release, "--namespace", namespace, "--wait", "--timeout", "2m")
+	if _, err := attacker.CoreV1().Pods(lab.Sandbox).Create(ctx, lab.PeiratesPod(lab.Sandbox, "after-uninstall"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Errorf("after helm uninstall the registration should be gone (pods admitted without vnfguard), got %v", err)
+	}
+}
+
+func valuesYAML(repo, digest, registry, apiHost string, apiPort int) string {
+	return fmt.Sprintf(`image: {repository: %q, digest: %q}
+audit: {enabled: false}
+inventory: {configMap: vnfguard-inventory}
+shutdownDelay: 3s
+extraEnv:
+  - {name: KUBERNETES_SERVICE_HOST, value: %q}
+  - {name: KUBERNETES_SERVICE_PORT, value: "%d"}
+config:
+  protectedNamespaces: {names: [%s]}
+  instanceLabel: tacker_vnf_instance_id
+  identities:
+    vnfm: {users: [%q]}
+    breakGlass: {groups: [%q]}
+    administrators: {users: [%q]}
+  registries: {allowed: ["%s/"]}
+  profiles:
+    - {name: upf, products: [UPF], allowCapabilities: [NET_ADMIN, IPC_LOCK], allowHugepages: true, allowNetworks: [n3, n6]}
+`, repo, digest, apiHost, apiPort, protectedNS, lab.VNFM, lab.GroupBreakGlass, lab.Admin, registry)
+}
+
+func benignPod(node *lab.Node, namespace, name string) *corev1.Pod {
+	f := false
+	grace := int64(1)
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec: corev1.PodSpec{
+			NodeName: node.Name, AutomountServiceAccountToken: &f, TerminationGracePeriodSeconds: &grace,
+			Containers: []corev1.Container{{Name: "app", Image: node.Images.VNF, Command: []string{"/bin/sleep", "3600"},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &f, Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
+		},
+	}
+}
+
+func helmBinary(t *testing.T, root string) string {
+	t.Helper()
+	out, err := exec.Command("bash", filepath.Join(root, "hack/build-helm.sh")).Output()
+	if err != nil {
+		t.Fatalf("hack/build-helm.sh: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1]
+}
+
+func runHelm(t *testing.T, helm, kubeconfig string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(helm, append(args, "--kubeconfig", kubeconfig)...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+t.TempDir(), "HELM_CONFIG_HOME="+t.TempDir(), "HELM_DATA_HOME="+t.TempDir())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+}
+
+// readyReplicas waits until exactly n of vnfguard's pods are Ready and none is terminating.
+func readyReplicas(ctx context.Context, t *testing.T, cs kubernetes.Interface, n int, within time.Duration) []corev1.Pod {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var last string
+	for time.Now().Before(deadline) {
+		list, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err == nil {
+			var ready []corev1.Pod
+			var states []string
+			for _, p := range list.Items {
+				states = append(states, p.Name+":"+string(p.Status.Phase)+":"+strconv.FormatBool(isReady(p)))
+				if p.DeletionTimestamp == nil && isReady(p) {
+					ready = append(ready, p)
+				}
+			}
+			if len(ready) == n && len(list.Items) == n {
+				return ready
+			}
+			last = strings.Join(states, " ")
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("not %d Ready replicas within %s: %s", n, within, last)
+	return nil
+}
+
+func isReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// waitRegistered waits until the API server sends pods to vnfguard through its Service: a dry-run Peirates pod is
+// denied.
+func waitRegistered(ctx context.Context, t *testing.T, cs kubernetes.Interface) time.Time {
+	t.Helper()
+	var last error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		_, last = cs.CoreV1().Pods(lab.Sandbox).Create(ctx, lab.PeiratesPod(lab.Sandbox, "probe"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if lab.IsWebhookDenial(last) {
+			return time.Now()
+		}
+	}
+	t.Fatalf("vnfguard's webhook did not deny the Peirates pod within a minute of install: %v", last)
+	return time.Time{}
+}
+
+// leader is the replica that holds vnfguard's Lease.
+func leader(ctx context.Context, t *testing.T, cs kubernetes.Interface, pods []corev1.Pod) corev1.Pod {
+	t.Helper()
+	holder := waitLeaderOtherThan(ctx, t, cs, "", time.Minute)
+	for _, p := range pods {
+		if strings.HasPrefix(holder, p.Name) {
+			return p
+		}
+	}
+	t.Fatalf("the Lease holder %q is none of the Ready replicas", holder)
+	return corev1.Pod{}
+}
+
+// waitLeaderOtherThan waits until vnfguard's Lease is held by an identity that does not start with not (empty:
+// any holder) and returns it.
+func waitLeaderOtherThan(ctx context.Context, t *testing.T, cs kubernetes.Interface, not string, within time.Duration) string {
+	t.Helper()
+	var last string
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		lease, err := cs.CoordinationV1().Leases(namespace).Get(ctx, install.LeaseName, metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			continue
+		}
+		if h := lease.Spec.HolderIdentity; h != nil && *h != "" && (not == "" || !strings.HasPrefix(*h, not)) {
+			return *h
+		}
+		last = fmt.Sprintf("holder %v", lease.Spec.HolderIdentity)
+	}
+	t.Fatalf("no new leader within %s: %s", within, last)
+	return ""
+}
+
+// killContainer kills the replica's vnfguard process with SIGKILL through the node's containerd, as the OOM killer
+// or a crash would: no drain, no lease release.
+func killContainer(ctx context.Context, node *lab.Node, p corev1.Pod) error {
+	if len(p.Status.ContainerStatuses) == 0 {
+		return fmt.Errorf("pod %s has no container status", p.Name)
+	}
+	id := strings.TrimPrefix(p.Status.ContainerStatuses[0].ContainerID, "containerd://")
+	out, err := exec.CommandContext(ctx, "ctr", "--address", node.ContainerdSocket(), "-n", "k8s.io", "task", "kill", "-s", "SIGKILL", id).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ctr task kill -s SIGKILL %s: %v: %s", id, err, out)
+	}
+	return nil
+}
+
+// loadResult counts what the callers saw.
+type loadResult struct {
+	benignOK, benignFailed, attackDenied, attackAllowed, attackFailed int64
+	firstError                                                        string
+}
+
+func (r loadResult) failed() int64 { return r.benignFailed + r.attackFailed }
+
+func (r loadResult) String() string {
+	total := r.benignOK + r.benignFailed + r.attackDenied + r.attackAllowed + r.attackFailed
+	s := fmt.Sprintf("%d requests: benign %d allowed / %d failed, Peirates %d denied / %d failed closed / %d ALLOWED",
+		total, r.benignOK, r.benignFailed, r.attackDenied, r.attackFailed, r.attackAllowed)
+	if r.firstError != "" {
+		s += "; first failure: " + r.firstError
+	}
+	return s
+}
+
+// underLoad runs clients callers for d, each creating (dry run, as the attacker identity, in the unprotected sandbox
+// namespace, which vnfguard's webhook still judges) a benign pod and the Peirates pod in turns through the API
+// server, and calls disrupt after `after`.
+func underLoad(ctx context.Context, t *testing.T, cs kubernetes.Interface, node *lab.Node, clients int, d, after time.Duration, disrupt func()) loadResult {
+	t.Helper()
+	var (
+		res   loadResult
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		count = func(n *int64) { atomic.AddInt64(n, 1) }
+	)
+	fail := func(n *int64, err error) {
+		count(n)
+		mu.Lock()
+		if res.firstError == "" {
+			res.firstError = err.Error()
+		}
+		mu.Unlock()
+	}
+	stop := time.Now().Add(d)
+	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	for i := range clients {
+		wg.Go(func() {
+			for n := 0; time.Now().Before(stop); n++ {
+				name := fmt.Sprintf("load-%d-%d", i, n)
+				if _, err := cs.CoreV1().Pods(lab.Sandbox).Create(ctx, benignPod(node, lab.Sandbox, name), dry); err != nil {
+					fail(&res.benignFailed, err)
+				} else {
+					count(&res.benignOK)
+				}
+				_, err := cs.CoreV1().Pods(lab.Sandbox).Create(ctx, lab.PeiratesPod(lab.Sandbox, name), dry)
+				switch {
+				case err == nil:
+					count(&res.attackAllowed)
+				case lab.IsWebhookDenial(err) && strings.Contains(err.Error(), "host-takeover"):
+					count(&res.attackDenied)
+				default: // the API server failed closed (failurePolicy Fail) or refused for another reason
+
+					fail(&res.attackFailed, err)
+				}
+			}
+		})
+	}
+	time.Sleep(after)
+	disrupt()
+	wg.Wait()
+	return res
+}
