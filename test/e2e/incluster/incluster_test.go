@@ -25,8 +25,8 @@ import (
 )
 
 const (
-	// namespace is where the chart installs vnfguard; protectedNS is the protected namespace of its configuration.
-	namespace   = "vnfguard"
+	// namespace is where the chart installs vnfguard (not the lab's own "vnfguard", whose ServiceAccount the lab makes); protectedNS is the protected namespace of its configuration.
+	namespace   = "vnfguard-system"
 	protectedNS = "vnf-incluster"
 	release     = "vnfguard"
 	// selector picks vnfguard's replicas (the chart's selector labels).
@@ -104,7 +104,7 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	values := filepath.Join(dir, "values.yaml")
-	if err := os.WriteFile(values, []byte(valuesYAML(ref.Context().String(), ref.DigestStr(), node.Registry(), gwHost, gwPort)), 0o600); err != nil {
+	if err := os.WriteFile(values, []byte(valuesYAML(ref.Context().String(), ref.DigestStr(), node.Name, node.Registry(), gwHost, gwPort)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -126,10 +126,10 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	if _, err := attacker.CoreV1().Pods(lab.Sandbox).Create(ctx, lab.PeiratesPod(lab.Sandbox, "peirates"), metav1.CreateOptions{}); !lab.IsWebhookDenial(err) || !strings.Contains(err.Error(), "host-takeover") {
 		t.Fatalf("the Peirates pod through the installed vnfguard: %v, want a denial by host-takeover", err)
 	}
-	benign := benignPod(node, protectedNS, "benign")
-	if _, err := admin.CoreV1().Pods(protectedNS).Create(ctx, benign, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("a benign pod from the allowed registry in the protected namespace: %v", err)
+	if _, err := attacker.CoreV1().Pods(lab.Sandbox).Create(ctx, benignPod(node, lab.Sandbox, "benign"), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("a benign pod through the installed vnfguard: %v", err)
 	}
+	waitRunning(ctx, t, admin, lab.Sandbox, "benign")
 
 	// Failover under load: callers create (dry-run) a benign pod and the Peirates pod, in turns, while a replica goes.
 	for _, disruption := range []struct {
@@ -144,14 +144,18 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 		}},
 	} {
 		pods := readyReplicas(ctx, t, admin, 2, 2*time.Minute)
-		victim := leader(ctx, t, admin, pods)
+		victim, holder := leader(ctx, t, admin, pods)
 		res := underLoad(ctx, t, attacker, node, 8, 20*time.Second, 3*time.Second, func() {
 			if err := disruption.do(ctx, victim); err != nil {
 				t.Errorf("%s of %s: %v", disruption.name, victim.Name, err)
 			}
 		})
-		newLeader := waitLeaderOtherThan(ctx, t, admin, victim.Name, time.Minute)
-		t.Logf("%s of the leader %s under load: %s; new leader %s", disruption.name, victim.Name, res, newLeader)
+		t.Logf("%s of the leader %s under load: %s", disruption.name, victim.Name, res)
+		if disruption.name == "SIGKILL" {
+			restarted(ctx, t, admin, victim)
+		}
+		// A SIGKILLed container restarts in the same pod, with a new identity: it may win the Lease back.
+		t.Logf("%s: the Lease went from %s to %s", disruption.name, holder, waitLeaderOtherThan(ctx, t, admin, holder, time.Minute))
 		if res.attackAllowed != 0 {
 			t.Errorf("%s: %d Peirates pods were ALLOWED", disruption.name, res.attackAllowed)
 		}
@@ -170,11 +174,17 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	}
 }
 
-func valuesYAML(repo, digest, registry, apiHost string, apiPort int) string {
-	return fmt.Sprintf(`image: {repository: %q, digest: %q}
+// valuesYAML is the chart's values: the image by digest, the lab's configuration (lab.ConfigYAML's, with the
+// protected namespace by name so that the chart binds the data RBAC there), the real node (the lab also has a kwok
+// node, where pods never run) and the forwarder to the API server.
+func valuesYAML(repo, digest, nodeName, registry, apiHost string, apiPort int) string {
+	// fullnameOverride: the lab itself binds a local vnfguard's RBAC under the name vnfguard.
+	return fmt.Sprintf(`fullnameOverride: vnfguard-ic
+image: {repository: %q, digest: %q}
 audit: {enabled: false}
 inventory: {configMap: vnfguard-inventory}
 shutdownDelay: 3s
+nodeSelector: {kubernetes.io/hostname: %q}
 extraEnv:
   - {name: KUBERNETES_SERVICE_HOST, value: %q}
   - {name: KUBERNETES_SERVICE_PORT, value: "%d"}
@@ -188,7 +198,7 @@ config:
   registries: {allowed: ["%s/"]}
   profiles:
     - {name: upf, products: [UPF], allowCapabilities: [NET_ADMIN, IPC_LOCK], allowHugepages: true, allowNetworks: [n3, n6]}
-`, repo, digest, apiHost, apiPort, protectedNS, lab.VNFM, lab.GroupBreakGlass, lab.Admin, registry)
+`, repo, digest, nodeName, apiHost, apiPort, protectedNS, lab.VNFM, lab.GroupBreakGlass, lab.Admin, registry)
 }
 
 func benignPod(node *lab.Node, namespace, name string) *corev1.Pod {
@@ -202,6 +212,33 @@ func benignPod(node *lab.Node, namespace, name string) *corev1.Pod {
 				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &f, Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}}},
 		},
 	}
+}
+
+// restarted checks that the kill was real: the kubelet restarted the replica's container.
+func restarted(ctx context.Context, t *testing.T, cs kubernetes.Interface, victim corev1.Pod) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		p, err := cs.CoreV1().Pods(namespace).Get(ctx, victim.Name, metav1.GetOptions{})
+		if err == nil && len(p.Status.ContainerStatuses) > 0 && p.Status.ContainerStatuses[0].RestartCount > victim.Status.ContainerStatuses[0].RestartCount {
+			return
+		}
+	}
+	t.Errorf("the SIGKILLed replica %s was not restarted by the kubelet within a minute: was it killed?", victim.Name)
+}
+
+func waitRunning(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string) {
+	t.Helper()
+	var phase corev1.PodPhase
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && p.Status.Phase == corev1.PodRunning {
+			return
+		}
+		if err == nil {
+			phase = p.Status.Phase
+		}
+	}
+	t.Fatalf("pod %s/%s not Running within a minute (phase %q)", ns, name, phase)
 }
 
 func helmBinary(t *testing.T, root string) string {
@@ -278,21 +315,21 @@ func waitRegistered(ctx context.Context, t *testing.T, cs kubernetes.Interface) 
 	return time.Time{}
 }
 
-// leader is the replica that holds vnfguard's Lease.
-func leader(ctx context.Context, t *testing.T, cs kubernetes.Interface, pods []corev1.Pod) corev1.Pod {
+// leader is the replica that holds vnfguard's Lease, and its identity (the pod's name, "_", a random suffix).
+func leader(ctx context.Context, t *testing.T, cs kubernetes.Interface, pods []corev1.Pod) (corev1.Pod, string) {
 	t.Helper()
 	holder := waitLeaderOtherThan(ctx, t, cs, "", time.Minute)
 	for _, p := range pods {
-		if strings.HasPrefix(holder, p.Name) {
-			return p
+		if strings.HasPrefix(holder, p.Name+"_") {
+			return p, holder
 		}
 	}
 	t.Fatalf("the Lease holder %q is none of the Ready replicas", holder)
-	return corev1.Pod{}
+	return corev1.Pod{}, ""
 }
 
-// waitLeaderOtherThan waits until vnfguard's Lease is held by an identity that does not start with not (empty:
-// any holder) and returns it.
+// waitLeaderOtherThan waits until vnfguard's Lease is held by an identity other than not (empty: any holder) and
+// returns it.
 func waitLeaderOtherThan(ctx context.Context, t *testing.T, cs kubernetes.Interface, not string, within time.Duration) string {
 	t.Helper()
 	var last string
@@ -302,10 +339,10 @@ func waitLeaderOtherThan(ctx context.Context, t *testing.T, cs kubernetes.Interf
 			last = err.Error()
 			continue
 		}
-		if h := lease.Spec.HolderIdentity; h != nil && *h != "" && (not == "" || !strings.HasPrefix(*h, not)) {
+		if h := lease.Spec.HolderIdentity; h != nil && *h != "" && *h != not {
 			return *h
 		}
-		last = fmt.Sprintf("holder %v", lease.Spec.HolderIdentity)
+		last = "holder " + ptrString(lease.Spec.HolderIdentity)
 	}
 	t.Fatalf("no new leader within %s: %s", within, last)
 	return ""
@@ -390,4 +427,11 @@ func underLoad(ctx context.Context, t *testing.T, cs kubernetes.Interface, node 
 	disrupt()
 	wg.Wait()
 	return res
+}
+
+func ptrString(s *string) string {
+	if s == nil {
+		return "<none>"
+	}
+	return *s
 }
