@@ -149,8 +149,10 @@ type ControlPlane struct {
 	api     *process
 	clientP []*process // kcm, scheduler, kwok: stopped first
 	node    *Node      // Options.RealNode
-	guards  []*Guard
-	stopped bool
+	// nodeLock holds the machine's real-node lock (lockNode) until Stop.
+	nodeLock *os.File
+	guards   []*Guard
+	stopped  bool
 }
 
 // MissingBinariesError says which control-plane binaries are absent and how to build them.
@@ -239,6 +241,9 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	started := time.Now()
 
 	if opts.RealNode {
+		if cp.nodeLock, err = lockNode(ctx, opts.BinDir, logger); err != nil {
+			return cp, err
+		}
 		n := &Node{Name: RealNodeName, Dir: filepath.Join(workDir, "node")}
 		if n.PodCIDR, n.Gateway, err = pickPodNetwork(); err != nil {
 			return cp, err
@@ -684,6 +689,9 @@ func (cp *ControlPlane) Stop() {
 	}
 	if cp.etcd != nil {
 		cp.etcd.stop(15 * time.Second)
+	}
+	if cp.nodeLock != nil {
+		_ = cp.nodeLock.Close() // releases the flock: the next real node may start
 	}
 	cp.logger.Info("control plane stopped", "workDir", cp.WorkDir)
 }

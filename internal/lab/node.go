@@ -2,7 +2,9 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -76,6 +78,41 @@ type Node struct {
 	forwarders []*forwarder
 	// tunables are the values of kernelTunables before the node started.
 	tunables map[string]string
+}
+
+// lockNode waits for, and takes, the machine's real-node lock: an exclusive flock on binDir (the control-plane
+// binaries' directory, which every run shares and which no run writes), so that real-node tests in different
+// packages (go test runs packages in parallel) take turns — only one kubelet, bridge and device-plugin socket per
+// machine. The lock goes with the returned file (closing it releases it), or with the process if it dies.
+func lockNode(ctx context.Context, binDir string, logger *slog.Logger) (*os.File, error) {
+	f, err := os.Open(binDir)
+	if err != nil {
+		return nil, fmt.Errorf("lab: real-node lock: %w", err)
+	}
+	waited := time.Now()
+	for logged := false; ; {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			if logged {
+				logger.Info("real-node lock taken", "waitedSeconds", time.Since(waited).Seconds())
+			}
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			_ = f.Close()
+			return nil, fmt.Errorf("lab: real-node lock on %s: %w", binDir, err)
+		}
+		if !logged {
+			logger.Info("another real node runs on this machine: waiting for it to stop", "lock", binDir)
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+			return nil, fmt.Errorf("lab: waited %s for the real-node lock on %s (another lab's real node runs): %w", time.Since(waited).Round(time.Second), binDir, ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // startNode starts the registry (with the images), the pod bridge, containerd and the kubelet, and waits for the

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -84,5 +85,46 @@ func TestNodeConfigsStayInWorkDir(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLockNodeTakesTurns: a second real node waits for the first one's lock, gets it once the first lets go, and
+// gives up with a clear error when its context ends first.
+func TestLockNodeTakesTurns(t *testing.T) {
+	dir := t.TempDir()
+	logger := slog.New(slog.DiscardHandler)
+	first, err := lockNode(context.Background(), dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	if f, err := lockNode(short, dir, logger); err == nil || !strings.Contains(err.Error(), "another lab's real node runs") {
+		if f != nil {
+			f.Close()
+		}
+		t.Fatalf("second lock while the first is held: %v, want a timeout naming the other node", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		f, err := lockNode(context.Background(), dir, logger)
+		if f != nil {
+			defer f.Close()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("the second lock was taken while the first was held: %v", err)
+	case <-time.After(600 * time.Millisecond):
+	}
+	first.Close()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("the second lock after the first was released: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second lock was not taken within 5 s of the first's release")
 	}
 }

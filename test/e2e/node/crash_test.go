@@ -26,7 +26,7 @@ func TestRealNodeCleanupAfterCrash(t *testing.T) {
 	if err := lab.CheckNodeBinaries(lab.DefaultBinDir()); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute) // includes waiting for the real-node lock
 	defer cancel()
 	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(t.TempDir(), "lab"), RealNode: true})
 	if err != nil {
