@@ -26,7 +26,9 @@ the configuration's protectedNamespaces.names and in each --data-namespace. A na
 that RoleBinding too (vnfguard reports the namespaces where it is missing). In its own namespace, Role vnfguard-leader-election lets
 the replicas elect the one that runs the singletons: get and update on Lease vnfguard-singletons, create on leases; Role
 vnfguard-certificates lets them keep their serving certificate (serve --tls-secret, --tls-ca-secret): get, list,
-watch and update on those two Secrets by name, create on secrets (RBAC cannot limit create by name). ClusterRole vnfguard-scanner is for
+watch and update on those two Secrets by name, create on secrets (RBAC cannot limit create by name); Role
+vnfguard-uninstall lets vnfguard unregister --scale-down (the chart's pre-delete hook) get its Deployment and set its
+scale to zero, by name. ClusterRole vnfguard-scanner is for
 whoever runs vnfguard scan; it is not bound.`,
 		Example: `  vnfguard rbac --config vnfguard.yaml | kubectl apply -f -
   vnfguard rbac --config vnfguard.yaml --data-namespace vnf-smf --reapply`,
@@ -61,6 +63,7 @@ whoever runs vnfguard scan; it is not bound.`,
 	f.StringVar(&o.ServiceAccount, "service-account", "vnfguard", "name of vnfguard's ServiceAccount")
 	f.StringSliceVar(&o.DataNamespaces, "data-namespace", nil, "more protected namespaces (protected by label) to bind the Secrets/ConfigMaps role in")
 	f.StringSliceVar(&o.WebhookConfigurations, "webhook-name", []string{"vnfguard"}, "names of vnfguard's ValidatingWebhookConfigurations")
+	f.StringVar(&o.Workload, "workload", "vnfguard", "name of vnfguard's Deployment, which Role "+install.UninstallRole+" lets unregister --scale-down scale to zero")
 	f.StringSliceVar(&o.CertificateSecrets, "certificate-secret", []string{install.CASecret, install.TLSSecret}, "the Secrets of serve --tls-ca-secret and --tls-secret, which Role "+install.CertificatesRole+" lets vnfguard get, list, watch and update")
 	f.BoolVar(&o.Reapply, "reapply", false, "let vnfguard update (and re-create) its own webhook configurations")
 	f.StringVarP(&output, "output", "o", "yaml", "output format: yaml or json")

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -15,6 +19,8 @@ func newUnregisterCommand(stdout io.Writer) *cobra.Command {
 	var (
 		configPath string
 		names      []string
+		scaleDown  string
+		waitFor    time.Duration
 		kube       kubeFlags
 	)
 	cmd := &cobra.Command{
@@ -22,7 +28,12 @@ func newUnregisterCommand(stdout io.Writer) *cobra.Command {
 		Short: "Delete vnfguard's ValidatingWebhookConfigurations (before uninstalling it)",
 		Long: `Deletes vnfguard's webhook registration: the configurations named with --name, or those of the configuration's
 self.webhookConfigurations. The Helm chart runs it as a pre-delete hook, so that a fail-closed webhook never outlives
-its server. A configuration that does not exist is not an error.`,
+its server. A configuration that does not exist is not an error.
+
+With --scale-down NAMESPACE/DEPLOYMENT it first scales vnfguard's Deployment to zero and waits (up to --wait) until
+its pods are gone: a running replica's registration watchdog (self.registration.reapply) would otherwise put a
+deleted registration back, and the fail-closed webhook would outlive its server after all. If the pods are not gone
+in time it deletes the registration anyway and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(configPath)
@@ -43,6 +54,11 @@ its server. A configuration that does not exist is not an error.`,
 			if err != nil {
 				return fmt.Errorf("client for %s: %w", restCfg.Host, err)
 			}
+			if scaleDown != "" {
+				if err := scaleToZero(cmd.Context(), cs, scaleDown, waitFor, stdout); err != nil {
+					return err
+				}
+			}
 			for _, name := range names {
 				err := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(cmd.Context(), name, metav1.DeleteOptions{})
 				switch {
@@ -60,6 +76,55 @@ its server. A configuration that does not exist is not an error.`,
 	f := cmd.Flags()
 	f.StringVar(&configPath, "config", "", "vnfguard configuration file (its self.webhookConfigurations)")
 	f.StringSliceVar(&names, "name", nil, "names of the ValidatingWebhookConfigurations to delete")
+	f.StringVar(&scaleDown, "scale-down", "", "NAMESPACE/DEPLOYMENT: scale vnfguard's Deployment to zero and wait for its pods to go before deleting the registration")
+	f.DurationVar(&waitFor, "wait", 2*time.Minute, "with --scale-down, how long to wait for the pods to go")
 	kube.add(f)
 	return cmd
+}
+
+// scaleToZero sets the Deployment's scale to zero and waits until none of its pods is left (terminating pods
+// still answer admission reviews while they drain, but their watchdog has stopped with SIGTERM).
+func scaleToZero(ctx context.Context, cs kubernetes.Interface, ref string, within time.Duration, stdout io.Writer) error {
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok || ns == "" || name == "" {
+		return usageError(fmt.Errorf("--scale-down %q: want NAMESPACE/DEPLOYMENT", ref))
+	}
+	deploy, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		fmt.Fprintf(stdout, "deployment %s: not found, nothing to scale down\n", ref)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get Deployment %s: %w", ref, err)
+	}
+	selector, err := metav1.LabelSelectorAsSelector(deploy.Spec.Selector)
+	if err != nil {
+		return fmt.Errorf("deployment %s: its selector: %w", ref, err)
+	}
+	scale, err := cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("get the scale of Deployment %s: %w", ref, err)
+	}
+	if scale.Spec.Replicas != 0 {
+		scale.Spec.Replicas = 0
+		if _, err := cs.AppsV1().Deployments(ns).UpdateScale(ctx, name, scale, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("scale Deployment %s to zero: %w", ref, err)
+		}
+	}
+	fmt.Fprintf(stdout, "deployment %s scaled to zero\n", ref)
+	var left int
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, within, true, func(ctx context.Context) (bool, error) {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector.String()})
+		if err != nil {
+			return false, nil // keep trying until the deadline: the API server may be busy
+		}
+		left = len(pods.Items)
+		return left == 0, nil
+	})
+	if err != nil {
+		fmt.Fprintf(stdout, "warning: %d pods of deployment %s still there after %s; deleting the registration anyway (a replica's watchdog may put it back: check with kubectl get validatingwebhookconfigurations)\n", left, ref, within)
+		return nil
+	}
+	fmt.Fprintf(stdout, "deployment %s: no pods left\n", ref)
+	return nil
 }

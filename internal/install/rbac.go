@@ -32,6 +32,10 @@ const (
 	// CertificatesRole is the Role (and RoleBinding), in vnfguard's own namespace, that lets `serve --tls-secret`
 	// keep its serving certificate and CA in the Secrets TLSSecret and CASecret (internal/selfcert).
 	CertificatesRole = "vnfguard-certificates"
+	// UninstallRole is the Role (and RoleBinding), in vnfguard's own namespace, that lets `vnfguard unregister
+	// --scale-down` (the chart's pre-delete hook) scale vnfguard's own Deployment to zero before it deletes the
+	// registration, so that no replica's registration watchdog puts the registration back afterwards.
+	UninstallRole = "vnfguard-uninstall"
 	// TLSSecret and CASecret are the default names of those Secrets (the chart's, with fullname vnfguard).
 	TLSSecret = "vnfguard-webhook-tls"
 	CASecret  = "vnfguard-webhook-ca"
@@ -47,6 +51,8 @@ type Options struct {
 	// update those (and create them again when they were deleted).
 	WebhookConfigurations []string
 	Reapply               bool
+	// Workload is vnfguard's Deployment in Namespace (default vnfguard), which UninstallRole may scale.
+	Workload string
 	// CertificateSecrets are the Secrets of `serve --tls-secret/--tls-ca-secret` in Namespace (default TLSSecret
 	// and CASecret).
 	CertificateSecrets []string
@@ -58,6 +64,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ServiceAccount == "" {
 		o.ServiceAccount = "vnfguard"
+	}
+	if o.Workload == "" {
+		o.Workload = "vnfguard"
 	}
 	if len(o.CertificateSecrets) == 0 {
 		o.CertificateSecrets = []string{TLSSecret, CASecret}
@@ -123,6 +132,8 @@ func Rules() map[string][]rbacv1.PolicyRule {
 		LeaderElectionRole: leaderElectionRules,
 		// The chart sets the names to its own Secrets' (the defaults with fullname vnfguard).
 		CertificatesRole: certificateRules([]string{CASecret, TLSSecret}),
+		// The chart sets the name to its own Deployment's.
+		UninstallRole: uninstallRules("vnfguard"),
 	}
 }
 
@@ -155,6 +166,16 @@ func certificateRules(names []string) []rbacv1.PolicyRule {
 	}
 }
 
+// uninstallRules let `vnfguard unregister --scale-down` read vnfguard's own Deployment (its selector, to wait for
+// its pods to go) and set its scale to zero, by name; nothing else in the namespace. The pods it waits for are
+// listed with serve's cluster-wide read.
+func uninstallRules(workload string) []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments"}, ResourceNames: []string{workload}, Verbs: []string{"get"}},
+		{APIGroups: []string{"apps"}, Resources: []string{"deployments/scale"}, ResourceNames: []string{workload}, Verbs: []string{"get", "update", "patch"}},
+	}
+}
+
 // RBAC returns the objects to apply, in an order `kubectl apply -f` accepts: the ServiceAccount (its namespace must
 // exist), the ClusterRoles and the Role, then the bindings.
 func RBAC(o Options) []runtime.Object {
@@ -174,6 +195,9 @@ func RBAC(o Options) []runtime.Object {
 			Rules: certificateRules(slices.Sorted(slices.Values(o.CertificateSecrets)))},
 		&rbacv1.RoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: meta(CertificatesRole, o.Namespace),
 			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: CertificatesRole}, Subjects: subject},
+		&rbacv1.Role{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: meta(UninstallRole, o.Namespace), Rules: uninstallRules(o.Workload)},
+		&rbacv1.RoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: meta(UninstallRole, o.Namespace),
+			RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: UninstallRole}, Subjects: subject},
 	}
 	if o.Reapply && len(o.WebhookConfigurations) > 0 {
 		names := slices.Sorted(slices.Values(o.WebhookConfigurations))

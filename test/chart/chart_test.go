@@ -12,8 +12,10 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/install"
@@ -117,9 +119,23 @@ func TestRendersAnHAWebhook(t *testing.T) {
 			t.Errorf("no %s rendered", kind)
 		}
 	}
-	hook := find[interface{ GetAnnotations() map[string]string }](objs, "Job", "vnfguard-unregister")
+	hook := find[*batchv1.Job](objs, "Job", "vnfguard-unregister")
 	if hook == nil || hook.GetAnnotations()["helm.sh/hook"] != "pre-delete" {
-		t.Errorf("no pre-delete hook that removes the registration before the pods: %v", hook)
+		t.Fatalf("no pre-delete hook that removes the registration before the pods: %v", hook)
+	}
+	// It scales vnfguard to zero first (else a replica's watchdog puts the registration back), on the nodes
+	// vnfguard runs on, and its pod is none of vnfguard's replicas: the Service, the PodDisruptionBudget and its
+	// own wait for the replicas to go select by the Deployment's selector (measured on the lab's real node: with
+	// the selector labels the hook waited 2 minutes for itself, and without the node selector it ran on no node).
+	if args := hook.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--scale-down=vnfguard/vnfguard") {
+		t.Errorf("the hook does not scale vnfguard down before unregistering: %v", args)
+	}
+	sel := labels.SelectorFromSet(labels.Set{"app.kubernetes.io/name": "vnfguard", "app.kubernetes.io/instance": "vnfguard"})
+	if sel.Matches(labels.Set(hook.Spec.Template.Labels)) {
+		t.Errorf("the hook's pod carries vnfguard's selector labels: %v", hook.Spec.Template.Labels)
+	}
+	if got := hook.Spec.Template.Spec.NodeSelector; got["vnfguard.io/test"] != "yes" {
+		t.Errorf("the hook's pod does not follow the nodeSelector value: %v", got)
 	}
 	// The configuration names vnfguard's own objects and lets it keep its registration.
 	cm := find[*corev1.ConfigMap](objs, "ConfigMap", "vnfguard-config")
