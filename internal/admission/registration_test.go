@@ -69,22 +69,22 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 	}{
 		{
 			name:      "default selector",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
 				hooks  []string
 			}{
 				{"vnf-upf", protectedLabel, []string{ProtectedWebhook}},
-				{"default", nil, []string{ClusterWebhook}},
-				{"team-a", map[string]string{"vnfguard.io/protected": "false"}, []string{ClusterWebhook}},
+				{"default", nil, []string{ClusterWebhook, HostAccessWebhook}},
+				{"team-a", map[string]string{"vnfguard.io/protected": "false"}, []string{ClusterWebhook, HostAccessWebhook}},
 				{"kube-system", nil, []string{VolumesWebhook}},
 			},
 		},
 		{
 			name:      "names only",
 			config:    "protectedNamespaces: {names: [vnf-upf, vnf-amf, vnf-upf]}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -92,14 +92,14 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 			}{
 				{"vnf-upf", nil, []string{ProtectedWebhook}},
 				{"vnf-amf", nil, []string{ProtectedWebhook}},
-				{"default", protectedLabel, []string{ClusterWebhook}},
+				{"default", protectedLabel, []string{ClusterWebhook, HostAccessWebhook}},
 				{"kube-system", nil, []string{VolumesWebhook}},
 			},
 		},
 		{
 			name:      "selector and names",
 			config:    "protectedNamespaces: {names: [core], selector: {matchExpressions: [{key: tier, operator: In, values: [5gc, ran]}]}}",
-			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -107,7 +107,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 			}{
 				{"vnf-smf", map[string]string{"tier": "5gc"}, []string{ProtectedWebhook}},
 				{"core", nil, []string{ProtectedNamesWebhook}},
-				{"apps", map[string]string{"tier": "web"}, []string{ClusterWebhook}},
+				{"apps", map[string]string{"tier": "web"}, []string{ClusterWebhook, HostAccessWebhook}},
 				{"kube-system", map[string]string{"tier": "infra"}, []string{VolumesWebhook}},
 			},
 		},
@@ -115,14 +115,14 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 			// Two requirements cannot be negated in one selector: protected namespaces get both webhooks.
 			name:      "multi-requirement selector overlaps",
 			config:    "protectedNamespaces: {selector: {matchLabels: {vnfguard.io/protected: \"true\", site: edge}}}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
 				hooks  []string
 			}{
-				{"vnf-upf", map[string]string{"vnfguard.io/protected": "true", "site": "edge"}, []string{ProtectedWebhook, ClusterWebhook}},
-				{"vnf-lab", protectedLabel, []string{ClusterWebhook}},
+				{"vnf-upf", map[string]string{"vnfguard.io/protected": "true", "site": "edge"}, []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook}},
+				{"vnf-lab", protectedLabel, []string{ClusterWebhook, HostAccessWebhook}},
 				{"kube-system", nil, []string{VolumesWebhook}},
 			},
 		},
@@ -147,10 +147,11 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 				if !slices.Equal(got, ns.hooks) {
 					t.Errorf("namespace %s %v is seen by %v, want %v", ns.name, ns.labels, got, ns.hooks)
 				}
-				// The policy's own idea of "protected" must agree with the Fail webhooks.
+				// The policy's own idea of "protected" must agree with the Fail webhooks (host-access.vnfguard.io
+				// fails closed only for pods that ask for the node, everywhere).
 				failing := false
 				for _, w := range vwc.Webhooks {
-					if *w.FailurePolicy == admissionregistrationv1.Fail && selects(t, w.NamespaceSelector, ns.name, ns.labels) {
+					if w.Name != HostAccessWebhook && *w.FailurePolicy == admissionregistrationv1.Fail && selects(t, w.NamespaceSelector, ns.name, ns.labels) {
 						failing = true
 					}
 				}
@@ -168,7 +169,7 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 		t.Errorf("header %s %s %s", vwc.APIVersion, vwc.Kind, vwc.Name)
 	}
 	wantFailure := map[string]admissionregistrationv1.FailurePolicyType{ProtectedWebhook: admissionregistrationv1.Fail, ClusterWebhook: admissionregistrationv1.Ignore,
-		VolumesWebhook: admissionregistrationv1.Fail}
+		HostAccessWebhook: admissionregistrationv1.Fail, VolumesWebhook: admissionregistrationv1.Fail}
 	// Every resource/subresource the policy needs, with its operations.
 	wantRules := map[string]string{
 		"/pods": "CREATE,UPDATE", "/pods/exec": "CONNECT", "/pods/attach": "CONNECT", "/pods/portforward": "CONNECT",
@@ -196,7 +197,20 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 		if w.ObjectSelector != nil {
 			t.Errorf("%s: objectSelector set; it does not apply to CONNECT", w.Name)
 		}
-		if len(w.MatchConditions) != 3 || w.MatchConditions[0].Expression != "request.userInfo.username != 'system:apiserver'" {
+		wantConditions := 3
+		switch w.Name {
+		case ClusterWebhook: // and not the pods host-access.vnfguard.io judges
+			wantConditions = 4
+			if c := w.MatchConditions[3]; c.Expression != "!("+HostAccessCondition+")" {
+				t.Errorf("%s: last matchCondition %+v, want not host access", w.Name, c)
+			}
+		case HostAccessWebhook:
+			wantConditions = 4
+			if c := w.MatchConditions[3]; c.Expression != HostAccessCondition {
+				t.Errorf("%s: last matchCondition %+v, want host access", w.Name, c)
+			}
+		}
+		if len(w.MatchConditions) != wantConditions || w.MatchConditions[0].Expression != "request.userInfo.username != 'system:apiserver'" {
 			t.Errorf("%s: matchConditions %+v", w.Name, w.MatchConditions)
 		}
 		if w.ClientConfig.URL == nil || *w.ClientConfig.URL != "https://127.0.0.1:8443/validate" || string(w.ClientConfig.CABundle) != testCA {
@@ -204,8 +218,11 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 		}
 		got := map[string]string{}
 		want := wantRules
-		if w.Name == VolumesWebhook {
+		switch w.Name {
+		case VolumesWebhook:
 			want = wantVolumeRules
+		case HostAccessWebhook:
+			want = map[string]string{"/pods": "CREATE"}
 		}
 		for _, r := range w.Rules {
 			scope := admissionregistrationv1.NamespacedScope
@@ -373,7 +390,8 @@ func TestRenderGolden(t *testing.T) {
 			if err := yaml.UnmarshalStrict(out, &back); err != nil {
 				t.Fatalf("output does not load back: %v", err)
 			}
-			if len(back.Webhooks) != 4 || back.Webhooks[1].Name != ClusterWebhook || back.Webhooks[2].Name != VolumesWebhook || back.Webhooks[3].Name != NamespacesWebhook {
+			if len(back.Webhooks) != 5 || back.Webhooks[1].Name != ClusterWebhook || back.Webhooks[2].Name != HostAccessWebhook ||
+				back.Webhooks[3].Name != VolumesWebhook || back.Webhooks[4].Name != NamespacesWebhook {
 				t.Errorf("loaded back %v", webhookNames(&back))
 			}
 		})
