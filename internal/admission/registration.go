@@ -355,7 +355,7 @@ func protectedNamespaceCondition(names []string, sel *metav1.LabelSelector) stri
 // HostAccessCondition is true for the creation of a pod that asks for the node: a hostPath volume, hostPID,
 // hostIPC, hostNetwork, or a privileged container (init and ephemeral containers included). It is a superset of
 // what check host-takeover denies, written in the API server's CEL so that it holds while vnfguard is down.
-const HostAccessCondition = "request.resource.resource == 'pods' && request.subResource == '' && request.operation == 'CREATE' && (" +
+const HostAccessCondition = "request.resource.resource == 'pods' && request.operation == 'CREATE' && (" +
 	"object.spec.?hostPID.orValue(false) || object.spec.?hostIPC.orValue(false) || object.spec.?hostNetwork.orValue(false) || " +
 	"object.spec.?volumes.orValue([]).exists(v, has(v.hostPath)) || " +
 	"[object.spec.?containers.orValue([]), object.spec.?initContainers.orValue([]), object.spec.?ephemeralContainers.orValue([])].exists(cs, " +
