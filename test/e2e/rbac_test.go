@@ -100,7 +100,7 @@ func TestRBACIsWhatIsDocumented(t *testing.T) {
 	}{
 		{lab.UPF.Namespace, [][]rbacv1.PolicyRule{rules[install.ServeRole], registration, rules[install.NamespaceDataRole]}},
 		{lab.Sandbox, [][]rbacv1.PolicyRule{rules[install.ServeRole], registration}},
-		{"vnfguard", [][]rbacv1.PolicyRule{rules[install.ServeRole], registration, rules[install.LeaderElectionRole], rules[install.CertificatesRole]}},
+		{"vnfguard", [][]rbacv1.PolicyRule{rules[install.ServeRole], registration, rules[install.LeaderElectionRole], rules[install.CertificatesRole], rules[install.UninstallRole]}},
 	} {
 		review, err := self.AuthorizationV1().SelfSubjectRulesReviews().Create(ctx, &authzv1.SelfSubjectRulesReview{
 			Spec: authzv1.SelfSubjectRulesReviewSpec{Namespace: tc.namespace}}, metav1.CreateOptions{})
