@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // KubernetesVersion is the version of the control-plane binaries hack/build-controlplane.sh builds.
@@ -64,25 +65,35 @@ func RepoRoot(dir string) string {
 }
 
 // BuildVNFGuard builds ./cmd/vnfguard of the repository at root into binary, for tests that run the real binary.
-func BuildVNFGuard(root, binary string) error {
-	build := exec.Command("go", "build", "-o", binary, "./cmd/vnfguard")
+func BuildVNFGuard(root, binary string) error { return buildVNFGuard(root, binary, false) }
+
+// BuildStaticVNFGuard builds ./cmd/vnfguard as `make image` does (CGO_ENABLED=0, -trimpath): the binary that
+// internal/ociimage puts into vnfguard's image.
+func BuildStaticVNFGuard(root, binary string) error { return buildVNFGuard(root, binary, true) }
+
+func buildVNFGuard(root, binary string, static bool) error {
+	args, what := []string{"build", "-o", binary, "./cmd/vnfguard"}, "go build ./cmd/vnfguard"
+	build := exec.Command("go")
+	if static {
+		args, what = append([]string{"build", "-trimpath"}, args[1:]...), "CGO_ENABLED=0 "+what
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
+	build.Args = append(build.Args, args...)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/vnfguard: %w\n%s", err, out)
+		return fmt.Errorf("%s: %w\n%s", what, err, out)
 	}
 	return nil
 }
 
-// BuildStaticVNFGuard builds ./cmd/vnfguard as `make image` does (CGO_ENABLED=0, -trimpath): the binary that
-// internal/ociimage puts into vnfguard's image.
-func BuildStaticVNFGuard(root, binary string) error {
-	build := exec.Command("go", "build", "-trimpath", "-o", binary, "./cmd/vnfguard")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("CGO_ENABLED=0 go build ./cmd/vnfguard: %w\n%s", err, out)
+// HelmBinary builds (once, cached by hack/build-helm.sh) helm v4 for the repository at root and returns its path.
+func HelmBinary(root string) (string, error) {
+	out, err := exec.Command("bash", filepath.Join(root, "hack", "build-helm.sh")).Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/build-helm.sh: %w", err)
 	}
-	return nil
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return lines[len(lines)-1], nil
 }
 
 // PrepareE2E is the set-up every end-to-end test starts with: it checks that the control-plane binaries are there

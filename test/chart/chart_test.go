@@ -28,12 +28,11 @@ const chartDir = "../../deploy/helm/vnfguard"
 // helm builds (once, cached) and returns the helm binary.
 func helm(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("bash", "../../hack/build-helm.sh").Output()
+	h, err := lab.HelmBinary("../..")
 	if err != nil {
-		t.Fatalf("hack/build-helm.sh: %v", err)
+		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1]
+	return h
 }
 
 func run(t *testing.T, name string, args ...string) []byte {

@@ -51,7 +51,10 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	if err := lab.BuildStaticVNFGuard(root, binary); err != nil {
 		t.Fatal(err)
 	}
-	helm := helmBinary(t, root)
+	helm, err := lab.HelmBinary(root)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -159,9 +162,6 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 		t.Logf("%s: the Lease went from %s to %s", disruption.name, holder, waitLeaderOtherThan(ctx, t, admin, holder, time.Minute))
 		if res.attackAllowed != 0 {
 			t.Errorf("%s: %d Peirates pods were ALLOWED (at %v)", disruption.name, res.attackAllowed, res.allowedAt)
-			if d := os.Getenv("INCLUSTER_KEEP_LOGS"); d != "" {
-				_ = exec.Command("cp", "-a", filepath.Join(node.Dir, "pod-logs"), d).Run()
-			}
 		}
 		if res.benignOK == 0 || res.attackDenied == 0 {
 			t.Errorf("%s: no successful request of a kind: %s", disruption.name, res)
@@ -320,16 +320,6 @@ func waitRunning(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns,
 		}
 	}
 	t.Fatalf("pod %s/%s not Running within a minute (phase %q)", ns, name, phase)
-}
-
-func helmBinary(t *testing.T, root string) string {
-	t.Helper()
-	out, err := exec.Command("bash", filepath.Join(root, "hack/build-helm.sh")).Output()
-	if err != nil {
-		t.Fatalf("hack/build-helm.sh: %v", err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1]
 }
 
 func runHelm(t *testing.T, helm, kubeconfig string, args ...string) {
