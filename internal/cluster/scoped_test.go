@@ -32,7 +32,7 @@ func startedView(t *testing.T, objects ...runtime.Object) (*View, *metadatafake.
 	client := metadatafake.NewSimpleMetadataClient(scheme, objects...)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	v := newView(ctx, client, client, nil, slog.New(slog.DiscardHandler))
+	v := newView(ctx, client, client, nil, nil, slog.New(slog.DiscardHandler))
 	v.WatchData(ctx, protectedByLabel, []string{"vnf-named"})
 	if err := v.WaitForSync(ctx); err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func TestForbiddenNamespaceDoesNotHoldReadinessBack(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	v := newView(ctx, client, client, nil, slog.New(slog.DiscardHandler))
+	v := newView(ctx, client, client, nil, nil, slog.New(slog.DiscardHandler))
 	v.WatchData(ctx, protectedByLabel, nil)
 	if err := v.WaitForSync(ctx); err != nil {
 		t.Fatal(err)

@@ -74,7 +74,8 @@ type View struct {
 	client        metadata.Interface // informers' list and watch
 	liveClient    metadata.Interface // GETs after a cache miss
 	factory       metadatainformer.SharedInformerFactory
-	typed         typedClient // nil: the specKinds are served as metadata only
+	typed         typedClient // the specKinds' informers; nil: the specKinds are served as metadata only
+	liveTyped     typedClient // GETs of the specKinds after a cache miss
 	typedFactory  informers.SharedInformerFactory
 	informers     map[string]cache.SharedIndexInformer // by kind
 	namespaces    cache.SharedIndexInformer
@@ -90,10 +91,10 @@ type View struct {
 	slots     chan struct{}      // DefaultLiveLookups tokens
 }
 
-// liveAnswer is the API server's answer to a live GET: the object's metadata, nil when it does not exist, or the
-// error the GET failed with.
+// liveAnswer is the API server's answer to a live GET: the object as the view serves it (its metadata; for the
+// specKinds, with their binding fields), nil when it does not exist, or the error the GET failed with.
 type liveAnswer struct {
-	obj *metav1.PartialObjectMetadata
+	obj metav1.Object
 	err error
 	at  time.Time
 }
@@ -132,13 +133,17 @@ func New(ctx context.Context, cfg *rest.Config, logger *slog.Logger) (*View, err
 	if err != nil {
 		return nil, fmt.Errorf("cluster: client for %s: %w", cfg.Host, err)
 	}
-	return newView(ctx, client, live, typed, logger), nil
+	liveTyped, err := kubernetes.NewForConfig(liveCfg)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: client for live lookups at %s: %w", cfg.Host, err)
+	}
+	return newView(ctx, client, live, typed, liveTyped, logger), nil
 }
 
-// newView starts the informers of a view over any metadata clients (fake ones in tests); typed, when not nil,
-// serves the specKinds with their binding fields.
-func newView(ctx context.Context, client, live metadata.Interface, typed typedClient, logger *slog.Logger) *View {
-	v := newStoppedView(client, live, typed, logger)
+// newView starts the informers of a view over any clients (fake ones in tests); typed, when not nil, serves the
+// specKinds with their binding fields, and liveTyped (typed when nil) looks them up after a cache miss.
+func newView(ctx context.Context, client, live metadata.Interface, typed, liveTyped typedClient, logger *slog.Logger) *View {
+	v := newStoppedView(client, live, typed, liveTyped, logger)
 	for kind, inf := range v.informers {
 		kind := kind
 		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
@@ -169,7 +174,7 @@ func (v *View) DataForbidden() []string {
 }
 
 // newStoppedView builds a view whose informers are not started yet.
-func newStoppedView(client, live metadata.Interface, typed typedClient, logger *slog.Logger) *View {
+func newStoppedView(client, live metadata.Interface, typed, liveTyped typedClient, logger *slog.Logger) *View {
 	v := &View{
 		client:        client,
 		liveClient:    live,
@@ -183,7 +188,10 @@ func newStoppedView(client, live metadata.Interface, typed typedClient, logger *
 		slots:         make(chan struct{}, DefaultLiveLookups),
 	}
 	if typed != nil {
-		v.typed, v.typedFactory = typed, informers.NewSharedInformerFactory(typed, 0)
+		v.typed, v.liveTyped, v.typedFactory = typed, liveTyped, informers.NewSharedInformerFactory(typed, 0)
+		if liveTyped == nil {
+			v.liveTyped = typed
+		}
 	}
 	for kind, gvr := range Kinds {
 		if v.typed != nil && specKinds[kind] {
@@ -255,9 +263,6 @@ func (v *View) Get(ctx context.Context, kind, namespace, name string) (metav1.Ob
 		if m, ok := obj.(metav1.Object); ok {
 			return m, nil
 		}
-	}
-	if v.typed != nil && specKinds[kind] {
-		return v.liveVolume(ctx, kind, namespace, name)
 	}
 	return v.live(ctx, kind, Kinds[kind], namespace, name)
 }
@@ -351,15 +356,7 @@ func (v *View) fetch(ctx context.Context, kind string, gvr schema.GroupVersionRe
 	case <-ctx.Done():
 		return fail(fmt.Errorf("all %d live-lookup slots stayed busy: %w", cap(v.slots), ctx.Err()))
 	}
-	var (
-		m   *metav1.PartialObjectMetadata
-		err error
-	)
-	if namespace == "" {
-		m, err = v.liveClient.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
-	} else {
-		m, err = v.liveClient.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
-	}
+	m, err := v.get(ctx, kind, gvr, namespace, name)
 	switch {
 	case apierrors.IsNotFound(err):
 		a := liveAnswer{at: time.Now()}
@@ -372,6 +369,27 @@ func (v *View) fetch(ctx context.Context, kind string, gvr schema.GroupVersionRe
 	a := liveAnswer{obj: m, at: time.Now()}
 	v.answers.Add(key, a, v.answerTTL)
 	return a, nil
+}
+
+// get is one GET of the object from the API server: its metadata, or for the specKinds (when the view has a typed
+// client) the object stripped like the cached ones.
+func (v *View) get(ctx context.Context, kind string, gvr schema.GroupVersionResource, namespace, name string) (metav1.Object, error) {
+	if v.typed != nil && specKinds[kind] {
+		return v.getVolume(ctx, kind, namespace, name)
+	}
+	var (
+		m   *metav1.PartialObjectMetadata
+		err error
+	)
+	if namespace == "" {
+		m, err = v.liveClient.Resource(gvr).Get(ctx, name, metav1.GetOptions{})
+	} else {
+		m, err = v.liveClient.Resource(gvr).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // LookupError is a live GET that failed: it says which object, and why in words an operator can act on — the API

@@ -38,7 +38,7 @@ func testView(t testing.TB, cached []*metav1.PartialObjectMetadata, live ...runt
 		t.Fatal(err)
 	}
 	client := metadatafake.NewSimpleMetadataClient(scheme, live...)
-	v := newStoppedView(client, client, nil, slog.New(slog.DiscardHandler))
+	v := newStoppedView(client, client, nil, nil, slog.New(slog.DiscardHandler))
 	for _, m := range cached {
 		inf := v.namespaces
 		if m.Kind != "Namespace" {

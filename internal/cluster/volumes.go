@@ -2,10 +2,8 @@ package cluster
 
 import (
 	"context"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -53,28 +51,23 @@ func stripVolume(obj any) (any, error) {
 	return obj, nil // a tombstone (cache.DeletedFinalStateUnknown) passes through
 }
 
-// liveVolume fetches a PersistentVolume or PersistentVolumeClaim from the API server after a cache miss, stripped
-// like the cached ones.
-func (v *View) liveVolume(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
-	ctx, cancel := context.WithTimeout(ctx, v.lookupTimeout)
-	defer cancel()
+// getVolume is View.get for a PersistentVolume or PersistentVolumeClaim: a GET of the typed object, stripped like
+// the cached ones. View.live calls it, so that a volume costs what any other cache miss costs: its answer is reused,
+// concurrent misses share one GET, and the GET takes one of the live-lookup slots.
+func (v *View) getVolume(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
 	var (
 		obj any
 		err error
 	)
 	if kind == vnf.KindPersistentVolume {
-		obj, err = v.typed.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
+		obj, err = v.liveTyped.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
 	} else {
-		obj, err = v.typed.CoreV1().PersistentVolumeClaims(namespace).Get(ctx, name, metav1.GetOptions{})
+		obj, err = v.liveTyped.CoreV1().PersistentVolumeClaims(namespace).Get(ctx, name, metav1.GetOptions{})
 	}
-	switch {
-	case apierrors.IsNotFound(err):
-		return nil, fmt.Errorf("%s %s: %w", kind, qualified(namespace, name), vnf.ErrNotFound)
-	case err != nil:
-		return nil, fmt.Errorf("cluster view: get %s %s from the API server after a cache miss: %w", kind, qualified(namespace, name), err)
+	if err != nil {
+		return nil, err
 	}
 	stripped, _ := stripVolume(obj)
-	v.logger.Debug("cluster view: cache miss served by the API server", "kind", kind, "namespace", namespace, "name", name)
 	return stripped.(metav1.Object), nil
 }
 
