@@ -1,21 +1,17 @@
 package admission
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/vnfguard/vnfguard/internal/selfcert"
 )
 
 // tls12CipherSuites are the only suites the webhook port accepts under TLS 1.2: ECDHE key exchange (forward
@@ -136,72 +132,21 @@ var DefaultHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 // GenerateCertificates creates an in-memory ECDSA P-256 CA and a serving certificate for hosts (DNS names or IP
 // addresses; DefaultHosts when empty), valid from a minute ago for validFor (one year when zero). The CA is what
-// goes into the webhook registration's caBundle.
+// goes into the webhook registration's caBundle. The certificates are selfcert's, the ones its Issuer keeps in
+// Secrets.
 func GenerateCertificates(hosts []string, validFor time.Duration) (*Certificates, error) {
+	hosts = slices.DeleteFunc(slices.Clone(hosts), func(h string) bool { return h == "" })
 	if len(hosts) == 0 {
 		hosts = DefaultHosts
 	}
 	if validFor <= 0 {
 		validFor = 365 * 24 * time.Hour
 	}
-	notBefore := time.Now().Add(-time.Minute)
-	notAfter := notBefore.Add(validFor)
-
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, cert, key, err := selfcert.NewSelfSigned(time.Now(), validFor, hosts)
 	if err != nil {
-		return nil, fmt.Errorf("generate CA key: %w", err)
+		return nil, fmt.Errorf("self-signed certificates for %v: %w", hosts, err)
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "vnfguard webhook CA", Organization: []string{"vnfguard"}},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("self-sign CA: %w", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("parse generated CA: %w", err)
-	}
-
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate serving key: %w", err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: hosts[0], Organization: []string{"vnfguard"}},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("sign serving certificate for %v: %w", hosts, err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("encode serving key: %w", err)
-	}
-	return &Certificates{
-		CA:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		Cert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		Key:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-	}, nil
+	return &Certificates{CA: ca, Cert: cert, Key: key}, nil
 }
 
 // WriteFiles writes the serving certificate and key (0600) to the given paths, e.g. for --tls-cert-file and
@@ -228,15 +173,6 @@ func (c *Certificates) CertPool() (*x509.CertPool, error) {
 		return nil, errors.New("CA bundle holds no PEM certificate")
 	}
 	return pool, nil
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		// crypto/rand does not fail on Linux; a fixed serial is still a valid certificate.
-		return big.NewInt(time.Now().UnixNano())
-	}
-	return n
 }
 
 // staticCertificate serves one in-memory pair (the self-signed mode).

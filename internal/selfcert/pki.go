@@ -129,6 +129,31 @@ func newServing(now time.Time, validity time.Duration, hosts []string, ca keyPai
 	return keyPair{cert: cert, key: key}, nil
 }
 
+// NewSelfSigned makes a CA and a serving certificate for hosts (DNS names and IP addresses, at least one) signed by
+// it, both valid from now-Backdate for validity, and returns them PEM-encoded: the CA's certificate (what a
+// webhook registration's caBundle holds), the serving certificate and its private key. It is the in-memory pair of
+// `vnfguard serve --self-signed`; the Issuer keeps its CA and certificates in Secrets instead.
+func NewSelfSigned(now time.Time, validity time.Duration, hosts []string) (caPEM, certPEM, keyPEM []byte, err error) {
+	if len(hosts) == 0 {
+		return nil, nil, nil, errors.New("selfcert: a serving certificate needs at least one host")
+	}
+	ca, err := newCA(now, validity, "vnfguard webhook CA")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	serving, err := newServing(now, validity, hosts, ca)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if caPEM, err = certutil.EncodeCertificates(ca.cert); err != nil {
+		return nil, nil, nil, err
+	}
+	if certPEM, keyPEM, err = serving.encode(); err != nil {
+		return nil, nil, nil, err
+	}
+	return caPEM, certPEM, keyPEM, nil
+}
+
 // encode renders a pair as the Secret's tls.crt and tls.key.
 func (p keyPair) encode() (certPEM, keyPEM []byte, err error) {
 	if certPEM, err = certutil.EncodeCertificates(p.cert); err != nil {
