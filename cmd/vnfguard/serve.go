@@ -253,7 +253,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 	}
 	if o.reconcile && restCfg != nil && view != nil {
-		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, out, pub, registry, logger))
+		// The reconciler reads the view's informers rather than listing and watching the same objects again.
+		shared := view.Informers()
+		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, &shared, out, pub, registry, logger))
 	}
 	server, err := admission.NewServer(admission.Options{
 		Listen:        o.listen,

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/rest"
 
+	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/manager"
@@ -18,12 +19,13 @@ import (
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
-// reconcilerTask is the continuous reconciliation of the inventory against the cluster, a singleton: what each
+// reconcilerTask is the continuous reconciliation of the inventory against the cluster, a singleton, over the
+// informers shared (the cluster view's; nil: its own) and its own for the kinds they lack: what each
 // pass opens and resolves is written to out as finding lines and published to the sinks and the store. Each term
 // of leadership builds a new reconciler that first takes up the reconciliation findings still open in the store,
 // whoever opened them (an earlier leader, or this replica before a restart): a condition already reported is not
 // reported again, and one that cleared meanwhile is resolved.
-func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory, out io.Writer,
+func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory, shared *cluster.Informers, out io.Writer,
 	pub *publisher, reg prometheus.Registerer, logger *slog.Logger) manager.Task {
 	opts := reconcile.DefaultOptions()
 	opts.InstanceLabel, opts.Cluster = cfg.InstanceLabel, cfg.ClusterName
@@ -73,6 +75,7 @@ func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory,
 		if err != nil {
 			return err
 		}
+		r.Shared = shared
 		current.Store(r)
 		logger.Info("reconciliation running", "for", opts.For.String(), "reopened", len(open))
 		return r.Run(ctx)

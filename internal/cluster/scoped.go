@@ -33,7 +33,7 @@ type ScopedOptions struct {
 	Named []string
 	// Transform, when set, is applied to every object before it is cached.
 	Transform cache.TransformFunc
-	// OnChange, when set, is called after any change of a watched object.
+	// OnChange, when set, is called after any change of a watched object (as a subscription from the start).
 	OnChange func()
 	Logger   *slog.Logger
 }
@@ -50,6 +50,10 @@ type Scoped struct {
 
 	mu sync.Mutex
 	ns map[string]*scopedNamespace
+
+	listenersMu sync.Mutex
+	listeners   map[int]func() // OnChange and Subscribe's, by subscription
+	nextID      int
 }
 
 type scopedNamespace struct {
@@ -67,7 +71,10 @@ func NewScoped(ctx context.Context, client metadata.Interface, namespaces cache.
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Scoped{client: client, opts: opts, ctx: ctx, ns: map[string]*scopedNamespace{}}
+	s := &Scoped{client: client, opts: opts, ctx: ctx, ns: map[string]*scopedNamespace{}, listeners: map[int]func(){}}
+	if opts.OnChange != nil {
+		s.Subscribe(opts.OnChange)
+	}
 	for _, name := range opts.Named {
 		s.start(name)
 	}
@@ -130,10 +137,8 @@ func (s *Scoped) start(namespace string) {
 		if s.opts.Transform != nil {
 			_ = inf.SetTransform(s.opts.Transform)
 		}
-		if s.opts.OnChange != nil {
-			change := func(any) { s.opts.OnChange() }
-			_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: change, UpdateFunc: func(_, o any) { change(o) }, DeleteFunc: change})
-		}
+		change := func(any) { s.changed() }
+		_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: change, UpdateFunc: func(_, o any) { change(o) }, DeleteFunc: change})
 		kind := kind
 		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 			if apierrors.IsForbidden(err) {
@@ -157,6 +162,33 @@ func (s *Scoped) stop(namespace string) {
 	if n, ok := s.ns[namespace]; ok {
 		n.cancel()
 		delete(s.ns, namespace)
+	}
+}
+
+// Subscribe has f called after any change of a watched object, in any namespace, from now until the returned
+// function is called: for a reader of a Scoped it did not create (see Informers).
+func (s *Scoped) Subscribe(f func()) (unsubscribe func()) {
+	s.listenersMu.Lock()
+	defer s.listenersMu.Unlock()
+	id := s.nextID
+	s.nextID++
+	s.listeners[id] = f
+	return func() {
+		s.listenersMu.Lock()
+		defer s.listenersMu.Unlock()
+		delete(s.listeners, id)
+	}
+}
+
+func (s *Scoped) changed() {
+	s.listenersMu.Lock()
+	fs := make([]func(), 0, len(s.listeners))
+	for _, f := range s.listeners {
+		fs = append(fs, f)
+	}
+	s.listenersMu.Unlock()
+	for _, f := range fs {
+		f()
 	}
 }
 

@@ -161,7 +161,7 @@ func newView(ctx context.Context, client, live metadata.Interface, typed, liveTy
 // data — detection needs to tell which VNF instance a read Secret belongs to) in the protected namespaces only:
 // those named, and those whose labels protected says are protected. Call it once, after New.
 func (v *View) WatchData(ctx context.Context, protected func(name string, labels map[string]string) bool, named []string) {
-	v.data = NewScoped(ctx, v.client, v.namespaces, ScopedOptions{Protected: protected, Named: named, Logger: v.logger})
+	v.data = NewScoped(ctx, v.client, v.namespaces, ScopedOptions{Protected: protected, Named: named, Transform: StripManagedFields, Logger: v.logger})
 }
 
 // DataForbidden lists the protected namespaces where vnfguard may not read Secrets and ConfigMaps (its Role is
@@ -199,9 +199,48 @@ func newStoppedView(client, live metadata.Interface, typed, liveTyped typedClien
 			continue
 		}
 		v.informers[kind] = v.factory.ForResource(gvr).Informer()
+		// SetTransform fails only once the informer has started; it has not.
+		_ = v.informers[kind].SetTransform(StripManagedFields)
 	}
 	v.namespaces = v.factory.ForResource(namespacesGVR).Informer()
+	_ = v.namespaces.SetTransform(StripManagedFields)
 	return v
+}
+
+// Informers are informers that run in this process, for another part of it to read instead of listing and
+// watching the same objects again (reconciliation, beside the view of admission and detection). They are started
+// and stopped by their owner: a reader adds its event handlers, and removes them when it stops.
+type Informers struct {
+	// ByKind holds an informer per kind (of Kinds): metadata (*metav1.PartialObjectMetadata), except
+	// PersistentVolumes and claims, which are typed and keep their binding fields (spec.claimRef, reclaim policy
+	// and phase; spec.volumeName). A PersistentVolume informer is there only when it has them.
+	ByKind map[string]cache.SharedIndexInformer
+	// Namespaces is the informer of Namespace metadata.
+	Namespaces cache.SharedIndexInformer
+	// Data watches the DataKinds in the protected namespaces; nil when there is none.
+	Data *Scoped
+}
+
+// Informers returns the view's informers (started by New), and its watch of the DataKinds after WatchData. Their
+// objects have no managedFields.
+func (v *View) Informers() Informers {
+	byKind := make(map[string]cache.SharedIndexInformer, len(v.informers))
+	for kind, inf := range v.informers {
+		if kind == vnf.KindPersistentVolume && v.typed == nil {
+			continue // metadata only: no claimRef
+		}
+		byKind[kind] = inf
+	}
+	return Informers{ByKind: byKind, Namespaces: v.namespaces, Data: v.data}
+}
+
+// StripManagedFields is an informer transform that drops metadata.managedFields, most of an object's metadata,
+// which vnfguard never reads.
+func StripManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 // HasSynced reports whether every informer has filled its cache once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -94,6 +95,17 @@ func FromUnstructured(u *unstructured.Unstructured) Object {
 		o.Phase, _, _ = unstructured.NestedString(u.Object, "status", "phase")
 	case KindVolumeSnapshot:
 		o.SourcePVC, _, _ = unstructured.NestedString(u.Object, "spec", "source", "persistentVolumeClaimName")
+	}
+	return o
+}
+
+// FromPersistentVolume records a typed PersistentVolume (the cluster view's, see cluster.Informers) with the fields
+// FromUnstructured reads of one.
+func FromPersistentVolume(pv *corev1.PersistentVolume) Object {
+	o := FromMeta(KindPersistentVolume, pv)
+	o.ReclaimPolicy, o.Phase = string(pv.Spec.PersistentVolumeReclaimPolicy), string(pv.Status.Phase)
+	if ref := pv.Spec.ClaimRef; ref != nil {
+		o.ClaimNamespace, o.ClaimName = ref.Namespace, ref.Name
 	}
 	return o
 }

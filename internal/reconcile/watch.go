@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -75,6 +76,10 @@ type Reconciler struct {
 	tracker *Tracker
 	// Debounce is the quiet time after a change before a pass; set before Run.
 	Debounce time.Duration
+	// Shared, when set before Run, are informers this process already runs (the cluster view's): the reconciler
+	// reads those instead of listing and watching the same kinds again, and starts its own only for the others
+	// (Services, VolumeSnapshots). Its event handlers on them are removed when Run's context ends.
+	Shared *cluster.Informers
 
 	meta       metadata.Interface
 	dyn        dynamic.Interface
@@ -133,19 +138,46 @@ func NewReconciler(restConfig *rest.Config, cfg *config.Config, inv vnf.Inventor
 	}, nil
 }
 
-// start creates the informers and starts them; they stop when ctx ends.
+// start creates the informers that are not shared and starts them; they stop when ctx ends. It adds its event
+// handlers to every informer it reads, shared ones included, until ctx ends.
 func (r *Reconciler) start(ctx context.Context) {
+	var shared cluster.Informers
+	if r.Shared != nil {
+		shared = *r.Shared
+	}
 	r.informers = map[string]cache.SharedIndexInformer{}
+	own := map[string]cache.SharedIndexInformer{}
 	mf := metadatainformer.NewSharedInformerFactory(r.meta, 0)
 	for kind, gvr := range metaKinds {
-		r.informers[kind] = mf.ForResource(gvr).Informer()
+		if inf, ok := shared.ByKind[kind]; ok {
+			r.informers[kind] = inf
+			continue
+		}
+		own[kind] = mf.ForResource(gvr).Informer()
 	}
-	r.namespaces = mf.ForResource(namespacesGVR).Informer()
+	if r.namespaces = shared.Namespaces; r.namespaces == nil {
+		r.namespaces = mf.ForResource(namespacesGVR).Informer()
+		own["Namespace"] = r.namespaces
+	}
 	df := dynamicinformer.NewDynamicSharedInformerFactory(r.dyn, 0)
-	// PVs need their spec (reclaim policy, claim): metadata is not enough.
-	r.informers[KindPersistentVolume] = df.ForResource(persistentVolumes).Informer()
+	if inf, ok := shared.ByKind[KindPersistentVolume]; ok {
+		r.informers[KindPersistentVolume] = inf
+	} else {
+		// PVs need their spec (reclaim policy, claim): metadata is not enough.
+		own[KindPersistentVolume] = df.ForResource(persistentVolumes).Informer()
+	}
 	if r.hasVolumeSnapshots() {
-		r.informers[KindVolumeSnapshot] = df.ForResource(volumeSnapshotsGVR).Informer()
+		own[KindVolumeSnapshot] = df.ForResource(volumeSnapshotsGVR).Informer()
+	}
+	for kind, inf := range own {
+		if kind != "Namespace" {
+			r.informers[kind] = inf
+		}
+		// managedFields are most of an object's metadata and reconciliation never reads them.
+		_ = inf.SetTransform(cluster.StripManagedFields)
+		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+			r.logger.Warn("reconcile: watch failed; retrying", "kind", kind, "error", err)
+		})
 	}
 	notify := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { r.poke() },
@@ -153,19 +185,22 @@ func (r *Reconciler) start(ctx context.Context) {
 		DeleteFunc: func(any) { r.poke() },
 	}
 	for kind, inf := range r.withNamespaces() {
-		// managedFields are most of an object's metadata and reconciliation never reads them.
-		_ = inf.SetTransform(stripManagedFields)
-		if _, err := inf.AddEventHandler(notify); err != nil {
+		reg, err := inf.AddEventHandler(notify)
+		if err != nil {
 			r.logger.Warn("reconcile: cannot watch changes; only periodic passes will see them", "kind", kind, "error", err)
+			continue
 		}
-		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-			r.logger.Warn("reconcile: watch failed; retrying", "kind", kind, "error", err)
+		context.AfterFunc(ctx, func() { _ = inf.RemoveEventHandler(reg) })
+	}
+	if shared.Data != nil {
+		r.data = shared.Data
+		context.AfterFunc(ctx, r.data.Subscribe(r.poke))
+	} else {
+		r.data = cluster.NewScoped(ctx, r.meta, r.namespaces, cluster.ScopedOptions{
+			Protected: r.cfg.IsProtected, Named: r.cfg.ProtectedNamespaces.Names,
+			Transform: cluster.StripManagedFields, OnChange: r.poke, Logger: r.logger,
 		})
 	}
-	r.data = cluster.NewScoped(ctx, r.meta, r.namespaces, cluster.ScopedOptions{
-		Protected: r.cfg.IsProtected, Named: r.cfg.ProtectedNamespaces.Names,
-		Transform: stripManagedFields, OnChange: r.poke, Logger: r.logger,
-	})
 	mf.Start(ctx.Done())
 	df.Start(ctx.Done())
 }
@@ -177,13 +212,6 @@ func (r *Reconciler) withNamespaces() map[string]cache.SharedIndexInformer {
 	}
 	all["Namespace"] = r.namespaces
 	return all
-}
-
-func stripManagedFields(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
 }
 
 // hasVolumeSnapshots asks discovery whether the VolumeSnapshot CRD is installed; it is looked at once, at start.
@@ -251,6 +279,8 @@ func (r *Reconciler) State() *State {
 				rec := FromUnstructured(o)
 				rec.Kind = kind
 				objs = append(objs, rec)
+			case *corev1.PersistentVolume:
+				objs = append(objs, FromPersistentVolume(o))
 			case metav1.Object:
 				objs = append(objs, FromMeta(kind, o))
 			}
