@@ -112,6 +112,23 @@ func (p *publisher) publish(ctx context.Context, fs []finding.Finding) {
 	}
 }
 
+// findingWriteTimeout bounds one publication of a decision's findings that no longer follows its caller's
+// cancellation.
+const findingWriteTimeout = 10 * time.Second
+
+// outlasting returns a publication function for findings that must be recorded even when ctx has ended: a replica
+// that got SIGTERM goes on judging admission requests while it drains (--shutdown-delay), and the findings of those
+// decisions belong in the store like any other (on ctx they were refused with "context canceled" and lost). Each
+// publication is bounded by findingWriteTimeout instead; the store is closed only after the server stopped.
+func (p *publisher) outlasting(ctx context.Context) func([]finding.Finding) {
+	detached := context.WithoutCancel(ctx)
+	return func(fs []finding.Finding) {
+		ctx, cancel := context.WithTimeout(detached, findingWriteTimeout)
+		defer cancel()
+		p.publish(ctx, fs)
+	}
+}
+
 func isResolution(f finding.Finding) bool { return !f.Resolved.IsZero() }
 
 func (p *publisher) close() {

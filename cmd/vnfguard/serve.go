@@ -24,7 +24,6 @@ import (
 	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
-	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/integrity"
 	"github.com/vnfguard/vnfguard/internal/manager"
@@ -267,9 +266,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		Ready:         readiness(source, view, mgr, certs),
 		Findings:      out,
 		Routes:        routes,
-		// Admission findings go to the sinks and the store too. The request's own context ends with the
-		// response, so the store write runs on the server's.
-		OnFindings: func(fs []finding.Finding) { pub.publish(ctx, fs) },
+		// Admission findings go to the sinks and the store too, also those of the requests judged while the
+		// replica drains after SIGTERM (ctx has ended then).
+		OnFindings: pub.outlasting(ctx),
 		Logger:     logger,
 		Registry:   registry,
 		Gatherer:   registry,

@@ -21,6 +21,8 @@ type forwarder struct {
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	done  chan struct{}
+	// stop, when set, ends what dial depends on (an informer) once the forwarder closed.
+	stop func()
 }
 
 func startForwarder(listen string, dial func(ctx context.Context) (net.Conn, error)) (*forwarder, error) {
@@ -28,9 +30,14 @@ func startForwarder(listen string, dial func(ctx context.Context) (net.Conn, err
 	if err != nil {
 		return nil, fmt.Errorf("lab: listen on %s: %w", listen, err)
 	}
+	return forwardFrom(ln, dial), nil
+}
+
+// forwardFrom relays the connections ln accepts; the forwarder owns ln from then on.
+func forwardFrom(ln net.Listener, dial func(ctx context.Context) (net.Conn, error)) *forwarder {
 	f := &forwarder{ln: ln, dial: dial, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
 	go f.serve()
-	return f, nil
+	return f
 }
 
 // Addr is where the forwarder listens, HOST:PORT.
@@ -102,6 +109,9 @@ func (f *forwarder) close() {
 	}
 	f.conns = nil
 	f.mu.Unlock()
+	if f.stop != nil {
+		f.stop()
+	}
 }
 
 // ExposeToPods makes target (HOST:PORT on the host, typically loopback) reachable from the node's pods and returns

@@ -87,8 +87,9 @@ func (n *NFVO) Write() (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// Publish writes the inventory and, when g is not nil, waits until vnfguard has loaded it.
-func (n *NFVO) Publish(ctx context.Context, g *Guard) error {
+// Publish writes the inventory and, when g is not nil (a nil *Guard is not: pass nil itself), waits until vnfguard
+// has loaded it.
+func (n *NFVO) Publish(ctx context.Context, g Observer) error {
 	version, err := n.Write()
 	if err != nil {
 		return err

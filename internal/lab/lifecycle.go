@@ -170,7 +170,7 @@ func setup(ctx context.Context, env *Env) error {
 			return fmt.Errorf("create PersistentVolume %s: %w", pv.Name, err)
 		}
 	}
-	return env.NFVO.Publish(ctx, env.Guard)
+	return env.NFVO.Publish(ctx, env.observer())
 }
 
 func nfvoSet(v VNF, state vnf.InstantiationState, opState vnf.OperationalState) func(context.Context, *Env) (string, error) {
@@ -180,8 +180,8 @@ func nfvoSet(v VNF, state vnf.InstantiationState, opState vnf.OperationalState) 
 		if err != nil {
 			return "", err
 		}
-		if env.Guard != nil {
-			if err := env.Guard.WaitInventory(ctx, version); err != nil {
+		if g := env.observer(); g != nil {
+			if err := g.WaitInventory(ctx, version); err != nil {
 				return "", err
 			}
 			return "vnfguard loaded inventory " + version[:12], nil

@@ -29,6 +29,10 @@ import (
 // listens, while the kubelet refuses a loopback --node-ip.
 const RealNodeName = "localhost"
 
+// RealNodeTaint is the key of the real node's NoSchedule taint: a pod the scheduler places there tolerates it (the
+// Helm chart's pods in the lab); one bound by spec.nodeName needs nothing.
+const RealNodeTaint = "lab.vnfguard.io/real-node"
+
 // PodBridge is the Linux bridge of the real node's pod network (CNI bridge plugin). Only one lab node runs per
 // machine (the kubelet's device-plugin socket path is fixed), so a fixed name is enough; a bridge of this name
 // left behind by a killed run is removed at start.
@@ -438,6 +442,14 @@ authorization:
   mode: Webhook
   webhook: {cacheAuthorizedTTL: 5m, cacheUnauthorizedTTL: 30s}
 registerNode: true
+# Only pods that ask for the real node run on it (spec.nodeName, or a toleration of this taint): the scheduler
+# keeps the scenario's simulated VNFs, whose images exist nowhere, on the kwok node.
+registerWithTaints: [{key: ` + RealNodeTaint + `, effect: NoSchedule}]
+# A pod's ConfigMap volumes follow an update at its next sync: every 5 s rather than every minute, so that a test
+# that changes an installed vnfguard's inventory ConfigMap waits seconds.
+syncFrequency: 5s
+# Room for a few minutes of a busy vnfguard's findings before the kubelet rotates a container's log.
+containerLogMaxSize: 50Mi
 serializeImagePulls: false
 clusterDomain: cluster.local
 resolvConf: /etc/resolv.conf

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -153,4 +155,22 @@ func ptrTo[T any](v T) *T { return &v }
 // escalation, read-only root filesystem, every capability dropped, RuntimeDefault seccomp, no service-account token.
 func RestrictedPodSpec(container, image string, command []string) corev1.PodSpec {
 	return restrictedPodSpec(container, image, command)
+}
+
+// WaitPodRunning waits until pod namespace/name is Running; the error names the phase and container states it was
+// last seen in.
+func WaitPodRunning(ctx context.Context, cs kubernetes.Interface, namespace, name string, within time.Duration) error {
+	var last corev1.PodStatus
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, within, true, func(ctx context.Context) (bool, error) {
+		p, err := cs.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil // not there yet, or a passing error: the deadline decides
+		}
+		last = p.Status
+		return p.Status.Phase == corev1.PodRunning, nil
+	})
+	if err != nil {
+		return fmt.Errorf("pod %s/%s not Running within %s: phase %q, containers %+v", namespace, name, within, last.Phase, last.ContainerStatuses)
+	}
+	return nil
 }

@@ -58,13 +58,28 @@ type Step struct {
 // Env is what steps act on.
 type Env struct {
 	CP *ControlPlane
-	// Guard is the running vnfguard; nil runs the scenario without it (every request is then allowed).
+	// Guard is the running vnfguard; nil runs the scenario without it (every request is then allowed), unless
+	// Installed is set.
 	Guard *Guard
+	// Installed, when Guard is nil, is a vnfguard installed in the cluster (the Helm chart) that the steps are
+	// judged against.
+	Installed *Installed
 	NFVO  *NFVO
 	// Logger receives one progress line per step; nil discards them.
 	Logger *slog.Logger
 	// StepTimeout bounds one step (default 90 s).
 	StepTimeout time.Duration
+}
+
+// observer is the vnfguard the steps are judged against; nil when none runs.
+func (e *Env) observer() Observer {
+	switch {
+	case e.Guard != nil:
+		return e.Guard
+	case e.Installed != nil:
+		return e.Installed
+	}
+	return nil
 }
 
 // Scenario is a named list of steps with the set-up they need.
@@ -172,8 +187,9 @@ func RunScenario(ctx context.Context, env *Env, sc Scenario) ([]StepResult, erro
 func runStep(ctx context.Context, env *Env, st Step) StepResult {
 	r := StepResult{Step: st}
 	before := 0
-	if env.Guard != nil {
-		before = env.Guard.FindingCount()
+	guard := env.observer()
+	if guard != nil {
+		before = guard.FindingCount()
 	}
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(ctx, env.StepTimeout)
@@ -194,8 +210,8 @@ func runStep(ctx context.Context, env *Env, st Step) StepResult {
 		r.Verdict = Failed
 		r.Message = err.Error()
 	}
-	if env.Guard != nil {
-		r.Findings = collectFindings(ctx, env.Guard, before, r.Verdict == Denied, st.BreakGlass)
+	if guard != nil {
+		r.Findings = collectFindings(ctx, guard, before, r.Verdict == Denied, st.BreakGlass)
 	}
 	// A denial message may be cut short by the API server; the findings name every check.
 	for _, f := range r.Denials() {
@@ -203,13 +219,13 @@ func runStep(ctx context.Context, env *Env, st Step) StepResult {
 			r.Checks = append(r.Checks, f.Rule)
 		}
 	}
-	r.Problems = judge(&r, env.Guard != nil)
+	r.Problems = judge(&r, guard != nil)
 	return r
 }
 
 // collectFindings returns the findings printed since before, waiting for the denial or break-glass finding the
 // step must have left.
-func collectFindings(ctx context.Context, g *Guard, before int, wantDenial, wantBreakGlass bool) []finding.Finding {
+func collectFindings(ctx context.Context, g Observer, before int, wantDenial, wantBreakGlass bool) []finding.Finding {
 	deadline := time.Now().Add(findingSettle)
 	for {
 		got := g.Findings()[before:]

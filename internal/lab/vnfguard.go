@@ -169,14 +169,19 @@ func (cp *ControlPlane) StartVNFGuardReplica(ctx context.Context, binary, config
 
 // Ready fetches the detailed /readyz from the metrics listener and returns its body and HTTP status.
 func (g *Guard) Ready(ctx context.Context) (ReadyStatus, int, error) {
+	return readyz(ctx, g.admin, g.MetricsURL)
+}
+
+// readyz fetches the detailed /readyz of the metrics listener at base (http://HOST:PORT).
+func readyz(ctx context.Context, client *http.Client, base string) (ReadyStatus, int, error) {
 	var st ReadyStatus
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.MetricsURL+"/readyz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
 	if err != nil {
 		return st, 0, fmt.Errorf("lab: build /readyz request: %w", err)
 	}
-	resp, err := g.admin.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return st, 0, fmt.Errorf("lab: GET %s/readyz: %w", g.MetricsURL, err)
+		return st, 0, fmt.Errorf("lab: GET %s/readyz: %w", base, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -424,11 +429,22 @@ func (s *findingSink) Write(p []byte) (int, error) {
 			s.logger.Warn("vnfguard printed a stdout line that is not a finding", "line", truncate(string(line), 300), "error", err)
 			continue
 		}
-		s.findings = append(s.findings, f)
-		close(s.changed)
-		s.changed = make(chan struct{})
+		s.appendLocked(f)
 	}
 	return len(p), nil
+}
+
+// add records a finding that came another way than stdout (an installed vnfguard's store).
+func (s *findingSink) add(f finding.Finding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appendLocked(f)
+}
+
+func (s *findingSink) appendLocked(f finding.Finding) {
+	s.findings = append(s.findings, f)
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // close closes the copy of stdout; the process has exited, so nothing writes any more.

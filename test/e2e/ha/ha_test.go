@@ -3,16 +3,13 @@ package ha
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -22,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	admissionv1 "k8s.io/api/admission/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
@@ -51,7 +47,7 @@ const (
 // leader is SIGKILLed → the third leads once the Lease expired (leaseDuration + a retry); no replica re-reports what the
 // store holds open; every live replica denies the Peirates pod throughout.
 func TestReplicasShareTheSingletons(t *testing.T) {
-	dsn := os.Getenv("VNFGUARD_TEST_POSTGRES")
+	dsn := os.Getenv(lab.PostgresDSNEnv)
 	if dsn == "" {
 		t.Fatal(`VNFGUARD_TEST_POSTGRES is empty: the replicas share a PostgreSQL store; run eval "$(bash hack/postgres.sh | tail -n1)" first`)
 	}
@@ -62,7 +58,11 @@ func TestReplicasShareTheSingletons(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	storeDSN := freshDatabase(ctx, t, dsn)
+	storeDSN, drop, err := lab.NewDatabase(ctx, dsn, "vnfguard_ha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
 	configPath := filepath.Join(dir, "vnfguard.yaml")
 	for path, data := range map[string]string{
 		filepath.Join(dir, "inventory.yaml"): `apiVersion: vnfguard.io/v1alpha1
@@ -204,38 +204,6 @@ reconcile: {for: 0s}
 	if m := metric(ctx, t, c, "vnfguard_leader_transitions_total"); m < 1 {
 		t.Errorf("vnfguard_leader_transitions_total on c = %v, want at least 1", m)
 	}
-}
-
-// freshDatabase creates a database of its own for this test on the PostgreSQL server of dsn and drops it after.
-func freshDatabase(ctx context.Context, t *testing.T, dsn string) string {
-	t.Helper()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", redact(dsn), err)
-	}
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "vnfguard_ha_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		conn.Close(context.Background())
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
-	}
-	return "the DSN"
 }
 
 // leaseAllowed: the API server's own authorizer lets vnfguard's ServiceAccount get, create and update its Lease and

@@ -46,7 +46,9 @@ func TestRealNodeCleanupAfterCrash(t *testing.T) {
 	if _, err := admin.CoreV1().Pods(lab.Sandbox).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitRunning(ctx, t, admin, lab.Sandbox, pod.Name)
+	if err := lab.WaitPodRunning(ctx, admin, lab.Sandbox, pod.Name, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 
 	killed := 0
 	entries, err := os.ReadDir("/proc")

@@ -17,8 +17,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/lab"
@@ -111,7 +109,9 @@ func TestRealNode(t *testing.T) {
 	if _, err := attacker.CoreV1().Pods(lab.Sandbox).Create(ctx, peirates(node, "peirates", node.Gateway, port), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("control run: the Peirates pod was refused without vnfguard: %v", err)
 	}
-	waitRunning(ctx, t, admin, lab.Sandbox, "peirates")
+	if err := lab.WaitPodRunning(ctx, admin, lab.Sandbox, "peirates", time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("control run: Peirates pod Running %.1f s after create", time.Since(podStart).Seconds())
 	got := reverseShell(t, ln, "cat /host"+canaryFile)
 	if !strings.Contains(got, canary) {
@@ -206,22 +206,6 @@ func reverseShell(t *testing.T, ln net.Listener, command string) string {
 		out.WriteString(sc.Text() + "\n")
 	}
 	return out.String()
-}
-
-func waitRunning(ctx context.Context, t *testing.T, cs *kubernetes.Clientset, ns, name string) {
-	t.Helper()
-	var last corev1.PodStatus
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
-		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
-		}
-		last = p.Status
-		return p.Status.Phase == corev1.PodRunning, nil
-	})
-	if err != nil {
-		t.Fatalf("pod %s/%s not Running after 60 s: phase %s, %+v", ns, name, last.Phase, last.ContainerStatuses)
-	}
 }
 
 // waitFor returns the findings printed after the first n once one matches (at most 15 s).
