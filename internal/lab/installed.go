@@ -183,4 +183,3 @@ func (in *Installed) behind(ctx context.Context, version string) (string, error)
 
 var _ Observer = (*Guard)(nil)
 var _ Observer = (*Installed)(nil)
-

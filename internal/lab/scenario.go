@@ -64,7 +64,7 @@ type Env struct {
 	// Installed, when Guard is nil, is a vnfguard installed in the cluster (the Helm chart) that the steps are
 	// judged against.
 	Installed *Installed
-	NFVO  *NFVO
+	NFVO      *NFVO
 	// Logger receives one progress line per step; nil discards them.
 	Logger *slog.Logger
 	// StepTimeout bounds one step (default 90 s).
