@@ -64,8 +64,12 @@ bench: ## micro-benchmarks of the policy, the webhook transport, audit decoding,
 lab: ## build bin/vnfguard-lab, the local control-plane launcher (not part of the production binary)
 	$(GO) build -trimpath -o bin/vnfguard-lab ./cmd/vnfguard-lab
 
-demo: controlplane build lab ## start a control plane and vnfguard, run the benign lifecycle and the attacks, print the verdicts
-	bin/vnfguard-lab demo --vnfguard bin/vnfguard --controlplane-dir "$(VNFGUARD_CONTROLPLANE_DIR)"
+# The demo also runs a real kubelet and containerd, and the Peirates attack for real on them, when it can (as root):
+# REAL_NODE=0 keeps it on the simulated (kwok) node only.
+REAL_NODE ?= $(if $(filter 0,$(shell id -u)),1,0)
+
+demo: controlplane build lab $(if $(filter 1,$(REAL_NODE)),node-deps) ## start a control plane (and a real node as root) and vnfguard, run the benign lifecycle and the attacks, print the verdicts
+	bin/vnfguard-lab demo --vnfguard bin/vnfguard --controlplane-dir "$(VNFGUARD_CONTROLPLANE_DIR)" $(if $(filter 1,$(REAL_NODE)),--real-node)
 
 clean: ## remove build output (the control-plane cache stays)
 	rm -rf bin

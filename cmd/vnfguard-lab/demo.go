@@ -18,7 +18,7 @@ import (
 
 type labDemoOptions struct {
 	controlPlaneDir, workDir, vnfguard string
-	keep                               bool
+	keep, realNode                     bool
 }
 
 func newLabDemoCommand() *cobra.Command {
@@ -30,6 +30,11 @@ func newLabDemoCommand() *cobra.Command {
 --controlplane-dir, built by 'make controlplane'), runs the vnfguard binary (--vnfguard) as their validating webhook, and plays
 a VNFM's full lifecycle of a UPF and a UDR (instantiate, scale out, heal, stop, terminate) with the FGT5013 and
 FGT1609.501 attacks in between. Prints one row per request: identity, request, verdict, check and FiGHT technique.
+With --real-node (root; the kubelet from 'make controlplane', containerd from hack/node-deps.sh) the lab also runs a
+real kubelet and containerd: first, before vnfguard is registered, a control run shows the Peirates pod really
+starting, its reverse shell reaching a listener on the host and reading a canary file through its hostPath mount;
+then, with vnfguard, the same pod is denied and the on-call engineer's break-glass exec into a running container
+prints the command's output.
 Everything started is stopped again. Exit code 0 when every step got its expected verdict, 1 otherwise, 2 when
 the lab could not start.`,
 		Example: `  vnfguard-lab demo --vnfguard bin/vnfguard
@@ -42,6 +47,7 @@ the lab could not start.`,
 	f.StringVar(&o.workDir, "work-dir", "", "directory for data, certificates, kubeconfigs and logs (default: a temporary directory)")
 	f.StringVar(&o.vnfguard, "vnfguard", "", "the vnfguard binary to run as the webhook (default: vnfguard beside this command)")
 	f.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, audit log, vnfguard's findings) after the run")
+	f.BoolVar(&o.realNode, "real-node", false, "also run a real kubelet and containerd, and the attack for real on it (needs root)")
 	return cmd
 }
 
@@ -57,7 +63,14 @@ func (o *labDemoOptions) run(cmd *cobra.Command) error {
 	if binDir == "" {
 		binDir = lab.DefaultBinDir()
 	}
-	if err := lab.CheckBinaries(binDir, false); err != nil {
+	check := func() error { return lab.CheckBinaries(binDir, false) }
+	if o.realNode {
+		if os.Geteuid() != 0 {
+			return usageError(errors.New("--real-node needs root: the kubelet, containerd and the pod bridge do"))
+		}
+		check = func() error { return lab.CheckNodeBinaries(binDir) }
+	}
+	if err := check(); err != nil {
 		return usageError(err)
 	}
 	binary, err := vnfguardBinary(o.vnfguard)
@@ -88,20 +101,45 @@ func (o *labDemoOptions) run(cmd *cobra.Command) error {
 	defer stop()
 
 	started := time.Now()
-	logger.Info("starting the control plane and vnfguard", "binaries", binDir, "workDir", workDir)
-	env, err := lab.StartStack(ctx, lab.Options{BinDir: binDir, WorkDir: workDir, Logger: logger, AuditToVNFGuard: true}, binary)
+	logger.Info("starting the control plane", "binaries", binDir, "workDir", workDir, "realNode", o.realNode)
+	cp, err := lab.Start(ctx, lab.Options{BinDir: binDir, WorkDir: workDir, Logger: logger, AuditToVNFGuard: true, RealNode: o.realNode})
 	if err != nil {
 		return usageError(err)
 	}
-	defer env.CP.Stop()
+	defer cp.Stop()
+	// Without vnfguard first, on the real node: the attack is real.
+	var results []lab.StepResult
+	var attack *lab.HostTakeover
+	if o.realNode {
+		if attack, err = cp.RealNode().PrepareHostTakeover(cp.WorkDir); err != nil {
+			return usageError(err)
+		}
+		defer attack.Close()
+		logger.Info("control run: the Peirates pod on the real node, vnfguard not registered")
+		control, err := lab.RunScenario(ctx, &lab.Env{CP: cp, Logger: logger}, lab.HostTakeoverControl(attack))
+		results = append(results, control...)
+		if err != nil {
+			return usageError(err)
+		}
+	}
+	env, err := lab.StartGuard(ctx, cp, binary)
+	if err != nil {
+		return usageError(err)
+	}
 	logger.Info("lab ready", "seconds", fmt.Sprintf("%.1f", time.Since(started).Seconds()), "apiserver", env.CP.URL, "vnfguard", env.Guard.URL)
 
-	results, runErr := lab.RunScenario(ctx, env, lab.DefaultScenario())
+	lifecycle, runErr := lab.RunScenario(ctx, env, lab.DefaultScenario())
+	results = append(results, lifecycle...)
+	if runErr == nil && attack != nil {
+		var real []lab.StepResult
+		real, runErr = lab.RunScenario(ctx, env, lab.RealNodeScenario(attack))
+		results = append(results, real...)
+	}
 	if err := lab.RenderTable(stdout, results); err != nil {
 		return usageError(err)
 	}
 	logger.Info("stopping the control plane and vnfguard")
-	env.CP.Stop()
+	cp.Stop()
 	if runErr != nil {
 		return usageError(runErr)
 	}

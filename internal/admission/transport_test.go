@@ -210,6 +210,28 @@ func TestDrainFailsReadinessButKeepsAdmitting(t *testing.T) {
 	if review := ts.review(t, readFixture(t, "pod-review.json")); review.Response == nil || !review.Response.Allowed {
 		t.Errorf("after Drain: admission review not answered: %+v", review.Response)
 	}
+	// Each answer of the drain closes its connection: the client's next request is dialled anew (to a ready
+	// replica), never written to a connection that Shutdown closes.
+	for _, drained := range []bool{false, true} {
+		ts := startServer(t, Options{})
+		if drained {
+			ts.Drain()
+		}
+		req, err := http.NewRequest(http.MethodPost, ts.url+"/validate", bytes.NewReader(readFixture(t, "pod-review.json")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := ts.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close != drained {
+			t.Errorf("drained %v: /validate %d, connection closed after it: %v; want 200 and %v", drained, resp.StatusCode, resp.Close, drained)
+		}
+	}
 	if status, _ := ts.get(t, "/healthz"); status != http.StatusOK {
 		t.Errorf("after Drain: /healthz %d, want 200 (draining is not dead)", status)
 	}

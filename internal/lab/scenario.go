@@ -50,6 +50,9 @@ type Step struct {
 	// BreakGlass marks a request allowed only because of a break-glass identity: it must leave a break-glass
 	// finding.
 	BreakGlass bool
+	// ShowDetail prints the action's detail under the demo's table: evidence a reader wants to see (what a reverse
+	// shell read from the host, what an exec printed).
+	ShowDetail bool
 	// Action sends the request. It returns a detail for the report, and the API server's error: a webhook denial
 	// (see IsWebhookDenial) is the Denied verdict, nil is Allowed (Done for the NFVO), anything else Failed.
 	Action func(ctx context.Context, env *Env) (detail string, err error)

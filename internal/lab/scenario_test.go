@@ -172,9 +172,12 @@ func TestRenderTable(t *testing.T) {
 	results := []StepResult{
 		{Step: Step{Name: "Peirates pod", Identity: Attacker, Request: "create Pod lab-sandbox/peirates", Expect: Denied, ExpectCheck: "host-takeover", Technique: finding.MaliciousVNFInstantiation},
 			Verdict: Denied, Checks: []string{"reverse-shell", "host-takeover", "pod-security"}, Message: denialMessage(t)},
-		{Step: Step{Name: "scale out UPF", Identity: VNFM, Request: "update Deployment vnf-upf/upf/scale 2→3", Expect: Allowed, Benign: true}, Verdict: Allowed},
+		{Step: Step{Name: "scale out UPF", Identity: VNFM, Request: "update Deployment vnf-upf/upf/scale 2→3", Expect: Allowed, Benign: true}, Verdict: Allowed,
+			Detail: "a detail nobody asked to see"},
 		{Step: Step{Name: "exec", Identity: OpsAdmin, Request: "exec", Expect: Denied, ExpectCheck: "lifecycle-access"}, Verdict: Allowed,
 			Problems: []string{"expected denied, got allowed"}},
+		{Step: Step{Name: "break-glass exec", Identity: BreakGlass, Request: "exec", Expect: Allowed, BreakGlass: true, ShowDetail: true}, Verdict: Allowed,
+			Detail: "printed break-glass-ok debug-target", Findings: []finding.Finding{{Rule: "break-glass"}}},
 	}
 	var b strings.Builder
 	if err := RenderTable(&b, results); err != nil {
@@ -185,11 +188,15 @@ func TestRenderTable(t *testing.T) {
 		"IDENTITY", "FIGHT",
 		"host-takeover +2", "FGT5013", // the expected check first, its technique from the message
 		"tacker-vnfm", "UNEXPECTED", "step 3 (exec): expected denied, got allowed",
-		"3 steps, 2 as expected, 1 denied, 0 denials during the benign lifecycle",
+		"4 steps, 3 as expected, 1 denied, 0 denials during the benign lifecycle",
+		"break-glass (recorded)", "step 4 (break-glass exec): printed break-glass-ok debug-target",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "nobody asked") {
+		t.Errorf("the table prints the detail of a step without ShowDetail:\n%s", out)
 	}
 }
 

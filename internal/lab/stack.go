@@ -14,21 +14,29 @@ func StartStack(ctx context.Context, opts Options, binary string) (*Env, error) 
 	if err != nil {
 		return nil, err
 	}
+	env, err := StartGuard(ctx, cp, binary)
+	if err != nil {
+		cp.Stop()
+		return nil, err
+	}
+	return env, nil
+}
+
+// StartGuard starts vnfguard on a running control plane as StartStack does, for a caller that first ran something
+// without it (a control run that shows an attack is real). The caller stops cp.
+func StartGuard(ctx context.Context, cp *ControlPlane, binary string) (*Env, error) {
 	inventory := filepath.Join(cp.WorkDir, "inventory.yaml")
 	nfvo := NewNFVO(inventory, UPF, UDR)
 	if _, err := nfvo.Write(); err != nil {
-		cp.Stop()
 		return nil, err
 	}
 	configPath, err := WriteConfig(cp.WorkDir, inventory)
 	if err != nil {
-		cp.Stop()
 		return nil, err
 	}
 	guard, err := cp.StartVNFGuard(ctx, binary, configPath)
 	if err != nil {
-		cp.Stop()
 		return nil, fmt.Errorf("start vnfguard (%s): %w", binary, err)
 	}
-	return &Env{CP: cp, Guard: guard, NFVO: nfvo, Logger: opts.Logger}, nil
+	return &Env{CP: cp, Guard: guard, NFVO: nfvo, Logger: cp.logger}, nil
 }

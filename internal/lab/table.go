@@ -39,6 +39,13 @@ func RenderTable(w io.Writer, results []StepResult) error {
 		return fmt.Errorf("write table: %w", err)
 	}
 	for i := range results {
+		if r := &results[i]; r.Step.ShowDetail && r.Detail != "" {
+			if _, err := fmt.Fprintf(w, "step %d (%s): %s\n", i+1, r.Step.Name, r.Detail); err != nil {
+				return fmt.Errorf("write table: %w", err)
+			}
+		}
+	}
+	for i := range results {
 		r := &results[i]
 		for _, p := range r.Problems {
 			if _, err := fmt.Fprintf(w, "step %d (%s): %s\n", i+1, r.Step.Name, p); err != nil {

@@ -76,13 +76,15 @@ type Manager struct {
 	opts               Options
 	tasks, leaderTasks []Task
 
-	leader      atomic.Bool
-	mu          sync.Mutex
-	holder      string // last holder this replica observed ("" before the first, or after a release)
-	lastHolder  string // last non-empty holder, to count hand-overs
-	stopping    bool
-	terms       sync.WaitGroup
-	transitions prometheus.Counter
+	leader     atomic.Bool
+	mu         sync.Mutex
+	holder     string // last holder this replica observed ("" before the first, or after a release)
+	lastHolder string // last non-empty holder, to count hand-overs
+	stopping   bool
+	// shutdownStart is when Run's context ended (zero before).
+	shutdownStart time.Time
+	terms         sync.WaitGroup
+	transitions   prometheus.Counter
 }
 
 // Role names for Status.
@@ -215,7 +217,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		wg.Go(func() { m.elect(ctx) })
 	}
 	<-ctx.Done()
+	m.mu.Lock()
+	m.shutdownStart = time.Now()
+	m.mu.Unlock()
 	wg.Wait()
+	m.opts.Logger.Info("all tasks stopped", "seconds", m.sinceShutdown())
 	if te, ok := errors.AsType[*taskError](context.Cause(ctx)); ok {
 		return te
 	}
@@ -233,7 +239,21 @@ func (m *Manager) run(ctx context.Context, t Task, fail context.CancelCauseFunc)
 		m.opts.Logger.Error("task stopped", "task", t.Name, "error", err)
 	case ctx.Err() == nil:
 		m.opts.Logger.Warn("task ended before shutdown", "task", t.Name)
+	default:
+		// Which task holds a shutdown up, and for how long, is what an operator asks when a pod takes its whole
+		// grace period to go.
+		m.opts.Logger.Info("task stopped", "task", t.Name, "seconds", m.sinceShutdown())
 	}
+}
+
+// sinceShutdown is how long ago the shutdown began, in seconds with millisecond precision (0 before it).
+func (m *Manager) sinceShutdown() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.shutdownStart.IsZero() {
+		return 0
+	}
+	return time.Since(m.shutdownStart).Round(time.Millisecond).Seconds()
 }
 
 // elect stands for election until ctx ends; each term runs the leader tasks. The elector's own context outlives

@@ -3,8 +3,11 @@ package incluster
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,13 +22,23 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/keyutil"
 
 	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/ociimage"
+	"github.com/vnfguard/vnfguard/internal/selfcert"
+	"github.com/vnfguard/vnfguard/internal/store"
 )
 
 const (
+	// clients create pods for loadFor while a replica goes (the issue's acceptance: 20 clients, 30 s).
+	clients = 20
+	loadFor = 30 * time.Second
+	// fullname is the release's name prefix (fullnameOverride).
+	fullname = "vnfguard-ic"
+	// inventoryConfigMap holds the VNF inventory (the chart's inventory.configMap).
+	inventoryConfigMap = "vnfguard-inventory"
 	// namespace is where the chart installs vnfguard (not the lab's own "vnfguard", whose ServiceAccount the lab makes); protectedNS is the protected namespace of its configuration.
 	namespace   = "vnfguard-system"
 	protectedNS = "vnf-incluster"
@@ -56,15 +69,43 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	pgDSN := os.Getenv(lab.PostgresDSNEnv)
+	if pgDSN == "" {
+		t.Fatal(lab.PostgresDSNEnv + ` is empty: the replicas share a PostgreSQL audit queue and findings store; run eval "$(bash hack/postgres.sh | tail -n1)" first`)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// The API server's audit webhook backend dials what its kubeconfig says, not a Service: as an operator would
+	// point it at vnfguard's Service name, the lab points it at a loopback port that relays to the Service's ready
+	// endpoints (kube-proxy's job; the lab has none), with the Service's name as the TLS server name. The kubeconfig
+	// is read once, when the API server starts, so the CA it trusts exists first: the operator's own CA, which
+	// vnfguard adopts from its CA Secret (README: "audit webhook with tls.mode self").
+	auditLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	webhookCA, err := lab.NewCA("vnfguard webhook CA (operator's)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditToken := rand.Text()
+	auditKubeconfig := filepath.Join(dir, "audit-webhook.kubeconfig")
+	if err := lab.WriteAuditWebhookConfig(auditKubeconfig, "https://"+auditLn.Addr().String()+"/audit",
+		selfcert.HostsForService(namespace, fullname)[0], webhookCA.CertPEM, auditToken); err != nil {
+		t.Fatal(err)
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(dir, "lab"), Logger: logger, RealNode: true})
+	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(dir, "lab"), Logger: logger, RealNode: true,
+		AuditWebhookConfigFile: auditKubeconfig})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cp.Stop()
 	node := cp.RealNode()
+	if err := cp.ServeService(auditLn, namespace, fullname, "https"); err != nil {
+		t.Fatal(err)
+	}
 	admin, _ := cp.ClientFor(lab.Admin)
 	attacker, _ := cp.ClientFor(lab.Attacker)
 
@@ -92,25 +133,76 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	for _, ns := range []struct {
 		name   string
 		labels map[string]string
-	}{{lab.Sandbox, nil}, {namespace, nil}, {protectedNS, map[string]string{"vnfguard.io/protected": "true"}}} {
+	}{{lab.Sandbox, nil}, {namespace, nil}, {protectedNS, protected},
+		// The scenario's VNF namespaces exist before the install, which binds vnfguard's data RBAC in them.
+		{lab.UPF.Namespace, protected}, {lab.UDR.Namespace, protected}} {
 		if err := cp.EnsureNamespace(ctx, ns.name, ns.labels); err != nil {
 			t.Fatal(err)
 		}
 	}
-	inventory, err := lab.NewNFVO(filepath.Join(dir, "inventory.yaml"), lab.UPF, lab.UDR).Render()
+	// The PostgreSQL store and audit queue, in a database of this test's own, reached by the pods through the
+	// gateway.
+	storeDSN, dropDB, err := lab.NewDatabase(ctx, pgDSN, "vnfguard_incluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dropDB()
+	podDSN, err := reachableFromPods(node, storeDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings, err := store.Open(ctx, storeDSN, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer findings.Close()
+	caKey, err := keyutil.MarshalPrivateKeyToPEM(webhookCA.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []*corev1.Secret{
+		{ObjectMeta: metav1.ObjectMeta{Name: fullname + "-store", Namespace: namespace}, StringData: map[string]string{"dsn": podDSN}},
+		{ObjectMeta: metav1.ObjectMeta{Name: fullname + "-webhook-ca", Namespace: namespace, Labels: map[string]string{selfcert.ManagedByLabel: selfcert.ManagedBy}},
+			Type: corev1.SecretTypeTLS, Data: map[string][]byte{selfcert.CertKey: webhookCA.CertPEM, selfcert.KeyKey: caKey, selfcert.BundleKey: webhookCA.CertPEM}},
+	} {
+		if _, err := admin.CoreV1().Secrets(namespace).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nfvo := lab.NewNFVO(filepath.Join(dir, "inventory.yaml"), lab.UPF, lab.UDR)
+	inventory, err := nfvo.Render()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := admin.CoreV1().ConfigMaps(namespace).Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: "vnfguard-inventory", Namespace: namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: inventoryConfigMap, Namespace: namespace},
 		Data:       map[string]string{"inventory.yaml": string(inventory)},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	values := filepath.Join(dir, "values.yaml")
-	if err := os.WriteFile(values, []byte(valuesYAML(ref.Context().String(), ref.DigestStr(), node.Name, node.Registry(), gwHost, gwPort)), 0o600); err != nil {
+	if err := os.WriteFile(values, []byte(valuesYAML(ref.Context().String(), ref.DigestStr(), node.Name, node.Registry(), gwHost, gwPort, auditToken)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+
+	// The replicas' logs, kept even when their pods are deleted: printed when the test fails.
+	keepLogs := node.KeepLogs(namespace)
+	var logs map[string]string
+	replicaLogs := func() map[string]string {
+		if logs == nil {
+			logs = keepLogs()
+		}
+		return logs
+	}
+	defer func() {
+		logs := replicaLogs()
+		if !t.Failed() {
+			return
+		}
+		for name, text := range logs {
+			t.Logf("log of %s (its own messages, without findings and per-request lines):\n%s", name, tail(ownMessages(text), 40))
+		}
+	}()
 
 	// Install in one command, as the README says.
 	installStart := time.Now()
@@ -133,7 +225,43 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	if _, err := attacker.CoreV1().Pods(lab.Sandbox).Create(ctx, benignPod(node, lab.Sandbox, "benign"), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("a benign pod through the installed vnfguard: %v", err)
 	}
-	waitRunning(ctx, t, admin, lab.Sandbox, "benign")
+	if err := lab.WaitPodRunning(ctx, admin, lab.Sandbox, "benign", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	// The audit pipeline: API server → its webhook backend → the Service → a replica → the PostgreSQL queue → a
+	// finding in the store.
+	probes := newProber(ctx, t, cp)
+	if err := probes.probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := waitStored(ctx, t, findings, 1, time.Minute); n != 1 {
+		t.Fatalf("one service-account probe through the audit webhook to the Service: %d stored, want 1", n)
+	}
+	dropped, _ := auditDropped(ctx, admin)
+	t.Logf("audit webhook → Service → PostgreSQL works (the API server dropped %.0f events before vnfguard was installed)", dropped)
+
+	// The whole lifecycle and attack scenario, judged by the installed vnfguard: its denials and findings read from
+	// the store the replicas share, the NFVO's inventory delivered through the chart's ConfigMap.
+	installed, err := lab.NewInstalled(admin, lab.InstalledOptions{Namespace: namespace, Selector: selector, MetricsPort: 9090,
+		InventoryConfigMap: inventoryConfigMap, InventoryFile: nfvo.Path, Store: findings, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer installed.Close()
+	scenarioStart := time.Now()
+	results, err := lab.RunScenario(ctx, &lab.Env{CP: cp, Installed: installed, NFVO: nfvo, Logger: logger}, lab.DefaultScenario())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := lab.Summarize(results)
+	t.Logf("scenario %s through the installed vnfguard: %d/%d steps as expected, %d denied, %d denials of benign steps, %.1f s",
+		lab.DefaultScenario().Name, sum.Passed, sum.Steps, sum.Denied, sum.BenignDenials, time.Since(scenarioStart).Seconds())
+	for _, r := range results {
+		if !r.OK() {
+			t.Errorf("scenario step %q (%s): %s", r.Step.Name, r.Step.Identity, strings.Join(r.Problems, "; "))
+		}
+	}
 
 	// Failover under load: callers create (dry-run) a benign pod and the Peirates pod, in turns, while a replica goes.
 	for _, disruption := range []struct {
@@ -149,17 +277,59 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	} {
 		pods := readyReplicas(ctx, t, admin, 2, 2*time.Minute)
 		victim, holder := leader(ctx, t, admin, pods)
-		res := underLoad(ctx, t, attacker, node, 8, 20*time.Second, 3*time.Second, func() {
+		droppedBefore, err := auditDropped(ctx, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sentBefore := probes.sent.Load()
+		stopProbes := probes.run(ctx, 2)
+		leaders, stopSampling := sampleLeaders(ctx, admin, 200*time.Millisecond)
+		var handover func() (string, time.Duration)
+		res := underLoad(ctx, t, attacker, node, clients, loadFor, 5*time.Second, func() {
+			handover = timeHandover(ctx, admin, holder)
 			if err := disruption.do(ctx, victim); err != nil {
 				t.Errorf("%s of %s: %v", disruption.name, victim.Name, err)
 			}
 		})
-		t.Logf("%s of the leader %s under load: %s", disruption.name, victim.Name, res)
+		stopProbes()
+		t.Logf("%s of the leader %s under load (%d clients, %s): %s", disruption.name, victim.Name, clients, loadFor, res)
+
+		// Audit: every probe the API server answered is counted once in PostgreSQL, whichever replica took it.
+		sent := int(probes.sent.Load())
+		got := waitStored(ctx, t, findings, sent, 2*time.Minute)
+		droppedAfter, err := auditDropped(ctx, admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: audit: %d probes during the run, %d stored in all (want %d); the API server dropped %.0f audit events",
+			disruption.name, sent-int(sentBefore), got, sent, droppedAfter-droppedBefore)
+		if n := probes.unanswered.Load(); n > 0 {
+			t.Errorf("%s: %d probes got no answer from the API server: whether they left an audit event is unknown", disruption.name, n)
+		}
+		switch {
+		case got < sent:
+			t.Errorf("%s: %d audit events LOST: %d probes answered by the API server, %d counted in the store", disruption.name, sent-got, sent, got)
+		case got > sent:
+			t.Errorf("%s: %d audit events DOUBLED: %d probes, %d counted in the store", disruption.name, got-sent, sent, got)
+		}
+		if droppedAfter > droppedBefore {
+			t.Errorf("%s: the API server's audit webhook gave up on %.0f events", disruption.name, droppedAfter-droppedBefore)
+		}
+		// Exactly one replica runs the singletons at any time.
+		stopSampling()
+		t.Logf("%s: %s", disruption.name, leaders)
+		if leaders.most.Load() != 1 {
+			t.Errorf("%s: at most %d replicas said vnfguard_leader 1 at once, want exactly 1", disruption.name, leaders.most.Load())
+		}
 		if disruption.name == "SIGKILL" {
 			restarted(ctx, t, admin, victim)
 		}
 		// A SIGKILLed container restarts in the same pod, with a new identity: it may win the Lease back.
-		t.Logf("%s: the Lease went from %s to %s", disruption.name, holder, waitLeaderOtherThan(ctx, t, admin, holder, time.Minute))
+		next, took := handover()
+		if next == "" {
+			t.Errorf("%s: the Lease stayed with %s for %s after the disruption", disruption.name, holder, took.Round(time.Millisecond))
+		}
+		t.Logf("FAILOVER in-cluster %s: the Lease went from %s to %s %s after the disruption", disruption.name, holder, next, took.Round(10*time.Millisecond))
 		if res.attackAllowed != 0 {
 			t.Errorf("%s: %d Peirates pods were ALLOWED (at %v)", disruption.name, res.attackAllowed, res.allowedAt)
 		}
@@ -169,19 +339,36 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 		if strings.HasPrefix(disruption.name, "delete") && res.failed() > 0 {
 			t.Errorf("graceful deletion of a replica failed %d requests (%s); want none: the replica drains first", res.failed(), res.firstError)
 		}
+		// A SIGKILL takes the requests the killed replica was judging with it, and the API server does not retry an
+		// admission call whose connection dropped (one Do per webhook): those of host-access fail closed, as its
+		// failurePolicy Fail says; at most one per client can have been in flight. Benign pods never go there.
+		if res.benignFailed > 0 || res.attackFailed > clients {
+			t.Errorf("%s: %d benign requests failed, %d Peirates requests failed closed (at most %d could be in flight on the killed replica): %s",
+				disruption.name, res.benignFailed, res.attackFailed, clients, res.firstError)
+		}
 	}
 
 	// Uninstall: the pre-delete hook scales vnfguard to zero and then deletes the registration, which no replica's
 	// watchdog (self.registration.reapply) can put back; the cluster is not left failing closed.
 	hookLog := followHook(ctx, admin, node)
+	uninstallStart := time.Now()
 	runHelm(t, helm, cp.Kubeconfig(lab.Admin), "uninstall", release, "--namespace", namespace, "--wait", "--timeout", "3m")
+	// Each replica stops within its grace period: the shutdown delay, then the requests and audit batches in flight.
+	if took := time.Since(uninstallStart); took > 25*time.Second {
+		t.Errorf("helm uninstall took %s: a replica did not stop on SIGTERM (terminationGracePeriodSeconds 30 ended it)", took.Round(time.Second))
+	}
 	t.Logf("helm uninstall's pre-delete hook said: %s", hookLog())
-	if vwc, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "vnfguard-ic", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	for name, text := range replicaLogs() {
+		if stops := stopLines(text); stops != "" {
+			t.Logf("how %s stopped:\n%s", name, stops)
+		}
+	}
+	if vwc, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, fullname, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("after helm uninstall, ValidatingWebhookConfiguration vnfguard-ic: %v (uid %v), want it gone", err, vwc.UID)
 		events(ctx, t, admin)
 	}
 	time.Sleep(3 * time.Second) // a watchdog that outlived the hook would have put it back by now (it re-applies within seconds)
-	if _, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "vnfguard-ic", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+	if _, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, fullname, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("3 s after helm uninstall, ValidatingWebhookConfiguration vnfguard-ic: %v, want it still gone", err)
 	}
 	if list, err := admin.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: selector}); err != nil || len(list.Items) != 0 {
@@ -195,28 +382,35 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 // valuesYAML is the chart's values: the image by digest, the lab's configuration (lab.ConfigYAML's, with the
 // protected namespace by name so that the chart binds the data RBAC there), the real node (the lab also has a kwok
 // node, where pods never run) and the forwarder to the API server.
-func valuesYAML(repo, digest, nodeName, registry, apiHost string, apiPort int) string {
+func valuesYAML(repo, digest, nodeName, registry, apiHost string, apiPort int, auditToken string) string {
 	// fullnameOverride: the lab itself binds a local vnfguard's RBAC under the name vnfguard.
-	return fmt.Sprintf(`fullnameOverride: vnfguard-ic
+	return fmt.Sprintf(`fullnameOverride: %s
 image: {repository: %q, digest: %q}
-audit: {enabled: false}
-inventory: {configMap: vnfguard-inventory}
+audit: {enabled: true, tokens: %q}
+store: {existingSecret: %s-store}
+# The operator's CA in Secret vnfguard-ic-webhook-ca (a day's validity, the lab's): renewed an hour before it ends.
+tls: {certValidity: 12h, renewBefore: 1h}
+inventory: {configMap: %s}
 shutdownDelay: 3s
 nodeSelector: {kubernetes.io/hostname: %q}
+tolerations: [{key: %s, operator: Exists, effect: NoSchedule}]
 extraEnv:
   - {name: KUBERNETES_SERVICE_HOST, value: %q}
   - {name: KUBERNETES_SERVICE_PORT, value: "%d"}
 config:
-  protectedNamespaces: {names: [%s]}
+  protectedNamespaces:
+    names: [%s, %s, %s]
+    selector: {matchLabels: {vnfguard.io/protected: "true"}}
   instanceLabel: tacker_vnf_instance_id
   identities:
     vnfm: {users: [%q]}
     breakGlass: {groups: [%q]}
     administrators: {users: [%q]}
-  registries: {allowed: ["%s/"]}
+  registries: {allowed: ["%s/", %q]}
   profiles:
     - {name: upf, products: [UPF], allowCapabilities: [NET_ADMIN, IPC_LOCK], allowHugepages: true, allowNetworks: [n3, n6]}
-`, repo, digest, nodeName, apiHost, apiPort, protectedNS, lab.VNFM, lab.GroupBreakGlass, lab.Admin, registry)
+`, fullname, repo, digest, auditToken, fullname, inventoryConfigMap, nodeName, lab.RealNodeTaint, apiHost, apiPort,
+		protectedNS, lab.UPF.Namespace, lab.UDR.Namespace, lab.VNFM, lab.GroupBreakGlass, lab.Admin, registry, lab.Registry)
 }
 
 func benignPod(node *lab.Node, namespace, name string) *corev1.Pod {
@@ -256,7 +450,7 @@ func followHook(ctx context.Context, cs kubernetes.Interface, node *lab.Node) fu
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for ctx.Err() == nil {
-			list, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=vnfguard-ic-unregister"})
+			list, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "job-name=" + fullname + "-unregister"})
 			if err == nil {
 				for _, p := range list.Items {
 					if seen[p.Name] || (p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed) {
@@ -305,21 +499,6 @@ func events(ctx context.Context, t *testing.T, cs kubernetes.Interface) {
 	for _, e := range list.Items {
 		t.Logf("event %s %s/%s: %s: %s", e.LastTimestamp.Format("15:04:05"), e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message)
 	}
-}
-
-func waitRunning(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns, name string) {
-	t.Helper()
-	var phase corev1.PodPhase
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && p.Status.Phase == corev1.PodRunning {
-			return
-		}
-		if err == nil {
-			phase = p.Status.Phase
-		}
-	}
-	t.Fatalf("pod %s/%s not Running within a minute (phase %q)", ns, name, phase)
 }
 
 func runHelm(t *testing.T, helm, kubeconfig string, args ...string) {
@@ -419,6 +598,28 @@ func waitLeaderOtherThan(ctx context.Context, t *testing.T, cs kubernetes.Interf
 	return ""
 }
 
+// timeHandover polls vnfguard's Lease from now until another identity than holder holds it (at most a minute);
+// the returned function waits for that and says who and how long after the call.
+func timeHandover(ctx context.Context, cs kubernetes.Interface, holder string) func() (string, time.Duration) {
+	start := time.Now()
+	type result struct {
+		next string
+		took time.Duration
+	}
+	done := make(chan result, 1)
+	go func() {
+		for deadline := start.Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			lease, err := cs.CoordinationV1().Leases(namespace).Get(ctx, install.LeaseName, metav1.GetOptions{})
+			if err == nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "" && *lease.Spec.HolderIdentity != holder {
+				done <- result{*lease.Spec.HolderIdentity, time.Since(start)}
+				return
+			}
+		}
+		done <- result{"", time.Since(start)}
+	}()
+	return func() (string, time.Duration) { r := <-done; return r.next, r.took }
+}
+
 // killContainer kills the replica's vnfguard process with SIGKILL through the node's containerd, as the OOM killer
 // or a crash would: no drain, no lease release.
 func killContainer(ctx context.Context, node *lab.Node, p corev1.Pod) error {
@@ -504,6 +705,59 @@ func underLoad(ctx context.Context, t *testing.T, cs kubernetes.Interface, node 
 	wg.Wait()
 	return res
 }
+
+// reachableFromPods rewrites a loopback PostgreSQL DSN to the gateway address the node's pods reach it through.
+func reachableFromPods(node *lab.Node, dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", err
+	}
+	gw, err := node.ExposeToPods(u.Host)
+	if err != nil {
+		return "", err
+	}
+	u.Host = gw
+	return u.String(), nil
+}
+
+// ownMessages keeps the lines of a container log (CRI format: TIME STREAM TAG LINE) that vnfguard wrote to
+// standard error, other than its line per denied request.
+func ownMessages(log string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(log, "\n") {
+		if strings.Contains(line, " stderr ") && !strings.Contains(line, `"msg":"admission denied"`) {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}
+
+// stopLines are the lines of a replica's log about its shutdown, shortened to their time and message.
+func stopLines(log string) string {
+	var b strings.Builder
+	for line := range strings.SplitSeq(log, "\n") {
+		for _, msg := range []string{"draining before shutdown", "stopped leading", "task stopped", "all tasks stopped", "vnfguard stopped"} {
+			if strings.Contains(line, `"msg":"`+msg+`"`) {
+				time, _, _ := strings.Cut(line, " ")
+				task := ""
+				if _, rest, ok := strings.Cut(line, `"task":"`); ok {
+					task, _, _ = strings.Cut(rest, `"`)
+				}
+				fmt.Fprintf(&b, "  %s %s %s\n", time, msg, task)
+			}
+		}
+	}
+	return b.String()
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// protected marks a namespace as protected (the configuration's selector).
+var protected = map[string]string{"vnfguard.io/protected": "true"}
 
 func ptrString(s *string) string {
 	if s == nil {
