@@ -48,8 +48,8 @@ vulncheck: ## govulncheck (pinned) against an offline database built from golang
 unit: node-deps ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test $$($(GO) list ./... | grep -v /test/e2e)
 
-e2e: controlplane node-deps ## end-to-end tests against the real control plane
-	$(GO) test -count=1 -timeout 20m -v ./test/e2e/...
+e2e: controlplane node-deps ## end-to-end tests against the real control plane (test/e2e/ha and incluster share hack/postgres.sh's PostgreSQL)
+	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -count=1 -timeout 20m -v ./test/e2e/...
 
 fuzz: ## run every fuzz target for FUZZTIME each (hack/fuzz.sh: brief minimising, one retry of the Go 1.26 deadline race)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
