@@ -137,6 +137,16 @@ func Rules() map[string][]rbacv1.PolicyRule {
 	}
 }
 
+// ReleaseRules are Rules with the names the Helm chart fills in for a release whose full name is fullname: its
+// webhook configuration, its certificate Secrets and its Deployment.
+func ReleaseRules(fullname string) map[string][]rbacv1.PolicyRule {
+	rules := Rules()
+	rules[RegistrationRole] = registrationRules([]string{fullname})
+	rules[CertificatesRole] = certificateRules([]string{fullname + "-webhook-ca", fullname + "-webhook-tls"})
+	rules[UninstallRole] = uninstallRules(fullname)
+	return rules
+}
+
 // RulesYAML renders Rules as YAML, sorted by role.
 func RulesYAML() ([]byte, error) {
 	out, err := yaml.Marshal(Rules())

@@ -13,12 +13,10 @@ import (
 	"testing"
 	"time"
 
-	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/store"
@@ -39,17 +37,11 @@ type prober struct {
 
 func newProber(ctx context.Context, t *testing.T, cp *lab.ControlPlane) *prober {
 	t.Helper()
-	admin, cfg := cp.ClientFor(lab.Admin)
+	admin, _ := cp.ClientFor(lab.Admin)
 	if _, err := admin.CoreV1().ServiceAccounts(lab.Sandbox).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "prober"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	expiry := int64(3600)
-	tr, err := admin.CoreV1().ServiceAccounts(lab.Sandbox).CreateToken(ctx, "prober", &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa := rest.AnonymousClientConfig(cfg)
-	sa.BearerToken = tr.Status.Token
+	sa := serviceAccountConfig(ctx, t, cp, lab.Sandbox, "prober")
 	sa.UserAgent = "peirates/1.1.24"
 	sa.QPS, sa.Burst = 200, 400
 	return &prober{cs: kubernetes.NewForConfigOrDie(sa)}

@@ -18,10 +18,13 @@ import (
 	"testing"
 	"time"
 
+	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/keyutil"
 
 	"github.com/vnfguard/vnfguard/internal/install"
@@ -215,6 +218,26 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	for _, p := range pods {
 		if p.Spec.NodeName != node.Name || p.Status.PodIP == "" {
 			t.Errorf("replica %s: node %q IP %q, want the real node and a pod IP", p.Name, p.Spec.NodeName, p.Status.PodIP)
+		}
+	}
+
+	// The chart's ServiceAccount may do exactly what internal/install documents (`kubectl auth can-i --list` as it),
+	// with the release's names filled in.
+	self := kubernetes.NewForConfigOrDie(serviceAccountConfig(ctx, t, cp, namespace, fullname))
+	rules := install.ReleaseRules(fullname)
+	for ns, want := range map[string][][]rbacv1.PolicyRule{
+		protectedNS:       {rules[install.ServeRole], rules[install.RegistrationRole], rules[install.NamespaceDataRole]},
+		lab.UPF.Namespace: {rules[install.ServeRole], rules[install.RegistrationRole], rules[install.NamespaceDataRole]},
+		lab.Sandbox:       {rules[install.ServeRole], rules[install.RegistrationRole]},
+		namespace: {rules[install.ServeRole], rules[install.RegistrationRole], rules[install.LeaderElectionRole],
+			rules[install.CertificatesRole], rules[install.UninstallRole]},
+	} {
+		extra, missing, err := lab.RulesDiff(ctx, self, ns, want...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(extra)+len(missing) > 0 {
+			t.Errorf("%s: the chart's ServiceAccount may also %v, and may not %v, against what internal/install documents", ns, extra, missing)
 		}
 	}
 
@@ -704,6 +727,20 @@ func underLoad(ctx context.Context, t *testing.T, cs kubernetes.Interface, node 
 	disrupt()
 	wg.Wait()
 	return res
+}
+
+// serviceAccountConfig is a client configuration with a token of ServiceAccount namespace/name.
+func serviceAccountConfig(ctx context.Context, t *testing.T, cp *lab.ControlPlane, namespace, name string) *rest.Config {
+	t.Helper()
+	admin, cfg := cp.ClientFor(lab.Admin)
+	expiry := int64(3600)
+	tr, err := admin.CoreV1().ServiceAccounts(namespace).CreateToken(ctx, name, &authnv1.TokenRequest{Spec: authnv1.TokenRequestSpec{ExpirationSeconds: &expiry}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("a token of ServiceAccount %s/%s: %v", namespace, name, err)
+	}
+	sa := rest.AnonymousClientConfig(cfg)
+	sa.BearerToken = tr.Status.Token
+	return sa
 }
 
 // reachableFromPods rewrites a loopback PostgreSQL DSN to the gateway address the node's pods reach it through.
