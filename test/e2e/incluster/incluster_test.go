@@ -376,14 +376,23 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 	hookLog := followHook(ctx, admin, node)
 	uninstallStart := time.Now()
 	runHelm(t, helm, cp.Kubeconfig(lab.Admin), "uninstall", release, "--namespace", namespace, "--wait", "--timeout", "3m")
-	// Each replica stops within its grace period: the shutdown delay, then the requests and audit batches in flight.
-	if took := time.Since(uninstallStart); took > 25*time.Second {
-		t.Errorf("helm uninstall took %s: a replica did not stop on SIGTERM (terminationGracePeriodSeconds 30 ended it)", took.Round(time.Second))
-	}
-	t.Logf("helm uninstall's pre-delete hook said: %s", hookLog())
+	t.Logf("helm uninstall took %s; its pre-delete hook said: %s", time.Since(uninstallStart).Round(time.Second), hookLog())
+	// Each replica's process stops well within its grace period: the shutdown delay, then the requests and audit
+	// batches in flight (its log: "draining before shutdown" ... "vnfguard stopped"). How long the kubelet then takes
+	// to remove the pod is the node's: the lab's kubelet sometimes needs the whole grace period for a pod whose
+	// process had exited in 3 s (measured from these logs), which is why the hook waits for the pods.
 	for name, text := range replicaLogs() {
-		if stops := stopLines(text); stops != "" {
-			t.Logf("how %s stopped:\n%s", name, stops)
+		stops := stopLines(text)
+		if stops == "" {
+			continue
+		}
+		t.Logf("how %s stopped:\n%s", name, stops)
+		if took, ok := stopDuration(text); !ok {
+			if strings.Contains(stops, "draining") {
+				t.Errorf("%s began to drain and never logged \"vnfguard stopped\"", name)
+			}
+		} else if took > 15*time.Second {
+			t.Errorf("%s took %s from SIGTERM to exit, want well within terminationGracePeriodSeconds (30 s)", name, took)
 		}
 	}
 	if vwc, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, fullname, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
@@ -785,6 +794,29 @@ func stopLines(log string) string {
 		}
 	}
 	return b.String()
+}
+
+// stopDuration is the time from "draining before shutdown" to "vnfguard stopped" in a replica's log; ok false when
+// the replica logged no complete stop (it was killed, or it never stopped).
+func stopDuration(log string) (time.Duration, bool) {
+	var from, to time.Time
+	for line := range strings.SplitSeq(log, "\n") {
+		at, _, _ := strings.Cut(line, " ")
+		ts, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.Contains(line, `"msg":"draining before shutdown"`):
+			from = ts
+		case strings.Contains(line, `"msg":"vnfguard stopped"`):
+			to = ts
+		}
+	}
+	if from.IsZero() || to.IsZero() || to.Before(from) {
+		return 0, false
+	}
+	return to.Sub(from), true
 }
 
 // tail is the last n lines of s.
