@@ -362,12 +362,12 @@ func TestInstalledWithHelmOnARealNode(t *testing.T) {
 		if strings.HasPrefix(disruption.name, "delete") && res.failed() > 0 {
 			t.Errorf("graceful deletion of a replica failed %d requests (%s); want none: the replica drains first", res.failed(), res.firstError)
 		}
-		// A SIGKILL takes the requests the killed replica was judging with it, and the API server does not retry an
-		// admission call whose connection dropped (one Do per webhook): those of host-access fail closed, as its
-		// failurePolicy Fail says; at most one per client can have been in flight. Benign pods never go there.
-		if res.benignFailed > 0 || res.attackFailed > clients {
-			t.Errorf("%s: %d benign requests failed, %d Peirates requests failed closed (at most %d could be in flight on the killed replica): %s",
-				disruption.name, res.benignFailed, res.attackFailed, clients, res.firstError)
+		// A SIGKILL fails the requests the killed replica was judging, and those the API server sends over its
+		// pooled connections to that address until the endpoint leaves the Service: the API server calls a webhook
+		// once and does not retry a dropped connection. host-access (failurePolicy Fail) fails them closed — never
+		// allowed, which the check above holds — and benign pods never go there.
+		if res.benignFailed > 0 {
+			t.Errorf("%s: %d benign requests failed: %s", disruption.name, res.benignFailed, res.firstError)
 		}
 	}
 
