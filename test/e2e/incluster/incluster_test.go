@@ -614,20 +614,28 @@ func leader(ctx context.Context, t *testing.T, cs kubernetes.Interface, pods []c
 // returns it.
 func waitLeaderOtherThan(ctx context.Context, t *testing.T, cs kubernetes.Interface, not string, within time.Duration) string {
 	t.Helper()
-	var last string
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+	holder, last := pollHolder(ctx, cs, not, within, 250*time.Millisecond)
+	if holder == "" {
+		t.Fatalf("no new leader within %s: %s", within, last)
+	}
+	return holder
+}
+
+// pollHolder reads vnfguard's Lease every `every` until an identity other than not (empty: any) holds it, for at
+// most within; it returns that identity, or "" and what it saw last.
+func pollHolder(ctx context.Context, cs kubernetes.Interface, not string, within, every time.Duration) (holder, last string) {
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(every) {
 		lease, err := cs.CoordinationV1().Leases(namespace).Get(ctx, install.LeaseName, metav1.GetOptions{})
 		if err != nil {
 			last = err.Error()
 			continue
 		}
 		if h := lease.Spec.HolderIdentity; h != nil && *h != "" && *h != not {
-			return *h
+			return *h, ""
 		}
 		last = "holder " + ptrString(lease.Spec.HolderIdentity)
 	}
-	t.Fatalf("no new leader within %s: %s", within, last)
-	return ""
+	return "", last
 }
 
 // timeHandover polls vnfguard's Lease from now until another identity than holder holds it (at most a minute);
@@ -640,14 +648,8 @@ func timeHandover(ctx context.Context, cs kubernetes.Interface, holder string) f
 	}
 	done := make(chan result, 1)
 	go func() {
-		for deadline := start.Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			lease, err := cs.CoordinationV1().Leases(namespace).Get(ctx, install.LeaseName, metav1.GetOptions{})
-			if err == nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "" && *lease.Spec.HolderIdentity != holder {
-				done <- result{*lease.Spec.HolderIdentity, time.Since(start)}
-				return
-			}
-		}
-		done <- result{"", time.Since(start)}
+		next, _ := pollHolder(ctx, cs, holder, time.Minute, 100*time.Millisecond)
+		done <- result{next, time.Since(start)}
 	}()
 	return func() (string, time.Duration) { r := <-done; return r.next, r.took }
 }
