@@ -1,0 +1,232 @@
+package nodesensor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	eventstypes "github.com/containerd/containerd/api/events"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
+	"github.com/containerd/typeurl/v2"
+	"google.golang.org/grpc"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// KubeletNamespace is the containerd namespace of the CRI plugin, where the kubelet's containers live.
+const KubeletNamespace = "k8s.io"
+
+// Container is a container of the node's containerd, as the sensor sees it.
+type Container struct {
+	// Namespace is the containerd namespace (k8s.io, moby, default ...); ID the container's ID in it.
+	Namespace, ID string
+	// Image is the image reference it was created from.
+	Image string
+	// Labels are containerd's labels: claims, which anybody can write.
+	Labels map[string]string
+	// Created is when containerd created it.
+	Created time.Time
+	// Running: its task runs (PID Pid).
+	Running bool
+	Pid     uint32
+}
+
+// Pod names the pod the kubelet's labels claim the container belongs to ("" when it claims none).
+func (c Container) Pod() string {
+	ns, name := c.Labels["io.kubernetes.pod.namespace"], c.Labels["io.kubernetes.pod.name"]
+	if name == "" {
+		return ""
+	}
+	return ns + "/" + name
+}
+
+// Event is a change containerd reported: Topic is containerd's (/containers/create, /tasks/start,
+// /tasks/exec-started, /tasks/exit, /containers/delete ...).
+type Event struct {
+	Time                 time.Time
+	Namespace, Topic, ID string
+	// ExecID and Pid for exec events.
+	ExecID string
+	Pid    uint32
+}
+
+// Runtime is what the sensor reads: containerd and its CRI plugin.
+type Runtime interface {
+	// Containers lists the containers of every containerd namespace.
+	Containers(ctx context.Context) ([]Container, error)
+	// Container reads one; ok false when it is gone.
+	Container(ctx context.Context, namespace, id string) (c Container, ok bool, err error)
+	// CRIKnows is the set of container and sandbox IDs the CRI plugin made.
+	CRIKnows(ctx context.Context) (map[string]bool, error)
+	// Events follows containerd's events until ctx ends.
+	Events(ctx context.Context) (<-chan Event, <-chan error)
+}
+
+// Containerd is a Runtime over a containerd socket.
+type Containerd struct {
+	client *containerd.Client
+	cri    runtimeapi.RuntimeServiceClient
+}
+
+// Connect dials containerd's socket (e.g. /run/containerd/containerd.sock).
+func Connect(socket string) (*Containerd, error) {
+	client, err := containerd.New(socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("nodesensor: connect to containerd at %s: %w", socket, err)
+	}
+	conn, ok := client.Conn().(*grpc.ClientConn)
+	if !ok {
+		client.Close()
+		return nil, fmt.Errorf("nodesensor: containerd at %s: not a gRPC connection, the CRI cannot be asked", socket)
+	}
+	return &Containerd{client: client, cri: runtimeapi.NewRuntimeServiceClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (r *Containerd) Close() error { return r.client.Close() }
+
+// Version is containerd's version.
+func (r *Containerd) Version(ctx context.Context) (string, error) {
+	v, err := r.client.Version(ctx)
+	if err != nil {
+		return "", fmt.Errorf("nodesensor: containerd version: %w", err)
+	}
+	return v.Version, nil
+}
+
+// Containers implements Runtime.
+func (r *Containerd) Containers(ctx context.Context) ([]Container, error) {
+	names, err := r.client.NamespaceService().List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("nodesensor: list containerd namespaces: %w", err)
+	}
+	var out []Container
+	for _, ns := range names {
+		nctx := namespaces.WithNamespace(ctx, ns)
+		cs, err := r.client.Containers(nctx)
+		if err != nil {
+			return nil, fmt.Errorf("nodesensor: list the containers of containerd namespace %s: %w", ns, err)
+		}
+		for _, c := range cs {
+			got, ok, err := r.read(nctx, ns, c)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, got)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Container implements Runtime.
+func (r *Containerd) Container(ctx context.Context, namespace, id string) (Container, bool, error) {
+	nctx := namespaces.WithNamespace(ctx, namespace)
+	c, err := r.client.LoadContainer(nctx, id)
+	if isNotFound(err) {
+		return Container{}, false, nil
+	}
+	if err != nil {
+		return Container{}, false, fmt.Errorf("nodesensor: load container %s/%s: %w", namespace, id, err)
+	}
+	return r.read(nctx, namespace, c)
+}
+
+func (r *Containerd) read(ctx context.Context, ns string, c containerd.Container) (Container, bool, error) {
+	info, err := c.Info(ctx, containerd.WithoutRefreshedMetadata)
+	if isNotFound(err) {
+		return Container{}, false, nil // deleted between the list and now
+	}
+	if err != nil {
+		return Container{}, false, fmt.Errorf("nodesensor: read container %s/%s: %w", ns, c.ID(), err)
+	}
+	out := Container{Namespace: ns, ID: c.ID(), Image: info.Image, Labels: info.Labels, Created: info.CreatedAt}
+	task, err := c.Task(ctx, nil)
+	switch {
+	case isNotFound(err):
+	case err != nil:
+		return Container{}, false, fmt.Errorf("nodesensor: read the task of container %s/%s: %w", ns, c.ID(), err)
+	default:
+		st, err := task.Status(ctx)
+		if err != nil && !isNotFound(err) {
+			return Container{}, false, fmt.Errorf("nodesensor: task status of container %s/%s: %w", ns, c.ID(), err)
+		}
+		out.Running = err == nil && st.Status == containerd.Running
+		out.Pid = task.Pid()
+	}
+	return out, true, nil
+}
+
+// CRIKnows implements Runtime.
+func (r *Containerd) CRIKnows(ctx context.Context) (map[string]bool, error) {
+	known := map[string]bool{}
+	cs, err := r.cri.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("nodesensor: CRI ListContainers: %w", err)
+	}
+	for _, c := range cs.Containers {
+		known[c.Id] = true
+	}
+	ss, err := r.cri.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("nodesensor: CRI ListPodSandbox: %w", err)
+	}
+	for _, s := range ss.Items {
+		known[s.Id] = true
+	}
+	return known, nil
+}
+
+// Events implements Runtime.
+func (r *Containerd) Events(ctx context.Context) (<-chan Event, <-chan error) {
+	envelopes, errs := r.client.Subscribe(ctx, `topic~="^/(containers|tasks)/"`)
+	out := make(chan Event, 256)
+	outErrs := make(chan error, 1)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case e := <-envelopes:
+				if e == nil {
+					continue
+				}
+				ev := Event{Time: e.Timestamp, Namespace: e.Namespace, Topic: e.Topic}
+				if payload, err := typeurl.UnmarshalAny(e.Event); err == nil {
+					switch p := payload.(type) {
+					case *eventstypes.ContainerCreate:
+						ev.ID = p.ID
+					case *eventstypes.ContainerDelete:
+						ev.ID = p.ID
+					case *eventstypes.TaskStart:
+						ev.ID, ev.Pid = p.ContainerID, p.Pid
+					case *eventstypes.TaskExecStarted:
+						ev.ID, ev.ExecID, ev.Pid = p.ContainerID, p.ExecID, p.Pid
+					case *eventstypes.TaskExecAdded:
+						ev.ID, ev.ExecID = p.ContainerID, p.ExecID
+					case *eventstypes.TaskExit:
+						ev.ID, ev.Pid = p.ContainerID, p.Pid
+					}
+				}
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			case err := <-errs:
+				if err != nil && ctx.Err() == nil {
+					outErrs <- fmt.Errorf("nodesensor: containerd events: %w", err)
+				}
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, outErrs
+}
+
+// isNotFound: containerd's not-found, which its gRPC status carries.
+func isNotFound(err error) bool { return err != nil && errdefs.IsNotFound(errgrpc.ToNative(err)) }
