@@ -6,6 +6,7 @@ import (
 	"time"
 
 	eventstypes "github.com/containerd/containerd/api/events"
+	runcoptions "github.com/containerd/containerd/api/types/runc/options"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
@@ -28,14 +29,32 @@ type Container struct {
 	Labels map[string]string
 	// Created is when containerd created it.
 	Created time.Time
+	// ImageDigest is the digest containerd's image store resolves Image to ("" when it does not hold it).
+	ImageDigest string
 	// Running: its task runs (PID Pid).
 	Running bool
 	Pid     uint32
+	// Execs are the exec processes running in its task now (found at an inventory; events report new ones).
+	Execs []ExecProcess
+}
+
+// ExecProcess is an exec process of a task.
+type ExecProcess struct {
+	ID  string
+	Pid uint32
+}
+
+// CRIContainer is what the CRI plugin's own store says of a container or pod sandbox it made. Unlike containerd's
+// labels, which any containerd client can rewrite, these are the values of the kubelet's CRI request.
+type CRIContainer struct {
+	PodNamespace, PodName, PodUID string
+	// Name is the container's name in its pod; "" for a pod sandbox.
+	Name string
 }
 
 // Pod names the pod the kubelet's labels claim the container belongs to ("" when it claims none).
 func (c Container) Pod() string {
-	ns, name := c.Labels["io.kubernetes.pod.namespace"], c.Labels["io.kubernetes.pod.name"]
+	ns, name := c.Labels[labelPodNamespace], c.Labels[labelPodName]
 	if name == "" {
 		return ""
 	}
@@ -50,6 +69,9 @@ type Event struct {
 	// ExecID and Pid for exec events.
 	ExecID string
 	Pid    uint32
+	// Command is an exec's command line, read from /proc as soon as the event arrived (CommandErr says why not).
+	Command    []string
+	CommandErr error
 }
 
 // Runtime is what the sensor reads: containerd and its CRI plugin.
@@ -58,8 +80,8 @@ type Runtime interface {
 	Containers(ctx context.Context) ([]Container, error)
 	// Container reads one; ok false when it is gone.
 	Container(ctx context.Context, namespace, id string) (c Container, ok bool, err error)
-	// CRIKnows is the set of container and sandbox IDs the CRI plugin made.
-	CRIKnows(ctx context.Context) (map[string]bool, error)
+	// CRIKnows is what the CRI plugin made: its containers and pod sandboxes by ID.
+	CRIKnows(ctx context.Context) (map[string]CRIContainer, error)
 	// Events follows containerd's events until ctx ends.
 	Events(ctx context.Context) (<-chan Event, <-chan error)
 }
@@ -68,6 +90,8 @@ type Runtime interface {
 type Containerd struct {
 	client *containerd.Client
 	cri    runtimeapi.RuntimeServiceClient
+	// ProcRoot is the node's /proc, where exec command lines are read (default /proc).
+	ProcRoot string
 }
 
 // Connect dials containerd's socket (e.g. /run/containerd/containerd.sock).
@@ -81,7 +105,7 @@ func Connect(socket string) (*Containerd, error) {
 		client.Close()
 		return nil, fmt.Errorf("nodesensor: containerd at %s: not a gRPC connection, the CRI cannot be asked", socket)
 	}
-	return &Containerd{client: client, cri: runtimeapi.NewRuntimeServiceClient(conn)}, nil
+	return &Containerd{client: client, cri: runtimeapi.NewRuntimeServiceClient(conn), ProcRoot: "/proc"}, nil
 }
 
 // Close closes the connection.
@@ -144,6 +168,11 @@ func (r *Containerd) read(ctx context.Context, ns string, c containerd.Container
 		return Container{}, false, fmt.Errorf("nodesensor: read container %s/%s: %w", ns, c.ID(), err)
 	}
 	out := Container{Namespace: ns, ID: c.ID(), Image: info.Image, Labels: info.Labels, Created: info.CreatedAt}
+	if info.Image != "" {
+		if img, err := r.client.ImageService().Get(ctx, info.Image); err == nil {
+			out.ImageDigest = img.Target.Digest.String()
+		}
+	}
 	task, err := c.Task(ctx, nil)
 	switch {
 	case isNotFound(err):
@@ -156,29 +185,47 @@ func (r *Containerd) read(ctx context.Context, ns string, c containerd.Container
 		}
 		out.Running = err == nil && st.Status == containerd.Running
 		out.Pid = task.Pid()
+		if out.Running {
+			out.Execs = execsOf(ctx, task)
+		}
 	}
 	return out, true, nil
 }
 
 // CRIKnows implements Runtime.
-func (r *Containerd) CRIKnows(ctx context.Context) (map[string]bool, error) {
-	known := map[string]bool{}
+func (r *Containerd) CRIKnows(ctx context.Context) (map[string]CRIContainer, error) {
+	known := map[string]CRIContainer{}
 	cs, err := r.cri.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("nodesensor: CRI ListContainers: %w", err)
 	}
 	for _, c := range cs.Containers {
-		known[c.Id] = true
+		cc := CRIContainer{PodNamespace: c.Labels[labelPodNamespace], PodName: c.Labels[labelPodName], PodUID: c.Labels[labelPodUID]}
+		if c.Metadata != nil {
+			cc.Name = c.Metadata.Name
+		}
+		known[c.Id] = cc
 	}
 	ss, err := r.cri.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
 	if err != nil {
 		return nil, fmt.Errorf("nodesensor: CRI ListPodSandbox: %w", err)
 	}
 	for _, s := range ss.Items {
-		known[s.Id] = true
+		sc := CRIContainer{}
+		if s.Metadata != nil {
+			sc = CRIContainer{PodNamespace: s.Metadata.Namespace, PodName: s.Metadata.Name, PodUID: s.Metadata.Uid}
+		}
+		known[s.Id] = sc
 	}
 	return known, nil
 }
+
+// The kubelet's labels on a CRI container (read from the CRI plugin's store, not containerd's).
+const (
+	labelPodNamespace = "io.kubernetes.pod.namespace"
+	labelPodName      = "io.kubernetes.pod.name"
+	labelPodUID       = "io.kubernetes.pod.uid"
+)
 
 // Events implements Runtime.
 func (r *Containerd) Events(ctx context.Context) (<-chan Event, <-chan error) {
@@ -204,6 +251,8 @@ func (r *Containerd) Events(ctx context.Context) (<-chan Event, <-chan error) {
 						ev.ID, ev.Pid = p.ContainerID, p.Pid
 					case *eventstypes.TaskExecStarted:
 						ev.ID, ev.ExecID, ev.Pid = p.ContainerID, p.ExecID, p.Pid
+						// First thing: the process may be gone milliseconds later.
+						ev.Command, ev.CommandErr = readCommand(r.ProcRoot, p.Pid)
 					case *eventstypes.TaskExecAdded:
 						ev.ID, ev.ExecID = p.ContainerID, p.ExecID
 					case *eventstypes.TaskExit:
@@ -226,6 +275,26 @@ func (r *Containerd) Events(ctx context.Context) (<-chan Event, <-chan error) {
 		}
 	}()
 	return out, outErrs
+}
+
+// execsOf lists the exec processes of a task: the shim reports each process with its exec ID (runc's
+// ProcessDetails); the main process has none. A task that cannot say is treated as having none.
+func execsOf(ctx context.Context, task containerd.Task) []ExecProcess {
+	procs, err := task.Pids(ctx)
+	if err != nil {
+		return nil
+	}
+	var out []ExecProcess
+	for _, p := range procs {
+		if p.Info == nil {
+			continue
+		}
+		var d runcoptions.ProcessDetails
+		if err := typeurl.UnmarshalTo(p.Info, &d); err == nil && d.ExecID != "" {
+			out = append(out, ExecProcess{ID: d.ExecID, Pid: p.Pid})
+		}
+	}
+	return out
 }
 
 // isNotFound: containerd's not-found, which its gRPC status carries.

@@ -3,60 +3,59 @@ package nodesensor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/runtimeevent"
 )
-
-// RuleRogueContainer names the findings of check_rogue_container.go.
-const RuleRogueContainer = "rogue-container"
 
 // Options configure a Sensor.
 type Options struct {
 	Runtime Runtime
-	// Node is the node's name, in every finding.
+	// Node is the node's name, in every event.
 	Node string
 	// AllowedNamespaces are containerd namespaces besides the kubelet's whose containers are expected (an
 	// operator's own tooling); k8s.io is judged by the CRI plugin's list whatever this says.
 	AllowedNamespaces []string
-	// Report receives the findings; it is called from one goroutine at a time.
-	Report func([]finding.Finding)
+	// Emit receives the events; it is called from one goroutine at a time and may block (back pressure).
+	Emit func([]runtimeevent.Event)
 	// Settle is how long a new container in k8s.io may go unlisted by the CRI plugin before it counts as not made
 	// through it: the plugin lists a container once its CreateContainer returned, just after containerd's
 	// /containers/create event (default 2 s).
 	Settle time.Duration
-	// Resync is how often the whole inventory is judged again, in case an event was lost (default 1 min).
+	// Resync is how often the whole inventory is reported again (default 30 s): a container whose VNF instance
+	// was stopped meanwhile is judged again, and an event containerd did not deliver is made up for.
 	Resync time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	// ProcRoot is the node's /proc, for the command lines of execs found at an inventory (default /proc).
+	ProcRoot string
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
-// Sensor judges the node's containers: the whole inventory at start and at every resync, and each container that
-// containerd reports created or started.
+// Sensor reports the node's containers and execs: the whole inventory at start and at every resync, and each
+// container and exec that containerd reports.
 type Sensor struct {
 	o Options
-
-	mu       sync.Mutex
-	reported map[string]bool // namespace/id of the containers reported (each once per run of the sensor)
 }
 
 // New checks the options.
 func New(o Options) (*Sensor, error) {
-	if o.Runtime == nil || o.Report == nil {
-		return nil, errors.New("nodesensor: a runtime and a report function are required")
+	if o.Runtime == nil || o.Emit == nil {
+		return nil, errors.New("nodesensor: a runtime and an emit function are required")
 	}
 	if o.Node == "" {
-		return nil, errors.New("nodesensor: the node's name is required (it is in every finding)")
+		return nil, errors.New("nodesensor: the node's name is required (it is in every event)")
 	}
 	if o.Settle == 0 {
 		o.Settle = 2 * time.Second
 	}
 	if o.Resync == 0 {
-		o.Resync = time.Minute
+		o.Resync = 30 * time.Second
+	}
+	if o.ProcRoot == "" {
+		o.ProcRoot = "/proc"
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -64,7 +63,7 @@ func New(o Options) (*Sensor, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Sensor{o: o, reported: map[string]bool{}}, nil
+	return &Sensor{o: o}, nil
 }
 
 // Run follows containerd until ctx ends or its event stream fails (the error says so; the caller reconnects, and
@@ -72,7 +71,7 @@ func New(o Options) (*Sensor, error) {
 func (s *Sensor) Run(ctx context.Context) error {
 	// Subscribe before the inventory: a container created between the two is then seen at least once.
 	events, errs := s.o.Runtime.Events(ctx)
-	if err := s.Resync(ctx); err != nil {
+	if err := s.Inventory(ctx); err != nil {
 		return err
 	}
 	resync := time.NewTicker(s.o.Resync)
@@ -87,11 +86,11 @@ func (s *Sensor) Run(ctx context.Context) error {
 		case err := <-errs:
 			return err
 		case <-resync.C:
-			if err := s.Resync(ctx); err != nil {
+			if err := s.Inventory(ctx); err != nil {
 				s.o.Logger.Warn("node inventory failed; the next resync or event tries again", "error", err)
 			}
 		case c := <-recheck:
-			s.judgeOne(ctx, c.Namespace, c.ID, recheck, &pending)
+			s.container(ctx, c.Namespace, c.ID, "event", recheck, &pending)
 		case ev, ok := <-events:
 			if !ok {
 				if ctx.Err() != nil {
@@ -101,62 +100,63 @@ func (s *Sensor) Run(ctx context.Context) error {
 			}
 			switch ev.Topic {
 			case "/containers/create", "/tasks/start":
-				s.judgeOne(ctx, ev.Namespace, ev.ID, recheck, &pending)
-			case "/containers/delete":
-				s.mu.Lock()
-				delete(s.reported, ev.Namespace+"/"+ev.ID)
-				s.mu.Unlock()
+				s.container(ctx, ev.Namespace, ev.ID, "event", recheck, &pending)
+			case "/tasks/exec-started":
+				s.exec(ctx, ev)
 			}
 		}
 	}
 }
 
-// Resync judges every container of the node.
-func (s *Sensor) Resync(ctx context.Context) error {
+// Inventory reports every container of the node, with the exec processes running in it.
+func (s *Sensor) Inventory(ctx context.Context) error {
 	cs, err := s.o.Runtime.Containers(ctx)
 	if err != nil {
 		return err
 	}
 	cri, criErr := s.o.Runtime.CRIKnows(ctx)
 	if criErr != nil {
-		s.o.Logger.Warn("the CRI plugin's list could not be read: containers in the kubelet's namespace are not judged in this pass", "error", criErr)
+		s.o.Logger.Warn("the CRI plugin's list could not be read: containers in the kubelet's namespace are not reported in this pass", "error", criErr)
 	}
-	var out []finding.Finding
+	now := s.o.Now()
+	var out []runtimeevent.Event
 	for _, c := range cs {
 		if c.Namespace == KubeletNamespace && (criErr != nil || s.young(c)) {
-			continue // judged when the list is readable, or at the next pass / its own recheck
+			continue // reported when the list is readable, or at the next pass / by its own event
 		}
-		if f, ok := s.judge(c, cri); ok {
-			out = append(out, f)
+		ce := s.describe(c, cri)
+		ev := runtimeevent.Event{ID: s.containerID(c, "inventory@" + strconv.FormatInt(now.UnixNano(), 10)), Kind: runtimeevent.KindContainer,
+			Time: now, Node: s.o.Node, Observed: "inventory", Container: ce}
+		out = append(out, ev)
+		for _, x := range c.Execs {
+			cmd, cerr := readCommand(s.o.ProcRoot, x.Pid)
+			out = append(out, s.execEvent(ce, x.ID, x.Pid, cmd, cerr, now, "inventory"))
 		}
 	}
 	if len(out) > 0 {
-		s.o.Report(out)
+		s.o.Emit(out)
 	}
 	return nil
 }
 
-// judgeOne judges one container; a new one in k8s.io that the CRI plugin does not list yet is judged again once
-// it has settled.
-func (s *Sensor) judgeOne(ctx context.Context, namespace, id string, recheck chan<- Container, pending *sync.WaitGroup) {
-	if id == "" || s.wasReported(namespace, id) {
-		return
-	}
+// container reports one container; a new one in k8s.io that the CRI plugin does not list yet is looked at again
+// once it has settled.
+func (s *Sensor) container(ctx context.Context, namespace, id, observed string, recheck chan<- Container, pending *sync.WaitGroup) {
 	c, ok, err := s.o.Runtime.Container(ctx, namespace, id)
 	if err != nil {
-		s.o.Logger.Warn("read a container containerd reported; the next resync judges it", "namespace", namespace, "id", id, "error", err)
+		s.o.Logger.Warn("read a container containerd reported; the next resync reports it", "namespace", namespace, "id", id, "error", err)
 		return
 	}
 	if !ok {
 		return
 	}
-	var cri map[string]bool
+	var cri map[string]CRIContainer
 	if c.Namespace == KubeletNamespace {
 		if cri, err = s.o.Runtime.CRIKnows(ctx); err != nil {
-			s.o.Logger.Warn("the CRI plugin's list could not be read; the next resync judges the container", "id", id, "error", err)
+			s.o.Logger.Warn("the CRI plugin's list could not be read; the next resync reports the container", "id", id, "error", err)
 			return
 		}
-		if !cri[c.ID] && s.young(c) {
+		if _, listed := cri[c.ID]; !listed && s.young(c) {
 			wait := s.o.Settle - s.o.Now().Sub(c.Created)
 			pending.Go(func() {
 				select {
@@ -171,54 +171,71 @@ func (s *Sensor) judgeOne(ctx context.Context, namespace, id string, recheck cha
 			return
 		}
 	}
-	if f, ok := s.judge(c, cri); ok {
-		s.o.Report([]finding.Finding{f})
+	state := "created"
+	if c.Running {
+		state = "running"
 	}
+	s.o.Emit([]runtimeevent.Event{{ID: s.containerID(c, state), Kind: runtimeevent.KindContainer, Time: s.o.Now(), Node: s.o.Node,
+		Observed: observed, Container: s.describe(c, cri)}})
+}
+
+// exec reports an exec containerd reported started.
+func (s *Sensor) exec(ctx context.Context, ev Event) {
+	c, ok, err := s.o.Runtime.Container(ctx, ev.Namespace, ev.ID)
+	if err != nil || !ok {
+		// Report it anyway, with what the event says: an exec must never go unreported.
+		c = Container{Namespace: ev.Namespace, ID: ev.ID, Running: true}
+		if err != nil {
+			s.o.Logger.Warn("read the container of an exec", "namespace", ev.Namespace, "id", ev.ID, "error", err)
+		}
+	}
+	var cri map[string]CRIContainer
+	if c.Namespace == KubeletNamespace {
+		if cri, err = s.o.Runtime.CRIKnows(ctx); err != nil {
+			s.o.Logger.Warn("the CRI plugin's list could not be read; the exec's pod is unknown", "id", ev.ID, "error", err)
+		}
+	}
+	ce := s.describe(c, cri)
+	s.o.Emit([]runtimeevent.Event{s.execEvent(ce, ev.ExecID, ev.Pid, ev.Command, ev.CommandErr, ev.Time, "event")})
+}
+
+func (s *Sensor) execEvent(c runtimeevent.Container, execID string, pid uint32, cmd []string, cerr error, at time.Time, observed string) runtimeevent.Event {
+	if at.IsZero() {
+		at = s.o.Now()
+	}
+	x := &runtimeevent.Exec{ID: execID, Pid: pid, Command: cmd}
+	if cerr != nil {
+		x.CommandError = cerr.Error()
+	}
+	return runtimeevent.Event{ID: s.o.Node + "/" + c.Namespace + "/" + c.ID + "/exec/" + execID, Kind: runtimeevent.KindExec, Time: at,
+		Node: s.o.Node, Observed: observed, Container: c, Exec: x}
+}
+
+// describe turns a container into its report; cri may be nil when the CRI plugin's list could not be read, and
+// then a k8s.io container is of unknown pod and origin containerd only if the list said so.
+func (s *Sensor) describe(c Container, cri map[string]CRIContainer) runtimeevent.Container {
+	out := runtimeevent.Container{Namespace: c.Namespace, ID: c.ID, Image: c.Image, ImageDigest: c.ImageDigest, Running: c.Running,
+		Pid: c.Pid, Created: c.Created}
+	if c.Namespace == KubeletNamespace && cri == nil {
+		// Unjudged: without the CRI plugin's list nothing proves it is the kubelet's, and nothing proves it is not.
+		out.Origin, out.Why = runtimeevent.OriginUnknown, "the CRI plugin's list could not be read"
+		out.ClaimedPod = c.Pod()
+		return out
+	}
+	out.Origin, out.Why = originOf(c, cri, s.o.AllowedNamespaces)
+	if out.Origin == runtimeevent.OriginCRI {
+		m := cri[c.ID]
+		out.Pod = &runtimeevent.Pod{Namespace: m.PodNamespace, Name: m.PodName, UID: m.PodUID, Container: m.Name}
+	} else {
+		out.ClaimedPod = c.Pod()
+	}
+	return out
+}
+
+// containerID names a report of a container: the same container in the same state reported twice is one fact.
+func (s *Sensor) containerID(c Container, what string) string {
+	return s.o.Node + "/" + c.Namespace + "/" + c.ID + "/" + strconv.FormatInt(c.Created.UnixNano(), 10) + "/" + what
 }
 
 // young: created less than Settle ago.
 func (s *Sensor) young(c Container) bool { return s.o.Now().Sub(c.Created) < s.o.Settle }
-
-func (s *Sensor) wasReported(namespace, id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.reported[namespace+"/"+id]
-}
-
-// judge applies the checks to a container, and returns its finding unless it was reported already.
-func (s *Sensor) judge(c Container, cri map[string]bool) (finding.Finding, bool) {
-	why, rogue := rogueReason(c, cri, s.o.AllowedNamespaces)
-	if !rogue {
-		return finding.Finding{}, false
-	}
-	key := c.Namespace + "/" + c.ID
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.reported[key] {
-		return finding.Finding{}, false
-	}
-	s.reported[key] = true
-	return s.rogueFinding(c, why), true
-}
-
-func (s *Sensor) rogueFinding(c Container, why string) finding.Finding {
-	severity, state := finding.High, "not running"
-	if c.Running {
-		severity, state = finding.Critical, "running as PID "+strconv.FormatUint(uint64(c.Pid), 10)
-	}
-	obj := finding.ObjectRef{Kind: "Container", Name: s.o.Node + "/" + c.Namespace + "/" + c.ID}
-	f := finding.Finding{
-		Time: s.o.Now(), Source: "runtime", Rule: RuleRogueContainer, Technique: finding.MaliciousVNFInstantiation,
-		Mitigations: []string{finding.MitigationLimitNetworkAccess, finding.MitigationAudit},
-		Severity:    severity, Action: "detected",
-		Message: fmt.Sprintf("container %s on node %s (image %s, %s) that no pod accounts for: %s", c.ID, s.o.Node, c.Image, state, why),
-		Object:  obj,
-		Evidence: map[string]string{"node": s.o.Node, "containerdNamespace": c.Namespace, "containerID": c.ID, "image": c.Image,
-			"running": strconv.FormatBool(c.Running), "created": c.Created.UTC().Format(time.RFC3339Nano)},
-	}
-	if pod := c.Pod(); pod != "" {
-		f.Evidence["claimedPod"] = pod
-	}
-	f.ID = finding.Key(f.Rule, obj, "")
-	return f
-}

@@ -2,33 +2,36 @@ package nodesensor
 
 import (
 	"context"
-	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/runtimeevent"
 )
 
 // fakeRuntime is a containerd whose containers, CRI list and events the test sets.
 type fakeRuntime struct {
 	mu         sync.Mutex
 	containers map[string]Container // namespace/id
-	cri        map[string]bool
+	cri        map[string]CRIContainer
 	criErr     error
 	events     chan Event
 }
 
 func newFake() *fakeRuntime {
-	return &fakeRuntime{containers: map[string]Container{}, cri: map[string]bool{}, events: make(chan Event, 16)}
+	return &fakeRuntime{containers: map[string]Container{}, cri: map[string]CRIContainer{}, events: make(chan Event, 16)}
 }
 
-func (f *fakeRuntime) add(c Container, viaCRI bool) {
+func (f *fakeRuntime) add(c Container, pod *CRIContainer) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.containers[c.Namespace+"/"+c.ID] = c
-	if viaCRI {
-		f.cri[c.ID] = true
+	if pod != nil {
+		f.cri[c.ID] = *pod
 	}
 }
 
@@ -49,141 +52,182 @@ func (f *fakeRuntime) Container(_ context.Context, ns, id string) (Container, bo
 	return c, ok, nil
 }
 
-func (f *fakeRuntime) CRIKnows(context.Context) (map[string]bool, error) {
+func (f *fakeRuntime) CRIKnows(context.Context) (map[string]CRIContainer, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.criErr != nil {
 		return nil, f.criErr
 	}
-	out := map[string]bool{}
+	out := map[string]CRIContainer{}
 	for k, v := range f.cri {
 		out[k] = v
 	}
 	return out, nil
 }
 
-func (f *fakeRuntime) Events(ctx context.Context) (<-chan Event, <-chan error) {
+func (f *fakeRuntime) Events(context.Context) (<-chan Event, <-chan error) {
 	return f.events, make(chan error)
 }
 
-// collector gathers the reported findings.
+// collector gathers what the sensor emits.
 type collector struct {
-	mu sync.Mutex
-	fs []finding.Finding
+	mu  sync.Mutex
+	got []runtimeevent.Event
 }
 
-func (c *collector) report(fs []finding.Finding) {
+func (c *collector) emit(evs []runtimeevent.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.fs = append(c.fs, fs...)
-}
-
-func (c *collector) ids() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[string]int{}
-	for _, f := range c.fs {
-		out[f.Evidence["containerdNamespace"]+"/"+f.Evidence["containerID"]]++
+	for _, e := range evs {
+		if err := e.Validate(); err != nil {
+			panic("the sensor emitted an invalid event: " + err.Error())
+		}
 	}
-	return out
+	c.got = append(c.got, evs...)
 }
 
-func old() time.Time { return time.Now().Add(-time.Hour) }
-
-func start(t *testing.T, rt Runtime, out *collector, settle time.Duration) context.CancelFunc {
+func (c *collector) waitFor(t *testing.T, match func(runtimeevent.Event) bool) runtimeevent.Event {
 	t.Helper()
-	s, err := New(Options{Runtime: rt, Node: "node-1", Report: out.report, Settle: settle, Resync: 50 * time.Millisecond})
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		c.mu.Lock()
+		for _, e := range c.got {
+			if match(e) {
+				c.mu.Unlock()
+				return e
+			}
+		}
+		c.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no such event among %d", len(c.got))
+	return runtimeevent.Event{}
+}
+
+var upfPod = &CRIContainer{PodNamespace: "vnf-upf", PodName: "upf-0", PodUID: "u1", Name: "upf"}
+
+func TestInventoryReportsEveryContainerWithItsOrigin(t *testing.T) {
+	rt := newFake()
+	old := time.Now().Add(-time.Hour)
+	rt.add(Container{Namespace: KubeletNamespace, ID: "upf", Created: old, Running: true, Pid: 10, Execs: []ExecProcess{{ID: "probe-1", Pid: 11}}}, upfPod)
+	rt.add(Container{Namespace: KubeletNamespace, ID: "ctr-made", Created: old, Running: true,
+		Labels: map[string]string{labelPodNamespace: "vnf-upf", labelPodName: "upf-0"}}, nil)
+	rt.add(Container{Namespace: "moby", ID: "doki", Image: "alpine", Created: old, Running: true}, nil)
+	rt.add(Container{Namespace: KubeletNamespace, ID: "young", Created: time.Now()}, nil)
+	var got collector
+	s, err := New(Options{Runtime: rt, Node: "n1", Emit: got.emit})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Inventory(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	origins := map[string]string{}
+	for _, e := range got.got {
+		if e.Kind == runtimeevent.KindContainer {
+			origins[e.Container.ID] = e.Container.Origin
+		}
+	}
+	want := map[string]string{"upf": runtimeevent.OriginCRI, "ctr-made": runtimeevent.OriginContainerd, "doki": runtimeevent.OriginEngine}
+	if len(origins) != len(want) {
+		t.Fatalf("reported %v, want %v (a container younger than Settle waits for its own event)", origins, want)
+	}
+	for id, o := range want {
+		if origins[id] != o {
+			t.Errorf("%s: origin %q, want %q", id, origins[id], o)
+		}
+	}
+	exec := got.waitFor(t, func(e runtimeevent.Event) bool { return e.Kind == runtimeevent.KindExec })
+	if exec.Exec.ID != "probe-1" || exec.Container.Pod == nil || exec.Container.Pod.Name != "upf-0" || exec.Container.Pod.Container != "upf" {
+		t.Errorf("the running exec found at the inventory: %+v pod %+v", exec.Exec, exec.Container.Pod)
+	}
+	if exec.Exec.CommandError == "" {
+		t.Error("pid 11 is not this test's process: its command line must be reported as unreadable, with a reason")
+	}
+	// The same inventory taken again is a new fact (the VNF's state may have changed meanwhile).
+	first := got.got[0].ID
+	if err := s.Inventory(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(got.got[len(got.got)/2:], func(e runtimeevent.Event) bool { return e.ID == first }) {
+		t.Errorf("a resync reused the ID %s", first)
+	}
+}
+
+func TestCRIListUnreadableReportsOnlyOtherNamespaces(t *testing.T) {
+	rt := newFake()
+	old := time.Now().Add(-time.Hour)
+	rt.add(Container{Namespace: KubeletNamespace, ID: "upf", Created: old}, upfPod)
+	rt.add(Container{Namespace: "default", ID: "ctr-run", Created: old}, nil)
+	rt.criErr = context.DeadlineExceeded
+	var got collector
+	s, _ := New(Options{Runtime: rt, Node: "n1", Emit: got.emit})
+	if err := s.Inventory(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.got) != 1 || got.got[0].Container.ID != "ctr-run" || got.got[0].Container.Origin != runtimeevent.OriginEngine {
+		t.Fatalf("with the CRI list unreadable: %+v; want only the default-namespace container, as engine-made", got.got)
+	}
+}
+
+func TestEventsReportNewContainersAndExecs(t *testing.T) {
+	rt := newFake()
+	var got collector
+	s, _ := New(Options{Runtime: rt, Node: "n1", Emit: got.emit, Settle: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return cancel
-}
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
+	// ctr -n k8s.io run: new, not (yet) listed by the CRI plugin — reported once it has settled.
+	rt.add(Container{Namespace: KubeletNamespace, ID: "sneaky", Created: time.Now(), Running: true}, nil)
+	rt.events <- Event{Namespace: KubeletNamespace, Topic: "/tasks/start", ID: "sneaky"}
+	e := got.waitFor(t, func(e runtimeevent.Event) bool { return e.Container.ID == "sneaky" })
+	if e.Container.Origin != runtimeevent.OriginContainerd || e.Observed != "event" {
+		t.Errorf("sneaky: %+v", e.Container)
 	}
-}
 
-// At start the whole inventory is judged: the containers of a Docker Engine and of ctr are reported once each,
-// however many resyncs follow; the kubelet's are not. A restarted sensor reports them again (its inventory finds
-// what it missed while it was down).
-func TestInventoryAtStartAndRestart(t *testing.T) {
-	rt := newFake()
-	rt.add(Container{Namespace: "k8s.io", ID: "kubelet-made", Created: old(), Running: true}, true)
-	rt.add(Container{Namespace: "moby", ID: "doki", Image: "alpine", Created: old(), Running: true, Pid: 42}, false)
-	rt.add(Container{Namespace: "k8s.io", ID: "ctr-made", Created: old()}, false)
-	out := &collector{}
-	stop := start(t, rt, out, time.Second)
-	eventually(t, "both rogue containers reported", func() bool { return len(out.ids()) == 2 })
-	time.Sleep(200 * time.Millisecond) // several resyncs
-	ids := out.ids()
-	if ids["moby/doki"] != 1 || ids["k8s.io/ctr-made"] != 1 || ids["k8s.io/kubelet-made"] != 0 {
-		t.Fatalf("reported %v; want moby/doki and k8s.io/ctr-made once each, not the kubelet's", ids)
+	// A kubelet container listed at once.
+	rt.add(Container{Namespace: KubeletNamespace, ID: "upf", Created: time.Now(), Running: true}, upfPod)
+	rt.events <- Event{Namespace: KubeletNamespace, Topic: "/containers/create", ID: "upf"}
+	e = got.waitFor(t, func(e runtimeevent.Event) bool { return e.Container.ID == "upf" })
+	if e.Container.Origin != runtimeevent.OriginCRI || e.Container.Pod.Name != "upf-0" {
+		t.Errorf("upf: %+v", e.Container)
 	}
-	for _, f := range out.fs {
-		if f.Rule != RuleRogueContainer || f.Technique != finding.MaliciousVNFInstantiation || f.Source != "runtime" || f.ID == "" {
-			t.Errorf("finding %+v", f)
-		}
-		if f.Evidence["containerID"] == "doki" && (f.Severity != finding.Critical || f.Evidence["image"] != "alpine") {
-			t.Errorf("the running Docker container: severity %s, image %q; want critical, alpine", f.Severity, f.Evidence["image"])
-		}
-	}
-	stop()
-	again := &collector{}
-	start(t, rt, again, time.Second)
-	eventually(t, "the restarted sensor to report both again", func() bool { return len(again.ids()) == 2 })
-}
 
-// A container containerd reports created in k8s.io is not reported while the CRI plugin may still be about to list
-// it; once it lists it, never. One the plugin never lists is reported after the settle time.
-func TestNewContainerSettles(t *testing.T) {
-	rt := newFake()
-	out := &collector{}
-	start(t, rt, out, 300*time.Millisecond)
-	rt.add(Container{Namespace: "k8s.io", ID: "kubelet-new", Created: time.Now()}, false)
-	rt.events <- Event{Namespace: "k8s.io", Topic: "/containers/create", ID: "kubelet-new"}
-	time.Sleep(100 * time.Millisecond)
-	rt.mu.Lock()
-	rt.cri["kubelet-new"] = true // CreateContainer returned
-	rt.mu.Unlock()
-	rt.add(Container{Namespace: "k8s.io", ID: "ctr-new", Created: time.Now()}, false)
-	rt.events <- Event{Namespace: "k8s.io", Topic: "/containers/create", ID: "ctr-new"}
-	eventually(t, "ctr-new reported", func() bool { return out.ids()["k8s.io/ctr-new"] == 1 })
-	time.Sleep(400 * time.Millisecond)
-	if ids := out.ids(); ids["k8s.io/kubelet-new"] != 0 || len(ids) != 1 {
-		t.Errorf("reported %v; want only k8s.io/ctr-new", ids)
+	// An exec, with the command read from /proc as the event arrived.
+	rt.events <- Event{Namespace: KubeletNamespace, Topic: "/tasks/exec-started", ID: "upf", ExecID: "x1", Pid: 42, Command: []string{"cat", "/data/secret"}}
+	e = got.waitFor(t, func(e runtimeevent.Event) bool { return e.Kind == runtimeevent.KindExec })
+	if e.Exec.ID != "x1" || !slices.Equal(e.Exec.Command, []string{"cat", "/data/secret"}) || e.Container.Pod.Container != "upf" {
+		t.Errorf("exec: %+v in %+v", e.Exec, e.Container)
+	}
+	// An exec into a container the runtime no longer knows is still reported.
+	rt.events <- Event{Namespace: "moby", Topic: "/tasks/exec-started", ID: "gone", ExecID: "x2", Pid: 43}
+	got.waitFor(t, func(e runtimeevent.Event) bool { return e.Kind == runtimeevent.KindExec && e.Exec.ID == "x2" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
-// When the CRI plugin's list cannot be read, containers in k8s.io are not judged (nothing to judge them by), and
-// a container outside k8s.io, which needs no list, still is.
-func TestCRIFailureKeepsTheOtherNamespaces(t *testing.T) {
-	rt := newFake()
-	rt.criErr = errors.New("CRI: unavailable")
-	rt.add(Container{Namespace: "k8s.io", ID: "unknown", Created: old()}, false)
-	rt.add(Container{Namespace: "moby", ID: "doki", Created: old()}, false)
-	out := &collector{}
-	start(t, rt, out, time.Second)
-	eventually(t, "the Docker container reported", func() bool { return out.ids()["moby/doki"] == 1 })
-	time.Sleep(150 * time.Millisecond)
-	if ids := out.ids(); len(ids) != 1 {
-		t.Errorf("reported %v while the CRI list was unreadable; want only moby/doki", ids)
+func TestReadCommand(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "7"), 0o755); err != nil {
+		t.Fatal(err)
 	}
-	rt.mu.Lock()
-	rt.criErr = nil
-	rt.mu.Unlock()
-	eventually(t, "k8s.io/unknown reported once the list is readable", func() bool { return out.ids()["k8s.io/unknown"] == 1 })
+	if err := os.WriteFile(filepath.Join(root, "7", "cmdline"), []byte("sh\x00-c\x00cat /etc/shadow\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readCommand(root, 7)
+	if err != nil || !slices.Equal(got, []string{"sh", "-c", "cat /etc/shadow"}) {
+		t.Errorf("readCommand = %q, %v", got, err)
+	}
+	if _, err := readCommand(root, 8); err == nil {
+		t.Error("a process that is gone must be an error")
+	}
+	self, err := readCommand("/proc", uint32(os.Getpid()))
+	if err != nil || len(self) == 0 {
+		t.Errorf("this test's own command line: %q, %v", self, err)
+	}
+	_ = strconv.Itoa
 }
