@@ -53,7 +53,7 @@ func (a *auditFlags) on() bool { return a.enabled || a.queueDir != "" }
 // startAuditIntake builds the intake: the detection engine, the queue backend (PostgreSQL when the store is, the
 // disk queue otherwise) and the receiver's authentication.
 func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
-	out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
+	runtimeEnv func(*detect.Env), out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
 	var tokens []string
 	var clientCAs *x509.CertPool
 	if f.clientCAFile != "" {
@@ -76,7 +76,11 @@ func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *c
 	if err != nil {
 		return nil, err
 	}
-	engine, err := detect.NewEngine(rules, detect.Env{Config: cfg, Inventory: inv, Objects: objects, Namespaces: namespaces, Logger: logger})
+	denv := detect.Env{Config: cfg, Inventory: inv, Objects: objects, Namespaces: namespaces, Logger: logger}
+	if runtimeEnv != nil {
+		runtimeEnv(&denv)
+	}
+	engine, err := detect.NewEngine(rules, denv)
 	if err != nil {
 		return nil, err
 	}
