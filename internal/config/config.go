@@ -119,6 +119,21 @@ type RegistrationWatch struct {
 	GracePeriod string `yaml:"gracePeriod"`
 }
 
+// NodeAgent names vnfguard's node agent (`vnfguard node`): the DaemonSet and the ServiceAccount the Helm chart
+// makes in Namespace, both Workload + "-node" and ServiceAccount + "-node" (vnfguard-node by default). Its host
+// access (hostPID and the containerd socket) is vnfguard's one named exception: `vnfguard scan` reports it, at
+// severity info, only for the DaemonSet of exactly these names in Namespace and of exactly that shape.
+func (s Self) NodeAgent() (daemonSet, serviceAccount string) {
+	workload, sa := s.Workload, s.ServiceAccount
+	if workload == "" {
+		workload = "vnfguard"
+	}
+	if sa == "" {
+		sa = "vnfguard"
+	}
+	return workload + "-node", sa + "-node"
+}
+
 // IsRBACName reports whether an RBAC object's name is one of vnfguard's own.
 func (s Self) IsRBACName(name string) bool {
 	for _, n := range s.RBAC {
