@@ -27,6 +27,8 @@ type nodeOptions struct {
 	allowedNamespaces []string
 	resync            time.Duration
 	procRoot          string
+	kubeletURL        string
+	kubeletCA         string
 	logLevel          string
 }
 
@@ -57,6 +59,8 @@ A container counts as the kubelet's only when the CRI plugin lists it; an exec's
 	f.StringSliceVar(&o.allowedNamespaces, "allow-namespace", nil, "containerd namespaces besides k8s.io whose containers are expected (the operator's own tooling); reported with origin allowed")
 	f.DurationVar(&o.resync, "resync", 30*time.Second, "how often the whole inventory is reported again")
 	f.StringVar(&o.procRoot, "proc-root", "/proc", "the host's /proc, where exec command lines are read")
+	f.StringVar(&o.kubeletURL, "kubelet-url", "", "the kubelet's API (https://NODE_IP:10250): its probe counts (/metrics/probes, RBAC get nodes/metrics) account for the exec probes whose command ended before it could be read; empty: such execs are judged without that account")
+	f.StringVar(&o.kubeletCA, "kubelet-ca", "", "CA (PEM) of the kubelet's serving certificate; empty: the system roots")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
 }
@@ -78,13 +82,23 @@ func runNode(ctx context.Context, o *nodeOptions, stderr io.Writer) error {
 	if err != nil {
 		return usageError(err)
 	}
+	var probes nodesensor.ProbeCounter
+	if o.kubeletURL != "" {
+		if probes, err = nodesensor.NewKubeletProbes(o.kubeletURL, o.tokenFile, o.kubeletCA); err != nil {
+			return usageError(err)
+		}
+	}
+	execs, err := nodesensor.StartExecWatch(ctx, o.procRoot)
+	if err != nil {
+		logger.Warn("exec command lines are read from /proc when containerd reports the exec: short commands will have ended by then", "error", err)
+	}
 	shipCtx, stopShipping := context.WithCancel(context.Background())
 	shipped := make(chan struct{})
 	go func() { defer close(shipped); _ = shipper.Run(shipCtx) }()
 
 	var wg sync.WaitGroup
 	for _, socket := range o.sockets {
-		wg.Go(func() { followContainerd(ctx, socket, o, shipper, logger) })
+		wg.Go(func() { followContainerd(ctx, socket, o, execs, probes, shipper, logger) })
 	}
 	logger.Info("node agent started", "node", o.nodeName, "sockets", o.sockets, "intake", o.intakeURL)
 	wg.Wait()
@@ -97,10 +111,10 @@ func runNode(ctx context.Context, o *nodeOptions, stderr io.Writer) error {
 
 // followContainerd runs a sensor on one socket until ctx ends, reconnecting with backoff: each new run takes the
 // inventory again, so what happened while the connection was down is found.
-func followContainerd(ctx context.Context, socket string, o *nodeOptions, shipper *nodesensor.Shipper, logger *slog.Logger) {
+func followContainerd(ctx context.Context, socket string, o *nodeOptions, execs *nodesensor.ExecWatch, probes nodesensor.ProbeCounter, shipper *nodesensor.Shipper, logger *slog.Logger) {
 	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Cap: 30 * time.Second, Steps: 1 << 30}
 	for ctx.Err() == nil {
-		err := runSensor(ctx, socket, o, shipper, logger)
+		err := runSensor(ctx, socket, o, execs, probes, shipper, logger)
 		if ctx.Err() != nil {
 			return
 		}
@@ -113,19 +127,19 @@ func followContainerd(ctx context.Context, socket string, o *nodeOptions, shippe
 	}
 }
 
-func runSensor(ctx context.Context, socket string, o *nodeOptions, shipper *nodesensor.Shipper, logger *slog.Logger) error {
+func runSensor(ctx context.Context, socket string, o *nodeOptions, execs *nodesensor.ExecWatch, probes nodesensor.ProbeCounter, shipper *nodesensor.Shipper, logger *slog.Logger) error {
 	rt, err := nodesensor.Connect(socket)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	rt.ProcRoot = o.procRoot
+	rt.ProcRoot, rt.Execs = o.procRoot, execs
 	v, err := rt.Version(ctx)
 	if err != nil {
 		return err
 	}
 	s, err := nodesensor.New(nodesensor.Options{Runtime: rt, Node: o.nodeName, AllowedNamespaces: o.allowedNamespaces, Emit: shipper.Emit,
-		Resync: o.resync, ProcRoot: o.procRoot, Logger: logger.With("socket", socket)})
+		Resync: o.resync, ProcRoot: o.procRoot, Probes: probes, Logger: logger.With("socket", socket)})
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,9 @@ import (
 //	                     pods/exec or pods/attach into that pod and container around the exec's time — or "" when
 //	                     neither arrived within the exec grace (Env.ExecGrace after the exec)
 //	isPodHook()          the exec runs exactly a command the pod declares for the kubelet to run: an exec probe
-//	                     (liveness, readiness, startup) or a postStart/preStop hook
+//	                     (liveness, readiness, startup) or a postStart/preStop hook; or, its command unreadable
+//	                     (the process had ended), the kubelet's probe count accounted for it with a probe of a type
+//	                     the container declares as an exec probe
 //	runtimeCommand()     the exec's command line joined by spaces, or "(unreadable: why)"
 //	declaredImages()     the image digests the VNF instance's package declared ([] when it declared none)
 //	wasDormant()         the instance was already dormant Env.ZombieGrace before the report (a pod being stopped by
@@ -45,23 +47,38 @@ const (
 )
 
 // AccessLedger remembers the ways into pods that passed the API server (exec and attach: admission requests and
-// audit events), so that an exec the node reports can be matched with one. Safe for concurrent use; entries older
-// than ten minutes are dropped.
+// audit events), so that an exec the node reports can be matched with one. Each exec through the API server
+// starts one process, so a match is used up: the admission request and the audit event of one kubectl exec are
+// one entry (records of the same pod and container within sameRequest of each other), and they account for one
+// process, not for the next command an attacker runs through the kubelet a few seconds later. Safe for
+// concurrent use; entries older than ten minutes are dropped.
 type AccessLedger struct {
 	mu      sync.Mutex
-	entries map[string][]ledgerEntry // namespace/pod
+	entries map[string][]*ledgerEntry // namespace/pod
 	added   int
 }
 
 type ledgerEntry struct {
 	container, via string
 	at             time.Time
+	used           bool
 }
 
 // NewAccessLedger returns an empty ledger.
-func NewAccessLedger() *AccessLedger { return &AccessLedger{entries: map[string][]ledgerEntry{}} }
+func NewAccessLedger() *AccessLedger { return &AccessLedger{entries: map[string][]*ledgerEntry{}} }
 
-const ledgerHorizon = 10 * time.Minute
+const (
+	ledgerHorizon = 10 * time.Minute
+	// sameRequest: an admission request and the audit event of the same exec are this close.
+	sameRequest = 3 * time.Second
+	// execLead: how long before the process starts its API-server request may have been received (the API
+	// server admits, audits, dials the kubelet, which asks the CRI, which asks containerd).
+	execLead = 10 * time.Second
+)
+
+func sameContainer(a, b string) bool { return a == "" || b == "" || a == b }
+
+func near(a, b time.Time, d time.Duration) bool { return a.Sub(b) <= d && b.Sub(a) <= d }
 
 // Record notes an exec or attach into namespace/pod (container "" when the request named none: the pod's only
 // or default container), seen through via at the given time.
@@ -72,11 +89,17 @@ func (l *AccessLedger) Record(namespace, pod, container, via string, at time.Tim
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := namespace + "/" + pod
-	l.entries[k] = append(l.entries[k], ledgerEntry{container: container, via: via, at: at})
+	e := &ledgerEntry{container: container, via: via, at: at}
+	for _, o := range l.entries[k] {
+		if o.used && sameContainer(o.container, container) && near(o.at, at, sameRequest) {
+			e.used = true // the other record of an exec already matched
+		}
+	}
+	l.entries[k] = append(l.entries[k], e)
 	if l.added++; l.added%1024 == 0 {
 		cut := time.Now().Add(-ledgerHorizon)
 		for k, es := range l.entries {
-			es = slices.DeleteFunc(es, func(e ledgerEntry) bool { return e.at.Before(cut) })
+			es = slices.DeleteFunc(es, func(e *ledgerEntry) bool { return e.at.Before(cut) })
 			if len(es) == 0 {
 				delete(l.entries, k)
 			} else {
@@ -86,19 +109,25 @@ func (l *AccessLedger) Record(namespace, pod, container, via string, at time.Tim
 	}
 }
 
-// Find returns how an exec at the given time into namespace/pod's container passed the API server: an entry from
-// 30 s before to 5 s after it (the API server admits and audits before the kubelet starts the process; an
-// interactive session keeps its exec open), or "".
-func (l *AccessLedger) Find(namespace, pod, container string, at time.Time) string {
+// Find returns how an exec at the given time into namespace/pod's container passed the API server — the oldest
+// unused record from execLead before it to grace after it — and uses that record up; "" when there is none.
+func (l *AccessLedger) Find(namespace, pod, container string, at time.Time, grace time.Duration) string {
 	if l == nil {
 		return ""
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, e := range slices.Backward(l.entries[namespace+"/"+pod]) {
-		if (e.container == "" || container == "" || e.container == container) && !e.at.Before(at.Add(-30*time.Second)) && !e.at.After(at.Add(5*time.Second)) {
-			return e.via
+	es := l.entries[namespace+"/"+pod]
+	for _, e := range es {
+		if e.used || !sameContainer(e.container, container) || e.at.Before(at.Add(-execLead)) || e.at.After(at.Add(grace)) {
+			continue
 		}
+		for _, o := range es {
+			if sameContainer(o.container, e.container) && near(o.at, e.at, sameRequest) {
+				o.used = true
+			}
+		}
+		return e.via
 	}
 	return ""
 }
@@ -147,15 +176,15 @@ func (a *activation) apiServerExec() string {
 	}
 	a.rt.viaDone = true
 	p := e.Container.Pod
-	find := func() string { return a.e.env.Ledger.Find(p.Namespace, p.Name, p.Container, e.Time) }
-	if a.rt.via = find(); a.rt.via != "" {
-		return a.rt.via
-	}
-	// The admission request comes before the exec; the audit event up to the API server's batch wait after it.
 	grace := a.e.env.ExecGrace
 	if grace == 0 {
 		grace = DefaultExecGrace
 	}
+	find := func() string { return a.e.env.Ledger.Find(p.Namespace, p.Name, p.Container, e.Time, grace) }
+	if a.rt.via = find(); a.rt.via != "" {
+		return a.rt.via
+	}
+	// The admission request comes before the exec; the audit event up to the API server's batch wait after it.
 	if wait := time.Until(e.Time.Add(grace)); wait > 0 {
 		select {
 		case <-time.After(wait):
@@ -170,7 +199,7 @@ func (a *activation) apiServerExec() string {
 // isPodHook: see the package comment above. A pod whose spec cannot be read has no hooks: the exec is judged.
 func (a *activation) isPodHook() bool {
 	e := a.runtimeEvent()
-	if e == nil || e.Exec == nil || e.Container.Pod == nil || len(e.Exec.Command) == 0 || a.e.env.PodSpecs == nil {
+	if e == nil || e.Exec == nil || e.Container.Pod == nil || (len(e.Exec.Command) == 0 && e.Exec.KubeletProbe == "") || a.e.env.PodSpecs == nil {
 		return false
 	}
 	if a.rt.hook != 0 {
@@ -188,6 +217,13 @@ func (a *activation) isPodHook() bool {
 		if c.Name != p.Container {
 			continue
 		}
+		if len(e.Exec.Command) == 0 {
+			// Unreadable: the kubelet's own probe count accounted for it, for a probe of that type that is an exec.
+			if pr := probeOfType(c, e.Exec.KubeletProbe); pr != nil && pr.Exec != nil {
+				a.rt.hook = 2
+			}
+			continue
+		}
 		for _, cmd := range hookCommands(c) {
 			if slices.Equal(cmd, e.Exec.Command) {
 				a.rt.hook = 2
@@ -195,6 +231,18 @@ func (a *activation) isPodHook() bool {
 		}
 	}
 	return a.rt.hook == 2
+}
+
+func probeOfType(c corev1.Container, typ string) *corev1.Probe {
+	switch typ {
+	case "Liveness":
+		return c.LivenessProbe
+	case "Readiness":
+		return c.ReadinessProbe
+	case "Startup":
+		return c.StartupProbe
+	}
+	return nil
 }
 
 // hookCommands are the commands the kubelet itself runs in a container.

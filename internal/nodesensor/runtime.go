@@ -2,6 +2,7 @@ package nodesensor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -92,6 +93,22 @@ type Containerd struct {
 	cri    runtimeapi.RuntimeServiceClient
 	// ProcRoot is the node's /proc, where exec command lines are read (default /proc).
 	ProcRoot string
+	// Execs, when set, has the command lines read at execve time; /proc is read only for what it missed.
+	Execs *ExecWatch
+}
+
+// command is an exec's command line: as the kernel's process event had it, else from /proc now.
+func (r *Containerd) command(pid uint32) ([]string, error) {
+	for range 5 {
+		if cmd, ok := r.Execs.Command(pid); ok {
+			return cmd, nil
+		}
+		if r.Execs == nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond) // the process event may still be on its way
+	}
+	return readCommand(r.ProcRoot, pid)
 }
 
 // Connect dials containerd's socket (e.g. /run/containerd/containerd.sock).
@@ -252,7 +269,7 @@ func (r *Containerd) Events(ctx context.Context) (<-chan Event, <-chan error) {
 					case *eventstypes.TaskExecStarted:
 						ev.ID, ev.ExecID, ev.Pid = p.ContainerID, p.ExecID, p.Pid
 						// First thing: the process may be gone milliseconds later.
-						ev.Command, ev.CommandErr = readCommand(r.ProcRoot, p.Pid)
+						ev.Command, ev.CommandErr = r.command(p.Pid)
 					case *eventstypes.TaskExecAdded:
 						ev.ID, ev.ExecID = p.ContainerID, p.ExecID
 					case *eventstypes.TaskExit:
@@ -298,4 +315,13 @@ func execsOf(ctx context.Context, task containerd.Task) []ExecProcess {
 }
 
 // isNotFound: containerd's not-found, which its gRPC status carries.
-func isNotFound(err error) bool { return err != nil && errdefs.IsNotFound(errgrpc.ToNative(err)) }
+// The client wraps some gRPC errors in its own messages ("no running task found: ..."), so every error of the
+// chain is looked at.
+func isNotFound(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if errdefs.IsNotFound(e) || errdefs.IsNotFound(errgrpc.ToNative(e)) {
+			return true
+		}
+	}
+	return false
+}

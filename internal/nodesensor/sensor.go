@@ -19,8 +19,12 @@ type Options struct {
 	// AllowedNamespaces are containerd namespaces besides the kubelet's whose containers are expected (an
 	// operator's own tooling); k8s.io is judged by the CRI plugin's list whatever this says.
 	AllowedNamespaces []string
-	// Emit receives the events; it is called from one goroutine at a time and may block (back pressure).
+	// Emit receives the events; it may be called from several goroutines at once and may block (back pressure).
 	Emit func([]runtimeevent.Event)
+	// Probes, when set, is the kubelet's count of probe runs, which accounts for the execs whose command line
+	// could not be read (see ProbeCounter); ProbeWait bounds how long an exec waits for the count (default 1.5 s).
+	Probes    ProbeCounter
+	ProbeWait time.Duration
 	// Settle is how long a new container in k8s.io may go unlisted by the CRI plugin before it counts as not made
 	// through it: the plugin lists a container once its CreateContainer returned, just after containerd's
 	// /containers/create event (default 2 s).
@@ -38,6 +42,10 @@ type Options struct {
 // container and exec that containerd reports.
 type Sensor struct {
 	o Options
+
+	probeMu   sync.Mutex
+	accounted map[string]uint64 // probeKey → the probe runs execs have accounted for
+	execs     sync.WaitGroup
 }
 
 // New checks the options.
@@ -57,6 +65,9 @@ func New(o Options) (*Sensor, error) {
 	if o.ProcRoot == "" {
 		o.ProcRoot = "/proc"
 	}
+	if o.ProbeWait == 0 {
+		o.ProbeWait = 1500 * time.Millisecond
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -71,6 +82,17 @@ func New(o Options) (*Sensor, error) {
 func (s *Sensor) Run(ctx context.Context) error {
 	// Subscribe before the inventory: a container created between the two is then seen at least once.
 	events, errs := s.o.Runtime.Events(ctx)
+	defer s.execs.Wait()
+	if s.o.Probes != nil {
+		// The probes run so far are accounted for: only runs from now on can stand for an exec seen from now on.
+		runs, err := s.o.Probes.ProbeRuns(ctx)
+		if err != nil {
+			s.o.Logger.Warn("the kubelet's probe counts could not be read: execs whose command ended before it could be read are reported without a probe account", "error", err)
+		}
+		s.probeMu.Lock()
+		s.accounted = runs
+		s.probeMu.Unlock()
+	}
 	if err := s.Inventory(ctx); err != nil {
 		return err
 	}
@@ -196,7 +218,50 @@ func (s *Sensor) exec(ctx context.Context, ev Event) {
 		}
 	}
 	ce := s.describe(c, cri)
-	s.o.Emit([]runtimeevent.Event{s.execEvent(ce, ev.ExecID, ev.Pid, ev.Command, ev.CommandErr, ev.Time, "event")})
+	x := s.execEvent(ce, ev.ExecID, ev.Pid, ev.Command, ev.CommandErr, ev.Time, "event")
+	s.o.Logger.Debug("exec", "namespace", ev.Namespace, "container", ev.ID, "execID", ev.ExecID, "pid", ev.Pid, "command", ev.Command, "commandError", ev.CommandErr)
+	if len(ev.Command) > 0 || ce.Pod == nil || s.o.Probes == nil {
+		s.o.Emit([]runtimeevent.Event{x})
+		return
+	}
+	// The kubelet counts a probe once its exec returned: wait for the count without holding up other events.
+	s.execs.Go(func() {
+		x.Exec.KubeletProbe = s.probeRun(ctx, ce.Pod)
+		s.o.Emit([]runtimeevent.Event{x})
+	})
+}
+
+// probeRun waits up to ProbeWait for a probe run of the pod's container that no exec has accounted for yet, and
+// accounts this exec for it: returns its probe type, or "" when the kubelet ran no probe.
+func (s *Sensor) probeRun(ctx context.Context, p *runtimeevent.Pod) string {
+	deadline := time.Now().Add(s.o.ProbeWait)
+	for {
+		runs, err := s.o.Probes.ProbeRuns(ctx)
+		if err != nil {
+			s.o.Logger.Warn("the kubelet's probe counts could not be read; the exec is reported without a probe account", "error", err)
+			return ""
+		}
+		s.probeMu.Lock()
+		if s.accounted == nil {
+			s.accounted = map[string]uint64{}
+		}
+		for _, typ := range []string{"Readiness", "Liveness", "Startup"} {
+			k := probeKey(p.Namespace, p.Name, p.Container, typ)
+			if runs[k] > s.accounted[k] {
+				s.accounted[k]++
+				s.probeMu.Unlock()
+				return typ
+			}
+		}
+		s.probeMu.Unlock()
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return ""
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
 }
 
 func (s *Sensor) execEvent(c runtimeevent.Container, execID string, pid uint32, cmd []string, cerr error, at time.Time, observed string) runtimeevent.Event {

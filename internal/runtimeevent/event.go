@@ -93,6 +93,10 @@ type Exec struct {
 	// then CommandError says why (the process may end a few milliseconds after it started).
 	Command      []string `json:"command,omitempty"`
 	CommandError string   `json:"commandError,omitempty"`
+	// KubeletProbe, for an exec whose command could not be read, is the probe type (Liveness, Readiness,
+	// Startup) whose run the kubelet counted for the container when the exec happened and no other exec had
+	// accounted for: the kubelet's own account that this exec was its probe.
+	KubeletProbe string `json:"kubeletProbe,omitempty"`
 }
 
 // Verb marks an audit envelope that carries an Event.
