@@ -98,6 +98,9 @@ type Self struct {
 	ServiceAccount string `yaml:"serviceAccount"`
 	// Workload is the name of its Deployment (or StatefulSet, DaemonSet) in Namespace (default vnfguard).
 	Workload string `yaml:"workload"`
+	// Image is vnfguard's own image: the node agent's DaemonSet must run it to be covered by its named exception
+	// (policy.NodeAgentException). Empty: the exception covers nothing, and admission denies the agent.
+	Image string `yaml:"image"`
 	// WebhookConfigurations are its ValidatingWebhookConfigurations (default [vnfguard]); the first is the one
 	// `webhook-config` renders unless --name says otherwise.
 	WebhookConfigurations []string `yaml:"webhookConfigurations"`

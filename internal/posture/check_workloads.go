@@ -3,6 +3,7 @@ package posture
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	authnv1 "k8s.io/api/authentication/v1"
@@ -65,7 +66,8 @@ func (s *scope) checkWorkloads(ctx context.Context) ([]finding.Finding, error) {
 		}
 		d := ev.Evaluate(ctx, req)
 		agent := s.nodeAgent(o.Object)
-		for _, v := range append(append(append([]policy.Violation(nil), d.Denials...), d.Warnings...), d.Audits...) {
+		// Overrides too: what admission lets through by the node agent's named exception is still reported.
+		for _, v := range slices.Concat(d.Denials, d.Warnings, d.Audits, d.Overrides) {
 			if requestChecks[v.Check] {
 				continue
 			}
@@ -79,12 +81,12 @@ func (s *scope) checkWorkloads(ctx context.Context) ([]finding.Finding, error) {
 			msg := v.Message
 			ev := map[string]string{"check": v.Check, "field": v.Field}
 			switch {
-			case agent.covers(v):
+			case agent.Covers(v):
 				// vnfguard's own node agent, of exactly the named shape (node_agent.go): reported, not hidden.
 				sev, msg = finding.Info, NodeAgentException+" ("+v.Message+")"
 				ev[nodeAgentEvidence] = "node-agent"
-			case agent.agent && agent.broken != "":
-				msg += " (not vnfguard's named node-agent exception: " + agent.broken + ")"
+			case agent.Agent && agent.Broken != "" && !strings.HasSuffix(msg, policy.NodeAgentNotCovered(agent.Broken)):
+				msg += policy.NodeAgentNotCovered(agent.Broken)
 			}
 			f := s.finding(workloadRulePrefix+v.Check, v.Technique, v.Mitigations, sev, o.Object,
 				fmt.Sprintf("%s %s/%s: %s: %s", o.GVK.Kind, m.GetNamespace(), m.GetName(), v.Field, msg), ev)

@@ -41,7 +41,7 @@ func TestNodeAgentException(t *testing.T) {
 		{name: "writable socket mount", broken: "writable", edit: func(ds *appsv1.DaemonSet) {
 			ds.Spec.Template.Spec.Containers[0].VolumeMounts[0].ReadOnly = false
 		}},
-		{name: "another image", broken: "not the image of vnfguard's Deployment", edit: func(ds *appsv1.DaemonSet) {
+		{name: "another image", broken: "not vnfguard's own image", edit: func(ds *appsv1.DaemonSet) {
 			ds.Spec.Template.Spec.Containers[0].Image = "registry.example/tools/agent:1"
 		}},
 		{name: "root", broken: "may run as root", edit: func(ds *appsv1.DaemonSet) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authnv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -20,6 +21,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/policy"
+	"github.com/vnfguard/vnfguard/internal/vnf"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/lab"
@@ -371,7 +374,8 @@ func TestNodeAgent(t *testing.T) {
 	c := spec.Containers[0]
 	for _, want := range []string{"node", "--containerd-socket=/host/run/containerd/containerd.sock", "--node-name=$(NODE_NAME)",
 		"--intake-url=https://vnfguard.vnfguard.svc:443/runtime", "--intake-ca=/etc/vnfguard/ca/ca.crt",
-		"--token-file=/var/run/secrets/kubernetes.io/serviceaccount/token", "--proc-root=/proc", "--resync=30s", "--allow-namespace=moby"} {
+		"--token-file=/var/run/secrets/kubernetes.io/serviceaccount/token", "--proc-root=/proc", "--resync=30s", "--allow-namespace=moby",
+		"--kubelet-url=https://$(HOST_IP):10250", "--kubelet-ca=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"} {
 		if !slices.Contains(c.Args, want) {
 			t.Errorf("agent args %v: no %s", c.Args, want)
 		}
@@ -404,11 +408,53 @@ func TestNodeAgent(t *testing.T) {
 			}
 		case *rbacv1.ClusterRoleBinding:
 			for _, s := range v.Subjects {
-				if s.Name == "vnfguard-node" {
+				if s.Name == "vnfguard-node" && v.RoleRef.Name != "vnfguard-node" {
 					t.Errorf("ClusterRoleBinding %s grants the agent %s", v.Name, v.RoleRef.Name)
 				}
 			}
+		case *rbacv1.ClusterRole:
+			// The agent's one permission: the kubelet's probe counts.
+			if v.Name == "vnfguard-node" && (len(v.Rules) != 1 || !slices.Equal(v.Rules[0].Resources, []string{"nodes/metrics"}) || !slices.Equal(v.Rules[0].Verbs, []string{"get"})) {
+				t.Errorf("ClusterRole vnfguard-node grants %+v; want get nodes/metrics only", v.Rules)
+			}
 		}
+	}
+	// Admission: the chart's own configuration lets exactly this DaemonSet (and its pods) through, as an override
+	// naming the exception; the same DaemonSet with one more hostPath, or in another namespace, is denied.
+	var cfg *config.Config
+	for _, o := range objs {
+		if cm, ok := o.Object.(*corev1.ConfigMap); ok && cm.Name == "vnfguard-config" {
+			var err error
+			if cfg, err = config.Parse([]byte(cm.Data["config.yaml"])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if cfg == nil {
+		t.Fatal("no ConfigMap vnfguard-config")
+	}
+	evaluator, err := policy.New(policy.Environment{Config: cfg, Inventory: vnf.Static{Snap: vnf.Empty("none")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	judge := func(d *appsv1.DaemonSet) *policy.Decision {
+		return evaluator.Evaluate(context.Background(), &policy.Request{UID: "u", Operation: policy.Create,
+			Kind: appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Resource: appsv1.SchemeGroupVersion.WithResource("daemonsets"),
+			Namespace: d.Namespace, Name: d.Name, User: authnv1.UserInfo{Username: "system:serviceaccount:kube-system:helm"}, Object: d})
+	}
+	if d := judge(ds); !d.Allowed || !slices.Contains(d.Exceptions, policy.NodeAgentException) || len(d.Overrides) == 0 {
+		t.Errorf("the chart's agent: allowed %v exceptions %v overrides %d denials %v errors %v", d.Allowed, d.Exceptions, len(d.Overrides), d.Denials, d.Errors)
+	}
+	wider := ds.DeepCopy()
+	wider.Spec.Template.Spec.Volumes = append(wider.Spec.Template.Spec.Volumes, corev1.Volume{Name: "root",
+		VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}})
+	if d := judge(wider); d.Allowed || !strings.Contains(d.Message(), "not vnfguard's named node-agent exception: volume \"root\" is a second hostPath") {
+		t.Errorf("the agent with the host's / mounted too: allowed %v: %s", d.Allowed, d.Message())
+	}
+	elsewhere := ds.DeepCopy()
+	elsewhere.Namespace = "tools"
+	if d := judge(elsewhere); d.Allowed || len(d.Overrides) > 0 {
+		t.Errorf("a look-alike in another namespace: allowed %v overrides %v", d.Allowed, d.Overrides)
 	}
 	// The posture scan: the agent's host access, reported at info as the named exception.
 	dir := t.TempDir()
