@@ -15,11 +15,15 @@ type recorded struct{ ns, pod, container, via string }
 
 type recorderFunc func(ns, pod, container, via string, at time.Time)
 
-func (f recorderFunc) Record(ns, pod, container, via string, at time.Time) { f(ns, pod, container, via, at) }
+func (f recorderFunc) Record(ns, pod, container, via string, at time.Time) {
+	f(ns, pod, container, via, at)
+}
 
 func TestRecordingAccessRecordsOnlyAllowedExecAndAttach(t *testing.T) {
 	var got []recorded
-	rec := recorderFunc(func(ns, pod, container, via string, _ time.Time) { got = append(got, recorded{ns, pod, container, via}) })
+	rec := recorderFunc(func(ns, pod, container, via string, _ time.Time) {
+		got = append(got, recorded{ns, pod, container, via})
+	})
 	deny := HandlerFunc(func(_ context.Context, req *policy.Request) *policy.Decision { return &policy.Decision{Request: req} })
 	pods := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 	exec := &policy.Request{UID: "u1", Operation: policy.Connect, Resource: pods, SubResource: "exec", Namespace: "5gc", Name: "upf-0",

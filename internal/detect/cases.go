@@ -47,7 +47,7 @@ type Suite struct {
 	// DeclaredImages are the images each VNF package declares, by vnfdId (the images: map of the inventory file).
 	DeclaredImages map[string][]vnf.DeclaredImage `json:"declaredImages,omitempty"`
 	Objects        []CaseObject                   `json:"objects,omitempty"`
-	Cases     []Case          `json:"cases"`
+	Cases          []Case                         `json:"cases"`
 }
 
 // CaseObject is an object of the cluster view.

@@ -3,8 +3,8 @@ package detect
 import (
 	"context"
 	"net/url"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"

@@ -153,9 +153,9 @@ type ControlPlane struct {
 	nodeLock *os.File
 	guards   []*Guard
 	// docker is the Docker Engine on the real node (StartDockerEngine); agents the node agents (StartNodeAgent).
-	docker *DockerEngine
-	agents []*NodeAgent
-	stopped  bool
+	docker  *DockerEngine
+	agents  []*NodeAgent
+	stopped bool
 }
 
 // MissingBinariesError says which control-plane binaries are absent and how to build them.

@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // DockerdPath is Debian's Docker Engine (package docker.io; hack/node-deps.sh installs it).

@@ -71,12 +71,12 @@ type Node struct {
 	// Dir holds the node's configuration, state and logs.
 	Dir string
 
-	registry   *imageRegistry
+	registry *imageRegistry
 	// kubeletPort is the kubelet API's port on 127.0.0.1.
 	kubeletPort int
-	containerd *process
-	kubelet    *process
-	bridge     bool
+	containerd  *process
+	kubelet     *process
+	bridge      bool
 	// made are host paths and cgroups that did not exist before the node started.
 	made []string
 	// forwarders relay pods' connections to host services (ExposeToPods).

@@ -138,4 +138,3 @@ func (w *ExecWatch) Command(pid uint32) ([]string, bool) {
 	}
 	return s.command, true
 }
-

@@ -147,7 +147,7 @@ func (s *Sensor) Inventory(ctx context.Context) error {
 			continue // reported when the list is readable, or at the next pass / by its own event
 		}
 		ce := s.describe(c, cri)
-		ev := runtimeevent.Event{ID: s.containerID(c, "inventory@" + strconv.FormatInt(now.UnixNano(), 10)), Kind: runtimeevent.KindContainer,
+		ev := runtimeevent.Event{ID: s.containerID(c, "inventory@"+strconv.FormatInt(now.UnixNano(), 10)), Kind: runtimeevent.KindContainer,
 			Time: now, Node: s.o.Node, Observed: "inventory", Container: ce}
 		out = append(out, ev)
 		for _, x := range c.Execs {

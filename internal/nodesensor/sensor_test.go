@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -229,5 +228,56 @@ func TestReadCommand(t *testing.T) {
 	if err != nil || len(self) == 0 {
 		t.Errorf("this test's own command line: %q, %v", self, err)
 	}
-	_ = strconv.Itoa
+}
+
+// fakeProbes is a kubelet whose probe counts the test sets.
+type fakeProbes struct {
+	mu   sync.Mutex
+	runs map[string]uint64
+}
+
+func (f *fakeProbes) ProbeRuns(context.Context) (map[string]uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string]uint64{}
+	for k, v := range f.runs {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (f *fakeProbes) ran(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runs[key]++
+}
+
+// TestUnreadableExecsAreAccountedByTheKubeletsProbeCount: each probe run the kubelet counts accounts for one exec
+// whose command could not be read, never for two; the runs before the sensor started account for none.
+func TestUnreadableExecsAreAccountedByTheKubeletsProbeCount(t *testing.T) {
+	rt := newFake()
+	rt.add(Container{Namespace: KubeletNamespace, ID: "upf", Created: time.Now().Add(-time.Hour), Running: true}, upfPod)
+	readiness := probeKey("vnf-upf", "upf-0", "upf", "Readiness")
+	probes := &fakeProbes{runs: map[string]uint64{readiness: 40}} // runs before the sensor started
+	var got collector
+	s, _ := New(Options{Runtime: rt, Node: "n1", Emit: got.emit, Probes: probes, ProbeWait: 300 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	got.waitFor(t, func(e runtimeevent.Event) bool { return e.Kind == runtimeevent.KindContainer }) // started
+
+	probes.ran(readiness) // the kubelet probes once ...
+	rt.events <- Event{Namespace: KubeletNamespace, Topic: "/tasks/exec-started", ID: "upf", ExecID: "probe", Pid: 1 << 30}
+	rt.events <- Event{Namespace: KubeletNamespace, Topic: "/tasks/exec-started", ID: "upf", ExecID: "run", Pid: 1<<30 + 1} // ... and /run runs once
+	probe := got.waitFor(t, func(e runtimeevent.Event) bool { return e.Exec != nil && e.Exec.ID == "probe" })
+	run := got.waitFor(t, func(e runtimeevent.Event) bool { return e.Exec != nil && e.Exec.ID == "run" })
+	if accounted := []string{probe.Exec.KubeletProbe, run.Exec.KubeletProbe}; slices.Compact(slices.Sorted(slices.Values(accounted)))[0] != "" ||
+		(probe.Exec.KubeletProbe == "") == (run.Exec.KubeletProbe == "") {
+		t.Errorf("one probe run must account for exactly one of the two execs: %q", accounted)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -21,13 +21,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/vnfguard/vnfguard/internal/config"
-	"github.com/vnfguard/vnfguard/internal/policy"
-	"github.com/vnfguard/vnfguard/internal/vnf"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/manifest"
+	"github.com/vnfguard/vnfguard/internal/policy"
 	"github.com/vnfguard/vnfguard/internal/posture"
+	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 const chartDir = "../../deploy/helm/vnfguard"
