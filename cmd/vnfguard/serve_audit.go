@@ -20,6 +20,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/selfcert"
 	"github.com/vnfguard/vnfguard/internal/store"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
@@ -57,13 +58,9 @@ func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *c
 	var tokens []string
 	var clientCAs *x509.CertPool
 	if f.clientCAFile != "" {
-		pem, err := os.ReadFile(f.clientCAFile)
-		if err != nil {
+		var err error
+		if clientCAs, err = selfcert.ReadCertPool(f.clientCAFile); err != nil {
 			return nil, fmt.Errorf("--audit-client-ca: %w", err)
-		}
-		clientCAs = x509.NewCertPool()
-		if !clientCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--audit-client-ca %s holds no PEM certificate", f.clientCAFile)
 		}
 	}
 	if f.tokenFile != "" || clientCAs == nil {

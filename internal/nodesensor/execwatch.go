@@ -3,9 +3,14 @@ package nodesensor
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,9 +27,10 @@ type ExecWatch struct {
 	procRoot string
 	fd       int
 
-	mu    sync.Mutex
-	byPID map[uint32]execSeen
-	seen  uint64
+	mu     sync.Mutex
+	byPID  map[uint32]execSeen
+	byExec map[string]execSeen // containerID/execID → the args of runc's process spec
+	seen   uint64
 }
 
 type execSeen struct {
@@ -50,7 +56,7 @@ func StartExecWatch(ctx context.Context, procRoot string) (*ExecWatch, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("nodesensor: process events: subscribe (needs CAP_NET_ADMIN): %w", err)
 	}
-	w := &ExecWatch{procRoot: procRoot, fd: fd, byPID: map[uint32]execSeen{}}
+	w := &ExecWatch{procRoot: procRoot, fd: fd, byPID: map[uint32]execSeen{}, byExec: map[string]execSeen{}}
 	go func() {
 		<-ctx.Done()
 		unix.Close(fd) // ends the read loop
@@ -113,16 +119,75 @@ func (w *ExecWatch) event(ev []byte) {
 		return
 	}
 	now := time.Now()
+	key, spec := w.runcExec(pid, cmd)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.byPID[pid] = execSeen{command: cmd, at: now}
+	if key != "" {
+		w.byExec[key] = execSeen{command: spec, at: now}
+	}
 	if w.seen++; w.seen%4096 == 0 {
 		for p, s := range w.byPID {
 			if now.Sub(s.at) > execWatchKeep {
 				delete(w.byPID, p)
 			}
 		}
+		for k, s := range w.byExec {
+			if now.Sub(s.at) > execWatchKeep {
+				delete(w.byExec, k)
+			}
+		}
 	}
+}
+
+// runcExec reads what an exec will run before it runs: containerd's runc shim starts every exec with
+// `runc ... exec --process FILE --pid-file BUNDLE/EXECID.pid ... CONTAINERID`, FILE holding the process spec (args
+// included) for as long as runc runs — milliseconds, long before the exec'd command can end. FILE is read through
+// /proc/PID/root, which needs the agent to be allowed to look into runc's process (root). Returns the
+// containerID/execID key and the args, or "" when cmd is not such a runc or its spec cannot be read.
+func (w *ExecWatch) runcExec(pid uint32, cmd []string) (string, []string) {
+	if len(cmd) < 4 || filepath.Base(cmd[0]) != "runc" || !slices.Contains(cmd, "exec") {
+		return "", nil
+	}
+	var specFile, pidFile string
+	for i := 1; i+1 < len(cmd); i++ {
+		switch cmd[i] {
+		case "--process", "-p":
+			specFile = cmd[i+1]
+		case "--pid-file":
+			pidFile = cmd[i+1]
+		}
+	}
+	if specFile == "" || pidFile == "" {
+		return "", nil
+	}
+	data, err := os.ReadFile(filepath.Join(w.procRoot, strconv.FormatUint(uint64(pid), 10), "root", specFile))
+	if err != nil {
+		return "", nil
+	}
+	var spec struct {
+		Args []string `json:"args"`
+	}
+	if json.Unmarshal(data, &spec) != nil || len(spec.Args) == 0 {
+		return "", nil
+	}
+	execID := strings.TrimSuffix(filepath.Base(pidFile), ".pid")
+	return cmd[len(cmd)-1] + "/" + execID, spec.Args
+}
+
+// ExecCommand returns the args of exec execID in containerID as runc's process spec had them, if seen in the
+// last minute.
+func (w *ExecWatch) ExecCommand(containerID, execID string) ([]string, bool) {
+	if w == nil {
+		return nil, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.byExec[containerID+"/"+execID]
+	if !ok || time.Since(s.at) > execWatchKeep {
+		return nil, false
+	}
+	return s.command, true
 }
 
 // Command returns the command line process pid last exec'd, if it was seen in the last minute.

@@ -3,7 +3,6 @@ package nodesensor
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/vnfguard/vnfguard/internal/selfcert"
 )
 
 // ProbeCounter tells how many probes the kubelet has run, per container and probe type. An exec probe's process
@@ -38,13 +39,9 @@ type KubeletProbes struct {
 func NewKubeletProbes(baseURL, tokenFile, caFile string) (*KubeletProbes, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if caFile != "" {
-		pem, err := os.ReadFile(caFile)
+		pool, err := selfcert.ReadCertPool(caFile)
 		if err != nil {
 			return nil, fmt.Errorf("nodesensor: kubelet CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("nodesensor: kubelet CA %s holds no PEM certificate", caFile)
 		}
 		tlsCfg.RootCAs = pool
 	}

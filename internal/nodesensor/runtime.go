@@ -97,8 +97,12 @@ type Containerd struct {
 	Execs *ExecWatch
 }
 
-// command is an exec's command line: as the kernel's process event had it, else from /proc now.
-func (r *Containerd) command(pid uint32) ([]string, error) {
+// command is an exec's command line: from runc's process spec, else as the kernel's process event had it, else
+// from /proc now.
+func (r *Containerd) command(containerID, execID string, pid uint32) ([]string, error) {
+	if cmd, ok := r.Execs.ExecCommand(containerID, execID); ok {
+		return cmd, nil
+	}
 	for range 5 {
 		if cmd, ok := r.Execs.Command(pid); ok {
 			return cmd, nil
@@ -269,7 +273,7 @@ func (r *Containerd) Events(ctx context.Context) (<-chan Event, <-chan error) {
 					case *eventstypes.TaskExecStarted:
 						ev.ID, ev.ExecID, ev.Pid = p.ContainerID, p.ExecID, p.Pid
 						// First thing: the process may be gone milliseconds later.
-						ev.Command, ev.CommandErr = r.command(p.Pid)
+						ev.Command, ev.CommandErr = r.command(p.ContainerID, p.ExecID, p.Pid)
 					case *eventstypes.TaskExecAdded:
 						ev.ID, ev.ExecID = p.ContainerID, p.ExecID
 					case *eventstypes.TaskExit:

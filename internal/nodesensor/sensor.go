@@ -22,7 +22,9 @@ type Options struct {
 	// Emit receives the events; it may be called from several goroutines at once and may block (back pressure).
 	Emit func([]runtimeevent.Event)
 	// Probes, when set, is the kubelet's count of probe runs, which accounts for the execs whose command line
-	// could not be read (see ProbeCounter); ProbeWait bounds how long an exec waits for the count (default 1.5 s).
+	// could not be read (see ProbeCounter); ProbeWait bounds how long an exec waits for the count (default 500 ms:
+	// the kubelet counts a probe as soon as its exec returned, and a longer wait lets an exec that is no probe take a
+	// probe run that happened to end meanwhile).
 	Probes    ProbeCounter
 	ProbeWait time.Duration
 	// Settle is how long a new container in k8s.io may go unlisted by the CRI plugin before it counts as not made
@@ -66,7 +68,7 @@ func New(o Options) (*Sensor, error) {
 		o.ProcRoot = "/proc"
 	}
 	if o.ProbeWait == 0 {
-		o.ProbeWait = 1500 * time.Millisecond
+		o.ProbeWait = 500 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/vnfguard/vnfguard/internal/runtimeevent"
+	"github.com/vnfguard/vnfguard/internal/selfcert"
 )
 
 // ShipperOptions configure a Shipper.
@@ -78,13 +78,9 @@ func NewShipper(o ShipperOptions) (*Shipper, error) {
 	if s.client == nil {
 		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if o.CAFile != "" {
-			pem, err := os.ReadFile(o.CAFile)
+			pool, err := selfcert.ReadCertPool(o.CAFile)
 			if err != nil {
 				return nil, fmt.Errorf("nodesensor: intake CA: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("nodesensor: intake CA %s holds no PEM certificate", o.CAFile)
 			}
 			tlsCfg.RootCAs = pool
 		}

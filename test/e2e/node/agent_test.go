@@ -27,17 +27,7 @@ var edge = lab.VNF{InstanceID: "edge-1", VnfdID: "vnfd-edge", Product: "EDGE", N
 // the API server: the kubelet's own /run API, ctr, a Docker Engine API on TCP; and it checks that what a node does
 // every day (a VNFM's pod, exec probes, a break-glass kubectl exec) raises nothing.
 func TestNodeAgent(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("the real node (kubelet, containerd, a bridge) needs root")
-	}
-	if err := lab.CheckNodeBinaries(lab.DefaultBinDir()); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	binary, err := lab.PrepareE2E(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, binary := prepare(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // includes waiting for the real-node lock
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
