@@ -58,6 +58,14 @@ func NewNFVO(path string, vnfs ...VNF) *NFVO {
 	return n
 }
 
+// Add onboards another VNF's package, its instance not instantiated yet.
+func (n *NFVO) Add(v VNF) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.vnfs = append(n.vnfs, v)
+	n.instances[v.InstanceID] = instanceOf(v, vnf.NotInstantiated, "")
+}
+
 // Set records the state of the VNF's instance: vnf.NotInstantiated, or vnf.Instantiated with vnfState
 // vnf.Started or vnf.Stopped.
 func (n *NFVO) Set(v VNF, state vnf.InstantiationState, opState vnf.OperationalState) {

@@ -111,11 +111,55 @@ func TestNodeAgent(t *testing.T) {
 	if err != nil || strings.TrimSpace(stdout) != "via-api-server" {
 		t.Fatalf("break-glass kubectl exec: %q %q %v", stdout, stderr, err)
 	}
-	time.Sleep(8 * time.Second) // probes run, the exec's grace passes, a resync reports every container
-	if got := runtimeFindings(); len(got) > 0 {
-		t.Fatalf("benign lifecycle (VNFM's pod, exec probes, break-glass kubectl exec) raised runtime findings: %v", summarize(got))
+	// A second instance goes through its whole lifecycle as a VNFM drives it: instantiate, scale out, heal (a VNFC
+	// replaced), stop (its pods deleted with the stop), terminate.
+	core := lab.VNF{InstanceID: "core-1", VnfdID: "vnfd-core", Product: "EDGE", Namespace: edge.Namespace, WorkloadKind: "Pod",
+		Workload: "core-0", Container: "edge", PinnedImage: node.VNFImage()}
+	nfvo.Add(core)
+	nfvo.Set(core, vnf.Instantiated, vnf.Started)
+	if err := nfvo.Publish(ctx, guard); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("benign: pod Running, probes and a break-glass kubectl exec: no runtime finding")
+	createVNFC := func(name string) {
+		t.Helper()
+		if _, err := vnfm.CoreV1().Pods(edge.Namespace).Create(ctx, node.VNFPod(core, name), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("the VNFM's pod %s: %v", name, err)
+		}
+		if err := lab.WaitPodRunning(ctx, admin, edge.Namespace, name, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deleteVNFCs := func(names ...string) {
+		t.Helper()
+		for _, name := range names {
+			if err := vnfm.CoreV1().Pods(edge.Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr[int64](1)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, name := range names {
+			if err := lab.WaitPodGone(ctx, admin, edge.Namespace, name, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	createVNFC("core-0")
+	createVNFC("core-1") // scale out
+	deleteVNFCs("core-1") // heal: the VNFC is replaced
+	createVNFC("core-2")
+	deleteVNFCs("core-0", "core-2") // stop: the VNFM stops the instance and removes its pods
+	nfvo.Set(core, vnf.Instantiated, vnf.Stopped)
+	if err := nfvo.Publish(ctx, guard); err != nil {
+		t.Fatal(err)
+	}
+	nfvo.Set(core, vnf.NotInstantiated, "") // terminate
+	if err := nfvo.Publish(ctx, guard); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(8 * time.Second) // probes run, the exec's grace passes, resyncs report every container, the zombie grace passes
+	if got := runtimeFindings(); len(got) > 0 {
+		t.Fatalf("benign lifecycle (instantiate, scale, heal, stop, terminate; exec probes; break-glass kubectl exec) raised runtime findings: %v", summarize(got))
+	}
+	t.Logf("benign: instantiate, scale, heal, stop, terminate, exec probes every 2 s and a break-glass kubectl exec: no runtime finding")
 
 	// The NFVO stops the VNF but its pod keeps running: a zombie, seen on the node.
 	nfvo.Set(edge, vnf.Instantiated, vnf.Stopped)
