@@ -46,6 +46,7 @@ type serveOptions struct {
 	shutdownDelay             time.Duration
 	reconcile                 bool
 	audit                     auditFlags
+	runtime                   runtimeFlags
 	outputs                   outputFlags
 	registration              registrationFlags
 	election                  electionFlags
@@ -121,6 +122,7 @@ bundle.`,
 	f.DurationVar(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, fail /readyz and keep answering this long before the server stops (in a cluster: longer than the endpoints take to drop a not-ready pod, e.g. 5s)")
 	f.DurationVar(&o.syncTimeout, "cache-sync-timeout", 60*time.Second, "how long to wait for the cluster view to sync before serving")
 	o.audit.add(f)
+	o.runtime.add(f)
 	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
 	o.outputs.add(f)
 	o.registration.add(f)
@@ -211,12 +213,16 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if source.notifications != nil {
 		routes[NotificationPath] = source.notifications
 	}
+	rt, err := newRuntimeWiring(o.runtime, o.audit.on(), restCfg)
+	if err != nil {
+		return usageError(err)
+	}
 	if o.audit.on() {
 		var namespaces detect.Namespaces
 		if view != nil {
 			namespaces = view
 		}
-		intake, err := startAuditIntake(ctx, o.audit, o.outputs.storeDSN, cfg, inventory, env.Objects, namespaces, out, pub.publish, logger)
+		intake, err := startAuditIntake(ctx, o.audit, o.outputs.storeDSN, cfg, inventory, env.Objects, namespaces, rt.env, out, pub.publish, logger)
 		if err != nil {
 			return usageError(err)
 		}
@@ -229,6 +235,11 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			}
 		}
 		routes["/audit"] = intake.Handler()
+		if o.runtime.enabled {
+			if routes["/runtime"], err = rt.handler(intake, restCfg, registry, logger); err != nil {
+				return usageError(err)
+			}
+		}
 		// Every replica consumes: what it accepted on its own disk, or its share of the PostgreSQL queue.
 		mgr.Add(manager.Task{Name: "audit intake", Run: intake.Run, Fatal: true})
 	}
@@ -265,7 +276,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		TLS:           tlsOpts,
 		HTTP2:         o.http2,
 		MetricsListen: o.metricsListen,
-		Handler:       admission.Policy(evaluator),
+		Handler:       admission.RecordingAccess(admission.Policy(evaluator), rt.ledger),
 		Ready:         readiness(source, view, mgr, certs),
 		Findings:      out,
 		Routes:        routes,

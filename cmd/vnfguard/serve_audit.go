@@ -20,6 +20,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/selfcert"
 	"github.com/vnfguard/vnfguard/internal/store"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
@@ -53,17 +54,13 @@ func (a *auditFlags) on() bool { return a.enabled || a.queueDir != "" }
 // startAuditIntake builds the intake: the detection engine, the queue backend (PostgreSQL when the store is, the
 // disk queue otherwise) and the receiver's authentication.
 func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
-	out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
+	runtimeEnv func(*detect.Env), out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
 	var tokens []string
 	var clientCAs *x509.CertPool
 	if f.clientCAFile != "" {
-		pem, err := os.ReadFile(f.clientCAFile)
-		if err != nil {
+		var err error
+		if clientCAs, err = selfcert.ReadCertPool(f.clientCAFile); err != nil {
 			return nil, fmt.Errorf("--audit-client-ca: %w", err)
-		}
-		clientCAs = x509.NewCertPool()
-		if !clientCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--audit-client-ca %s holds no PEM certificate", f.clientCAFile)
 		}
 	}
 	if f.tokenFile != "" || clientCAs == nil {
@@ -76,7 +73,11 @@ func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *c
 	if err != nil {
 		return nil, err
 	}
-	engine, err := detect.NewEngine(rules, detect.Env{Config: cfg, Inventory: inv, Objects: objects, Namespaces: namespaces, Logger: logger})
+	denv := detect.Env{Config: cfg, Inventory: inv, Objects: objects, Namespaces: namespaces, Logger: logger}
+	if runtimeEnv != nil {
+		runtimeEnv(&denv)
+	}
+	engine, err := detect.NewEngine(rules, denv)
 	if err != nil {
 		return nil, err
 	}

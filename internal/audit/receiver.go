@@ -16,6 +16,8 @@ import (
 	"time"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/runtimeevent"
 )
 
 // Appender is where the receiver puts accepted batches: *Queue, or the PostgreSQL queue (package pgqueue) when
@@ -138,6 +140,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.log.Warn("audit webhook: malformed batch refused", "err", err, "bytes", len(body), "remote", req.RemoteAddr)
 		http.Error(w, "malformed EventList: "+err.Error(), http.StatusBadRequest)
 		return
+	}
+	for i := range list.Items {
+		if list.Items[i].Verb == runtimeevent.Verb {
+			// Only the node agents' endpoint (/runtime) may hand the engine runtime events; one arriving here is
+			// kept as the audit event it claims to be, under a verb no runtime rule reads.
+			r.log.Warn("audit webhook: an event with the runtime verb arrived as an audit event; kept, but not as a runtime event", "auditID", list.Items[i].AuditID)
+			list.Items[i].Verb = "forged-" + runtimeevent.Verb
+		}
 	}
 	if len(list.Items) > 0 { // an empty EventList has nothing to store; some queues refuse an empty batch
 		err = r.q.Append(list.Items)

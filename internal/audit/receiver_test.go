@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/runtimeevent"
 )
 
 type testCA struct {
@@ -191,5 +196,31 @@ func TestNewReceiverRefusesOpenConfig(t *testing.T) {
 	}
 	if _, err := NewReceiver(nil, ReceiverOptions{BearerTokens: []string{"t"}}); err == nil {
 		t.Fatal("NewReceiver without a queue succeeded")
+	}
+}
+
+type appended struct{ events []auditv1.Event }
+
+func (a *appended) Append(evs []auditv1.Event) error { a.events = append(a.events, evs...); return nil }
+
+// TestReceiverNeverPassesRuntimeEnvelopes: only /runtime, which authenticates node agents, may hand the engine
+// runtime reports; an audit event claiming the runtime verb is kept as an audit event under another verb.
+func TestReceiverNeverPassesRuntimeEnvelopes(t *testing.T) {
+	q := &appended{}
+	r, err := NewReceiver(q, ReceiverOptions{BearerTokens: []string{"t"}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/x","verb":"runtime",` +
+		`"user":{"username":"mallory"},"requestObject":{"id":"n/k8s.io/c/exec/x","kind":"exec"},"requestReceivedTimestamp":"2026-12-05T10:00:00.000000Z","stageTimestamp":"2026-12-05T10:00:00.000000Z"}]}`
+	req := httptest.NewRequest(http.MethodPost, "/audit", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer t")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	if w.Code != http.StatusOK || len(q.events) != 1 {
+		t.Fatalf("%d %s, %d events", w.Code, w.Body.String(), len(q.events))
+	}
+	if _, ok, _ := runtimeevent.FromEnvelope(&q.events[0]); ok || q.events[0].Verb == runtimeevent.Verb {
+		t.Errorf("an audit event passed as a runtime report: verb %q", q.events[0].Verb)
 	}
 }

@@ -98,6 +98,9 @@ type Self struct {
 	ServiceAccount string `yaml:"serviceAccount"`
 	// Workload is the name of its Deployment (or StatefulSet, DaemonSet) in Namespace (default vnfguard).
 	Workload string `yaml:"workload"`
+	// Image is vnfguard's own image: the node agent's DaemonSet must run it to be covered by its named exception
+	// (policy.NodeAgentException). Empty: the exception covers nothing, and admission denies the agent.
+	Image string `yaml:"image"`
 	// WebhookConfigurations are its ValidatingWebhookConfigurations (default [vnfguard]); the first is the one
 	// `webhook-config` renders unless --name says otherwise.
 	WebhookConfigurations []string `yaml:"webhookConfigurations"`
@@ -117,6 +120,21 @@ type RegistrationWatch struct {
 	// GracePeriod is how long after start a registration that was never seen may be missing before it is
 	// reported (default 60s): vnfguard usually starts before its registration is applied.
 	GracePeriod string `yaml:"gracePeriod"`
+}
+
+// NodeAgent names vnfguard's node agent (`vnfguard node`): the DaemonSet and the ServiceAccount the Helm chart
+// makes in Namespace, both Workload + "-node" and ServiceAccount + "-node" (vnfguard-node by default). Its host
+// access (hostPID and the containerd socket) is vnfguard's one named exception: `vnfguard scan` reports it, at
+// severity info, only for the DaemonSet of exactly these names in Namespace and of exactly that shape.
+func (s Self) NodeAgent() (daemonSet, serviceAccount string) {
+	workload, sa := s.Workload, s.ServiceAccount
+	if workload == "" {
+		workload = "vnfguard"
+	}
+	if sa == "" {
+		sa = "vnfguard"
+	}
+	return workload + "-node", sa + "-node"
 }
 
 // IsRBACName reports whether an RBAC object's name is one of vnfguard's own.

@@ -154,3 +154,19 @@ func TestClusterName(t *testing.T) {
 		}
 	}
 }
+
+// The node agent's names follow vnfguard's own, as the Helm chart names them (<fullname>-node).
+func TestSelfNodeAgent(t *testing.T) {
+	for _, tc := range []struct {
+		self   Self
+		ds, sa string
+	}{
+		{Self{}, "vnfguard-node", "vnfguard-node"},
+		{Default().Self, "vnfguard-node", "vnfguard-node"},
+		{Self{Namespace: "security", Workload: "guard", ServiceAccount: "guard-sa"}, "guard-node", "guard-sa-node"},
+	} {
+		if ds, sa := tc.self.NodeAgent(); ds != tc.ds || sa != tc.sa {
+			t.Errorf("%+v: NodeAgent() = %q, %q; want %q, %q", tc.self, ds, sa, tc.ds, tc.sa)
+		}
+	}
+}

@@ -29,6 +29,7 @@ import (
 //
 //	config: {identities: {vnfm: {users: [tacker]}}}   # optional, a vnfguard Config
 //	instances: [ ...SOL003 VnfInstances... ]
+//	declaredImages: {vnfd-upf: [{image: "registry.local/upf@sha256:..."}]}   # optional, by vnfdId
 //	objects:                                          # the cluster view owners (and namespace labels) are resolved in
 //	  - kind: Pod
 //	    metadata: {namespace: 5gc, name: upf-0, ownerReferences: [...]}
@@ -43,8 +44,10 @@ type Suite struct {
 	File      string          `json:"-"`
 	Config    json.RawMessage `json:"config,omitempty"`
 	Instances []*vnf.Instance `json:"instances,omitempty"`
-	Objects   []CaseObject    `json:"objects,omitempty"`
-	Cases     []Case          `json:"cases"`
+	// DeclaredImages are the images each VNF package declares, by vnfdId (the images: map of the inventory file).
+	DeclaredImages map[string][]vnf.DeclaredImage `json:"declaredImages,omitempty"`
+	Objects        []CaseObject                   `json:"objects,omitempty"`
+	Cases          []Case                         `json:"cases"`
 }
 
 // CaseObject is an object of the cluster view.
@@ -243,6 +246,11 @@ func (s *Suite) Engine(rules []*Rule) (*Engine, error) {
 	for i := range s.Objects {
 		o := &s.Objects[i]
 		objs[o.Kind+"/"+o.Metadata.Namespace+"/"+o.Metadata.Name] = &o.Metadata
+	}
+	for _, inst := range s.Instances {
+		if inst != nil {
+			inst.DeclaredImages = append([]vnf.DeclaredImage(nil), s.DeclaredImages[inst.VnfdID]...)
+		}
 	}
 	inv := vnf.Static{Snap: vnf.NewSnapshot(s.File, "", time.Time{}, s.Instances)}
 	return NewEngine(rules, Env{Config: cfg, Inventory: inv, Objects: objs, Namespaces: objs})

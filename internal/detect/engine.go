@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/runtimeevent"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -39,6 +41,14 @@ type Env struct {
 	// ResponseStarted would report the same request twice.
 	Stages []auditv1.Stage
 	Logger *slog.Logger // nil: slog.Default()
+	// Ledger receives the audited execs and attaches and answers apiServerExec(); the admission webhook records
+	// into the same ledger. Nil: the engine keeps one of its own.
+	Ledger *AccessLedger
+	// PodSpecs reads pod specs for isPodHook(); nil: no exec counts as a probe or hook.
+	PodSpecs PodSpecs
+	// ExecGrace is how long after a runtime exec apiServerExec() waits for its admission request or audit event
+	// (DefaultExecGrace when 0); ZombieGrace how long an instance must have been dormant for wasDormant().
+	ExecGrace, ZombieGrace time.Duration
 }
 
 // Engine evaluates the enabled rules of a pack over audit events. It is safe for concurrent use.
@@ -80,6 +90,9 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	stages := env.Stages
 	if stages == nil {
 		stages = []auditv1.Stage{auditv1.StageResponseComplete, auditv1.StagePanic}
+	}
+	if env.Ledger == nil {
+		env.Ledger = NewAccessLedger()
 	}
 	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory()}
 	for _, s := range stages {
@@ -126,6 +139,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	if ev == nil {
 		return nil, nil
 	}
+	e.env.Ledger.recordAudit(ev)
 	if !e.stages[ev.Stage] {
 		e.skipped.Add(1)
 		return nil, nil
@@ -136,11 +150,23 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	e.events.Add(1)
 	act := &activation{e: e, ctx: ctx, ev: ev}
 	act.event = &newEventState(ev).root
-	e.pods.observe(act)
-	e.memory.observe(act)
-	act.denials = e.denials.observe(ev)
+	source := EventsAudit
+	if rt, ok, err := runtimeevent.FromEnvelope(ev); ok {
+		if err != nil {
+			e.log.Warn("runtime event unreadable; no runtime rule judges it", "auditID", string(ev.AuditID), "err", err)
+			return nil, nil
+		}
+		source, act.rt = EventsRuntime, &runtimeState{ev: rt}
+	} else {
+		e.pods.observe(act)
+		e.memory.observe(act)
+		act.denials = e.denials.observe(ev)
+	}
 	var out []finding.Finding
 	for i, r := range e.rules {
+		if r.Events != source {
+			continue
+		}
 		// Eval, not ContextEval: the context is checked once per event above, and wrapping the activation for
 		// every rule costs more than the rule.
 		val, _, err := r.cond.Eval(act)
@@ -158,7 +184,9 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 		out = append(out, e.finding(r, act))
 	}
 	// After the rules: they judge a namespace change against what the namespace was before it.
-	e.namespaces.observe(act)
+	if act.rt == nil {
+		e.namespaces.observe(act)
+	}
 	e.matched.Add(int64(len(out)))
 	return out, nil
 }
@@ -183,7 +211,7 @@ func (e *Engine) finding(r *Rule, act *activation) finding.Finding {
 	act.resolve()
 	f := finding.Finding{
 		Time:        ev.StageTimestamp.Time,
-		Source:      "audit",
+		Source:      r.Events,
 		Rule:        r.ID,
 		Technique:   r.Technique,
 		Mitigations: r.Mitigations,
@@ -214,7 +242,10 @@ func (e *Engine) finding(r *Rule, act *activation) finding.Finding {
 	if f.Time.IsZero() {
 		f.Time = ev.RequestReceivedTimestamp.Time
 	}
-	f.ID = finding.Key(r.ID, obj, f.VNFInstance)
+	if act.rt != nil {
+		act.runtimeFinding(&f)
+	}
+	f.ID = finding.Key(r.ID, f.Object, f.VNFInstance)
 	return f
 }
 
@@ -296,6 +327,7 @@ type activation struct {
 	protected, protDone   bool
 	vnfm, breakGlass, ctl int8 // 0 unknown, 1 false, 2 true
 	admin                 int8
+	rt                    *runtimeState // a node agent's report; nil for an API-server audit event
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -364,6 +396,21 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.podHostTakeover(), true
 	case "_podSpec":
 		return a.podSpec(), true
+	case "runtime":
+		if a.rt == nil {
+			return map[string]any{}, true
+		}
+		return a.requestObject(), true
+	case "_apiServerExec":
+		return a.apiServerExec(), true
+	case "_isPodHook":
+		return a.isPodHook(), true
+	case "_runtimeCommand":
+		return a.runtimeCommand(), true
+	case "_declaredImages":
+		return a.declaredImages(), true
+	case "_wasDormant":
+		return a.wasDormant(), true
 	case "_podCommands":
 		if a.commands == nil {
 			a.commands = podCommands(a.podSpec())
@@ -626,6 +673,9 @@ func (a *activation) resolve() {
 	}
 	a.state = b.Instance.State()
 	a.product = b.Instance.VnfProductName
+	if a.rt != nil {
+		a.rt.instance = b.Instance
+	}
 }
 
 // fromOutsideCluster reports whether the request came from an address outside the configured pod and node ranges

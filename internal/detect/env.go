@@ -52,6 +52,11 @@ var helpers = []helper{
 	{"isVNFGuard", "_isVNFGuard", cel.BoolType},
 	{"isVNFGuardObject", "_isVNFGuardObject", cel.BoolType},
 	{"protectionRemoved", "_protectionRemoved", cel.BoolType},
+	{"apiServerExec", "_apiServerExec", cel.StringType},
+	{"isPodHook", "_isPodHook", cel.BoolType},
+	{"runtimeCommand", "_runtimeCommand", cel.StringType},
+	{"declaredImages", "_declaredImages", cel.ListType(cel.StringType)},
+	{"wasDormant", "_wasDormant", cel.BoolType},
 }
 
 var (
@@ -67,6 +72,7 @@ func environment() (*cel.Env, error) {
 		opts := []cel.EnvOption{
 			cel.Variable("requestObject", cel.MapType(cel.StringType, cel.DynType)),
 			cel.Variable("responseObject", cel.MapType(cel.StringType, cel.DynType)),
+			cel.Variable("runtime", cel.MapType(cel.StringType, cel.DynType)),
 			cel.OptionalTypes(),
 			ext.Strings(),
 			cel.CrossTypeNumericComparisons(true),

@@ -27,6 +27,9 @@ type Rule struct {
 	Mitigations []string
 	Tags        []string
 	Enabled     bool
+	// Events is what the rule reads: "audit" (the default: the API server's audit events) or "runtime" (node
+	// agents' reports of containers and execs; the variable runtime holds the report).
+	Events string
 	// Source is where the rule was defined: "file:line".
 	Source string
 	// Override marks a rule given as only {id, enabled}: it switches the rule of that id on or off, and Merge
@@ -42,6 +45,12 @@ type outputPart struct {
 	text string
 	prog cel.Program
 }
+
+// What a rule reads (its source: key).
+const (
+	EventsAudit   = "audit"
+	EventsRuntime = "runtime"
+)
 
 // PositionError is a rule-file error at a position.
 type PositionError struct {
@@ -66,7 +75,7 @@ func (e *PositionError) Error() string {
 func (e *PositionError) Unwrap() error { return e.Err }
 
 // ruleKeys are the fields a rule may have; any other key is a typo and an error.
-var ruleKeys = map[string]bool{"id": true, "description": true, "condition": true, "output": true, "severity": true,
+var ruleKeys = map[string]bool{"id": true, "description": true, "source": true, "condition": true, "output": true, "severity": true,
 	"technique": true, "mitigations": true, "tags": true, "enabled": true}
 
 // ParseRules decodes and compiles the rules of one file. name is used in errors only. Every error of the file is
@@ -129,7 +138,7 @@ func parseRule(file string, lines []string, n *yaml.Node) (*Rule, error) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if !ruleKeys[k.Value] {
-			return nil, perr(k, "", fmt.Errorf("unknown field %q (want one of id, description, condition, output, severity, technique, mitigations, tags, enabled)", k.Value))
+			return nil, perr(k, "", fmt.Errorf("unknown field %q (want one of id, description, source, condition, output, severity, technique, mitigations, tags, enabled)", k.Value))
 		}
 		fields[k.Value] = n.Content[i+1]
 	}
@@ -165,7 +174,7 @@ func parseRule(file string, lines []string, n *yaml.Node) (*Rule, error) {
 	for _, f := range []struct {
 		key string
 		dst *string
-	}{{"description", &r.Description}, {"condition", &r.Condition}, {"output", &r.Output}, {"severity", &sev}, {"technique", &r.Technique}} {
+	}{{"description", &r.Description}, {"source", &r.Events}, {"condition", &r.Condition}, {"output", &r.Output}, {"severity", &sev}, {"technique", &r.Technique}} {
 		if err := str(f.key, f.dst); err != nil {
 			return nil, err
 		}
@@ -204,6 +213,13 @@ func parseRule(file string, lines []string, n *yaml.Node) (*Rule, error) {
 		if _, ok := finding.Mitigations[m]; !ok {
 			return nil, perr(fields["mitigations"].Content[i], r.ID, fmt.Errorf("unknown mitigation %q", m))
 		}
+	}
+	switch r.Events {
+	case "":
+		r.Events = EventsAudit
+	case EventsAudit, EventsRuntime:
+	default:
+		return nil, perr(fields["source"], r.ID, fmt.Errorf("source %q: want audit (the default) or runtime", r.Events))
 	}
 	condNode, ok := fields["condition"]
 	if !ok || strings.TrimSpace(r.Condition) == "" {

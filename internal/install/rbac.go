@@ -91,6 +91,9 @@ var serveRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"aquasecurity.github.io"}, Resources: []string{"vulnerabilityreports"}, Verbs: readOnly},
 	// Its own registration, to see it drift or disappear.
 	{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"validatingwebhookconfigurations"}, Verbs: readOnly},
+	// The node agents' tokens (serve --runtime): /runtime asks the API server who presented each one, and which
+	// node it is bound to. A TokenReview reads and changes nothing; it says whether a token is valid.
+	{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
 }
 
 // namespaceDataRules are granted only inside protected namespaces: reading a Secret's metadata needs the same

@@ -61,6 +61,10 @@ func TestServeIsLeastPrivilege(t *testing.T) {
 		{"list", "deployments.apps", "", "", true},
 		{"list", "replicationcontrollers", "", "", true},
 		{"watch", "validatingwebhookconfigurations.admissionregistration.k8s.io", "", "", true},
+		// The node agents' tokens, checked by /runtime; no other review, and no token of its own making.
+		{"create", "tokenreviews.authentication.k8s.io", "", "", true},
+		{"create", "subjectaccessreviews.authorization.k8s.io", "", "", false},
+		{"get", "tokenreviews.authentication.k8s.io", "", "", false},
 		{"list", "secrets", "", "vnf-upf", true},
 		{"watch", "configmaps", "", "vnf-udr", true},
 		// No Secrets outside the protected namespaces, nor cluster-wide.

@@ -152,7 +152,10 @@ type ControlPlane struct {
 	// nodeLock holds the machine's real-node lock (lockNode) until Stop.
 	nodeLock *os.File
 	guards   []*Guard
-	stopped  bool
+	// docker is the Docker Engine on the real node (StartDockerEngine); agents the node agents (StartNodeAgent).
+	docker  *DockerEngine
+	agents  []*NodeAgent
+	stopped bool
 }
 
 // MissingBinariesError says which control-plane binaries are absent and how to build them.
@@ -671,8 +674,11 @@ func (cp *ControlPlane) Stop() {
 		return
 	}
 	cp.stopped = true
-	guards := cp.guards
+	guards, agents := cp.guards, cp.agents
 	cp.mu.Unlock()
+	for _, a := range agents {
+		a.Stop()
+	}
 	for i := len(cp.clientP) - 1; i >= 0; i-- {
 		cp.clientP[i].stop(10 * time.Second)
 	}

@@ -39,6 +39,8 @@ type Images struct {
 	Pause string
 	// VNF is a small image with a static busybox (sh, nc, cat, sleep ...): the lab's VNF and attacker image.
 	VNF string
+	// VNFDigest is VNF's manifest digest (sha256:...), what a VNF package pinning it declares.
+	VNFDigest string
 }
 
 // imageRegistry is an in-process OCI registry (go-containerregistry's pkg/registry, in memory) on a free loopback
@@ -95,14 +97,14 @@ func buildImages(ctx context.Context, host, dir string) (Images, error) {
 		return Images{}, fmt.Errorf("lab: pause image layer: %w", err)
 	}
 	imgs := Images{Pause: host + "/lab/pause:1", VNF: host + "/lab/vnf:1"}
-	if err := pushImage(ctx, imgs.Pause, pauseLayer, func(c *v1.Config) { c.Entrypoint = []string{"/pause"} }); err != nil {
+	if _, err := pushImage(ctx, imgs.Pause, pauseLayer, func(c *v1.Config) { c.Entrypoint = []string{"/pause"} }); err != nil {
 		return Images{}, err
 	}
 	vnfLayer, err := busyboxLayer()
 	if err != nil {
 		return Images{}, err
 	}
-	if err := pushImage(ctx, imgs.VNF, vnfLayer, func(c *v1.Config) {
+	if imgs.VNFDigest, err = pushImage(ctx, imgs.VNF, vnfLayer, func(c *v1.Config) {
 		c.Cmd = []string{"/bin/sh"}
 		c.Env = []string{"PATH=/bin"}
 	}); err != nil {
@@ -203,28 +205,32 @@ func layerOf(entries []tarEntry) (v1.Layer, error) {
 
 // pushImage makes a one-layer image for this machine's platform — containerd skips an image whose config names
 // no OS and architecture — and pushes it to ref.
-func pushImage(ctx context.Context, ref string, layer v1.Layer, configure func(*v1.Config)) error {
+func pushImage(ctx context.Context, ref string, layer v1.Layer, configure func(*v1.Config)) (string, error) {
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
-		return fmt.Errorf("lab: image %s: %w", ref, err)
+		return "", fmt.Errorf("lab: image %s: %w", ref, err)
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		return fmt.Errorf("lab: image %s: config: %w", ref, err)
+		return "", fmt.Errorf("lab: image %s: config: %w", ref, err)
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
 	configure(&cf.Config)
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return fmt.Errorf("lab: image %s: set config: %w", ref, err)
+		return "", fmt.Errorf("lab: image %s: set config: %w", ref, err)
 	}
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
-		return fmt.Errorf("lab: image reference %s: %w", ref, err)
+		return "", fmt.Errorf("lab: image reference %s: %w", ref, err)
 	}
 	if err := remote.Write(r, img, remote.WithContext(ctx)); err != nil {
-		return fmt.Errorf("lab: push %s: %w", ref, err)
+		return "", fmt.Errorf("lab: push %s: %w", ref, err)
 	}
-	return nil
+	digest, err := img.Digest()
+	if err != nil {
+		return "", fmt.Errorf("lab: image %s: digest: %w", ref, err)
+	}
+	return digest.String(), nil
 }

@@ -26,10 +26,17 @@ type VNF struct {
 	Container, Repo string
 	// Storage names the PVCs the instance declares (StatefulSet volumeClaimTemplates: TEMPLATE-WORKLOAD-ORDINAL).
 	Storage []string
+	// PinnedImage, when set, is the image the package declares instead of Repo's (a real node's registry image).
+	PinnedImage string
 }
 
 // Image is the digest-pinned image the VNF package declares.
-func (v VNF) Image() string { return ImageRef(v.Repo) }
+func (v VNF) Image() string {
+	if v.PinnedImage != "" {
+		return v.PinnedImage
+	}
+	return ImageRef(v.Repo)
+}
 
 // NFVO plays the NFV orchestrator for the lab: it keeps the VNF instances and writes them to the inventory file
 // vnfguard reads.
@@ -49,6 +56,14 @@ func NewNFVO(path string, vnfs ...VNF) *NFVO {
 		n.instances[v.InstanceID] = instanceOf(v, vnf.NotInstantiated, "")
 	}
 	return n
+}
+
+// Add onboards another VNF's package, its instance not instantiated yet.
+func (n *NFVO) Add(v VNF) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.vnfs = append(n.vnfs, v)
+	n.instances[v.InstanceID] = instanceOf(v, vnf.NotInstantiated, "")
 }
 
 // Set records the state of the VNF's instance: vnf.NotInstantiated, or vnf.Instantiated with vnfState
@@ -173,7 +188,11 @@ func instanceOf(v VNF, state vnf.InstantiationState, opState vnf.OperationalStat
 // protected, tacker-vnfm is the VNFM, group vnfguard:break-glass is break-glass, the lab's admin (its own set-up
 // traffic, which registers vnfguard) is vnfguard's administrator, only the lab registry is
 // allowed, and the UPF product may add NET_ADMIN and IPC_LOCK.
-func ConfigYAML(inventoryPath string) string {
+func ConfigYAML(inventoryPath string, extraRegistries ...string) string {
+	registries := `"` + Registry + `"`
+	for _, r := range extraRegistries {
+		registries += `, "` + r + `"`
+	}
 	return `apiVersion: vnfguard.io/v1alpha1
 kind: Config
 protectedNamespaces:
@@ -185,7 +204,7 @@ identities:
   breakGlass: {groups: ["` + GroupBreakGlass + `"]}
   administrators: {users: [` + Admin + `]}
 registries:
-  allowed: ["` + Registry + `"]
+  allowed: [` + registries + `]
 inventory:
   file: ` + inventoryPath + `
 profiles:
@@ -197,10 +216,11 @@ profiles:
 `
 }
 
-// WriteConfig writes ConfigYAML for the inventory at inventoryPath to dir/vnfguard.yaml and returns its path.
-func WriteConfig(dir, inventoryPath string) (string, error) {
+// WriteConfig writes ConfigYAML for the inventory at inventoryPath (and the extra registries, e.g. the real
+// node's "127.0.0.1:PORT/") to dir/vnfguard.yaml and returns its path.
+func WriteConfig(dir, inventoryPath string, extraRegistries ...string) (string, error) {
 	path := filepath.Join(dir, "vnfguard.yaml")
-	if err := os.WriteFile(path, []byte(ConfigYAML(inventoryPath)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(ConfigYAML(inventoryPath, extraRegistries...)), 0o644); err != nil {
 		return "", fmt.Errorf("lab: write vnfguard config: %w", err)
 	}
 	return path, nil

@@ -71,10 +71,12 @@ type Node struct {
 	// Dir holds the node's configuration, state and logs.
 	Dir string
 
-	registry   *imageRegistry
-	containerd *process
-	kubelet    *process
-	bridge     bool
+	registry *imageRegistry
+	// kubeletPort is the kubelet API's port on 127.0.0.1.
+	kubeletPort int
+	containerd  *process
+	kubelet     *process
+	bridge      bool
 	// made are host paths and cgroups that did not exist before the node started.
 	made []string
 	// forwarders relay pods' connections to host services (ExposeToPods).
@@ -396,6 +398,7 @@ func (cp *ControlPlane) startKubelet(ctx context.Context, opts Options, n *Node)
 		return err
 	}
 	n.kubelet = p
+	n.kubeletPort = port
 	admin := cp.clients[Admin]
 	return waitFor(ctx, opts.StartTimeout, p, "node "+n.Name+" Ready (kubelet)", func(ctx context.Context) (bool, error) {
 		node, err := admin.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
@@ -482,6 +485,10 @@ func (n *Node) stop(cp *ControlPlane) {
 		n.drain(cp)
 	}
 	n.kubelet.stop(15 * time.Second)
+	cp.mu.Lock()
+	docker := cp.docker
+	cp.mu.Unlock()
+	docker.stop() // its containers run on the node's containerd
 	n.mu.Lock()
 	for _, f := range n.forwarders {
 		f.close()
@@ -553,22 +560,25 @@ func (n *Node) drain(cp *ControlPlane) {
 // removeContainers kills and removes whatever containers are left in the node's containerd (ctr, Debian's
 // containerd client), namespace k8s.io.
 func (n *Node) removeContainers() {
-	ctr := func(args ...string) string {
-		out, _ := exec.Command("ctr", append([]string{"--address", n.socket(), "--namespace", "k8s.io"}, args...)...).Output()
-		return string(out)
-	}
-	tasks := strings.Fields(ctr("tasks", "ls", "-q"))
-	for _, t := range tasks {
-		ctr("tasks", "kill", "-s", "SIGKILL", t)
-	}
-	if len(tasks) > 0 {
-		time.Sleep(time.Second)
-	}
-	for _, t := range tasks {
-		ctr("tasks", "rm", "-f", t)
-	}
-	for _, c := range strings.Fields(ctr("containers", "ls", "-q")) {
-		ctr("containers", "rm", c)
+	out, _ := exec.Command("ctr", "--address", n.socket(), "namespaces", "ls", "-q").Output()
+	for _, ns := range strings.Fields(string(out)) {
+		ctr := func(args ...string) string {
+			out, _ := exec.Command("ctr", append([]string{"--address", n.socket(), "--namespace", ns}, args...)...).Output()
+			return string(out)
+		}
+		tasks := strings.Fields(ctr("tasks", "ls", "-q"))
+		for _, t := range tasks {
+			ctr("tasks", "kill", "-s", "SIGKILL", t)
+		}
+		if len(tasks) > 0 {
+			time.Sleep(time.Second)
+		}
+		for _, t := range tasks {
+			ctr("tasks", "rm", "-f", t)
+		}
+		for _, c := range strings.Fields(ctr("containers", "ls", "-q")) {
+			ctr("containers", "rm", c)
+		}
 	}
 }
 

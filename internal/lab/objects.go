@@ -174,3 +174,16 @@ func WaitPodRunning(ctx context.Context, cs kubernetes.Interface, namespace, nam
 	}
 	return nil
 }
+
+// WaitPodGone waits until the pod no longer exists: with a grace period, the API server removes it only once the
+// kubelet has stopped its containers.
+func WaitPodGone(ctx context.Context, cs kubernetes.Interface, namespace, name string, within time.Duration) error {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, within, true, func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		return fmt.Errorf("pod %s/%s still there after %s", namespace, name, within)
+	}
+	return nil
+}

@@ -160,6 +160,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, req *Request) *Decision {
 		e.internalError(d, a, "lookup", f)
 	}
 	d.Exceptions, d.BreakGlass, d.Overrides = a.notes, a.breakGlass, a.overrides
+	applyNodeAgentException(d, a)
 	return d
 }
 

@@ -3,6 +3,7 @@ package posture
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	authnv1 "k8s.io/api/authentication/v1"
@@ -26,6 +27,9 @@ Judged once per top-level object: a Deployment, not its ReplicaSets and pods aga
 among the inputs is judged itself. Not judged here: the checks about who asks and when (vnf-instantiation,
 lifecycle-*), which judge requests rather than state — reconciliation reports workloads of no instance and pods
 of stopped ones.
+
+One named exception: vnfguard's own node agent, of exactly its shape, has its hostPID and containerd socket
+reported at severity info (node_agent.go).
 */
 const workloadRulePrefix = "posture-"
 
@@ -61,7 +65,9 @@ func (s *scope) checkWorkloads(ctx context.Context) ([]finding.Finding, error) {
 			Namespace: m.GetNamespace(), Name: m.GetName(), User: scanIdentity, Object: o.Object,
 		}
 		d := ev.Evaluate(ctx, req)
-		for _, v := range append(append(append([]policy.Violation(nil), d.Denials...), d.Warnings...), d.Audits...) {
+		agent := s.nodeAgent(o.Object)
+		// Overrides too: what admission lets through by the node agent's named exception is still reported.
+		for _, v := range slices.Concat(d.Denials, d.Warnings, d.Audits, d.Overrides) {
 			if requestChecks[v.Check] {
 				continue
 			}
@@ -72,9 +78,18 @@ func (s *scope) checkWorkloads(ctx context.Context) ([]finding.Finding, error) {
 			if v.Check == "host-takeover" || v.Check == "reverse-shell" {
 				sev = finding.Critical // the Peirates pod: the node is the attacker's, wherever it runs
 			}
+			msg := v.Message
+			ev := map[string]string{"check": v.Check, "field": v.Field}
+			switch {
+			case agent.Covers(v):
+				// vnfguard's own node agent, of exactly the named shape (node_agent.go): reported, not hidden.
+				sev, msg = finding.Info, NodeAgentException+" ("+v.Message+")"
+				ev[nodeAgentEvidence] = "node-agent"
+			case agent.Agent && agent.Broken != "" && !strings.HasSuffix(msg, policy.NodeAgentNotCovered(agent.Broken)):
+				msg += policy.NodeAgentNotCovered(agent.Broken)
+			}
 			f := s.finding(workloadRulePrefix+v.Check, v.Technique, v.Mitigations, sev, o.Object,
-				fmt.Sprintf("%s %s/%s: %s: %s", o.GVK.Kind, m.GetNamespace(), m.GetName(), v.Field, v.Message),
-				map[string]string{"check": v.Check, "field": v.Field})
+				fmt.Sprintf("%s %s/%s: %s: %s", o.GVK.Kind, m.GetNamespace(), m.GetName(), v.Field, msg), ev)
 			if d.Profile != "" {
 				f.Evidence["profile"] = d.Profile
 			}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"slices"
 	"time"
 
@@ -264,4 +265,18 @@ func BundlePEM(data map[string][]byte) ([]byte, error) {
 		return nil, errors.New(BundleKey + " is empty")
 	}
 	return bytes.Clone(data[BundleKey]), nil
+}
+
+// ReadCertPool reads a CA bundle (PEM) from path: the pool a client verifies a server (or a server its clients)
+// with. The error names the file and says what is wrong with it.
+func ReadCertPool(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("CA bundle %s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

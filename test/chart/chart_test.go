@@ -2,6 +2,7 @@ package chart
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -12,15 +13,21 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authnv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/install"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/manifest"
+	"github.com/vnfguard/vnfguard/internal/policy"
+	"github.com/vnfguard/vnfguard/internal/posture"
+	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 const chartDir = "../../deploy/helm/vnfguard"
@@ -346,5 +353,133 @@ func TestSelfManagedCertificateIsTheDefault(t *testing.T) {
 		if role != nil && !slices.Equal(role.Rules[0].ResourceNames, []string{"vnfguard-webhook-ca", "vnfguard-webhook-tls"}) {
 			t.Errorf("the Secrets vnfguard may read and update: %v", role.Rules[0].ResourceNames)
 		}
+	}
+}
+
+// node.enabled: the agent's DaemonSet and ServiceAccount (no RBAC of its own), serve's /runtime for exactly that
+// ServiceAccount, agent pods no selector of serve's picks, and `vnfguard scan` reports the agent's host access as
+// the named exception (internal/posture/node_agent.go), at info. Off by default.
+func TestNodeAgent(t *testing.T) {
+	h := helm(t)
+	if objs := render(t, h); find[*appsv1.DaemonSet](objs, "DaemonSet", "vnfguard-node") != nil ||
+		slices.Contains(find[*appsv1.Deployment](objs, "Deployment", "vnfguard").Spec.Template.Spec.Containers[0].Args, "--runtime") {
+		t.Error("the node agent is rendered by default")
+	}
+	objs := render(t, h, "--set", "node.enabled=true", "--set", "node.allowNamespaces={moby}")
+	ds := find[*appsv1.DaemonSet](objs, "DaemonSet", "vnfguard-node")
+	if ds == nil || find[*corev1.ServiceAccount](objs, "ServiceAccount", "vnfguard-node") == nil {
+		t.Fatal("no DaemonSet or ServiceAccount vnfguard-node")
+	}
+	spec := ds.Spec.Template.Spec
+	c := spec.Containers[0]
+	for _, want := range []string{"node", "--containerd-socket=/host/run/containerd/containerd.sock", "--node-name=$(NODE_NAME)",
+		"--intake-url=https://vnfguard.vnfguard.svc:443/runtime", "--intake-ca=/etc/vnfguard/ca/ca.crt",
+		"--token-file=/var/run/secrets/kubernetes.io/serviceaccount/token", "--proc-root=/proc", "--resync=30s", "--allow-namespace=moby",
+		"--kubelet-url=https://$(HOST_IP):10250", "--kubelet-ca=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("agent args %v: no %s", c.Args, want)
+		}
+	}
+	if !spec.HostPID || spec.HostNetwork || spec.ServiceAccountName != "vnfguard-node" || len(spec.Volumes) != 2 ||
+		spec.Volumes[0].HostPath == nil || spec.Volumes[0].HostPath.Path != "/run/containerd/containerd.sock" ||
+		spec.Volumes[1].Secret == nil || spec.Volumes[1].Secret.SecretName != "vnfguard-webhook-ca" {
+		t.Errorf("agent pod spec: hostPID %v hostNetwork %v serviceAccount %q volumes %+v", spec.HostPID, spec.HostNetwork, spec.ServiceAccountName, spec.Volumes)
+	}
+	serve := find[*appsv1.Deployment](objs, "Deployment", "vnfguard").Spec.Template.Spec.Containers[0].Args
+	if !slices.Contains(serve, "--runtime") || !slices.Contains(serve, "--runtime-agent=system:serviceaccount:vnfguard:vnfguard-node") {
+		t.Errorf("serve args %v: no --runtime for the agent's ServiceAccount", serve)
+	}
+	podLabels := labels.Set(ds.Spec.Template.Labels)
+	for _, o := range objs {
+		switch v := o.Object.(type) {
+		case *corev1.Service:
+			if labels.SelectorFromSet(v.Spec.Selector).Matches(podLabels) {
+				t.Errorf("Service %s selects the agent's pods", v.Name)
+			}
+		case *appsv1.Deployment:
+			if sel, err := metav1.LabelSelectorAsSelector(v.Spec.Selector); err != nil || sel.Matches(podLabels) {
+				t.Errorf("Deployment %s selects the agent's pods", v.Name)
+			}
+		case *rbacv1.RoleBinding:
+			for _, s := range v.Subjects {
+				if s.Name == "vnfguard-node" {
+					t.Errorf("RoleBinding %s/%s grants the agent %s", v.Namespace, v.Name, v.RoleRef.Name)
+				}
+			}
+		case *rbacv1.ClusterRoleBinding:
+			for _, s := range v.Subjects {
+				if s.Name == "vnfguard-node" && v.RoleRef.Name != "vnfguard-node" {
+					t.Errorf("ClusterRoleBinding %s grants the agent %s", v.Name, v.RoleRef.Name)
+				}
+			}
+		case *rbacv1.ClusterRole:
+			// The agent's one permission: the kubelet's probe counts.
+			if v.Name == "vnfguard-node" && (len(v.Rules) != 1 || !slices.Equal(v.Rules[0].Resources, []string{"nodes/metrics"}) || !slices.Equal(v.Rules[0].Verbs, []string{"get"})) {
+				t.Errorf("ClusterRole vnfguard-node grants %+v; want get nodes/metrics only", v.Rules)
+			}
+		}
+	}
+	// Admission: the chart's own configuration lets exactly this DaemonSet (and its pods) through, as an override
+	// naming the exception; the same DaemonSet with one more hostPath, or in another namespace, is denied.
+	var cfg *config.Config
+	for _, o := range objs {
+		if cm, ok := o.Object.(*corev1.ConfigMap); ok && cm.Name == "vnfguard-config" {
+			var err error
+			if cfg, err = config.Parse([]byte(cm.Data["config.yaml"])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if cfg == nil {
+		t.Fatal("no ConfigMap vnfguard-config")
+	}
+	evaluator, err := policy.New(policy.Environment{Config: cfg, Inventory: vnf.Static{Snap: vnf.Empty("none")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	judge := func(d *appsv1.DaemonSet) *policy.Decision {
+		return evaluator.Evaluate(context.Background(), &policy.Request{UID: "u", Operation: policy.Create,
+			Kind: appsv1.SchemeGroupVersion.WithKind("DaemonSet"), Resource: appsv1.SchemeGroupVersion.WithResource("daemonsets"),
+			Namespace: d.Namespace, Name: d.Name, User: authnv1.UserInfo{Username: "system:serviceaccount:kube-system:helm"}, Object: d})
+	}
+	if d := judge(ds); !d.Allowed || !slices.Contains(d.Exceptions, policy.NodeAgentException) || len(d.Overrides) == 0 {
+		t.Errorf("the chart's agent: allowed %v exceptions %v overrides %d denials %v errors %v", d.Allowed, d.Exceptions, len(d.Overrides), d.Denials, d.Errors)
+	}
+	wider := ds.DeepCopy()
+	wider.Spec.Template.Spec.Volumes = append(wider.Spec.Template.Spec.Volumes, corev1.Volume{Name: "root",
+		VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}})
+	if d := judge(wider); d.Allowed || !strings.Contains(d.Message(), "not vnfguard's named node-agent exception: volume \"root\" is a second hostPath") {
+		t.Errorf("the agent with the host's / mounted too: allowed %v: %s", d.Allowed, d.Message())
+	}
+	elsewhere := ds.DeepCopy()
+	elsewhere.Namespace = "tools"
+	if d := judge(elsewhere); d.Allowed || len(d.Overrides) > 0 {
+		t.Errorf("a look-alike in another namespace: allowed %v overrides %v", d.Allowed, d.Overrides)
+	}
+	// The posture scan: the agent's host access, reported at info as the named exception.
+	dir := t.TempDir()
+	rendered := filepath.Join(dir, "chart.yaml")
+	if err := os.WriteFile(rendered, run(t, h, "template", "vnfguard", chartDir, "--namespace", "vnfguard", "--set", "node.enabled=true"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	in, err := posture.FromFiles([]string{rendered}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := posture.Scan(context.Background(), in, posture.Options{Config: config.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, f := range fs {
+		if f.Object.Kind == "DaemonSet" && (f.Rule == "posture-host-takeover" || f.Rule == "posture-pod-security") {
+			if f.Severity != finding.Info || !strings.Contains(f.Message, posture.NodeAgentException) {
+				t.Errorf("%s at %s: %s", f.Rule, f.Severity, f.Message)
+			}
+			named++
+		}
+	}
+	if named == 0 {
+		t.Error("the scan does not report the agent's host access at all")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,11 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/vnfguard/vnfguard/internal/selfcert"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -49,13 +48,9 @@ func NewClient(cfg Config) (*Client, error) {
 	cfg = cfg.withDefaults()
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.CAFile != "" {
-		pem, err := os.ReadFile(cfg.CAFile)
+		pool, err := selfcert.ReadCertPool(cfg.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("sol003 config: caFile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("sol003 config: caFile %s: no PEM certificate in it", cfg.CAFile)
 		}
 		tlsConfig.RootCAs = pool
 	}

@@ -4,5 +4,5 @@
 // answers over its reverse shell — before vnfguard is shown to stop it.
 //
 // It needs root, the control-plane binaries and the kubelet (`make controlplane`) and Debian's containerd, runc,
-// containernetworking-plugins and busybox-static (`bash hack/node-deps.sh`).
+// containernetworking-plugins, busybox-static and docker.io (`bash hack/node-deps.sh`).
 package node

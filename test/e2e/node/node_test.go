@@ -16,17 +16,7 @@ import (
 )
 
 func TestRealNode(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("the real node (kubelet, containerd, a bridge) needs root")
-	}
-	if err := lab.CheckNodeBinaries(lab.DefaultBinDir()); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	binary, err := lab.PrepareE2E(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, binary := prepare(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute) // includes waiting for the real-node lock
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))

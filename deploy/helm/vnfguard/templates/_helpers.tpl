@@ -27,7 +27,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* vnfguard's configuration: the user's, with apiVersion, kind and self filled in. */}}
 {{- define "vnfguard.config" -}}
 {{- $name := include "vnfguard.fullname" . -}}
-{{- $self := dict "namespace" .Release.Namespace "serviceAccount" $name "workload" $name "webhookConfigurations" (list $name) "rbac" (list (printf "%s*" $name)) "registration" (dict "reapply" true) -}}
+{{- $self := dict "namespace" .Release.Namespace "serviceAccount" $name "workload" $name "image" (include "vnfguard.image" .) "webhookConfigurations" (list $name) "rbac" (list (printf "%s*" $name)) "registration" (dict "reapply" true) -}}
 {{- $cfg := merge (dict "apiVersion" "vnfguard.io/v1alpha1" "kind" "Config" "self" $self) (deepCopy .Values.config) -}}
 {{- if and .Values.inventory.configMap (not (hasKey $cfg "inventory")) -}}
 {{- $_ := set $cfg "inventory" (dict "file" "/etc/vnfguard/inventory/inventory.yaml") -}}
