@@ -34,7 +34,7 @@ image: ## build vnfguard's OCI image (no Docker daemon) into bin/image; PUSH=127
 controlplane: ## build etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok and kubelet into the cache
 	bash hack/build-controlplane.sh
 
-node-deps: ## install Debian's containerd, runc, CNI plugins and busybox-static for the lab's real node (when missing; as root)
+node-deps: ## install Debian's containerd, runc, CNI plugins, busybox-static and docker.io for the lab's real node (when missing; as root)
 	bash hack/node-deps.sh
 
 lint: ## gofmt, go vet, staticcheck

@@ -177,7 +177,9 @@ func run(binary string, idle, load time.Duration, rate, samples int) error {
 		if err := ctr("-n", "k8s.io", "task", "exec", "--exec-id", id, cid, "/bin/true"); err != nil {
 			return err
 		}
-		d, err := waitFinding(func(f finding.Finding) bool { return f.Rule == "exec-bypassed-api-server" && f.Evidence["execID"] == id }, start)
+		d, err := waitFinding(func(f finding.Finding) bool {
+			return f.Rule == "exec-bypassed-api-server" && f.Evidence["execID"] == id
+		}, start)
 		if err != nil {
 			agentLog, _ := os.ReadFile(agent.LogFile)
 			guardLog, _ := os.ReadFile(guard.StderrFile)

@@ -54,7 +54,7 @@ func (a *auditFlags) on() bool { return a.enabled || a.queueDir != "" }
 // startAuditIntake builds the intake: the detection engine, the queue backend (PostgreSQL when the store is, the
 // disk queue otherwise) and the receiver's authentication.
 func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
-	runtimeEnv func(*detect.Env), out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
+	runtimeEnv func(*detect.Env, intake.Backend), out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
 	var tokens []string
 	var clientCAs *x509.CertPool
 	if f.clientCAFile != "" {
@@ -70,14 +70,6 @@ func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *c
 		}
 	}
 	rules, err := loadRules(f.rulePaths)
-	if err != nil {
-		return nil, err
-	}
-	denv := detect.Env{Config: cfg, Inventory: inv, Objects: objects, Namespaces: namespaces, Logger: logger}
-	if runtimeEnv != nil {
-		runtimeEnv(&denv)
-	}
-	engine, err := detect.NewEngine(rules, denv)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +93,15 @@ func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *c
 		if backend, err = intake.OpenDisk(f.queueDir, logger); err != nil {
 			return nil, err
 		}
+	}
+	denv := detect.Env{Config: cfg, Inventory: inv, Objects: objects, Namespaces: namespaces, Logger: logger}
+	if runtimeEnv != nil {
+		runtimeEnv(&denv, backend)
+	}
+	engine, err := detect.NewEngine(rules, denv)
+	if err != nil {
+		backend.Close()
+		return nil, err
 	}
 	return intake.New(intake.Options{Backend: backend, Receiver: audit.ReceiverOptions{BearerTokens: tokens, ClientCAs: clientCAs, Logger: logger},
 		Engine: engine, Cluster: cfg.ClusterName, Publish: publish, Out: out, Logger: logger})

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/vnfguard/vnfguard/internal/audit/intake"
+	"github.com/vnfguard/vnfguard/internal/audit/pgqueue"
 	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/detect"
 )
@@ -34,13 +35,13 @@ func (r *runtimeFlags) add(f *pflag.FlagSet) {
 
 // runtimeWiring is what detection needs for the runtime rules.
 type runtimeWiring struct {
-	ledger   *detect.AccessLedger
+	ledger   detect.AccessLedger
 	podSpecs detect.PodSpecs
 	flags    runtimeFlags
 }
 
 func newRuntimeWiring(f runtimeFlags, auditOn bool, restCfg *rest.Config) (*runtimeWiring, error) {
-	w := &runtimeWiring{ledger: detect.NewAccessLedger(), flags: f}
+	w := &runtimeWiring{ledger: detect.NewMemoryLedger(), flags: f}
 	if !f.enabled {
 		return w, nil
 	}
@@ -60,8 +61,13 @@ func newRuntimeWiring(f runtimeFlags, auditOn bool, restCfg *rest.Config) (*runt
 	return w, nil
 }
 
-// env puts the runtime helpers' dependencies into the detection environment.
-func (w *runtimeWiring) env(e *detect.Env) {
+// env puts the runtime helpers' dependencies into the detection environment. With the PostgreSQL queue the
+// access ledger is shared through it: the admission request of an exec, its audit event and the node's report of
+// it may each reach another replica.
+func (w *runtimeWiring) env(e *detect.Env, backend intake.Backend) {
+	if q, ok := backend.(*pgqueue.Queue); ok {
+		w.ledger = q.Ledger()
+	}
 	e.Ledger, e.PodSpecs, e.ExecGrace, e.ZombieGrace = w.ledger, w.podSpecs, w.flags.execGrace, w.flags.zombieGrace
 }
 

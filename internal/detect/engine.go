@@ -43,7 +43,7 @@ type Env struct {
 	Logger *slog.Logger // nil: slog.Default()
 	// Ledger receives the audited execs and attaches and answers apiServerExec(); the admission webhook records
 	// into the same ledger. Nil: the engine keeps one of its own.
-	Ledger *AccessLedger
+	Ledger AccessLedger
 	// PodSpecs reads pod specs for isPodHook(); nil: no exec counts as a probe or hook.
 	PodSpecs PodSpecs
 	// ExecGrace is how long after a runtime exec apiServerExec() waits for its admission request or audit event
@@ -92,7 +92,7 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 		stages = []auditv1.Stage{auditv1.StageResponseComplete, auditv1.StagePanic}
 	}
 	if env.Ledger == nil {
-		env.Ledger = NewAccessLedger()
+		env.Ledger = NewMemoryLedger()
 	}
 	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory()}
 	for _, s := range stages {
@@ -139,7 +139,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	if ev == nil {
 		return nil, nil
 	}
-	e.env.Ledger.recordAudit(ev)
+	recordAudit(e.env.Ledger, ev)
 	if !e.stages[ev.Stage] {
 		e.skipped.Add(1)
 		return nil, nil

@@ -6,7 +6,7 @@ import (
 )
 
 func TestAccessLedgerMatchesOneExecPerRequest(t *testing.T) {
-	l := NewAccessLedger()
+	l := NewMemoryLedger()
 	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	// One kubectl exec: its admission request, then its audit event a second later.
 	l.Record("5gc", "upf-0", "upf", "admission request u1", t0)

@@ -47,12 +47,24 @@ const (
 )
 
 // AccessLedger remembers the ways into pods that passed the API server (exec and attach: admission requests and
-// audit events), so that an exec the node reports can be matched with one. Each exec through the API server
+// audit events), so that an exec the node reports can be matched with one: MemoryLedger in one replica, the
+// PostgreSQL ledger (package pgqueue) when replicas share a store, since the admission request, the audit event
+// and the node's report of one exec may each reach another replica.
+type AccessLedger interface {
+	// Record notes an exec or attach into namespace/pod (container "" when the request named none: the pod's
+	// only or default container), seen through via at the given time.
+	Record(namespace, pod, container, via string, at time.Time)
+	// Find returns how an exec at the given time into namespace/pod's container passed the API server — the
+	// oldest unused record from ExecLead before it to grace after it — and uses that record up; "" when none.
+	Find(namespace, pod, container string, at time.Time, grace time.Duration) string
+}
+
+// MemoryLedger is the AccessLedger of one replica. Each exec through the API server
 // starts one process, so a match is used up: the admission request and the audit event of one kubectl exec are
-// one entry (records of the same pod and container within sameRequest of each other), and they account for one
+// one entry (records of the same pod and container within SameRequest of each other), and they account for one
 // process, not for the next command an attacker runs through the kubelet a few seconds later. Safe for
 // concurrent use; entries older than ten minutes are dropped.
-type AccessLedger struct {
+type MemoryLedger struct {
 	mu      sync.Mutex
 	entries map[string][]*ledgerEntry // namespace/pod
 	added   int
@@ -64,25 +76,24 @@ type ledgerEntry struct {
 	used           bool
 }
 
-// NewAccessLedger returns an empty ledger.
-func NewAccessLedger() *AccessLedger { return &AccessLedger{entries: map[string][]*ledgerEntry{}} }
+// NewMemoryLedger returns an empty ledger.
+func NewMemoryLedger() *MemoryLedger { return &MemoryLedger{entries: map[string][]*ledgerEntry{}} }
 
 const (
 	ledgerHorizon = 10 * time.Minute
-	// sameRequest: an admission request and the audit event of the same exec are this close.
-	sameRequest = 3 * time.Second
-	// execLead: how long before the process starts its API-server request may have been received (the API
+	// SameRequest: an admission request and the audit event of the same exec are this close.
+	SameRequest = 3 * time.Second
+	// ExecLead: how long before the process starts its API-server request may have been received (the API
 	// server admits, audits, dials the kubelet, which asks the CRI, which asks containerd).
-	execLead = 10 * time.Second
+	ExecLead = 10 * time.Second
 )
 
 func sameContainer(a, b string) bool { return a == "" || b == "" || a == b }
 
 func near(a, b time.Time, d time.Duration) bool { return a.Sub(b) <= d && b.Sub(a) <= d }
 
-// Record notes an exec or attach into namespace/pod (container "" when the request named none: the pod's only
-// or default container), seen through via at the given time.
-func (l *AccessLedger) Record(namespace, pod, container, via string, at time.Time) {
+// Record implements AccessLedger.
+func (l *MemoryLedger) Record(namespace, pod, container, via string, at time.Time) {
 	if l == nil || pod == "" {
 		return
 	}
@@ -91,7 +102,7 @@ func (l *AccessLedger) Record(namespace, pod, container, via string, at time.Tim
 	k := namespace + "/" + pod
 	e := &ledgerEntry{container: container, via: via, at: at}
 	for _, o := range l.entries[k] {
-		if o.used && sameContainer(o.container, container) && near(o.at, at, sameRequest) {
+		if o.used && sameContainer(o.container, container) && near(o.at, at, SameRequest) {
 			e.used = true // the other record of an exec already matched
 		}
 	}
@@ -109,9 +120,8 @@ func (l *AccessLedger) Record(namespace, pod, container, via string, at time.Tim
 	}
 }
 
-// Find returns how an exec at the given time into namespace/pod's container passed the API server — the oldest
-// unused record from execLead before it to grace after it — and uses that record up; "" when there is none.
-func (l *AccessLedger) Find(namespace, pod, container string, at time.Time, grace time.Duration) string {
+// Find implements AccessLedger.
+func (l *MemoryLedger) Find(namespace, pod, container string, at time.Time, grace time.Duration) string {
 	if l == nil {
 		return ""
 	}
@@ -119,11 +129,11 @@ func (l *AccessLedger) Find(namespace, pod, container string, at time.Time, grac
 	defer l.mu.Unlock()
 	es := l.entries[namespace+"/"+pod]
 	for _, e := range es {
-		if e.used || !sameContainer(e.container, container) || e.at.Before(at.Add(-execLead)) || e.at.After(at.Add(grace)) {
+		if e.used || !sameContainer(e.container, container) || e.at.Before(at.Add(-ExecLead)) || e.at.After(at.Add(grace)) {
 			continue
 		}
 		for _, o := range es {
-			if sameContainer(o.container, e.container) && near(o.at, e.at, sameRequest) {
+			if sameContainer(o.container, e.container) && near(o.at, e.at, SameRequest) {
 				o.used = true
 			}
 		}
@@ -134,7 +144,7 @@ func (l *AccessLedger) Find(namespace, pod, container string, at time.Time, grac
 
 // recordAudit puts an audited exec or attach into the ledger, whatever its stage: ResponseStarted arrives when the
 // session opens, ResponseComplete only when it ends.
-func (l *AccessLedger) recordAudit(ev *auditv1.Event) {
+func recordAudit(l AccessLedger, ev *auditv1.Event) {
 	ref := ev.ObjectRef
 	if l == nil || ref == nil || ref.Resource != "pods" || (ref.Subresource != "exec" && ref.Subresource != "attach") {
 		return

@@ -365,7 +365,12 @@ func TestNodeAgent(t *testing.T) {
 		slices.Contains(find[*appsv1.Deployment](objs, "Deployment", "vnfguard").Spec.Template.Spec.Containers[0].Args, "--runtime") {
 		t.Error("the node agent is rendered by default")
 	}
-	objs := render(t, h, "--set", "node.enabled=true", "--set", "node.allowNamespaces={moby}")
+	// Several replicas must share the access ledger through PostgreSQL.
+	if out, err := exec.Command(h, "template", "vnfguard", chartDir, "--namespace", "vnfguard", "--set", "node.enabled=true").CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "needs store.existingSecret") {
+		t.Errorf("node.enabled with 2 replicas and no PostgreSQL store rendered (%v): %s", err, out)
+	}
+	objs := render(t, h, "--set", "node.enabled=true", "--set", "node.allowNamespaces={moby}", "--set", "store.existingSecret=vnfguard-store")
 	ds := find[*appsv1.DaemonSet](objs, "DaemonSet", "vnfguard-node")
 	if ds == nil || find[*corev1.ServiceAccount](objs, "ServiceAccount", "vnfguard-node") == nil {
 		t.Fatal("no DaemonSet or ServiceAccount vnfguard-node")
@@ -459,7 +464,7 @@ func TestNodeAgent(t *testing.T) {
 	// The posture scan: the agent's host access, reported at info as the named exception.
 	dir := t.TempDir()
 	rendered := filepath.Join(dir, "chart.yaml")
-	if err := os.WriteFile(rendered, run(t, h, "template", "vnfguard", chartDir, "--namespace", "vnfguard", "--set", "node.enabled=true"), 0o600); err != nil {
+	if err := os.WriteFile(rendered, run(t, h, "template", "vnfguard", chartDir, "--namespace", "vnfguard", "--set", "node.enabled=true", "--set", "replicaCount=1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	in, err := posture.FromFiles([]string{rendered}, "")

@@ -38,6 +38,20 @@ var migrations = [][]string{
 		`CREATE INDEX IF NOT EXISTS vnfguard_audit_queue_pending ON vnfguard_audit_queue (cluster, seq) WHERE processed_ns = 0`,
 		`CREATE INDEX IF NOT EXISTS vnfguard_audit_queue_processed ON vnfguard_audit_queue (cluster, processed_ns) WHERE processed_ns <> 0`,
 	},
+	2: {
+		// The access ledger (ledger.go): the execs and attaches that passed the API server, shared by the replicas.
+		`CREATE TABLE IF NOT EXISTS vnfguard_access_ledger (
+	cluster   TEXT NOT NULL,
+	namespace TEXT NOT NULL,
+	pod       TEXT NOT NULL,
+	container TEXT NOT NULL,
+	via       TEXT NOT NULL,
+	at_ns     BIGINT NOT NULL,
+	used      BOOLEAN NOT NULL DEFAULT false,
+	id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY
+)`,
+		`CREATE INDEX IF NOT EXISTS vnfguard_access_ledger_pod ON vnfguard_access_ledger (cluster, namespace, pod, at_ns)`,
+	},
 }
 
 const (

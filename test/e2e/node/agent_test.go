@@ -143,7 +143,7 @@ func TestNodeAgent(t *testing.T) {
 		}
 	}
 	createVNFC("core-0")
-	createVNFC("core-1") // scale out
+	createVNFC("core-1")  // scale out
 	deleteVNFCs("core-1") // heal: the VNFC is replaced
 	createVNFC("core-2")
 	deleteVNFCs("core-0", "core-2") // stop: the VNFM stops the instance and removes its pods
