@@ -26,12 +26,8 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/lab"
-	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 func main() {
@@ -63,38 +59,11 @@ func run(binary string, idle, load time.Duration, rate, samples int) error {
 	}
 	defer cp.Stop()
 	node := cp.RealNode()
-	edge := lab.VNF{InstanceID: "edge-1", VnfdID: "vnfd-edge", Product: "EDGE", Namespace: "vnf-edge", WorkloadKind: "Pod", Workload: "edge-0",
-		Container: "edge", PinnedImage: node.VNFImage()}
-	nfvo := lab.NewNFVO(filepath.Join(cp.WorkDir, "inventory.yaml"), edge)
-	nfvo.Set(edge, vnf.Instantiated, vnf.Started)
-	if _, err := nfvo.Write(); err != nil {
-		return err
-	}
-	configPath, err := lab.WriteConfig(cp.WorkDir, nfvo.Path, node.Registry()+"/")
+	stack, err := cp.StartRuntimeStack(ctx, binary, nil, []string{"--allow-namespace", "bench"})
 	if err != nil {
 		return err
 	}
-	admin, _ := cp.ClientFor(lab.Admin)
-	vnfm, _ := cp.ClientFor(lab.VNFM)
-	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: edge.Namespace,
-		Labels: map[string]string{"vnfguard.io/protected": "true"}}}, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	guard, err := cp.StartVNFGuard(ctx, binary, configPath, "--runtime", "--runtime-agent", lab.NodeAgentUser("vnfguard"))
-	if err != nil {
-		return err
-	}
-	agent, err := cp.StartNodeAgent(ctx, binary, guard, "vnfguard", "--allow-namespace", "bench")
-	if err != nil {
-		return err
-	}
-	pod := node.VNFPod(edge, edge.Workload)
-	if _, err := vnfm.CoreV1().Pods(edge.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		return err
-	}
-	if err := lab.WaitPodRunning(ctx, admin, edge.Namespace, pod.Name, time.Minute); err != nil {
-		return err
-	}
+	guard, agent, edge, pod := stack.Guard, stack.Agent, stack.Edge, stack.Pod
 	ctr := func(args ...string) error {
 		out, err := exec.CommandContext(ctx, "ctr", append([]string{"--address", node.ContainerdSocket()}, args...)...).CombinedOutput()
 		if err != nil {

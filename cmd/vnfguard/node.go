@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync"
@@ -29,6 +31,7 @@ type nodeOptions struct {
 	procRoot          string
 	kubeletURL        string
 	kubeletCA         string
+	kubeletProbe      []string
 	logLevel          string
 }
 
@@ -60,6 +63,7 @@ A container counts as the kubelet's only when the CRI plugin lists it; an exec's
 	f.DurationVar(&o.resync, "resync", 30*time.Second, "how often the whole inventory is reported again")
 	f.StringVar(&o.procRoot, "proc-root", "/proc", "the host's /proc, where exec command lines are read")
 	f.StringVar(&o.kubeletURL, "kubelet-url", "", "the kubelet's API (https://NODE_IP:10250): its probe counts (/metrics/probes, RBAC get nodes/metrics) account for the exec probes whose command ended before it could be read; empty: such execs are judged without that account")
+	f.StringSliceVar(&o.kubeletProbe, "kubelet-probe", nil, "the node's own kubelet endpoints (HOST:PORT) probed without credentials at every resync, with the exposure checks of `vnfguard scan --probe`; default: --kubelet-url's host and port, and its host with the read-only port 10255")
 	f.StringVar(&o.kubeletCA, "kubelet-ca", "", "CA (PEM) of the kubelet's serving certificate; empty: the system roots")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
@@ -83,6 +87,13 @@ func runNode(ctx context.Context, o *nodeOptions, stderr io.Writer) error {
 		return usageError(err)
 	}
 	var probes nodesensor.ProbeCounter
+	if len(o.kubeletProbe) == 0 && o.kubeletURL != "" {
+		u, err := url.Parse(o.kubeletURL)
+		if err != nil || u.Host == "" {
+			return usageError(fmt.Errorf("--kubelet-url %q: want https://HOST:PORT", o.kubeletURL))
+		}
+		o.kubeletProbe = []string{u.Host, net.JoinHostPort(u.Hostname(), "10255")}
+	}
 	if o.kubeletURL != "" {
 		if probes, err = nodesensor.NewKubeletProbes(o.kubeletURL, o.tokenFile, o.kubeletCA); err != nil {
 			return usageError(err)
@@ -139,7 +150,7 @@ func runSensor(ctx context.Context, socket string, o *nodeOptions, execs *nodese
 		return err
 	}
 	s, err := nodesensor.New(nodesensor.Options{Runtime: rt, Node: o.nodeName, AllowedNamespaces: o.allowedNamespaces, Emit: shipper.Emit,
-		Resync: o.resync, ProcRoot: o.procRoot, Probes: probes, Logger: logger.With("socket", socket)})
+		Resync: o.resync, ProcRoot: o.procRoot, Probes: probes, KubeletTargets: o.kubeletProbe, Logger: logger.With("socket", socket)})
 	if err != nil {
 		return err
 	}

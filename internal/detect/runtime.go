@@ -316,6 +316,15 @@ func (a *activation) wasDormant() bool {
 // it, the runtime facts as evidence, and no identity (the agent only reported what it saw).
 func (a *activation) runtimeFinding(f *finding.Finding) {
 	e := a.rt.ev
+	f.Identity, f.Time = "", e.Time
+	if e.Kind == runtimeevent.KindKubelet {
+		f.Object = finding.ObjectRef{Kind: "Node", Name: e.Node}
+		f.Evidence = map[string]string{"node": e.Node, "reportedBy": a.ev.User.Username, "reportID": e.ID}
+		for i, x := range e.Exposures {
+			f.Evidence["exposure"+strconv.Itoa(i)] = x.Rule + " " + x.Target + " (" + x.Service + ")"
+		}
+		return
+	}
 	f.Evidence = map[string]string{
 		"node": e.Node, "observed": e.Observed, "reportedBy": a.ev.User.Username, "reportID": e.ID,
 		"containerdNamespace": e.Container.Namespace, "containerID": e.Container.ID, "origin": e.Container.Origin,

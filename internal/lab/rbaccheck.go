@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	authzv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -61,6 +62,13 @@ func RulesDiff(ctx context.Context, cs kubernetes.Interface, namespace string, w
 func grantedToEveryone(r authzv1.ResourceRule) bool {
 	for _, g := range r.APIGroups {
 		if g != "authorization.k8s.io" && g != "authentication.k8s.io" {
+			return false
+		}
+	}
+	for _, res := range r.Resources {
+		// selfsubjectaccessreviews, selfsubjectrulesreviews, selfsubjectreviews: not tokenreviews or
+		// subjectaccessreviews, which are grants of their own.
+		if !strings.HasPrefix(res, "selfsubject") {
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vnfguard/vnfguard/internal/posture/exposure"
 	"github.com/vnfguard/vnfguard/internal/runtimeevent"
 )
 
@@ -36,8 +37,11 @@ type Options struct {
 	Resync time.Duration
 	// ProcRoot is the node's /proc, for the command lines of execs found at an inventory (default /proc).
 	ProcRoot string
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// KubeletTargets are the node's own kubelet endpoints (HOST:PORT: the API, the read-only port) probed without
+	// credentials at every inventory; what answers is reported (kind kubelet) with the exposure probe's findings.
+	KubeletTargets []string
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Sensor reports the node's containers and execs: the whole inventory at start and at every resync, and each
@@ -157,10 +161,35 @@ func (s *Sensor) Inventory(ctx context.Context) error {
 			out = append(out, s.execEvent(ce, x.ID, x.Pid, cmd, cerr, now, "inventory"))
 		}
 	}
+	if len(s.o.KubeletTargets) > 0 {
+		out = append(out, s.kubeletPosture(ctx, now))
+	}
 	if len(out) > 0 {
 		s.o.Emit(out)
 	}
 	return nil
+}
+
+// kubeletPosture probes the node's own kubelet without credentials, with the exposure checks of `vnfguard scan
+// --probe` (one definition of what is exposed).
+func (s *Sensor) kubeletPosture(ctx context.Context, now time.Time) runtimeevent.Event {
+	ev := runtimeevent.Event{ID: s.o.Node + "/kubelet/" + strconv.FormatInt(now.UnixNano(), 10), Kind: runtimeevent.KindKubelet, Time: now,
+		Node: s.o.Node, Observed: "inventory"}
+	fs, results, err := exposure.Probe(ctx, s.o.KubeletTargets, exposure.ProbeOptions{Timeout: 2 * time.Second, Now: s.o.Now})
+	if err != nil {
+		s.o.Logger.Warn("kubelet posture probe", "error", err)
+		return ev
+	}
+	service := map[string]string{}
+	for _, r := range results {
+		service[r.Target] = r.Service
+	}
+	for _, f := range fs {
+		target := f.Evidence["target"]
+		ev.Exposures = append(ev.Exposures, runtimeevent.Exposure{Target: target, Service: service[target], Rule: f.Rule,
+			Severity: f.Severity.String(), Message: f.Message})
+	}
+	return ev
 }
 
 // container reports one container; a new one in k8s.io that the CRI plugin does not list yet is looked at again

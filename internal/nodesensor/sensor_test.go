@@ -2,9 +2,12 @@ package nodesensor
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -279,5 +282,42 @@ func TestUnreadableExecsAreAccountedByTheKubeletsProbeCount(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKubeletPosture: a read-only port serving the node's pods without credentials is reported with the exposure
+// probe's finding; a kubelet that refuses anonymous requests is reported with none.
+func TestKubeletPosture(t *testing.T) {
+	readOnly := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/pods" {
+			_, _ = w.Write([]byte(`{"kind":"PodList","apiVersion":"v1","items":[]}`))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer readOnly.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedAddr := closed.Listener.Addr().String()
+	closed.Close()
+	for _, tc := range []struct {
+		name    string
+		targets []string
+		want    string
+	}{
+		{"read-only port open", []string{strings.TrimPrefix(readOnly.URL, "http://"), closedAddr}, "exposure-probe-kubelet-read-only"},
+		{"nothing answers", []string{closedAddr}, ""},
+	} {
+		var got collector
+		s, _ := New(Options{Runtime: newFake(), Node: "n1", Emit: got.emit, KubeletTargets: tc.targets})
+		if err := s.Inventory(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		e := got.waitFor(t, func(e runtimeevent.Event) bool { return e.Kind == runtimeevent.KindKubelet })
+		switch {
+		case tc.want == "" && len(e.Exposures) > 0:
+			t.Errorf("%s: exposures %+v", tc.name, e.Exposures)
+		case tc.want != "" && (len(e.Exposures) != 1 || e.Exposures[0].Rule != tc.want || e.Exposures[0].Service != "kubelet-read-only"):
+			t.Errorf("%s: exposures %+v, want one %s", tc.name, e.Exposures, tc.want)
+		}
 	}
 }

@@ -24,6 +24,9 @@ const (
 	// /tasks/exec-started): kubectl exec through the API server, a probe or hook of the kubelet, a direct POST to
 	// the kubelet's /run or /exec, or any containerd client.
 	KindExec = "exec"
+	// KindKubelet: what the node's own kubelet endpoints answer without credentials (the exposure checks of
+	// `vnfguard scan --probe`, run from the node against its own kubelet).
+	KindKubelet = "kubelet"
 )
 
 // Origins of a container: who made it, as far as the node can prove.
@@ -55,6 +58,17 @@ type Event struct {
 	Observed  string    `json:"observed"`
 	Container Container `json:"container"`
 	Exec      *Exec     `json:"exec,omitempty"`
+	// Exposures are the kubelet's exposure findings, for kind kubelet (empty: nothing answers without credentials).
+	Exposures []Exposure `json:"exposures,omitempty"`
+}
+
+// Exposure is one finding of the exposure probe (package posture/exposure) against the node's kubelet.
+type Exposure struct {
+	Target   string `json:"target"`
+	Service  string `json:"service"`
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
 }
 
 // Container is the container an Event is about.
@@ -108,14 +122,20 @@ func (e *Event) Validate() error {
 	if e.ID == "" {
 		problems = append(problems, "id is empty")
 	}
-	if e.Kind != KindContainer && e.Kind != KindExec {
-		problems = append(problems, fmt.Sprintf("kind %q is neither %q nor %q", e.Kind, KindContainer, KindExec))
+	if e.Kind != KindContainer && e.Kind != KindExec && e.Kind != KindKubelet {
+		problems = append(problems, fmt.Sprintf("kind %q is not %q, %q or %q", e.Kind, KindContainer, KindExec, KindKubelet))
 	}
 	if e.Time.IsZero() {
 		problems = append(problems, "time is missing")
 	}
 	if e.Node == "" {
 		problems = append(problems, "node is empty")
+	}
+	if e.Kind == KindKubelet {
+		if len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
+		}
+		return nil
 	}
 	if e.Container.Namespace == "" || e.Container.ID == "" {
 		problems = append(problems, "container.namespace and container.id are required")
@@ -151,7 +171,7 @@ func Envelope(e *Event, user string, source string) (auditv1.Event, error) {
 		Level:                    "RequestResponse",
 		AuditID:                  types.UID(hex.EncodeToString(sum[:16])),
 		Stage:                    auditv1.StageResponseComplete,
-		RequestURI:               "runtime://" + e.Node + "/" + e.Container.Namespace + "/" + e.Container.ID,
+		RequestURI:               "runtime://" + e.Node + "/" + e.Kind + "/" + e.Container.Namespace + "/" + e.Container.ID,
 		Verb:                     Verb,
 		User:                     authnUser(user),
 		UserAgent:                "vnfguard-node",

@@ -11,17 +11,12 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
-
-// edge is the VNF of this test: one pod on the real node, its package pinning the real node's image.
-var edge = lab.VNF{InstanceID: "edge-1", VnfdID: "vnfd-edge", Product: "EDGE", Namespace: "vnf-edge",
-	WorkloadKind: "Pod", Workload: "edge-0", Container: "edge"}
 
 // TestNodeAgent runs vnfguard node beside a real kubelet and containerd and attacks the node the ways that skip
 // the API server: the kubelet's own /run API, ctr, a Docker Engine API on TCP; and it checks that what a node does
@@ -40,30 +35,11 @@ func TestNodeAgent(t *testing.T) {
 	admin, _ := cp.ClientFor(lab.Admin)
 	vnfm, _ := cp.ClientFor(lab.VNFM)
 
-	edge := edge
-	edge.PinnedImage = node.VNFImage()
-	nfvo := lab.NewNFVO(filepath.Join(cp.WorkDir, "inventory.yaml"), edge)
-	nfvo.Set(edge, vnf.Instantiated, vnf.Started)
-	if _, err := nfvo.Write(); err != nil {
-		t.Fatal(err)
-	}
-	configPath, err := lab.WriteConfig(cp.WorkDir, nfvo.Path, node.Registry()+"/")
+	stack, err := cp.StartRuntimeStack(ctx, binary, []string{"--runtime-exec-grace", "2s", "--runtime-zombie-grace", "3s"}, []string{"--resync", "3s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: edge.Namespace,
-		Labels: map[string]string{"vnfguard.io/protected": "true"}}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	guard, err := cp.StartVNFGuard(ctx, binary, configPath, "--runtime", "--runtime-agent", lab.NodeAgentUser("vnfguard"),
-		"--runtime-exec-grace", "2s", "--runtime-zombie-grace", "3s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, err := cp.StartNodeAgent(ctx, binary, guard, "vnfguard", "--resync", "3s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	guard, agent, nfvo, edge, pod := stack.Guard, stack.Agent, stack.NFVO, stack.Edge, stack.Pod
 	defer func() {
 		if t.Failed() {
 			agentLog, _ := os.ReadFile(agent.LogFile)
@@ -97,15 +73,8 @@ func TestNodeAgent(t *testing.T) {
 		return finding.Finding{}, 0
 	}
 
-	// Benign: the VNFM instantiates the VNF on the real node; the kubelet execs its readiness probe every 2 s;
-	// the on-call engineer execs into it through the API server (break-glass on a running VNF).
-	pod := node.VNFPod(edge, edge.Workload)
-	if _, err := vnfm.CoreV1().Pods(edge.Namespace).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("the VNFM's pod: %v", err)
-	}
-	if err := lab.WaitPodRunning(ctx, admin, edge.Namespace, pod.Name, time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	// Benign: the VNFM instantiated the VNF on the real node (StartRuntimeStack); the kubelet execs its readiness
+	// probe every 2 s; the on-call engineer execs into it through the API server (break-glass on a running VNF).
 	_, breakGlass := cp.ClientFor(lab.BreakGlass)
 	stdout, stderr, err := lab.ExecOutput(ctx, breakGlass, edge.Namespace, pod.Name, edge.Container, []string{"/bin/sh", "-c", "echo via-api-server"})
 	if err != nil || strings.TrimSpace(stdout) != "via-api-server" {
@@ -269,7 +238,7 @@ func TestNodeAgent(t *testing.T) {
 // containerOf is the containerd ID of the pod's app container.
 func containerOf(t *testing.T, ctx context.Context, socket, pod string) string {
 	t.Helper()
-	out, err := exec.CommandContext(ctx, "ctr", "--address", socket, "-n", "k8s.io", "containers", "ls", "labels.\"io.kubernetes.pod.name\"=="+pod+",labels.\"io.kubernetes.container.name\"=="+edge.Container, "-q").Output()
+	out, err := exec.CommandContext(ctx, "ctr", "--address", socket, "-n", "k8s.io", "containers", "ls", "labels.\"io.kubernetes.pod.name\"=="+pod+",labels.\"io.kubernetes.container.name\"=="+lab.EdgeVNF.Container, "-q").Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
 		t.Fatalf("the container of %s: %v %s", pod, err, out)
 	}
