@@ -63,7 +63,7 @@ A container counts as the kubelet's only when the CRI plugin lists it; an exec's
 	f.DurationVar(&o.resync, "resync", 30*time.Second, "how often the whole inventory is reported again")
 	f.StringVar(&o.procRoot, "proc-root", "/proc", "the host's /proc, where exec command lines are read")
 	f.StringVar(&o.kubeletURL, "kubelet-url", "", "the kubelet's API (https://NODE_IP:10250): its probe counts (/metrics/probes, RBAC get nodes/metrics) account for the exec probes whose command ended before it could be read; empty: such execs are judged without that account")
-	f.StringSliceVar(&o.kubeletProbe, "kubelet-probe", nil, "the node's own kubelet endpoints (HOST:PORT) probed without credentials at every resync, with the exposure checks of `vnfguard scan --probe`; default: --kubelet-url's host and port, and its host with the read-only port 10255")
+	f.StringSliceVar(&o.kubeletProbe, "kubelet-probe", nil, "the node's own kubelet endpoints (HOST:PORT) probed without credentials at every resync, with the exposure checks of vnfguard scan --probe; default: --kubelet-url's host and port, and its host with the read-only port 10255")
 	f.StringVar(&o.kubeletCA, "kubelet-ca", "", "CA (PEM) of the kubelet's serving certificate; empty: the system roots")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
