@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/danger"
 )
 
 var mapType = reflect.TypeOf(map[string]any{})
@@ -293,17 +295,8 @@ func isSystemComponent(user string) bool {
 	return strings.HasPrefix(user, "system:node:") || strings.HasPrefix(user, "system:serviceaccount:kube-system:")
 }
 
-// hostMounts are host paths whose mount gives the node away: the root, the runtime sockets, the kubelet's state.
-var hostMounts = map[string]string{
-	"/": "the host's root filesystem", "/etc": "the host's /etc", "/root": "root's home", "/proc": "the host's /proc",
-	"/var/lib/kubelet": "the kubelet's state", "/var/run": "the runtime sockets", "/run": "the runtime sockets",
-	"/var/run/docker.sock": "the Docker socket", "/run/containerd/containerd.sock": "the containerd socket",
-	"/var/run/containerd/containerd.sock": "the containerd socket", "/var/run/crio/crio.sock": "the CRI-O socket",
-	"/run/crio/crio.sock": "the CRI-O socket", "/etc/kubernetes": "the node's Kubernetes credentials",
-}
-
 // hostTakeover lists what in a pod spec hands the node to the pod: host namespaces, privileged containers and
-// host mounts of the root, the runtime sockets or the kubelet's state.
+// host mounts that danger.HostPath judges a takeover (the definition admission and posture use too).
 func hostTakeover(spec map[string]any) []string {
 	out := []string{}
 	if spec["hostPID"] == true {
@@ -323,12 +316,9 @@ func hostTakeover(spec map[string]any) []string {
 			continue
 		}
 		p, _ := hp["path"].(string)
-		if clean := strings.TrimRight(p, "/"); clean != "" {
-			p = clean
-		}
-		if what, ok := hostMounts[p]; ok {
+		if hit, why := danger.HostPath(p); hit {
 			name, _ := vm["name"].(string)
-			out = append(out, "hostPath "+p+" ("+what+") as volume "+name)
+			out = append(out, "hostPath "+p+" ("+why+") as volume "+name)
 		}
 	}
 	for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {

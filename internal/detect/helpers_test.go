@@ -87,8 +87,8 @@ func TestHostTakeover(t *testing.T) {
 		spec string
 		want []string
 	}{
-		{`{"volumes":[{"name":"h","hostPath":{"path":"/"}}]}`, []string{"hostPath / (the host's root filesystem) as volume h"}},
-		{`{"volumes":[{"name":"s","hostPath":{"path":"/var/run/docker.sock"}}]}`, []string{"hostPath /var/run/docker.sock (the Docker socket) as volume s"}},
+		{`{"volumes":[{"name":"h","hostPath":{"path":"/"}}]}`, []string{"hostPath / (is the node's root filesystem) as volume h"}},
+		{`{"volumes":[{"name":"s","hostPath":{"path":"/var/run/docker.sock"}}]}`, []string{"hostPath /var/run/docker.sock (is the container runtime socket /var/run/docker.sock) as volume s"}},
 		{`{"volumes":[{"name":"d","hostPath":{"path":"/data/upf"}}]}`, []string{}},
 		{`{"hostPID":true,"hostNetwork":true}`, []string{"hostPID", "hostNetwork"}},
 		{`{"containers":[{"name":"c","securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN","NET_ADMIN"]}}}]}`,
