@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/vnfguard/vnfguard/internal/admission"
+	"github.com/vnfguard/vnfguard/internal/audit"
 	"github.com/vnfguard/vnfguard/internal/cluster"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/detect"
@@ -245,6 +246,14 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 
 	registerInventoryMetrics(registry, source)
+	for kind, get := range map[string]func(audit.DecodeStats) uint64{
+		"v1beta1": func(s audit.DecodeStats) uint64 { return s.V1beta1 },
+		"untyped": func(s audit.DecodeStats) uint64 { return s.Untyped },
+	} {
+		registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vnfguard_audit_events_tolerated_total",
+			Help: "Audit events read as audit.k8s.io/v1 although they were not: of version v1beta1, or without apiVersion and kind.", ConstLabels: prometheus.Labels{"kind": kind}},
+			func() float64 { return float64(get(audit.Stats())) }))
+	}
 	if view != nil {
 		registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_protected_namespaces_unreadable",
 			Help: "Protected namespaces where vnfguard may not read Secrets and ConfigMaps (bind ClusterRole vnfguard-namespace-data there: vnfguard rbac --data-namespace NS)."},

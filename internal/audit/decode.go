@@ -4,16 +4,56 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
 	"github.com/vnfguard/vnfguard/internal/jsonpos"
 )
 
-// APIVersion is the only audit API version vnfguard reads; the API server has written it since Kubernetes 1.12
-// (audit.k8s.io/v1beta1 was removed in 1.24).
+// APIVersion is the audit API version vnfguard works in; the API server has written it since Kubernetes 1.12.
+// Events of audit.k8s.io/v1beta1 (removed from the API server in 1.24, still in archived logs and other tools'
+// fixtures) are read too: for every field vnfguard reads the two versions are the same JSON, so they are taken
+// as v1 (their extra metadata and timestamp fields are ignored).
 const APIVersion = "audit.k8s.io/v1"
+
+// APIVersionV1beta1 is the older audit API version vnfguard also reads.
+const APIVersionV1beta1 = "audit.k8s.io/v1beta1"
+
+// DecodeStats counts the events the decoders took although they were not plain audit.k8s.io/v1: of version
+// v1beta1, or without apiVersion and kind (a log line of an otherwise complete event, as some tools write them).
+type DecodeStats struct {
+	V1beta1, Untyped uint64
+}
+
+var (
+	v1beta1Events, untypedEvents atomic.Uint64
+	v1beta1Once, untypedOnce     sync.Once
+)
+
+// Stats returns the counts of tolerated events since the process started.
+func Stats() DecodeStats {
+	return DecodeStats{V1beta1: v1beta1Events.Load(), Untyped: untypedEvents.Load()}
+}
+
+// tolerated counts an event of v1beta1 or without type and logs the first of each kind.
+func tolerated(apiVersion, kind string) {
+	switch {
+	case apiVersion == APIVersionV1beta1:
+		v1beta1Events.Add(1)
+		v1beta1Once.Do(func() {
+			slog.Default().Warn("reading audit.k8s.io/v1beta1 events as v1 (logged once; see the counter): set the API server's --audit-log-version to audit.k8s.io/v1")
+		})
+	case apiVersion == "" && kind == "":
+		untypedEvents.Add(1)
+		untypedOnce.Do(func() {
+			slog.Default().Warn("reading audit events without apiVersion and kind as audit.k8s.io/v1 Events (logged once; see the counter)")
+		})
+	}
+}
 
 // DecodeError says why a document is not an acceptable audit event or event list: Field is the JSON path of the
 // offending field ("" for the document as a whole, "items[3].stage" inside a list), Offset the byte offset of a
@@ -46,12 +86,14 @@ func DecodeEvent(data []byte) (*auditv1.Event, error) {
 	if err := unmarshal(data, ev, "Event"); err != nil {
 		return nil, err
 	}
-	if err := checkTypeMeta(ev.APIVersion, ev.Kind, "Event", "", false); err != nil {
+	if err := checkTypeMeta(ev.APIVersion, ev.Kind, "Event", "", true); err != nil {
 		return nil, err
 	}
 	if err := checkEvent(ev, ""); err != nil {
 		return nil, err
 	}
+	tolerated(ev.APIVersion, ev.Kind)
+	ev.APIVersion, ev.Kind = APIVersion, "Event"
 	return ev, nil
 }
 
@@ -67,6 +109,7 @@ func DecodeEventList(data []byte) (*auditv1.EventList, error) {
 	if err := checkTypeMeta(list.APIVersion, list.Kind, "EventList", "", false); err != nil {
 		return nil, err
 	}
+	list.APIVersion = APIVersion
 	for i := range list.Items {
 		ev := &list.Items[i]
 		field := "items[" + strconv.Itoa(i) + "]"
@@ -75,6 +118,9 @@ func DecodeEventList(data []byte) (*auditv1.EventList, error) {
 		}
 		if err := checkEvent(ev, field+"."); err != nil {
 			return nil, err
+		}
+		if list.APIVersion == APIVersionV1beta1 || ev.APIVersion == APIVersionV1beta1 {
+			tolerated(APIVersionV1beta1, "Event")
 		}
 		ev.APIVersion, ev.Kind = APIVersion, "Event"
 	}
@@ -112,11 +158,11 @@ func checkTypeMeta(apiVersion, kind, wantKind, prefix string, optional bool) err
 	if optional && apiVersion == "" && kind == "" {
 		return nil
 	}
-	if apiVersion != APIVersion {
+	if apiVersion != APIVersion && apiVersion != APIVersionV1beta1 {
 		if apiVersion == "" {
-			return &DecodeError{Field: prefix + "apiVersion", Offset: -1, Msg: "missing: want " + strconv.Quote(APIVersion)}
+			return &DecodeError{Field: prefix + "apiVersion", Offset: -1, Msg: "missing: want " + strconv.Quote(APIVersion) + " (or neither apiVersion nor kind)"}
 		}
-		return &DecodeError{Field: prefix + "apiVersion", Offset: -1, Msg: fmt.Sprintf("is %q, want %q (set the API server's --audit-log-version/--audit-webhook-version to %s)", apiVersion, APIVersion, APIVersion)}
+		return &DecodeError{Field: prefix + "apiVersion", Offset: -1, Msg: fmt.Sprintf("is %q, want %q or %q (set the API server's --audit-log-version/--audit-webhook-version to %s)", apiVersion, APIVersion, APIVersionV1beta1, APIVersion)}
 	}
 	if kind != wantKind {
 		if kind == "" {

@@ -30,7 +30,8 @@ func TestDecodeEvent(t *testing.T) {
 		{"wrong type", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":7}`, "verb", 96, "wants string"},
 		{"bad timestamp", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","stageTimestamp":"yesterday"}`, "", -1, "decode Event"},
 		{"no apiVersion", `{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, "missing"},
-		{"old apiVersion", `{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, `"audit.k8s.io/v1beta1"`},
+		{"pre-1.8 apiVersion", `{"kind":"Event","apiVersion":"audit.k8s.io/v1alpha1","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, `"audit.k8s.io/v1alpha1"`},
+		{"kind without apiVersion", `{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, "missing"},
 		{"wrong kind", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "kind", -1, `want "Event"`},
 		{"no auditID", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"get"}`, "auditID", -1, "missing"},
 		{"no stage", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","verb":"get"}`, "stage", -1, "missing"},
@@ -292,5 +293,30 @@ func TestReaderReadError(t *testing.T) {
 	_, err := r.Next()
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "audit.log at line 2") {
 		t.Fatalf("second Next: %v, want the read error at line 2", err)
+	}
+}
+
+// TestTolerantDecode: audit.k8s.io/v1beta1 events (archived logs, other tools' fixtures) and complete events without
+// apiVersion and kind are read as v1, and counted.
+func TestTolerantDecode(t *testing.T) {
+	before := Stats()
+	v1beta1 := `{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","metadata":{"creationTimestamp":"2019-01-01T00:00:00Z"},"level":"Metadata","timestamp":"2019-01-01T00:00:00Z","auditID":"b1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/kube-system/secrets","verb":"list","user":{"username":"mallory"},"objectRef":{"resource":"secrets","namespace":"kube-system","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2019-01-01T00:00:00.000000Z","stageTimestamp":"2019-01-01T00:00:00.100000Z"}`
+	untyped := `{"level":"Metadata","auditID":"u1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/5gc/pods/p/exec?command=sh","verb":"create","user":{"username":"mallory"},"objectRef":{"resource":"pods","namespace":"5gc","name":"p","subresource":"exec"}}`
+	for _, doc := range []string{v1beta1, untyped} {
+		ev, err := DecodeEvent([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", doc[:40], err)
+		}
+		if ev.APIVersion != APIVersion || ev.Kind != "Event" || ev.User.Username != "mallory" || ev.ObjectRef == nil {
+			t.Errorf("%s: decoded as %+v", doc[:40], ev)
+		}
+	}
+	list, err := DecodeEventList([]byte(`{"kind":"EventList","apiVersion":"audit.k8s.io/v1beta1","items":[` + v1beta1 + `]}`))
+	if err != nil || len(list.Items) != 1 || list.APIVersion != APIVersion || list.Items[0].APIVersion != APIVersion {
+		t.Fatalf("v1beta1 list: %+v %v", list, err)
+	}
+	after := Stats()
+	if after.V1beta1-before.V1beta1 != 2 || after.Untyped-before.Untyped != 1 {
+		t.Errorf("counted %+v → %+v; want 2 v1beta1 and 1 untyped", before, after)
 	}
 }

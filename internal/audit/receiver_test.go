@@ -129,7 +129,7 @@ func TestReceiverHTTPS(t *testing.T) {
 		{"text body", plain, "POST", "s3cret-token", "text/plain", smallList, 415, "want application/json", [2]string{}, 0},
 		{"malformed item", plain, "POST", "s3cret-token", "application/json", strings.Replace(smallList, `"auditID":"s2",`, "", 1), 400, "items[1].auditID: missing", [2]string{}, 0},
 		{"syntax error", plain, "POST", "s3cret-token", "application/json", smallList[:60], 400, "at byte offset 60", [2]string{}, 0},
-		{"old version", plain, "POST", "s3cret-token", "application/json", strings.Replace(smallList, "audit.k8s.io/v1", "audit.k8s.io/v1beta1", 1), 400, "apiVersion", [2]string{}, 0},
+		{"old version", plain, "POST", "s3cret-token", "application/json", strings.Replace(smallList, "audit.k8s.io/v1", "audit.k8s.io/v1alpha1", 1), 400, "apiVersion", [2]string{}, 0},
 		{"too big", plain, "POST", "s3cret-token", "application/json", strings.Replace(string(goodList), `"metadata": {}`, `"metadata": {"x":"`+strings.Repeat("y", 2000)+`"}`, 1), 413, "body over 9000 bytes", [2]string{}, 0},
 		{"fills the queue", plain, "POST", "s3cret-token", "application/json", string(goodList), 200, "", [2]string{}, 5},
 		{"queue full", plain, "POST", "s3cret-token", "application/json", string(goodList), 429, "retry later", [2]string{"Retry-After", "3"}, 0},
