@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -153,7 +154,7 @@ func checksOf(msg string) []string {
 
 // findingSettle is how long a step waits for the finding its denial (or break-glass use) must leave: vnfguard
 // prints it around the time it answers.
-const findingSettle = 3 * time.Second
+const findingSettle = 5 * time.Second
 
 // RunScenario runs the set-up and then every step in order, recording each verdict against what the step
 // expects. A failing step does not stop the run; the error is for a set-up that failed.
@@ -214,7 +215,11 @@ func runStep(ctx context.Context, env *Env, st Step) StepResult {
 		r.Message = err.Error()
 	}
 	if guard != nil {
-		r.Findings = collectFindings(ctx, guard, before, r.Verdict == Denied, st.BreakGlass)
+		wantDenial := ""
+		if r.Verdict == Denied {
+			wantDenial = cmp.Or(st.ExpectCheck, anyDenial)
+		}
+		r.Findings = collectFindings(ctx, guard, before, wantDenial, st.BreakGlass)
 	}
 	// A denial message may be cut short by the API server; the findings name every check.
 	for _, f := range r.Denials() {
@@ -226,18 +231,27 @@ func runStep(ctx context.Context, env *Env, st Step) StepResult {
 	return r
 }
 
-// collectFindings returns the findings printed since before, waiting for the denial or break-glass finding the
-// step must have left.
-func collectFindings(ctx context.Context, g Observer, before int, wantDenial, wantBreakGlass bool) []finding.Finding {
+// anyDenial asks collectFindings to wait for a denial finding of any check.
+const anyDenial = "*"
+
+// collectFindings returns the findings printed since before, waiting for the denial (of check wantDenial, or of
+// any check for anyDenial; none for "") or break-glass finding the step must have left.
+//
+// A denial by several checks leaves one finding per check, and a store-backed observer (the in-cluster replicas
+// write to PostgreSQL) may show them one at a time: waiting for the first denial of any check returned before the
+// expected check's finding had arrived.
+func collectFindings(ctx context.Context, g Observer, before int, wantDenial string, wantBreakGlass bool) []finding.Finding {
 	deadline := time.Now().Add(findingSettle)
 	for {
 		got := g.Findings()[before:]
-		if !wantDenial && !wantBreakGlass {
+		if wantDenial == "" && !wantBreakGlass {
 			return got
 		}
-		found := slices.ContainsFunc(got, func(f finding.Finding) bool {
-			return (wantDenial && f.Action == "denied") || (wantBreakGlass && f.Rule == "break-glass")
+		denialSeen := wantDenial == "" || slices.ContainsFunc(got, func(f finding.Finding) bool {
+			return f.Action == "denied" && (wantDenial == anyDenial || f.Rule == wantDenial)
 		})
+		breakGlassSeen := !wantBreakGlass || slices.ContainsFunc(got, func(f finding.Finding) bool { return f.Rule == "break-glass" })
+		found := denialSeen && breakGlassSeen
 		left := time.Until(deadline)
 		if found || left <= 0 {
 			return got

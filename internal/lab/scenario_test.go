@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -223,5 +225,41 @@ func TestDefaultScenarioIsWellFormed(t *testing.T) {
 	}
 	if denied < 10 || benign < 10 {
 		t.Errorf("%d attack and %d benign steps; the issue asks for more", denied, benign)
+	}
+}
+
+// trickleObserver shows its findings one at a time, every 50 ms, as the store-backed observer of the in-cluster
+// replicas can.
+type trickleObserver struct {
+	start time.Time
+	all   []finding.Finding
+}
+
+func (o *trickleObserver) visible() int {
+	return min(len(o.all), 1+int(time.Since(o.start)/(50*time.Millisecond)))
+}
+func (o *trickleObserver) WaitInventory(context.Context, string) error { return nil }
+func (o *trickleObserver) Findings() []finding.Finding                 { return o.all[:o.visible()] }
+func (o *trickleObserver) FindingCount() int                           { return o.visible() }
+func (o *trickleObserver) WaitFindings(ctx context.Context, n int, timeout time.Duration) []finding.Finding {
+	time.Sleep(10 * time.Millisecond)
+	return o.Findings()[min(n, o.visible()):]
+}
+
+// A denial by two checks whose findings arrive one after the other: the step waits for the check it expects, not
+// for the first denial of any check (the in-cluster CI failure "no lifecycle-data denial finding").
+func TestCollectFindingsWaitsForTheExpectedCheck(t *testing.T) {
+	all := []finding.Finding{
+		{Rule: "vnf-instantiation", Action: "denied"},
+		{Rule: "image-registry", Action: "denied"},
+		{Rule: "lifecycle-data", Action: "denied"},
+	}
+	got := collectFindings(t.Context(), &trickleObserver{start: time.Now(), all: all}, 0, "lifecycle-data", false)
+	if !slices.ContainsFunc(got, func(f finding.Finding) bool { return f.Rule == "lifecycle-data" }) {
+		t.Errorf("collected %d findings without the expected lifecycle-data denial", len(got))
+	}
+	got = collectFindings(t.Context(), &trickleObserver{start: time.Now(), all: all}, 0, anyDenial, false)
+	if len(got) == 0 || got[0].Rule != "vnf-instantiation" {
+		t.Errorf("waiting for any denial collected %v", got)
 	}
 }
