@@ -16,6 +16,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ktypes "k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"sigs.k8s.io/yaml"
 
@@ -271,6 +272,7 @@ func RunCases(ctx context.Context, engine *Engine, s *Suite) ([]CaseResult, erro
 	out := make([]CaseResult, 0, len(s.Cases))
 	for _, c := range s.Cases {
 		engine.pods, engine.denials, engine.memory, engine.namespaces = newPodState(), newDenialState(), newObjectMemory(), newNamespaceMemory()
+		engine.opened, engine.writes = newBoundedMap[ktypes.UID, struct{}](maxOpenSessions), newWorkloadWrites()
 		res := CaseResult{File: s.File, Case: c.Name, Want: c.want, Got: map[string]int{}}
 		for _, ev := range c.events {
 			fs, err := engine.Evaluate(ctx, ev)

@@ -54,13 +54,17 @@
 //	isProtectedNamespace() the event's namespace is protected (config names or selector, or an inventory namespace)
 //	isPodAccess()          exec, attach or portforward on pods (verb get since kubectl 1.30, create before),
 //	                       an ephemeral-container update (kubectl debug), or nodes/proxy
-//	execCommand()          the exec command from the requestURI's command= parameters, joined by spaces
+//	execCommand()          the exec command from the requestURI's command= parameters, else from the
+//	                       PodExecOptions in the request object, joined by spaces
 //	podSpec()              the pod spec in object() for Pods, workloads and CronJobs, or {}
 //	hostTakeover()         what in podSpec() hands the node to the pod: hostPID, hostIPC, hostNetwork,
 //	                       privileged or SYS_ADMIN containers, hostPath of /, runtime sockets or kubelet state
 //	podHostTakeover()      for exec, attach, port-forward and debug: what the target pod's create event (seen
 //	                       earlier by this engine) carried of hostTakeover(), or [] — the stateful correlation
 //	                       that catches Peirates' exec into its own / mount
+//	ownerWriteSeen()       the object's controlling owner (ownerReference with controller: true) was seen
+//	                       written by this engine: a controller's pod is then judged through that write, and
+//	                       judged itself when the owner's event is missing
 //	isVNFGuardDenial()     one of vnfguard's admission webhooks (*.vnfguard.io) refused the request
 //	denialCount()          for such a refusal, how many the same identity had in the last 5 minutes of event
 //	                       time, this one included; 0 for any other event
@@ -69,6 +73,7 @@
 //	dangerousGrants(role)  what an RBAC Role/ClusterRole object grants that leads to takeover (pods/exec, pod
 //	                       creation, secrets, nodes/proxy, escalate, bind, impersonate, wildcards)
 //
-// Optional syntax (a.?b.orValue(x)) and the strings extension (join, split, lowerAscii, ...) are enabled. The Engine evaluates ResponseComplete and Panic stages by
-// default; a runtime CEL error counts against its rule, is logged, and means no match.
+// Optional syntax (a.?b.orValue(x)) and the strings extension (join, split, lowerAscii, ...) are enabled. The Engine evaluates DefaultStages:
+// sessions into pods (exec, attach, port-forward) when they open (ResponseStarted), everything else at
+// ResponseComplete or Panic; a runtime CEL error counts against its rule, is logged, and means no match.
 package detect

@@ -16,6 +16,7 @@ import (
 	"github.com/google/cel-go/interpreter"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	ktypes "k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
 	"github.com/vnfguard/vnfguard/internal/config"
@@ -37,8 +38,8 @@ type Env struct {
 	// Namespaces, when set, gives namespace labels for the protected-namespace selector; without it a namespace is
 	// protected when the configuration names it or an inventory instance lives in it.
 	Namespaces Namespaces
-	// Stages are the audit stages evaluated; nil means ResponseComplete and Panic. RequestReceived and
-	// ResponseStarted would report the same request twice.
+	// Stages are the audit stages evaluated; nil means DefaultStages. RequestReceived would report the same
+	// request twice.
 	Stages []auditv1.Stage
 	Logger *slog.Logger // nil: slog.Default()
 	// Ledger receives the audited execs and attaches and answers apiServerExec(); the admission webhook records
@@ -50,6 +51,15 @@ type Env struct {
 	// (DefaultExecGrace when 0); ZombieGrace how long an instance must have been dormant for wasDormant().
 	ExecGrace, ZombieGrace time.Duration
 }
+
+// DefaultStages are the audit stages an engine judges unless told otherwise. ResponseStarted is judged only for a
+// session into a pod (exec, attach, port-forward; see judgedAtThisStage): a shell that stays open is reported when
+// it opens, not when the attacker leaves, and the session's ResponseComplete is then skipped.
+var DefaultStages = []auditv1.Stage{auditv1.StageResponseStarted, auditv1.StageResponseComplete, auditv1.StagePanic}
+
+// maxOpenSessions bounds how many sessions judged at ResponseStarted the engine remembers to skip their
+// ResponseComplete; a session forgotten past it is reported a second time when it ends, never missed.
+const maxOpenSessions = 65536
 
 // Engine evaluates the enabled rules of a pack over audit events. It is safe for concurrent use.
 type Engine struct {
@@ -65,6 +75,9 @@ type Engine struct {
 	namespaces               *namespaceMemory
 	denials                  *denialState
 	lookupErrors             atomic.Int64
+	// opened holds the audit IDs of sessions judged when they opened (ResponseStarted).
+	opened *boundedMap[ktypes.UID, struct{}]
+	writes *workloadWrites
 }
 
 // Stats are the engine's counters.
@@ -89,12 +102,13 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	}
 	stages := env.Stages
 	if stages == nil {
-		stages = []auditv1.Stage{auditv1.StageResponseComplete, auditv1.StagePanic}
+		stages = DefaultStages
 	}
 	if env.Ledger == nil {
 		env.Ledger = NewMemoryLedger()
 	}
-	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory()}
+	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory(),
+		opened: newBoundedMap[ktypes.UID, struct{}](maxOpenSessions), writes: newWorkloadWrites()}
 	for _, s := range stages {
 		e.stages[s] = true
 	}
@@ -140,7 +154,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 		return nil, nil
 	}
 	recordAudit(e.env.Ledger, ev)
-	if !e.stages[ev.Stage] {
+	if !e.judgedAtThisStage(ev) {
 		e.skipped.Add(1)
 		return nil, nil
 	}
@@ -160,6 +174,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	} else {
 		e.pods.observe(act)
 		e.memory.observe(act)
+		e.writes.observe(act)
 		act.denials = e.denials.observe(ev)
 	}
 	var out []finding.Finding
@@ -189,6 +204,29 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	}
 	e.matched.Add(int64(len(out)))
 	return out, nil
+}
+
+// judgedAtThisStage says whether the event's stage is one the engine judges. ResponseStarted exists only for
+// long-running requests; of those, only sessions into a pod are judged there (a watch's ResponseStarted says
+// nothing its ResponseComplete does not), and a session judged when it opened is not judged again when it ends.
+// Without ResponseStarted among the stages (the audit policy omits it), sessions are judged at ResponseComplete.
+func (e *Engine) judgedAtThisStage(ev *auditv1.Event) bool {
+	if !e.stages[ev.Stage] {
+		return false
+	}
+	switch ev.Stage {
+	case auditv1.StageResponseStarted:
+		if !isPodAccess(ev) {
+			return false
+		}
+		e.opened.put(ev.AuditID, struct{}{})
+	case auditv1.StageResponseComplete:
+		if _, judged := e.opened.get(ev.AuditID); judged {
+			e.opened.delete(ev.AuditID)
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) finding(r *Rule, act *activation) finding.Finding {
@@ -379,7 +417,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "_isPodAccess":
 		return isPodAccess(a.ev), true
 	case "_execCommand":
-		return execCommand(a.ev.RequestURI), true
+		return a.execCommand(), true
 	case "_isSystemComponent":
 		return isSystemComponent(a.ev.User.Username), true
 	case "_isWorkloadWrite":
@@ -403,6 +441,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.requestObject(), true
 	case "_apiServerExec":
 		return a.apiServerExec(), true
+	case "_ownerWriteSeen":
+		return a.ownerWriteSeen(), true
 	case "_isPodHook":
 		return a.isPodHook(), true
 	case "_runtimeCommand":

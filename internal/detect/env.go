@@ -57,6 +57,7 @@ var helpers = []helper{
 	{"runtimeCommand", "_runtimeCommand", cel.StringType},
 	{"declaredImages", "_declaredImages", cel.ListType(cel.StringType)},
 	{"wasDormant", "_wasDormant", cel.BoolType},
+	{"ownerWriteSeen", "_ownerWriteSeen", cel.BoolType},
 }
 
 var (

@@ -111,6 +111,30 @@ func execCommand(uri string) string {
 	return strings.Join(values["command"], " ")
 }
 
+// execCommand is the command an exec runs: from the request URI's command= parameters, or, when the URI has none
+// (clients that send the options in the body, and audit fixtures recorded that way), from the PodExecOptions in the
+// request object.
+func (a *activation) execCommand() string {
+	if cmd := execCommand(a.ev.RequestURI); cmd != "" {
+		return cmd
+	}
+	if a.ev.ObjectRef == nil || a.ev.ObjectRef.Subresource != "exec" || a.ev.RequestObject == nil {
+		return ""
+	}
+	req := a.requestObject()
+	if kind, _ := req["kind"].(string); kind != "" && kind != "PodExecOptions" {
+		return ""
+	}
+	parts, _ := req["command"].([]any)
+	words := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if s, ok := p.(string); ok {
+			words = append(words, s)
+		}
+	}
+	return strings.Join(words, " ")
+}
+
 // podSpecOf finds the pod spec in an object: a Pod's spec, a workload's template, a CronJob's job template.
 func podSpecOf(obj map[string]any) map[string]any {
 	kind, _ := obj["kind"].(string)

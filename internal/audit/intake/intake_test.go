@@ -176,8 +176,9 @@ func anonymousLists(prefix string, n int) []auditv1.Event {
 		events = append(events, auditv1.Event{
 			TypeMeta: metav1.TypeMeta{APIVersion: "audit.k8s.io/v1", Kind: "Event"},
 			AuditID:  types.UID(fmt.Sprintf("%s-%d", prefix, i)), Stage: auditv1.StageResponseComplete, Verb: "list",
-			RequestURI: "/api/v1/secrets", User: authnv1.UserInfo{Username: "system:anonymous", Groups: []string{"system:unauthenticated"}},
-			SourceIPs: []string{"203.0.113.7"}, ObjectRef: &auditv1.ObjectReference{Resource: "secrets", APIVersion: "v1"},
+			// In one namespace: a cluster-wide list would also be secret-dumping, two findings an event.
+			RequestURI: "/api/v1/namespaces/default/secrets", User: authnv1.UserInfo{Username: "system:anonymous", Groups: []string{"system:unauthenticated"}},
+			SourceIPs: []string{"203.0.113.7"}, ObjectRef: &auditv1.ObjectReference{Resource: "secrets", Namespace: "default", APIVersion: "v1"},
 			ResponseStatus: &metav1.Status{Code: 200},
 		})
 	}
