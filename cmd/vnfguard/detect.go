@@ -26,6 +26,7 @@ type detectOptions struct {
 	path                      string
 	follow, fromEnd           bool
 	configPath, inventoryPath string
+	inventoryHistory          string
 	rulePaths                 []string
 	outputs                   outputFlags
 	output                    string
@@ -44,7 +45,8 @@ line. --follow tails the log across rotations. Malformed lines are counted, logg
 skipped. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 usage or runtime error.`,
 		Example: `  vnfguard detect --file /var/log/kubernetes/audit.log --inventory inventory.yaml -o json
   kubectl logs ... | vnfguard detect --file - --config vnfguard.yaml
-  vnfguard detect --file audit.log --follow --store sqlite:///var/lib/vnfguard/findings.db`,
+  vnfguard detect --file audit.log --follow --store sqlite:///var/lib/vnfguard/findings.db
+  vnfguard detect --file audit-2026-12-04.log --inventory-history /var/lib/vnfguard/inventory-history.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
 	}
@@ -54,6 +56,7 @@ skipped. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 usage or r
 	f.BoolVar(&o.fromEnd, "from-end", false, "with --follow: start at the end of the log")
 	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file")
 	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file (overrides inventory.file of the configuration)")
+	f.StringVar(&o.inventoryHistory, "inventory-history", "", "inventory history written by serve --inventory-history: each event is judged with the VNF lifecycle state in force at its own time (instead of --inventory)")
 	f.StringSliceVar(&o.rulePaths, "rules", nil, "extra rule files or directories (add to or override the built-in pack)")
 	o.outputs.add(f)
 	f.StringVarP(&o.output, "output", "o", "json", "output format: json (one finding per line) or table")
@@ -85,7 +88,18 @@ func (o *detectOptions) run(ctx context.Context, stdout, stderr io.Writer) error
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, inventory, err := loadDetectionInputs(ctx, o.configPath, o.inventoryPath, o.follow, logger)
+	if o.inventoryHistory != "" && (o.inventoryPath != "" || o.follow) {
+		return usageError(errors.New("--inventory-history replaces --inventory, and judges a finished log: not with --inventory or --follow"))
+	}
+	var cfg *config.Config
+	var inventory vnf.Inventory
+	if o.inventoryHistory != "" {
+		if cfg, err = loadConfig(o.configPath); err == nil {
+			inventory, err = vnf.ReadTimelineFile(o.inventoryHistory)
+		}
+	} else {
+		cfg, inventory, err = loadDetectionInputs(ctx, o.configPath, o.inventoryPath, o.follow, logger)
+	}
 	if err != nil {
 		return usageError(err)
 	}

@@ -52,3 +52,43 @@ func TestRulesCommands(t *testing.T) {
 		t.Errorf("validating bad rules must fail naming the file and position: exit %d %s", code, errOut)
 	}
 }
+
+// detect --inventory-history judges each event with the lifecycle state of its own time. The UPF ran, was STOPPED
+// from 10:05 to 10:10, and runs again today: with today's inventory the exec and the Secret read during the stop
+// look like work on a running VNF (and the read like nothing at all).
+func TestDetectReplaysTheInventoryHistory(t *testing.T) {
+	keys := func(out string) []string {
+		var got []string
+		sc := bufio.NewScanner(strings.NewReader(out))
+		for sc.Scan() {
+			var f finding.Finding
+			if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+				t.Fatalf("not a finding: %v: %s", err, sc.Text())
+			}
+			got = append(got, f.Evidence["auditID"]+" "+f.Rule+" "+f.Evidence["vnfState"])
+		}
+		return got
+	}
+	const dir = "testdata/timeline/"
+	_, out, errOut := runCLI(t, "detect", "--file", dir+"audit.jsonl", "--inventory-history", dir+"history.jsonl")
+	want := []string{"tl-2 exec-running-vnf INSTANTIATED", "tl-3 exec-dormant-vnf STOPPED", "tl-4 read-dormant-vnf-data STOPPED"}
+	if got := keys(out); strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("with the history: %q, want %q; stderr %s", got, want, errOut)
+	}
+	_, out, errOut = runCLI(t, "detect", "--file", dir+"audit.jsonl", "--inventory", dir+"inventory.yaml")
+	today := []string{"tl-2 exec-running-vnf INSTANTIATED", "tl-3 exec-running-vnf INSTANTIATED"}
+	if got := keys(out); strings.Join(got, "; ") != strings.Join(today, "; ") {
+		t.Errorf("with today's inventory (the misjudgement the history corrects): %q, want %q; stderr %s", got, today, errOut)
+	}
+	for _, bad := range [][]string{
+		{"--inventory-history", dir + "history.jsonl", "--inventory", dir + "inventory.yaml"},
+		{"--inventory-history", dir + "history.jsonl", "--follow"},
+		{"--inventory-history", dir + "audit.jsonl"}, // not a history: names the file and line
+		{"--inventory-history", dir + "missing.jsonl"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"detect", "--file", dir + "audit.jsonl"}, bad...)...)
+		if code != exitError || !strings.Contains(errOut, "inventory") {
+			t.Errorf("%v: exit %d, stderr %s; want a usage error about the inventory", bad, code, errOut)
+		}
+	}
+}

@@ -279,3 +279,23 @@ func (c *packageCatalog) watch(ctx context.Context, changed func()) {
 		}
 	}
 }
+
+// recordInventoryHistory appends every snapshot the source takes in to the history file at path. A record that
+// cannot be written is logged as an error and counted against the source's health by nothing else: admission and
+// detection go on with the live inventory, and the operator learns from the log that the forensic record has a gap.
+func recordInventoryHistory(src *inventorySource, path string, logger *slog.Logger) error {
+	hs, ok := src.Inventory.(vnf.HistorySource)
+	if !ok {
+		return fmt.Errorf("--inventory-history %s: inventory source %s keeps no history (configure inventory.file, inventory.sol003 or --inventory)", path, src.Snapshot().Source)
+	}
+	w, err := vnf.OpenHistoryWriter(path)
+	if err != nil {
+		return fmt.Errorf("--inventory-history: %w", err)
+	}
+	hs.RecordHistory(func(s *vnf.Snapshot) {
+		if err := w.Record(s); err != nil {
+			logger.Error("inventory snapshot not recorded: the forensic history has a gap", "version", s.Version, "error", err)
+		}
+	})
+	return nil
+}

@@ -33,6 +33,7 @@ import (
 
 type serveOptions struct {
 	configPath, inventoryPath string
+	inventoryHistory          string
 	kube                      kubeFlags
 	listen                    string
 	metricsListen             string
@@ -109,6 +110,7 @@ bundle.`,
 	f := cmd.Flags()
 	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file (defaults apply when empty)")
 	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file; overrides inventory.file of the configuration")
+	f.StringVar(&o.inventoryHistory, "inventory-history", "", "append every inventory snapshot that comes into force to this file (JSON lines), for detect --inventory-history to judge old audit logs with the lifecycle state of their own time")
 	o.kube.add(f)
 	f.StringVar(&o.listen, "listen", admission.DefaultListen, "HTTPS address to listen on")
 	f.StringVar(&o.metricsListen, "metrics-listen", "", "plain-HTTP address for /metrics and the detailed /readyz (e.g. 127.0.0.1:9090); moves /metrics off the webhook port. Empty: /metrics on the webhook port, readiness detail nowhere")
@@ -169,6 +171,11 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	source, err := addInventory(mgr, cfg, o.inventoryPath, logger)
 	if err != nil {
 		return usageError(err)
+	}
+	if o.inventoryHistory != "" {
+		if err := recordInventoryHistory(source, o.inventoryHistory, logger); err != nil {
+			return usageError(err)
+		}
 	}
 	// The source itself, not its wrapper, so that detection finds its history (vnf.Historian).
 	inventory := source.Inventory

@@ -21,18 +21,43 @@ const historyLen = 64
 
 // History is the bounded list of a source's recent snapshots. The zero value is ready to use.
 type History struct {
-	mu    sync.Mutex
-	snaps []*Snapshot // oldest first
+	mu       sync.Mutex
+	snaps    []*Snapshot // oldest first
+	recorder func(*Snapshot)
 }
 
-// Add records a snapshot that has just come into force.
+// Add records a snapshot that has just come into force, and hands it to the recorder, if one is set.
 func (h *History) Add(s *Snapshot) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.snaps = append(h.snaps, s)
 	if len(h.snaps) > historyLen {
 		h.snaps = append(h.snaps[:0], h.snaps[len(h.snaps)-historyLen:]...)
 	}
+	record := h.recorder
+	h.mu.Unlock()
+	if record != nil {
+		record(s)
+	}
+}
+
+// SetRecorder hands every snapshot added from now on to record (a HistoryWriter keeps them beyond the bounded
+// memory, for forensics), starting with the one in force now, if any. record runs on the caller of Add.
+func (h *History) SetRecorder(record func(*Snapshot)) {
+	h.mu.Lock()
+	h.recorder = record
+	var current *Snapshot
+	if len(h.snaps) > 0 {
+		current = h.snaps[len(h.snaps)-1]
+	}
+	h.mu.Unlock()
+	if current != nil && record != nil {
+		record(current)
+	}
+}
+
+// HistorySource is an inventory source whose snapshots can be recorded as they come into force.
+type HistorySource interface {
+	RecordHistory(record func(*Snapshot))
 }
 
 // At returns the snapshot in force at t, or nil when none has been added.

@@ -96,6 +96,10 @@ func (s *Source) Client() *Client { return s.client }
 // by a full list or by a notification; Status tells them apart.
 func (s *Source) Snapshot() *vnf.Snapshot { return s.snap.Load() }
 
+// RecordHistory hands every snapshot that comes into force, starting with the current one, to record (see
+// vnf.History.SetRecorder).
+func (s *Source) RecordHistory(record func(*vnf.Snapshot)) { s.history.SetRecorder(record) }
+
 // SnapshotAt returns the snapshot that was in force at t (see vnf.Historian).
 func (s *Source) SnapshotAt(t time.Time) *vnf.Snapshot {
 	if snap := s.history.At(t); snap != nil {
