@@ -101,6 +101,7 @@ type StepResult struct {
 	Message  string   // the API server's error message, when there was one
 	Detail   string
 	Findings []finding.Finding // the findings vnfguard printed while the step ran
+	Start    time.Time
 	Duration time.Duration
 	// Problems lists how the step departed from what it expects; empty means the step passed.
 	Problems []string
@@ -196,6 +197,7 @@ func runStep(ctx context.Context, env *Env, st Step) StepResult {
 		before = guard.FindingCount()
 	}
 	start := time.Now()
+	r.Start = start
 	sctx, cancel := context.WithTimeout(ctx, env.StepTimeout)
 	detail, err := st.Action(sctx, env)
 	cancel()

@@ -34,9 +34,12 @@ func StartGuard(ctx context.Context, cp *ControlPlane, binary string) (*Env, err
 	if err != nil {
 		return nil, err
 	}
-	guard, err := cp.StartVNFGuard(ctx, binary, configPath)
+	// The inventory history, for the forensics of `detect --inventory-history` over the same run.
+	history := filepath.Join(cp.WorkDir, "inventory-history.jsonl")
+	guard, err := cp.StartVNFGuard(ctx, binary, configPath, "--inventory-history", history)
 	if err != nil {
 		return nil, fmt.Errorf("start vnfguard (%s): %w", binary, err)
 	}
+	guard.HistoryFile = history
 	return &Env{CP: cp, Guard: guard, NFVO: nfvo, Logger: cp.logger}, nil
 }

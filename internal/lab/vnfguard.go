@@ -36,6 +36,8 @@ type Guard struct {
 	StdoutFile, StderrFile string
 	// WebhookNames are the ValidatingWebhookConfigurations registered for it.
 	WebhookNames []string
+	// HistoryFile is its --inventory-history, when it keeps one (StartGuard).
+	HistoryFile string
 
 	cp     *ControlPlane
 	binary string

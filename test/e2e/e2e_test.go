@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vnfguard/vnfguard/internal/detect/corpus"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/lab"
 )
@@ -27,6 +28,11 @@ var suite struct {
 	results  []lab.StepResult
 	before   int // findings printed before the scenario (the registration probe)
 	duration time.Duration
+	// scenarioStart is when the scenario began; windows are the benign scenario steps' and the corpus run's
+	// (corpusErr says why the corpus run stopped, if it did).
+	scenarioStart time.Time
+	windows       []corpus.Window
+	corpusErr     error
 }
 
 func TestMain(m *testing.M) {
@@ -83,8 +89,15 @@ func setUp() error {
 	logger.Info("e2e: lab ready", "seconds", fmt.Sprintf("%.1f", time.Since(started).Seconds()))
 	suite.before = env.Guard.FindingCount()
 	scenarioStart := time.Now()
+	suite.scenarioStart = scenarioStart
 	suite.results, err = lab.RunScenario(ctx, env, lab.DefaultScenario())
 	suite.duration = time.Since(scenarioStart)
+	if err == nil {
+		// The corpus run: ordinary administration and the procedures DefaultScenario does not show (corpus_test.go).
+		var windows []corpus.Window
+		windows, suite.corpusErr = lab.RunCorpus(ctx, env)
+		suite.windows = append(lab.ScenarioWindows(suite.results), windows...)
+	}
 	var table strings.Builder
 	_ = lab.RenderTable(&table, suite.results)
 	fmt.Fprintf(os.Stderr, "\n%s\ne2e: scenario ran in %.1f s; set-up (build, control plane, vnfguard) took %.1f s\n",

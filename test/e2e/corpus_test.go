@@ -1,0 +1,160 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vnfguard/vnfguard/internal/detect/corpus"
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/lab"
+)
+
+// RecordCorpusEnv, when set to a directory, makes TestCorpus record the run there (the corpus the unit test
+// internal/detect/corpus replays: VNFGUARD_RECORD_CORPUS=$PWD/internal/detect/corpus/testdata).
+const RecordCorpusEnv = "VNFGUARD_RECORD_CORPUS"
+
+// liveAudit returns vnfguard's audit findings of events since the scenario began, once they have stopped coming
+// (nothing new for a second, at most 15 s).
+func liveAudit(t *testing.T) []finding.Finding {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	last := -1
+	for {
+		n := suite.env.Guard.FindingCount()
+		if n == last || time.Now().After(deadline) {
+			break
+		}
+		last = n
+		time.Sleep(time.Second)
+	}
+	var out []finding.Finding
+	for _, f := range suite.env.Guard.Findings() {
+		if f.Source == "audit" && !f.Time.Before(suite.scenarioStart) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestCorpus: the labelled corpus from the real control plane. Live detection leaves no finding in any benign
+// window (the VNFM's lifecycle, ordinary administration) and every procedure's expected findings, with their
+// techniques, in its window. With VNFGUARD_RECORD_CORPUS set it records the corpus.
+func TestCorpus(t *testing.T) {
+	run(t)
+	if suite.corpusErr != nil {
+		t.Fatal(suite.corpusErr)
+	}
+	procedures := 0
+	for _, w := range suite.windows {
+		if !w.Benign {
+			procedures++
+		}
+	}
+	if procedures < 5 || len(suite.windows)-procedures < 10 {
+		t.Fatalf("%d procedures and %d benign windows: the corpus run is incomplete", procedures, len(suite.windows)-procedures)
+	}
+	live := liveAudit(t)
+	for _, p := range corpus.Check(suite.windows, live) {
+		t.Error(p)
+	}
+	t.Logf("%d windows (%d procedures), %d audit findings since the scenario began", len(suite.windows), procedures, len(live))
+	if dir := os.Getenv(RecordCorpusEnv); dir != "" && !t.Failed() {
+		if err := corpus.Write(dir, suite.env.CP.AuditLogFile, suite.env.Guard.HistoryFile, suite.env.Guard.ConfigPath, lab.VNFGuard, suite.windows); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("corpus recorded in %s", dir)
+	}
+}
+
+// TestOfflineMatchesLive: the API server's audit log of the same run, judged by `vnfguard detect --file
+// --inventory-history` with the history the live vnfguard recorded, gives the same findings as live detection —
+// the same events, rules, VNF instances, and lifecycle states at the time of each event.
+func TestOfflineMatchesLive(t *testing.T) {
+	run(t)
+	live := liveAudit(t)
+	cmd := exec.Command(filepath.Join(suite.tmp, "vnfguard"), "detect", "--file", suite.env.CP.AuditLogFile,
+		"--config", suite.env.Guard.ConfigPath, "--inventory-history", suite.env.Guard.HistoryFile, "-o", "json", "--fail-on", "critical")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+			t.Fatalf("detect: %v\n%s", err, stderr.String())
+		}
+	}
+	var offline []finding.Finding
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var f finding.Finding
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			t.Fatalf("not a finding: %v: %s", err, sc.Text())
+		}
+		if !f.Time.Before(suite.scenarioStart) {
+			offline = append(offline, f)
+		}
+	}
+	key := func(f finding.Finding) string {
+		return strings.Join([]string{f.Evidence["auditID"], f.Rule, f.VNFInstance, f.Evidence["vnfState"]}, " ")
+	}
+	keys := func(fs []finding.Finding) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, key(f))
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	lk, ok := keys(live), keys(offline)
+	// The one difference allowed, and named: Secrets and ConfigMaps are logged at Metadata (their bodies must not
+	// reach the audit log), so offline their labels are unknown and a read of a dormant VNF's Secret is reported
+	// for its dormant namespace, without the instance the live cluster view named. Offline must still report the
+	// same event with the same rule.
+	sameEventAndRule := map[string]bool{}
+	for _, f := range offline {
+		sameEventAndRule[f.Evidence["auditID"]+" "+f.Rule] = true
+	}
+	for _, f := range live {
+		k := key(f)
+		if _, found := slices.BinarySearch(ok, k); found {
+			continue
+		}
+		if (f.Object.Kind == "Secret" || f.Object.Kind == "ConfigMap") && sameEventAndRule[f.Evidence["auditID"]+" "+f.Rule] {
+			t.Logf("live names instance %s (%s) of %s %s, offline only its dormant namespace: the audit log holds no Secret or ConfigMap labels",
+				f.VNFInstance, f.Evidence["vnfState"], f.Object.Kind, f.Object.String())
+			continue
+		}
+		t.Errorf("live only: %s", k)
+	}
+	liveEventAndRule := map[string]bool{}
+	for _, f := range live {
+		liveEventAndRule[f.Evidence["auditID"]+" "+f.Rule] = true
+	}
+	for _, f := range offline {
+		k := key(f)
+		if _, found := slices.BinarySearch(lk, k); found {
+			continue
+		}
+		if (f.Object.Kind == "Secret" || f.Object.Kind == "ConfigMap") && f.VNFInstance == "" && liveEventAndRule[f.Evidence["auditID"]+" "+f.Rule] {
+			continue // the other side of the difference above
+		}
+		t.Errorf("offline only: %s", k)
+	}
+	states := 0
+	for _, f := range live {
+		if f.Evidence["vnfState"] != "" {
+			states++
+		}
+	}
+	if len(lk) == 0 || states == 0 {
+		t.Fatalf("%d live findings, %d with a lifecycle state: nothing to compare", len(lk), states)
+	}
+	t.Logf("%d findings live and offline, %d of them with the lifecycle state of their time", len(lk), states)
+}
