@@ -21,27 +21,7 @@ import (
 // so an exec into the UPF shows as an exec into a dormant VNF here.
 func TestDetectionFromAuditLog(t *testing.T) {
 	run(t)
-	binary := filepath.Join(suite.tmp, "vnfguard")
-	cmd := exec.Command(binary, "detect", "--file", suite.env.CP.AuditLogFile, "--config", suite.env.Guard.ConfigPath, "-o", "json", "--fail-on", "critical")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
-		t.Fatalf("detect: %v (want exit 1: critical findings)\n%s", err, stderr.String())
-	}
-	var fs []finding.Finding
-	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var f finding.Finding
-		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
-			t.Fatalf("not a finding line: %v: %s", err, sc.Text())
-		}
-		if f.Rule == "" || f.Source != "audit" || f.Evidence["auditID"] == "" {
-			t.Errorf("finding without rule, source or audit ID: %s", sc.Text())
-		}
-		fs = append(fs, f)
-	}
+	fs := detectOffline(t, "--config", suite.env.Guard.ConfigPath)
 	has := func(identity string, match func(f finding.Finding) bool) bool {
 		for _, f := range fs {
 			if f.Identity == identity && match(f) {
@@ -83,6 +63,34 @@ func TestDetectionFromAuditLog(t *testing.T) {
 			t.Errorf("the benign lifecycle produced a finding: %s by %s on %s: %s", f.Rule, f.Identity, f.Object.String(), f.Message)
 		}
 	}
+}
+
+// detectOffline runs `vnfguard detect --file` over the API server's audit log of the run with the extra flags,
+// expecting exit 1 (critical findings), and returns its findings, each checked for rule, source and audit ID.
+func detectOffline(t *testing.T, flags ...string) []finding.Finding {
+	t.Helper()
+	args := append([]string{"detect", "--file", suite.env.CP.AuditLogFile, "-o", "json", "--fail-on", "critical"}, flags...)
+	cmd := exec.Command(filepath.Join(suite.tmp, "vnfguard"), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+		t.Fatalf("detect %v: %v (want exit 1: critical findings)\n%s", flags, err, stderr.String())
+	}
+	var fs []finding.Finding
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var f finding.Finding
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			t.Fatalf("not a finding line: %v: %s", err, sc.Text())
+		}
+		if f.Rule == "" || f.Source != "audit" || f.Evidence["auditID"] == "" {
+			t.Errorf("finding without rule, source or audit ID: %s", sc.Text())
+		}
+		fs = append(fs, f)
+	}
+	return fs
 }
 
 // TestLiveAuditDetection: the API server's audit webhook backend feeds `vnfguard serve` (durable queue, rule pack,
