@@ -13,6 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 
+	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
 )
 
@@ -232,7 +233,8 @@ func Judge(p *Policy, rules []RuleInfo, now time.Time) []finding.Finding {
 			sev = finding.High
 		}
 		g := gaps[0]
-		msg := fmt.Sprintf("audit policy starves rule %s: it needs %s, the policy gives %s", r.ID, g.needs(), g.gives())
+		msg := fmt.Sprintf("audit policy starves rule %s: %s is logged at %s; the rule needs %s at %s for %s",
+			r.ID, g.shortRequest(), g.gives(), g.Need.Level, g.Need.Stage, g.Need.Why)
 		if len(gaps) > 1 {
 			msg += fmt.Sprintf(" (and %d more: see the evidence's gaps)", len(gaps)-1)
 		}
@@ -282,6 +284,15 @@ func (g Gap) needs() string {
 	return fmt.Sprintf("%s at stage %s for %s", g.Need.Level, g.Need.Stage, g.request())
 }
 
+// shortRequest is the verb and resource, and the identity when only one kind of identity is starved.
+func (g Gap) shortRequest() string {
+	s := g.Verb + " " + g.Resource
+	if g.User == probeAnonymous.Name || g.User == probeSA.Name {
+		s += " by " + g.User
+	}
+	return s
+}
+
 func (g Gap) request() string {
 	s := g.Verb + " " + g.Resource
 	if g.Namespace != "" {
@@ -311,4 +322,20 @@ func (g Gap) String() string {
 		s += " at line " + strconv.Itoa(g.Line)
 	}
 	return s + ": " + g.Need.Why
+}
+
+// RulesOf is what Judge needs of loaded rules: the enabled ones. A runtime rule with no entry in the needs table
+// reads the node agent's reports only and is left out rather than reported as unjudged.
+func RulesOf(rules []*detect.Rule) []RuleInfo {
+	var out []RuleInfo
+	for _, r := range rules {
+		if r == nil || !r.Enabled || r.Override {
+			continue
+		}
+		if _, ok := NeedOf(r.ID); !ok && r.Events == detect.EventsRuntime {
+			continue
+		}
+		out = append(out, RuleInfo{ID: r.ID, Severity: r.Severity, Technique: r.Technique})
+	}
+	return out
 }

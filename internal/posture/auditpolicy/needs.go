@@ -141,10 +141,11 @@ func join(parts ...[]Requirement) []Requirement {
 }
 
 const (
-	whySession    = "who opened which session into which pod, reported when it opens (the URI names pod, container and command)"
-	whyDebug      = "who added an ephemeral (debug) container to which pod"
-	whyPodSpec    = "the pod spec"
-	whyRBACObject = "the Role's rules or the binding's roleRef and subjects"
+	whySession = "who opened which session into which pod, reported when it opens (the URI names pod, container and command)"
+	whyDebug   = "who added an ephemeral (debug) container to which pod"
+	whyPodSpec = "the pod spec"
+	whyRole    = "the rules the Role or ClusterRole grants"
+	whyBinding = "the binding's roleRef and subjects"
 )
 
 // needsTable states, for every built-in rule, what it needs of the audit policy. It is derived from what each
@@ -160,12 +161,12 @@ var needsTable = []Need{
 			Why: "anonymous requests and their response code"},
 	}},
 	{Rule: "rbac-dangerous-grant", Requirements: []Requirement{
-		{Verbs: []string{"create", "update"}, Group: "rbac.authorization.k8s.io", Resources: []string{"roles", "clusterroles"}, Level: request, Stage: complete, Why: whyRBACObject},
-		{Verbs: []string{"patch"}, Group: "rbac.authorization.k8s.io", Resources: []string{"roles", "clusterroles"}, Level: requestResponse, Stage: complete, Why: whyRBACObject + " a patch leaves (in the response)"},
+		{Verbs: []string{"create", "update"}, Group: "rbac.authorization.k8s.io", Resources: []string{"roles", "clusterroles"}, Level: request, Stage: complete, Why: whyRole},
+		{Verbs: []string{"patch"}, Group: "rbac.authorization.k8s.io", Resources: []string{"roles", "clusterroles"}, Level: requestResponse, Stage: complete, Why: whyRole + " after a patch (in the response: a patch's body is the patch)"},
 	}},
 	{Rule: "rbac-powerful-binding", Requirements: []Requirement{
-		{Verbs: []string{"create", "update"}, Group: "rbac.authorization.k8s.io", Resources: []string{"rolebindings", "clusterrolebindings"}, Level: request, Stage: complete, Why: whyRBACObject},
-		{Verbs: []string{"patch"}, Group: "rbac.authorization.k8s.io", Resources: []string{"rolebindings", "clusterrolebindings"}, Level: requestResponse, Stage: complete, Why: whyRBACObject + " a patch leaves (in the response)"},
+		{Verbs: []string{"create", "update"}, Group: "rbac.authorization.k8s.io", Resources: []string{"rolebindings", "clusterrolebindings"}, Level: request, Stage: complete, Why: whyBinding},
+		{Verbs: []string{"patch"}, Group: "rbac.authorization.k8s.io", Resources: []string{"rolebindings", "clusterrolebindings"}, Level: requestResponse, Stage: complete, Why: whyBinding + " after a patch (in the response: a patch's body is the patch)"},
 	}},
 	{Rule: "nodes-proxy-exec", Requirements: []Requirement{
 		{Verbs: sessionVerbs, Resources: []string{"nodes/proxy"}, Level: metadata, Stage: started,
