@@ -27,8 +27,9 @@ the policy rule (index and line) that gives it. Medium; High when the starved ru
 reports goes unseen.
 
 Fine: every request of every requirement in the needs table logged at its level or above, at its stage. The
-requests are probed with an ordinary user and a service account (anonymous for anonymous-allowed) in a VNF
-namespace: a policy may quiet the control plane's own identities, which the rules exclude anyway.
+requests are probed with an ordinary user and a service account (anonymous for anonymous-allowed; a controller's
+service account for the pod creates that tie pods to VNF instances) in a VNF namespace: a policy may quiet the
+control plane's other identities, which the rules exclude anyway.
 */
 const RuleStarves = "audit-policy-starves-rule"
 
@@ -64,7 +65,9 @@ var (
 	probeUser = &user.DefaultInfo{Name: "vnfguard-probe", Groups: []string{user.AllAuthenticated}}
 	probeSA   = &user.DefaultInfo{Name: "system:serviceaccount:" + ProbeNamespace + ":default",
 		Groups: []string{user.AllAuthenticated, "system:serviceaccounts", "system:serviceaccounts:" + ProbeNamespace}}
-	probeAnonymous = &user.DefaultInfo{Name: user.Anonymous, Groups: []string{user.AllUnauthenticated}}
+	probeAnonymous  = &user.DefaultInfo{Name: user.Anonymous, Groups: []string{user.AllUnauthenticated}}
+	probeController = &user.DefaultInfo{Name: "system:serviceaccount:kube-system:replicaset-controller",
+		Groups: []string{user.AllAuthenticated, "system:serviceaccounts", "system:serviceaccounts:kube-system"}}
 )
 
 func (w Who) users() []user.Info {
@@ -73,6 +76,8 @@ func (w Who) users() []user.Info {
 		return []user.Info{probeSA}
 	case Anonymous:
 		return []user.Info{probeAnonymous}
+	case AnyoneAndControllers:
+		return []user.Info{probeUser, probeSA, probeController}
 	}
 	return []user.Info{probeUser, probeSA}
 }
@@ -287,7 +292,7 @@ func (g Gap) needs() string {
 // shortRequest is the verb and resource, and the identity when only one kind of identity is starved.
 func (g Gap) shortRequest() string {
 	s := g.Verb + " " + g.Resource
-	if g.User == probeAnonymous.Name || g.User == probeSA.Name {
+	if g.User != probeUser.Name {
 		s += " by " + g.User
 	}
 	return s

@@ -305,3 +305,19 @@ func TestEngineSeesWhatThePolicyGives(t *testing.T) {
 		}
 	}
 }
+
+// Quieting kube-system's service accounts (a common way to cut volume) hides the pod creates of the controllers,
+// and with them what ties a pod to its VNF instance once the cluster no longer shows it.
+func TestControllersQuietedStarveLifecycleRules(t *testing.T) {
+	data, _ := withFirstRule(t, `  - level: None
+    userGroups: ["system:serviceaccounts:kube-system"]
+`)
+	got := judge(t, "controllers-none.yaml", data)
+	want := []string{"break-glass-exec", "exec-dormant-vnf", "exec-protected-namespace", "exec-running-vnf", "read-dormant-vnf-data"}
+	if !slices.Equal(starved(got), want) {
+		t.Fatalf("starved %v, want %v", starved(got), want)
+	}
+	if f := got["exec-dormant-vnf"]; !strings.Contains(f.Message, "by system:serviceaccount:kube-system:replicaset-controller") {
+		t.Errorf("message should name the controller whose pod creates go unlogged: %s", f.Message)
+	}
+}

@@ -19,7 +19,8 @@ type Requirement struct {
 	// Namespaces are the namespaces probed for namespaced resources; nil: a VNF namespace (ProbeNamespace). ""
 	// stands for a request across all namespaces (a cluster-wide list).
 	Namespaces []string
-	// Who is whose requests the rule judges: Anyone (a user and a service account), ServiceAccounts or Anonymous.
+	// Who is whose requests the rule judges: Anyone (a user and a service account), ServiceAccounts, Anonymous,
+	// or AnyoneAndControllers.
 	Who Who
 	// Level is the least audit level the rule can work with.
 	Level auditinternal.Level
@@ -42,7 +43,13 @@ const (
 	ServiceAccounts
 	// Anonymous is system:anonymous in group system:unauthenticated.
 	Anonymous
+	// AnyoneAndControllers adds a controller's service account (kube-system) to Anyone: the pods a rule must
+	// resolve are mostly created by the ReplicaSet, StatefulSet, DaemonSet and Job controllers.
+	AnyoneAndControllers
 )
+
+// SelfNamespace is where vnfguard runs by default (config self.namespace): its own objects are probed there.
+const SelfNamespace = "vnfguard"
 
 // Need is what one detection rule needs of the audit policy.
 type Need struct {
@@ -123,10 +130,10 @@ func workloadWrites(verbs []string, why string) []Requirement {
 // VNF's pods deleted before the audit batch arrives): the engine remembers the name, labels and owners of each
 // pod and workload it saw created; a pod made from a generateName has its name only in the response.
 func podOwners() []Requirement {
-	out := []Requirement{{Verbs: []string{"create"}, Resources: []string{"pods"}, Level: requestResponse, Stage: complete,
+	out := []Requirement{{Verbs: []string{"create"}, Resources: []string{"pods"}, Who: AnyoneAndControllers, Level: requestResponse, Stage: complete,
 		Why: "the pod's name, labels and owners, to tie a later exec to its VNF instance (a generateName pod has its name only in the response)"}}
 	for _, g := range workloadGroups[1:] {
-		out = append(out, Requirement{Verbs: []string{"create"}, Group: g.group, Resources: g.resources, Level: request, Stage: complete,
+		out = append(out, Requirement{Verbs: []string{"create"}, Group: g.group, Resources: g.resources, Who: AnyoneAndControllers, Level: request, Stage: complete,
 			Why: "the owners' labels, which carry the VNF instance label, to tie a pod to its instance"})
 	}
 	return out
@@ -225,10 +232,11 @@ var needsTable = []Need{
 		{Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}, Group: "admissionregistration.k8s.io",
 			Resources: []string{"validatingwebhookconfigurations"}, Level: metadata, Stage: complete, Why: "who changed vnfguard's webhook registration"},
 		{Verbs: []string{"update", "patch", "delete"}, Resources: []string{"namespaces"}, Level: metadata, Stage: complete, Why: "who changed vnfguard's namespace"},
-		{Verbs: []string{"create", "update", "patch", "delete"}, Resources: []string{"serviceaccounts"}, Level: metadata, Stage: complete, Why: "who changed vnfguard's service account"},
+		{Verbs: []string{"create", "update", "patch", "delete"}, Resources: []string{"serviceaccounts"}, Namespaces: []string{SelfNamespace}, Level: metadata, Stage: complete,
+			Why: "who changed vnfguard's service account"},
 		{Verbs: []string{"create", "update", "patch", "delete"}, Group: "rbac.authorization.k8s.io",
 			Resources: []string{"roles", "clusterroles", "rolebindings", "clusterrolebindings"}, Level: metadata, Stage: complete, Why: "who changed vnfguard's RBAC"},
-		{Verbs: []string{"update", "patch", "delete"}, Group: "apps", Resources: []string{"deployments", "deployments/scale"}, Level: metadata, Stage: complete,
+		{Verbs: []string{"update", "patch", "delete"}, Group: "apps", Resources: []string{"deployments", "deployments/scale"}, Namespaces: []string{SelfNamespace}, Level: metadata, Stage: complete,
 			Why: "who changed vnfguard's workload"},
 	}},
 
