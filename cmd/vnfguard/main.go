@@ -30,6 +30,9 @@ type exitCodeError struct {
 	err  error
 }
 
+// Unwrap gives the error behind the exit code, for errors.Is.
+func (e *exitCodeError) Unwrap() error { return e.err }
+
 func (e *exitCodeError) Error() string {
 	if e.err == nil {
 		return fmt.Sprintf("exit %d", e.code)
@@ -71,7 +74,7 @@ NFVO says it is in, and which images its package declared.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCommand(stdout, stderr), newReconcileCommand(stdout, stderr), newScanCommand(stdout, stderr), newPackageCommand(stdout, stderr), newPolicyCommand(stdout), newWebhookConfigCommand(stdout), newRBACCommand(stdout), newUnregisterCommand(stdout),
-		newDetectCommand(stdout, stderr), newRulesCommand(stdout), newFindingsCommand(stdout, stderr), newVersionCommand(stdout), newNodeCommand(stderr))
+		newDetectCommand(stdout, stderr), newRulesCommand(stdout), newFindingsCommand(stdout, stderr), newVersionCommand(stdout), newNodeCommand(stderr), newAuditPolicyCommand(stdout))
 	return root
 }
 

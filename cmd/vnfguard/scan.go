@@ -17,9 +17,11 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
 	"github.com/vnfguard/vnfguard/internal/posture"
+	"github.com/vnfguard/vnfguard/internal/posture/auditpolicy"
 	"github.com/vnfguard/vnfguard/internal/posture/exposure"
 	"github.com/vnfguard/vnfguard/internal/posture/rbac"
 	"github.com/vnfguard/vnfguard/internal/report"
@@ -42,6 +44,9 @@ func (s *scanSource) add(cmd *cobra.Command) {
 	f.StringVar(&s.configPath, "config", "", "vnfguard configuration file (protected namespaces, instance label, profiles)")
 }
 
+// errNothingToScan: neither -f nor a kubeconfig.
+var errNothingToScan = errors.New("nothing to scan: give -f FILE|DIR (exported manifests) or --kubeconfig (a live cluster)")
+
 // inputs reads the manifests, or lists the live cluster.
 func (s *scanSource) inputs(ctx context.Context) (*posture.Inputs, error) {
 	if len(s.files) > 0 {
@@ -49,7 +54,7 @@ func (s *scanSource) inputs(ctx context.Context) (*posture.Inputs, error) {
 	}
 	restCfg, err := s.kube.restConfig()
 	if errors.Is(err, errNoKubeconfig) {
-		return nil, usageError(errors.New("nothing to scan: give -f FILE|DIR (exported manifests) or --kubeconfig (a live cluster)"))
+		return nil, usageError(errNothingToScan)
 	}
 	if err != nil {
 		return nil, usageError(err)
@@ -69,6 +74,8 @@ type scanOptions struct {
 	src           scanSource
 	inventoryPath string
 	components    []string
+	auditPolicy   string
+	rulePaths     []string
 	probe         []string
 	probeTimeout  time.Duration
 	output        string
@@ -91,10 +98,13 @@ func newScanCommand(stdout, stderr io.Writer) *cobra.Command {
   workloads (M1026, M1038, M1047)  every existing workload judged by the admission policy itself
   network (M1030)     management ports and dashboards exposed by NodePort/LoadBalancer/externalIPs, protected
                       namespaces without a default-deny NetworkPolicy, hostNetwork pods
+  audit policy (DS0015)  --audit-policy: the kube-apiserver audit policy judged against what every detection rule
+                      needs of it (audit-policy-starves-rule); alone, it is the only thing scanned
 Output: -o table|json|sarif|html. Exit code 1 when a finding is at or above --fail-on, 2 on bad input.`,
 		Example: `  vnfguard scan --kubeconfig ~/.kube/config --config vnfguard.yaml --inventory inventory.yaml -o html > posture.html
   vnfguard scan -f exported/ --component-config /etc/kubernetes/manifests/kube-apiserver.yaml -o sarif --fail-on high
   vnfguard scan -f exported/ --probe 10.0.0.5:6443,10.0.0.5:10250,10.0.0.5:2375
+  vnfguard scan --audit-policy /etc/kubernetes/audit-policy.yaml
   vnfguard scan rbac --who-can create pods -n vnf-upf -f exported/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd.Context(), stdout, stderr) },
@@ -103,6 +113,8 @@ Output: -o table|json|sarif|html. Exit code 1 when a finding is at or above --fa
 	f := cmd.Flags()
 	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file, to name the VNF instance of each finding (default: the configuration's inventory.file)")
 	f.StringSliceVar(&o.components, "component-config", nil, "kube-apiserver/etcd static pod manifests, KubeletConfiguration, daemon.json, etcd config or flags files (repeatable)")
+	f.StringVar(&o.auditPolicy, "audit-policy", "", "kube-apiserver audit policy file (--audit-policy-file) to judge against the detection rules' needs")
+	f.StringSliceVar(&o.rulePaths, "rules", nil, "with --audit-policy: extra rule files or directories the policy must feed (added to or overriding the built-in pack)")
 	f.StringSliceVar(&o.probe, "probe", nil, "HOST:PORT targets to try without credentials (API server, kubelet, etcd, Docker Engine API); only these are contacted")
 	f.DurationVar(&o.probeTimeout, "probe-timeout", 2*time.Second, "timeout per probed target")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(report.Formats(), ", "))
@@ -148,13 +160,20 @@ func (o *scanOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 			return usageError(err)
 		}
 	}
-	started := time.Now()
-	in, err := o.src.inputs(ctx)
+	auditPolicy, rules, err := o.loadAuditPolicy(stderr)
 	if err != nil {
 		return err
 	}
+	started := time.Now()
+	in, err := o.src.inputs(ctx)
+	switch {
+	case errors.Is(err, errNothingToScan) && auditPolicy != nil:
+		in = &posture.Inputs{Target: "audit policy " + o.auditPolicy}
+	case err != nil:
+		return err
+	}
 	fs, err := posture.Scan(ctx, in, posture.Options{Config: cfg, Inventory: snap, Components: components,
-		Probe: o.probe, ProbeTimeout: o.probeTimeout, Now: started, Logger: logger})
+		Probe: o.probe, ProbeTimeout: o.probeTimeout, AuditPolicy: auditPolicy, Rules: rules, Now: started, Logger: logger})
 	if err != nil {
 		return usageError(err)
 	}
@@ -181,6 +200,33 @@ func (o *scanOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return &exitCodeError{code: exitFindings}
 	}
 	return nil
+}
+
+// loadAuditPolicy reads --audit-policy (nil when not given) and the rules it must feed; what kube-apiserver would
+// only warn about (fields it ignores) goes to stderr. An unreadable policy is an error, never "no findings".
+func (o *scanOptions) loadAuditPolicy(stderr io.Writer) (*auditpolicy.Policy, []*detect.Rule, error) {
+	if o.auditPolicy == "" {
+		if len(o.rulePaths) > 0 {
+			return nil, nil, usageError(errors.New("--rules is for --audit-policy: give the policy the rules must be fed by"))
+		}
+		return nil, nil, nil
+	}
+	data, err := os.ReadFile(o.auditPolicy)
+	if err != nil {
+		return nil, nil, usageError(fmt.Errorf("--audit-policy: %w", err))
+	}
+	p, err := auditpolicy.Parse(o.auditPolicy, data)
+	if err != nil {
+		return nil, nil, usageError(fmt.Errorf("--audit-policy: %w", err))
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintln(stderr, "vnfguard: warning: --audit-policy:", w)
+	}
+	rules, err := loadRules(o.rulePaths)
+	if err != nil {
+		return nil, nil, usageError(fmt.Errorf("--rules: %w", err))
+	}
+	return p, rules, nil
 }
 
 func newScanRBACCommand(stdout io.Writer) *cobra.Command {

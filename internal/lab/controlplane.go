@@ -26,6 +26,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/vnfguard/vnfguard/internal/posture/auditpolicy"
 )
 
 // The identities the API server authenticates (by bearer token).
@@ -364,7 +366,7 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, opts Options) error 
 		return err
 	}
 	auditPolicy := filepath.Join(cp.WorkDir, "audit-policy.yaml")
-	if err := os.WriteFile(auditPolicy, []byte(auditPolicyYAML), 0o600); err != nil {
+	if err := os.WriteFile(auditPolicy, auditpolicy.Recommended(), 0o600); err != nil {
 		return fmt.Errorf("lab: write %s: %w", auditPolicy, err)
 	}
 	cp.AuditLogFile = filepath.Join(cp.WorkDir, "audit.log")
@@ -755,52 +757,4 @@ const kwokConfigYAML = `apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
   nodeIP: 127.0.0.1
-`
-
-// auditPolicyYAML records request bodies for pods, their subresources and workloads (what detection rules look
-// at), request and response bodies for namespaces and webhook configurations, metadata for everything else, and
-// nothing for the noisy leases and events.
-const auditPolicyYAML = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: ["RequestReceived"]
-rules:
-  - level: None
-    resources:
-      - group: coordination.k8s.io
-        resources: ["leases"]
-      - group: ""
-        resources: ["events"]
-  - level: None
-    nonResourceURLs: ["/healthz*", "/readyz*", "/livez*", "/version", "/openapi*"]
-  - level: Metadata
-    resources:
-      - group: ""
-        resources: ["secrets", "configmaps", "serviceaccounts/token"]
-  # Pod creates with their response: pods made from a generateName have their name only there, and detection needs
-  # it to tie later execs to the pod's owners and VNF instance.
-  - level: RequestResponse
-    verbs: ["create"]
-    resources:
-      - group: ""
-        resources: ["pods"]
-  # Namespaces and vnfguard's own registration with their response: a patch's request body is the patch, and the
-  # rules that see a namespace leave protection, or vnfguard's registration change, need the object it left.
-  - level: RequestResponse
-    verbs: ["create", "update", "patch", "delete", "deletecollection"]
-    resources:
-      - group: ""
-        resources: ["namespaces", "namespaces/status", "namespaces/finalize"]
-      - group: admissionregistration.k8s.io
-        resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"]
-  # vnfguard's service account, RBAC and workload need only who did what: the Metadata level below logs them.
-  - level: Request
-    verbs: ["create", "update", "patch", "delete", "get"]
-    resources:
-      - group: ""
-        resources: ["pods", "pods/exec", "pods/attach", "pods/portforward", "pods/ephemeralcontainers", "persistentvolumeclaims", "nodes/proxy"]
-      - group: apps
-        resources: ["deployments", "statefulsets", "daemonsets", "replicasets", "deployments/scale", "statefulsets/scale"]
-      - group: batch
-        resources: ["jobs", "cronjobs"]
-  - level: Metadata
 `

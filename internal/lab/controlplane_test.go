@@ -106,14 +106,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-// The Helm chart ships the audit policy the lab runs with: one policy, tested end to end here.
-func TestChartAuditPolicyIsTheLabs(t *testing.T) {
-	data, err := os.ReadFile("../../deploy/helm/vnfguard/files/audit-policy.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(data) != auditPolicyYAML {
-		t.Errorf("deploy/helm/vnfguard/files/audit-policy.yaml differs from the lab's auditPolicyYAML: copy it over")
-	}
-}

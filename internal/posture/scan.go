@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/posture/auditpolicy"
 	"github.com/vnfguard/vnfguard/internal/posture/exposure"
 	"github.com/vnfguard/vnfguard/internal/posture/rbac"
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -26,6 +28,11 @@ type Options struct {
 	// Probe are the HOST:PORT targets to try without credentials (opt-in; only what the user names).
 	Probe        []string
 	ProbeTimeout time.Duration
+	// AuditPolicy is the cluster's kube-apiserver audit policy (auditpolicy.Parse), judged against what the
+	// detection rules need of it; nil: not judged.
+	AuditPolicy *auditpolicy.Policy
+	// Rules are the detection rules the audit policy must feed; nil: the built-in pack.
+	Rules []*detect.Rule
 	// Now is the findings' time (time.Now when zero).
 	Now    time.Time
 	Logger *slog.Logger
@@ -49,6 +56,16 @@ func Scan(ctx context.Context, in *Inputs, opts Options) ([]finding.Finding, err
 	out = append(out, s.checkHostNetwork()...)
 	out = append(out, s.checkRBAC()...)
 	out = append(out, s.checkComponents(opts.Components)...)
+	if opts.AuditPolicy != nil {
+		rules := opts.Rules
+		if rules == nil {
+			var err error
+			if rules, err = detect.Builtin(); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, auditpolicy.Judge(opts.AuditPolicy, auditpolicy.RulesOf(rules), opts.Now)...)
+	}
 	if len(opts.Probe) > 0 {
 		found, _, err := exposure.Probe(ctx, opts.Probe, exposure.ProbeOptions{Timeout: opts.ProbeTimeout, Logger: opts.Logger, Now: func() time.Time { return opts.Now }})
 		if err != nil {
