@@ -262,22 +262,20 @@ var needsTable = []Need{
 	}},
 
 	// Rules other work is adding to the pack (issue 13); Pending until they are in it.
-	{Rule: "exec-any-pod", Pending: true, Requirements: []Requirement{sessions(whySession), debugContainers(metadata, whyDebug)}},
-	{Rule: "secret-dumping", Pending: true, Requirements: []Requirement{
+	{Rule: "exec-any-pod", Requirements: []Requirement{sessions(whySession), debugContainers(metadata, whyDebug)}},
+	{Rule: "secret-dumping", Requirements: []Requirement{
 		{Verbs: []string{"list", "watch"}, Resources: []string{"secrets"}, Namespaces: []string{"", ProbeNamespace, "kube-system"}, Level: metadata, Stage: complete,
 			Why: "who listed Secrets in which namespace, or across all"},
-		{Verbs: []string{"get"}, Resources: []string{"secrets"}, Namespaces: []string{ProbeNamespace, "kube-system"}, Level: metadata, Stage: complete,
-			Why: "who read which Secret"},
 	}},
-	{Rule: "secret-read-across-namespaces", Pending: true, Requirements: []Requirement{
+	{Rule: "secret-read-across-namespaces", Requirements: []Requirement{
 		{Verbs: []string{"get", "list", "watch"}, Resources: []string{"secrets"}, Namespaces: []string{"", ProbeNamespace, "kube-system"}, Level: metadata, Stage: complete,
 			Why: "which identity read Secrets of which namespaces"},
 	}},
-	{Rule: "serviceaccount-token-request", Pending: true, Requirements: []Requirement{
+	{Rule: "serviceaccount-token-request", Requirements: []Requirement{
 		{Verbs: []string{"create"}, Resources: []string{"serviceaccounts/token"}, Namespaces: []string{ProbeNamespace, "kube-system"}, Level: metadata, Stage: complete,
 			Why: "who asked for which service account's token (the response holds the token: never log it)"},
 	}},
-	{Rule: "system-namespace-workload", Pending: true, Requirements: func() []Requirement {
+	{Rule: "system-namespace-workload", Requirements: func() []Requirement {
 		rs := workloadWrites([]string{"create", "update", "patch"}, "who wrote which pod or workload in kube-system or kube-public")
 		for i := range rs {
 			rs[i].Namespaces = []string{"kube-system", "kube-public"}
