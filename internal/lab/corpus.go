@@ -95,6 +95,28 @@ func CorpusSteps() []CorpusStep {
 		{Name: "mint a token for another service account and read kube-system's Secrets with it", Identity: Attacker,
 			Expect: []corpus.Expect{{Rule: "serviceaccount-token-request", Technique: instantiating}, {Rule: "secret-read-across-namespaces", Technique: accessing}},
 			Action: stealTokenAndReadSecrets},
+		{Name: "bind cluster-admin to a service account", Identity: Attacker, Expect: []corpus.Expect{{Rule: "rbac-powerful-binding", Technique: instantiating}},
+			Action: func(ctx context.Context, env *Env) error {
+				cs, _ := env.CP.ClientFor(Attacker)
+				b := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "web-admin"},
+					RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
+					Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: Sandbox, Name: corpusServiceAccount}}}
+				_, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{})
+				return err
+			}},
+		{Name: "widen a harmless Role to pods/exec by update", Identity: Attacker, Expect: []corpus.Expect{{Rule: "rbac-dangerous-grant", Technique: instantiating}},
+			Action: func(ctx context.Context, env *Env) error {
+				cs, _ := env.CP.ClientFor(Attacker)
+				role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "web-reader", Namespace: Sandbox},
+					Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}}}}
+				created, err := cs.RbacV1().Roles(Sandbox).Create(ctx, role, metav1.CreateOptions{})
+				if err != nil {
+					return err
+				}
+				created.Rules = append(created.Rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods/exec"}, Verbs: []string{"create", "get"}})
+				_, err = cs.RbacV1().Roles(Sandbox).Update(ctx, created, metav1.UpdateOptions{})
+				return err
+			}},
 		{Name: "place a pod among kube-system's", Identity: Attacker, Expect: []corpus.Expect{{Rule: "system-namespace-workload", Technique: instantiating}},
 			Action: func(ctx context.Context, env *Env) error {
 				cs, _ := env.CP.ClientFor(Attacker)
