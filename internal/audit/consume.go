@@ -18,7 +18,9 @@ func Consume(ctx context.Context, q *Queue, d *Dedupe, fn func(*auditv1.Event) e
 		if err != nil {
 			return err
 		}
-		if !d.Seen(&rec.Event) {
+		if d.Seen(&rec.Event) {
+			d.duplicates.Add(1)
+		} else {
 			if err := fn(&rec.Event); err != nil {
 				q.Rewind(rec)
 				return fmt.Errorf("audit event %s (stage %s): %w", rec.Event.AuditID, rec.Event.Stage, err)
