@@ -106,7 +106,7 @@ func TestFloodOfMissingObjectsDoesNotStallFindings(t *testing.T) {
 	}
 }
 
-func createStoppedVNF(ctx context.Context, t *testing.T, cp *lab.ControlPlane, admin *kubernetes.Clientset) {
+func createStoppedVNF(ctx context.Context, t testing.TB, cp *lab.ControlPlane, admin *kubernetes.Clientset) {
 	t.Helper()
 	if err := cp.EnsureNamespace(ctx, floodNS, nil); err != nil {
 		t.Fatal(err)
@@ -182,11 +182,18 @@ type floodResult struct {
 	processed        uint64
 }
 
-// runFlood queues events and then exec in a fresh disk queue, runs an intake over them whose detection reads the
-// cluster through objects and namespaces, and returns when the exec's exec-dormant-vnf finding is published or
-// bound has passed.
-func runFlood(ctx context.Context, t *testing.T, objects vnf.Objects, namespaces detect.Namespaces, wait func(context.Context) error,
-	events []auditv1.Event, exec auditv1.Event, bound time.Duration) floodResult {
+// floodIntake is an intake on a fresh disk queue whose detection reads the cluster through objects and namespaces
+// and knows VNF instance amf-1 as STOPPED; found is closed when the exec-dormant-vnf finding of the event with
+// audit ID watch is published, at reported.
+type floodIntake struct {
+	*Intake
+	backend  *Disk
+	mu       sync.Mutex
+	reported time.Time
+	found    chan struct{}
+}
+
+func newFloodIntake(t testing.TB, objects vnf.Objects, namespaces detect.Namespaces, wait func(context.Context) error, watch types.UID) *floodIntake {
 	t.Helper()
 	b, err := OpenDisk(t.TempDir(), quiet)
 	if err != nil {
@@ -203,61 +210,69 @@ func runFlood(ctx context.Context, t *testing.T, objects vnf.Objects, namespaces
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu       sync.Mutex
-		reported time.Time
-	)
-	found := make(chan struct{})
-	in, err := New(Options{Backend: b, Receiver: receiverOptions(), Engine: engine, Cluster: "test", Out: discard, WaitForCaches: wait, Logger: quiet,
+	fi := &floodIntake{backend: b, found: make(chan struct{})}
+	fi.Intake, err = New(Options{Backend: b, Receiver: receiverOptions(), Engine: engine, Cluster: "test", Out: discard, WaitForCaches: wait, Logger: quiet,
 		Publish: func(_ context.Context, fs []finding.Finding) {
 			for _, f := range fs {
-				if f.Rule == "exec-dormant-vnf" && f.Evidence["auditID"] == string(exec.AuditID) && f.VNFInstance == floodInstance {
-					mu.Lock()
-					if reported.IsZero() {
-						reported = time.Now()
-						close(found)
+				if f.Rule == "exec-dormant-vnf" && f.Evidence["auditID"] == string(watch) && f.VNFInstance == floodInstance {
+					fi.mu.Lock()
+					if fi.reported.IsZero() {
+						fi.reported = time.Now()
+						close(fi.found)
 					}
-					mu.Unlock()
+					fi.mu.Unlock()
 				}
 			}
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
-	// The caches are synced before the clock starts (the consumer waits for them at start in serve).
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	// The caches are synced before any clock starts (the consumer waits for them at start in serve).
+	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer wcancel()
 	if err := wait(wctx); err != nil {
 		t.Fatal(err)
 	}
-	wcancel()
+	return fi
+}
+
+func (fi *floodIntake) append(t testing.TB, events []auditv1.Event) {
+	t.Helper()
 	for i := 0; i < len(events); i += 1000 {
-		if err := b.Append(events[i:min(i+1000, len(events))]); err != nil {
+		if err := fi.backend.Append(events[i:min(i+1000, len(events))]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := b.Append([]auditv1.Event{exec}); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// runFlood queues events and then exec, runs the intake, and returns when the exec's exec-dormant-vnf finding is
+// published or bound has passed.
+func runFlood(ctx context.Context, t *testing.T, objects vnf.Objects, namespaces detect.Namespaces, wait func(context.Context) error,
+	events []auditv1.Event, exec auditv1.Event, bound time.Duration) floodResult {
+	t.Helper()
+	fi := newFloodIntake(t, objects, namespaces, wait, exec.AuditID)
+	defer fi.Close()
+	fi.append(t, events)
+	fi.append(t, []auditv1.Event{exec})
 	queued := time.Now()
 	rctx, rcancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- in.Run(rctx) }()
+	go func() { done <- fi.Run(rctx) }()
 	timer := time.NewTimer(bound)
 	defer timer.Stop()
 	select {
-	case <-found:
+	case <-fi.found:
 	case <-timer.C:
 	}
-	res := floodResult{elapsed: time.Since(queued), processed: in.Processed()}
+	res := floodResult{elapsed: time.Since(queued), processed: fi.Processed()}
 	rcancel()
 	if err := <-done; err != nil {
 		t.Errorf("intake run: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !reported.IsZero() {
-		res.found, res.latency = true, reported.Sub(queued)
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	if !fi.reported.IsZero() {
+		res.found, res.latency = true, fi.reported.Sub(queued)
 	}
 	return res
 }
