@@ -231,6 +231,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		if view != nil {
 			stream := view.Stream()
 			objects, namespaces, waitCaches = stream, stream, stream.WaitForSync
+			rt.stream = stream
 			registerLookupMetrics(registry, stream)
 		}
 		intake, err := startAuditIntake(ctx, o.audit, o.outputs.storeDSN, cfg, inventory, objects, namespaces, waitCaches, rt.env, out, pub.publish, logger)

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/cache"
@@ -201,16 +203,29 @@ func (s *Stream) Labels(ctx context.Context, name string) (map[string]string, er
 	return m.GetLabels(), nil
 }
 
-// live is the rate-limited, paused, short live GET of an object no synced cache can answer for.
+// live is the rate-limited, paused, short live GET of an object no synced cache can answer for; a recent live answer
+// is reused.
 func (s *Stream) live(ctx context.Context, kind string, gvr schema.GroupVersionResource, namespace, name string) (metav1.Object, error) {
 	if a, ok := s.v.answers.Get(kind + "/" + namespace + "/" + name); ok {
 		s.count(AnswerLive)
 		return s.v.answer(kind, namespace, name, a.(liveAnswer))
 	}
+	var obj metav1.Object
+	err := s.guard(ctx, kind, namespace, name, func(ctx context.Context) (err error) {
+		obj, err = s.v.live(ctx, kind, gvr, namespace, name)
+		return err
+	})
+	return obj, err
+}
+
+// guard makes one live call under the stream's rules: skipped (a LookupError wrapping ErrLookupSkipped, at once)
+// during the pause after a failure or over the rate limit; else bounded by the timeout. A failure other than "not
+// found" starts or lengthens the pause, an answer ends it.
+func (s *Stream) guard(ctx context.Context, kind, namespace, name string, call func(context.Context) error) error {
 	now := time.Now()
-	skip := func(why string) (metav1.Object, error) {
+	skip := func(why string) error {
 		s.count(AnswerSkipped)
-		return nil, &LookupError{Kind: kind, Namespace: namespace, Name: name, Timeout: s.opts.Timeout, Err: fmt.Errorf("%w: %s", ErrLookupSkipped, why)}
+		return &LookupError{Kind: kind, Namespace: namespace, Name: name, Timeout: s.opts.Timeout, Err: fmt.Errorf("%w: %s", ErrLookupSkipped, why)}
 	}
 	if s.pause.IsInBackOffSinceUpdate(pauseKey, now) {
 		return skip(fmt.Sprintf("paused for %s after a failed live lookup", s.pause.Get(pauseKey)))
@@ -220,13 +235,44 @@ func (s *Stream) live(ctx context.Context, kind string, gvr schema.GroupVersionR
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	obj, err := s.v.live(ctx, kind, gvr, namespace, name)
-	if err != nil && !errors.Is(err, vnf.ErrNotFound) {
+	err := call(ctx)
+	if err != nil && !errors.Is(err, vnf.ErrNotFound) && !apierrors.IsNotFound(err) {
 		s.pause.Next(pauseKey, now)
 		s.count(AnswerFailed)
-		return nil, err
+		return err
 	}
 	s.pause.Reset(pauseKey)
 	s.count(AnswerLive)
-	return obj, err
+	return err
+}
+
+// PodSpecs returns p as the stream needs it: a pod the synced cache does not hold has no spec to read (no GET), and
+// the GET of a pod's spec goes through the stream's rate limit, timeout and pause (see Stream).
+func (s *Stream) PodSpecs(p *PodSpecs) *StreamPodSpecs { return &StreamPodSpecs{s: s, p: p} }
+
+// StreamPodSpecs is PodSpecs behind a Stream; it implements detect.PodSpecs.
+type StreamPodSpecs struct {
+	s *Stream
+	p *PodSpecs
+}
+
+// PodSpec returns the spec of namespace/name (uid, when set, must match), from PodSpecs' cache, else by a guarded
+// GET of a pod the stream knows to exist.
+func (w *StreamPodSpecs) PodSpec(ctx context.Context, namespace, name, uid string) (*corev1.PodSpec, error) {
+	if spec, ok := w.p.cached(namespace, name, uid); ok {
+		return spec, nil
+	}
+	m, err := w.s.Get(ctx, "Pod", namespace, name)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s: %w", namespace, name, err)
+	}
+	if uid != "" && m.GetUID() != "" && string(m.GetUID()) != uid {
+		return nil, fmt.Errorf("pod %s/%s is now %s, not %s: the pod that ran the exec is gone", namespace, name, m.GetUID(), uid)
+	}
+	var spec *corev1.PodSpec
+	err = w.s.guard(ctx, "Pod", namespace, name, func(ctx context.Context) (err error) {
+		spec, err = w.p.PodSpec(ctx, namespace, name, uid)
+		return err
+	})
+	return spec, err
 }

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
@@ -159,5 +162,32 @@ func TestStreamPausesAfterFailure(t *testing.T) {
 	}
 	if st := s2.Stats(); st[AnswerFailed] != 1 || st[AnswerSkipped] != 20 {
 		t.Errorf("stats %v", st)
+	}
+}
+
+// TestStreamPodSpecs: a runtime report about a pod the synced cache does not hold costs no GET (a node agent's
+// made-up pods cannot stall the consumer either); a pod that exists has its spec read once.
+func TestStreamPodSpecs(t *testing.T) {
+	v, _ := startedView(t, meta("v1", "Pod", "vnf-upf", "upf-0", nil))
+	typed := kubefake.NewClientset(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "vnf-upf", Name: "upf-0"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "upf", Image: "upf:1"}}}})
+	specs := v.Stream().PodSpecs(NewPodSpecs(typed))
+	ctx := context.Background()
+	for i := range 100 {
+		if _, err := specs.PodSpec(ctx, "vnf-upf", fmt.Sprintf("ghost-%d", i), ""); !errors.Is(err, vnf.ErrNotFound) {
+			t.Fatalf("PodSpec(ghost-%d) = %v; want not found", i, err)
+		}
+	}
+	if n := len(typed.Actions()); n != 0 {
+		t.Errorf("%d API calls for pods absent from the synced cache; want 0", n)
+	}
+	for range 3 {
+		spec, err := specs.PodSpec(ctx, "vnf-upf", "upf-0", "")
+		if err != nil || len(spec.Containers) != 1 || spec.Containers[0].Name != "upf" {
+			t.Fatalf("PodSpec(upf-0) = %v, %v", spec, err)
+		}
+	}
+	if n := len(typed.Actions()); n != 1 {
+		t.Errorf("%d GETs for one existing pod read three times; want 1", n)
 	}
 }
