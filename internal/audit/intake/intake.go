@@ -9,6 +9,11 @@
 // shutdown, bounded by EventGrace), and Close waits for that before it closes the queue. Only a hard crash (SIGKILL,
 // power loss) between the findings' write and the event's mark can repeat an event's findings at the restart or on
 // another replica; they carry the same finding IDs and audit ID, which the findings store counts once.
+//
+// The consumer judges events one after the other, so one slow event delays all behind it: detection must not make
+// per-event calls to the API server (serve gives it the cluster view's Stream, and Run first waits, bounded by
+// CacheWait, for its caches). RegisterMetrics exports the queue depth, the lag, and the events processed, dropped
+// and refused, so that an operator sees a consumer falling behind (alert on vnfguard_audit_lag_seconds).
 package intake
 
 import (
