@@ -237,6 +237,11 @@ func (s *Stream) guard(ctx context.Context, kind, namespace, name string, call f
 	defer cancel()
 	err := call(ctx)
 	if err != nil && !errors.Is(err, vnf.ErrNotFound) && !apierrors.IsNotFound(err) {
+		var le *LookupError
+		if errors.As(err, &le) && le.callerGaveUp {
+			// Not an admission request's deadline (View.live's wording) but the stream's own bound.
+			le.callerGaveUp, le.Timeout = false, s.opts.Timeout
+		}
 		s.pause.Next(pauseKey, now)
 		s.count(AnswerFailed)
 		return err

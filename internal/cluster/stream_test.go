@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,17 @@ func TestStreamPodSpecs(t *testing.T) {
 	}
 	if n := len(typed.Actions()); n != 1 {
 		t.Errorf("%d GETs for one existing pod read three times; want 1", n)
+	}
+}
+
+// TestStreamTimeoutSaysSo: a live GET cut by the stream's timeout says the API server did not answer within it.
+func TestStreamTimeoutSaysSo(t *testing.T) {
+	v, api := countingView(t)
+	hold := make(chan struct{})
+	defer close(hold)
+	api.set(hold, nil)
+	_, err := v.StreamWith(StreamOptions{Timeout: 30 * time.Millisecond}).Get(context.Background(), "Deployment", "team-a", "web")
+	if err == nil || !strings.Contains(err.Error(), "no answer within 30ms") || !strings.Contains(err.Error(), "Deployment team-a/web") {
+		t.Fatalf("error %v; want the stream's timeout and the object", err)
 	}
 }
