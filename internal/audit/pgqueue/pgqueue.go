@@ -81,6 +81,8 @@ type Queue struct {
 	closed    atomic.Bool
 	// duplicates counts events Append did not store because the table had them (a batch sent again).
 	duplicates atomic.Uint64
+	// undecodable counts rows Consume skipped because their event did not decode.
+	undecodable atomic.Uint64
 }
 
 // Open connects to the database dsn names (a postgres:// URL), migrates the queue's table and returns the queue.
@@ -288,6 +290,7 @@ func (q *Queue) consumeBatch(ctx context.Context, fn func(*auditv1.Event) error)
 		var ev auditv1.Event
 		if err := json.Unmarshal(r.payload, &ev); err != nil {
 			// Only a row written by something else gets here; handing it out again would stop the queue.
+			q.undecodable.Add(1)
 			q.log.Error("audit queue: undecodable event skipped", "auditID", r.auditID, "stage", r.stage, "err", err)
 		} else if err := fn(&ev); err != nil {
 			fnErr = fmt.Errorf("audit event %s (stage %s): %w", r.auditID, r.stage, err)
@@ -358,9 +361,9 @@ func (q *Queue) Depth() (int64, error) {
 }
 
 // Dropped counts the events this process did not queue or hand out, by reason: "duplicate", a batch sent again
-// within the dedupe horizon.
+// within the dedupe horizon; "unreadable", a row whose event did not decode.
 func (q *Queue) Dropped() map[string]uint64 {
-	return map[string]uint64{"duplicate": q.duplicates.Load()}
+	return map[string]uint64{"duplicate": q.duplicates.Load(), "unreadable": q.undecodable.Load()}
 }
 
 // RegisterMetrics exports the queue's depth: vnfguard_audit_queue_pending (this cluster's unprocessed events, all
