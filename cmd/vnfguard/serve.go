@@ -29,6 +29,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/integrity"
 	"github.com/vnfguard/vnfguard/internal/manager"
 	"github.com/vnfguard/vnfguard/internal/policy"
+	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 type serveOptions struct {
@@ -226,15 +227,28 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return usageError(err)
 	}
 	if o.audit.on() {
-		var namespaces detect.Namespaces
+		// Detection judges a stream of events one after the other: it reads the cluster through the view's caches
+		// only (a miss of a synced cache is "not found", no live GET per event), so that events about objects that
+		// do not exist cannot hold up the findings queued behind them (cluster.Stream).
+		var (
+			objects    vnf.Objects
+			namespaces detect.Namespaces
+			waitCaches func(context.Context) error
+		)
 		if view != nil {
-			namespaces = view
+			stream := view.Stream()
+			objects, namespaces, waitCaches = stream, stream, stream.WaitForSync
+			rt.stream = stream
+			registerLookupMetrics(registry, stream)
 		}
-		intake, err := startAuditIntake(ctx, o.audit, o.outputs.storeDSN, cfg, inventory, env.Objects, namespaces, rt.env, out, pub.publish, logger)
+		intake, err := startAuditIntake(ctx, o.audit, o.outputs.storeDSN, cfg, inventory, objects, namespaces, waitCaches, rt.env, out, pub.publish, logger)
 		if err != nil {
 			return usageError(err)
 		}
 		defer intake.Close()
+		if err := intake.RegisterMetrics(registry); err != nil {
+			return err
+		}
 		if m, ok := intake.Backend().(interface {
 			RegisterMetrics(prometheus.Registerer) error
 		}); ok {
@@ -432,6 +446,17 @@ func readiness(inv *inventorySource, view *cluster.View, mgr *manager.Manager, c
 			s.Reason = "the cluster view has not synced"
 		}
 		return s.Ready, s
+	}
+}
+
+// registerLookupMetrics exports how the audit consumer's cluster lookups were answered.
+func registerLookupMetrics(reg prometheus.Registerer, stream *cluster.Stream) {
+	for _, answer := range cluster.Answers {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vnfguard_audit_lookups_total",
+			Help: "Cluster lookups of the audit consumer by answer: cached (in the informer cache), absent (not in a synced cache: not found, no API call), " +
+				"live (answered by the API server while a cache had not synced), failed (a live lookup failed or timed out), skipped (a live lookup over the rate limit or during the pause after a failure).",
+			ConstLabels: prometheus.Labels{"answer": answer}},
+			func() float64 { return float64(stream.Stats()[answer]) }))
 	}
 }
 

@@ -54,7 +54,7 @@ func (a *auditFlags) on() bool { return a.enabled || a.queueDir != "" }
 // startAuditIntake builds the intake: the detection engine, the queue backend (PostgreSQL when the store is, the
 // disk queue otherwise) and the receiver's authentication.
 func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *config.Config, inv vnf.Inventory, objects vnf.Objects, namespaces detect.Namespaces,
-	runtimeEnv func(*detect.Env, intake.Backend), out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
+	waitCaches func(context.Context) error, runtimeEnv func(*detect.Env, intake.Backend), out io.Writer, publish func(context.Context, []finding.Finding), logger *slog.Logger) (*intake.Intake, error) {
 	var tokens []string
 	var clientCAs *x509.CertPool
 	if f.clientCAFile != "" {
@@ -104,7 +104,7 @@ func startAuditIntake(ctx context.Context, f auditFlags, storeDSN string, cfg *c
 		return nil, err
 	}
 	return intake.New(intake.Options{Backend: backend, Receiver: audit.ReceiverOptions{BearerTokens: tokens, ClientCAs: clientCAs, Logger: logger},
-		Engine: engine, Cluster: cfg.ClusterName, Publish: publish, Out: out, Logger: logger})
+		Engine: engine, Cluster: cfg.ClusterName, Publish: publish, Out: out, WaitForCaches: waitCaches, Logger: logger})
 }
 
 // readTokens reads the bearer tokens the API server's audit webhook may present: one per line, # comments.

@@ -36,8 +36,10 @@ func (r *runtimeFlags) add(f *pflag.FlagSet) {
 // runtimeWiring is what detection needs for the runtime rules.
 type runtimeWiring struct {
 	ledger   detect.AccessLedger
-	podSpecs detect.PodSpecs
+	podSpecs *cluster.PodSpecs
 	flags    runtimeFlags
+	// stream, when set, guards the pod-spec reads of the audit consumer (see cluster.Stream.PodSpecs).
+	stream *cluster.Stream
 }
 
 func newRuntimeWiring(f runtimeFlags, auditOn bool, restCfg *rest.Config) (*runtimeWiring, error) {
@@ -68,7 +70,14 @@ func (w *runtimeWiring) env(e *detect.Env, backend intake.Backend) {
 	if q, ok := backend.(*pgqueue.Queue); ok {
 		w.ledger = q.Ledger()
 	}
-	e.Ledger, e.PodSpecs, e.ExecGrace, e.ZombieGrace = w.ledger, w.podSpecs, w.flags.execGrace, w.flags.zombieGrace
+	e.Ledger, e.ExecGrace, e.ZombieGrace = w.ledger, w.flags.execGrace, w.flags.zombieGrace
+	switch {
+	case w.podSpecs == nil:
+	case w.stream != nil:
+		e.PodSpecs = w.stream.PodSpecs(w.podSpecs)
+	default:
+		e.PodSpecs = w.podSpecs
+	}
 }
 
 // handler is /runtime over the intake's queue.

@@ -14,11 +14,18 @@ import (
 // comes again at the next Consume or after a restart.
 func Consume(ctx context.Context, q *Queue, d *Dedupe, fn func(*auditv1.Event) error) error {
 	for {
+		// Next hands out queued records without looking at ctx: without this check a consumer told to stop would
+		// go on through the whole backlog first (a shutdown held up for as long as the queue takes).
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		rec, err := q.Next(ctx)
 		if err != nil {
 			return err
 		}
-		if !d.Seen(&rec.Event) {
+		if d.Seen(&rec.Event) {
+			d.duplicates.Add(1)
+		} else {
 			if err := fn(&rec.Event); err != nil {
 				q.Rewind(rec)
 				return fmt.Errorf("audit event %s (stage %s): %w", rec.Event.AuditID, rec.Event.Stage, err)

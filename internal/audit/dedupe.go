@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
@@ -33,7 +34,13 @@ type Dedupe struct {
 	next     int
 	lines    int // lines in the file
 	log      *slog.Logger
+	// duplicates counts the events Consume passed over because they were seen before.
+	duplicates atomic.Uint64
 }
+
+// Duplicates is the number of events Consume passed over as already processed (a batch the API server sent
+// again, records delivered again after a crash).
+func (d *Dedupe) Duplicates() uint64 { return d.duplicates.Load() }
 
 // OpenDedupe opens (or creates) the set kept in the file at path, usually beside the queue; capacity <= 0 means
 // DefaultDedupeCapacity. A torn last line (a crash mid-write) is ignored.

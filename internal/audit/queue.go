@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
@@ -73,6 +74,11 @@ type QueueStats struct {
 	AckedPos      uint64 // everything before it is acknowledged
 	UnackedBytes  int64
 	TruncatedTail int64 // bytes of a torn tail dropped when the queue was opened
+	// Pending is the number of events appended and not acknowledged yet (the one being processed included).
+	Pending int64
+	// Corrupt counts the segments whose rest was skipped at a corrupt record, Undecodable the records skipped
+	// because their JSON did not decode; both only on a damaged disk.
+	Corrupt, Undecodable uint64
 }
 
 type segment struct {
@@ -103,6 +109,9 @@ type Queue struct {
 	closed    bool
 	rf        *os.File // read handle on the segment at rfBase
 	rfBase    uint64
+	pending   int64 // complete frames in [acked, writePos)
+
+	corrupt, undecodable atomic.Uint64
 }
 
 // OpenQueue opens the queue in dir, creating it if needed. It recovers from a crash: a torn record at the end of
@@ -156,6 +165,7 @@ func OpenQueue(dir string, opts QueueOptions) (*Queue, error) {
 		q.acked = first.base
 	}
 	q.readPos = q.acked
+	q.pending = q.countFramesLocked(q.acked, q.writePos)
 	q.active, err = os.OpenFile(q.segPath(last.base), os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open audit queue segment: %w", err)
@@ -353,6 +363,7 @@ func (q *Queue) Append(events []auditv1.Event) error {
 	}
 	last.size += size
 	q.writePos += uint64(size)
+	q.pending += int64(len(events))
 	close(q.notify)
 	q.notify = make(chan struct{})
 	return nil
@@ -407,6 +418,7 @@ func (q *Queue) Next(ctx context.Context) (Record, error) {
 			}
 			// Decoding outside the lock keeps Append, and so the webhook's answers, off the consumer's path.
 			if err := json.Unmarshal(payload, &rec.Event); err != nil {
+				q.undecodable.Add(1)
 				q.log.Error("audit queue: undecodable record skipped", "position", rec.Pos, "err", err)
 				continue
 			}
@@ -450,6 +462,7 @@ func (q *Queue) readLocked() (Record, []byte, error) {
 	var hdr [frameHeader]byte
 	corrupt := func(why string) (Record, []byte, error) {
 		// Only a damaged disk gets here (the tail was checked at open): skip the rest of the segment, loudly.
+		q.corrupt.Add(1)
 		q.log.Error("audit queue: corrupt record, skipping the rest of its segment", "segment", filepath.Base(q.segPath(seg.base)), "offset", off, "reason", why, "skippedBytes", seg.size-off)
 		q.readPos = seg.end()
 		return Record{}, nil, nil
@@ -487,8 +500,45 @@ func (q *Queue) Ack(r Record) error {
 	if r.End > q.readPos {
 		return fmt.Errorf("audit queue: ack of position %d, beyond what Next returned (%d)", r.End, q.readPos)
 	}
+	if r.Pos == q.acked {
+		q.pending-- // the usual case: the consumer acknowledges each record in turn
+	} else {
+		q.pending = q.countFramesLocked(r.End, q.writePos) // records skipped or acknowledged together
+	}
+	q.pending = max(q.pending, 0)
 	q.acked = r.End
 	return q.deleteAckedLocked()
+}
+
+// countFramesLocked counts the complete frames between two positions by walking their headers (at open, and after
+// an acknowledgement that was not of the next record), stopping in a segment at the first implausible header.
+func (q *Queue) countFramesLocked(from, to uint64) int64 {
+	var n int64
+	var hdr [frameHeader]byte
+	for _, seg := range q.segs {
+		if seg.end() <= from || seg.base >= to {
+			continue
+		}
+		f, err := os.Open(q.segPath(seg.base))
+		if err != nil {
+			continue
+		}
+		off := int64(max(from, seg.base) - seg.base)
+		end := int64(min(to, seg.end()) - seg.base)
+		for off < end {
+			if _, err := f.ReadAt(hdr[:], off); err != nil {
+				break
+			}
+			size := binary.LittleEndian.Uint32(hdr[:4])
+			if size == 0 || size > maxFrameBytes || off+frameHeader+int64(size) > end {
+				break
+			}
+			n++
+			off += frameHeader + int64(size)
+		}
+		f.Close()
+	}
+	return n
 }
 
 // deleteAckedLocked persists the ack position and removes every segment before the active one that lies wholly
@@ -531,6 +581,7 @@ func (q *Queue) Stats() QueueStats {
 	return QueueStats{
 		Segments: len(q.segs), WritePos: q.writePos, ReadPos: q.readPos, AckedPos: q.acked,
 		UnackedBytes: int64(q.writePos - q.acked), TruncatedTail: q.truncated,
+		Pending: q.pending, Corrupt: q.corrupt.Load(), Undecodable: q.undecodable.Load(),
 	}
 }
 

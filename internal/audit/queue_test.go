@@ -534,3 +534,85 @@ func FuzzQueueRecover(f *testing.F) {
 		}
 	})
 }
+
+// TestQueuePending: the queue counts its waiting events (vnfguard_audit_queue_depth) through appends, one-by-one
+// and grouped acknowledgements, and a reopen; Consume counts the duplicates it passes over.
+func TestQueuePending(t *testing.T) {
+	dir := t.TempDir()
+	q := openQ(t, dir, QueueOptions{SegmentBytes: 2 << 10})
+	if err := q.Append(batch("a", 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Append(batch("a", 5)); err != nil { // sent again
+		t.Fatal(err)
+	}
+	if got := q.Stats().Pending; got != 15 {
+		t.Fatalf("pending after appending 15 = %d", got)
+	}
+	var recs []Record
+	for range 6 {
+		rec, err := q.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := q.Ack(recs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if got := q.Stats().Pending; got != 14 {
+		t.Fatalf("pending after one ack = %d, want 14", got)
+	}
+	if err := q.Ack(recs[4]); err != nil { // four at once
+		t.Fatal(err)
+	}
+	if got := q.Stats().Pending; got != 10 {
+		t.Fatalf("pending after acking four together = %d, want 10", got)
+	}
+	q.Close()
+	q = openQ(t, dir, QueueOptions{SegmentBytes: 2 << 10})
+	if got := q.Stats().Pending; got != 10 {
+		t.Fatalf("pending after reopen = %d, want 10", got)
+	}
+	d, err := OpenDedupe(filepath.Join(dir, "dedupe"), 0, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for i := range 5 { // a-0..a-4 were processed before
+		ev := testEvent(fmt.Sprintf("a-%d", i))
+		if err := d.Add(&ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	err = Consume(ctx, q, d, func(*auditv1.Event) error {
+		if n++; n == 5 { // a-5..a-9
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	for q.Stats().Pending > 0 {
+		rec, err := q.Next(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Seen(&rec.Event) {
+			t.Fatalf("unexpected %s", rec.Event.AuditID)
+		}
+		if err := q.Ack(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := q.Stats().Pending; got != 0 {
+		t.Fatalf("pending after everything = %d", got)
+	}
+	if d.Duplicates() != 0 || n != 5 { // Consume stopped when told, before the five sent again
+		t.Errorf("duplicates %d, processed %d; want 0 and 5", d.Duplicates(), n)
+	}
+	q.Close()
+}

@@ -16,4 +16,9 @@
 // server's answers (found or not found) are reused for a few seconds, concurrent GETs of one object are collapsed
 // into one (singleflight), they go through a client without client-side rate limit but with a bound on how many
 // run at once, and a failure is a LookupError that says which object and why (no answer in time, HTTP 503, …).
+//
+// The audit consumer judges a stream of events one after the other, where a live GET per miss lets anyone who
+// requests made-up objects delay every later finding. It reads the cluster through Stream instead: the same caches,
+// but once a kind's cache has synced a miss is "not found" without a GET; the few live GETs left (before the caches
+// sync) are rate-limited without waiting, short, and paused after a failure.
 package cluster

@@ -28,8 +28,8 @@ func NewPodSpecs(client kubernetes.Interface) *PodSpecs {
 // another pod).
 func (p *PodSpecs) PodSpec(ctx context.Context, namespace, name, uid string) (*corev1.PodSpec, error) {
 	key := namespace + "/" + name + "/" + uid
-	if v, ok := p.cache.Get(key); ok {
-		return v.(*corev1.PodSpec), nil
+	if spec, ok := p.cached(namespace, name, uid); ok {
+		return spec, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -42,4 +42,12 @@ func (p *PodSpecs) PodSpec(ctx context.Context, namespace, name, uid string) (*c
 	}
 	p.cache.Add(key, &pod.Spec, time.Hour)
 	return &pod.Spec, nil
+}
+
+// cached returns a spec read before.
+func (p *PodSpecs) cached(namespace, name, uid string) (*corev1.PodSpec, bool) {
+	if v, ok := p.cache.Get(namespace + "/" + name + "/" + uid); ok {
+		return v.(*corev1.PodSpec), true
+	}
+	return nil, false
 }

@@ -79,6 +79,10 @@ type Queue struct {
 	claimed   atomic.Int64 // events this process holds claimed right now
 	lastPrune atomic.Int64
 	closed    atomic.Bool
+	// duplicates counts events Append did not store because the table had them (a batch sent again).
+	duplicates atomic.Uint64
+	// undecodable counts rows Consume skipped because their event did not decode.
+	undecodable atomic.Uint64
 }
 
 // Open connects to the database dsn names (a postgres:// URL), migrates the queue's table and returns the queue.
@@ -157,6 +161,7 @@ func (q *Queue) Append(events []auditv1.Event) error {
 	// into an error the API server retries rather than a hung handler.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	var stored int64
 	err := pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
 		var pending int
 		if err := tx.QueryRow(ctx, countPendingSQL, q.opts.Cluster).Scan(&pending); err != nil {
@@ -165,7 +170,8 @@ func (q *Queue) Append(events []auditv1.Event) error {
 		if pending+len(events) > q.opts.MaxPending {
 			return fmt.Errorf("audit queue: %d events pending, %d more would exceed %d: %w", pending, len(events), q.opts.MaxPending, audit.ErrQueueFull)
 		}
-		_, err := tx.Exec(ctx, appendSQL, q.opts.Cluster, stages, ids, payloads, time.Now().UnixNano())
+		tag, err := tx.Exec(ctx, appendSQL, q.opts.Cluster, stages, ids, payloads, time.Now().UnixNano())
+		stored = tag.RowsAffected()
 		return err
 	})
 	if err != nil {
@@ -174,6 +180,7 @@ func (q *Queue) Append(events []auditv1.Event) error {
 		}
 		return fmt.Errorf("audit queue: append %d events: %w", len(events), err)
 	}
+	q.duplicates.Add(uint64(max(int64(len(events))-stored, 0)))
 	q.notifyMu.Lock()
 	close(q.notify)
 	q.notify = make(chan struct{})
@@ -283,6 +290,7 @@ func (q *Queue) consumeBatch(ctx context.Context, fn func(*auditv1.Event) error)
 		var ev auditv1.Event
 		if err := json.Unmarshal(r.payload, &ev); err != nil {
 			// Only a row written by something else gets here; handing it out again would stop the queue.
+			q.undecodable.Add(1)
 			q.log.Error("audit queue: undecodable event skipped", "auditID", r.auditID, "stage", r.stage, "err", err)
 		} else if err := fn(&ev); err != nil {
 			fnErr = fmt.Errorf("audit event %s (stage %s): %w", r.auditID, r.stage, err)
@@ -339,6 +347,23 @@ func (q *Queue) Stats(ctx context.Context) (Stats, error) {
 		return s, fmt.Errorf("audit queue: stats: %w", err)
 	}
 	return s, nil
+}
+
+// Depth is the number of this cluster's events waiting, all replicas together (one COUNT).
+func (q *Queue) Depth() (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n int64
+	if err := q.pool.QueryRow(ctx, countPendingSQL, q.opts.Cluster).Scan(&n); err != nil {
+		return -1, fmt.Errorf("audit queue: count pending events: %w", err)
+	}
+	return n, nil
+}
+
+// Dropped counts the events this process did not queue or hand out, by reason: "duplicate", a batch sent again
+// within the dedupe horizon; "unreadable", a row whose event did not decode.
+func (q *Queue) Dropped() map[string]uint64 {
+	return map[string]uint64{"duplicate": q.duplicates.Load(), "unreadable": q.undecodable.Load()}
 }
 
 // RegisterMetrics exports the queue's depth: vnfguard_audit_queue_pending (this cluster's unprocessed events, all

@@ -161,6 +161,12 @@ func TestRetriedBatchStoredOnce(t *testing.T) {
 	if s := stats(t, a); s.Pending != 15 {
 		t.Fatalf("pending after a batch sent three times and an overlapping one: %d, want 15", s.Pending)
 	}
+	if n, err := a.Depth(); err != nil || n != 15 {
+		t.Errorf("Depth = %d, %v; want 15", n, err)
+	}
+	if da, db := a.Dropped()["duplicate"], b.Dropped()["duplicate"]; da != 10 || db != 15 {
+		t.Errorf("duplicates dropped: %d on a, %d on b; want 10 and 15", da, db)
+	}
 	var got tally
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -173,6 +179,9 @@ func TestRetriedBatchStoredOnce(t *testing.T) {
 	}
 	if s := stats(t, a); s.Pending != 0 || s.Processed != 15 {
 		t.Fatalf("after a retry of a processed batch: %+v, want 0 pending, 15 processed", s)
+	}
+	if n, err := a.Depth(); err != nil || n != 0 || b.Dropped()["duplicate"] != 25 {
+		t.Errorf("after the retry: depth %d (%v), duplicates on b %d; want 0 and 25", n, err, b.Dropped()["duplicate"])
 	}
 	// Another cluster's identical audit IDs are its own.
 	west := open(t, dsn, Options{Cluster: "west"})
