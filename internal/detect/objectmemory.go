@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,12 +66,20 @@ type withMemory struct {
 	memory *objectMemory
 }
 
+//
+// A live lookup that failed or was skipped (the consumer's stream view rate-limits them) falls back to the memory
+// too: an object seen created is still known; only when the memory does not have it either is the failure
+// returned, so that it is counted, never taken for "not found".
 func (w withMemory) Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
-	if w.live != nil {
-		obj, err := w.live.Get(ctx, kind, namespace, name)
-		if err == nil || !errors.Is(err, vnf.ErrNotFound) {
-			return obj, err
-		}
+	if w.live == nil {
+		return w.memory.Get(ctx, kind, namespace, name)
 	}
-	return w.memory.Get(ctx, kind, namespace, name)
+	obj, err := w.live.Get(ctx, kind, namespace, name)
+	if err == nil {
+		return obj, nil
+	}
+	if remembered, merr := w.memory.Get(ctx, kind, namespace, name); merr == nil {
+		return remembered, nil
+	}
+	return nil, err
 }
