@@ -67,9 +67,8 @@ type withMemory struct {
 }
 
 // Get implements vnf.Objects. A live lookup that failed or was skipped (the consumer's stream view rate-limits them)
-// falls back to the memory
-// too: an object seen created is still known; only when the memory does not have it either is the failure
-// returned, so that it is counted, never taken for "not found".
+// falls back to the memory too: an object seen created is still known; only when the memory does not have it
+// either is the failure returned, so that it is counted, never taken for "not found".
 func (w withMemory) Get(ctx context.Context, kind, namespace, name string) (metav1.Object, error) {
 	if w.live == nil {
 		return w.memory.Get(ctx, kind, namespace, name)
