@@ -63,6 +63,9 @@ func (n NodeAgentVerdict) Covers(v Violation) bool {
 	switch v.Check {
 	case "host-takeover":
 		return v.Field == n.SocketField
+	case "dangerous-capability":
+		// The shape admits no added capability but NET_ADMIN.
+		return strings.HasSuffix(v.Field, ".securityContext.capabilities.add")
 	case "pod-security":
 		return strings.HasSuffix(v.Field, ".hostNetwork|hostPID|hostIPC") || strings.HasSuffix(v.Field, ".volumes[*].hostPath") ||
 			strings.HasSuffix(v.Field, ".volumes[*]") || strings.HasSuffix(v.Field, ".containers[*].securityContext.capabilities")
