@@ -181,6 +181,8 @@ var BindingCases = []BindingCase{
 	{Name: "bootstrap: a controller role to its kube-system account", Binding: Binding{RoleRef: clusterRole("system:controller:replicaset-controller"), Subjects: []rbacv1.Subject{sa("kube-system", "replicaset-controller")}}, Powerful: false},
 	{Name: "bootstrap: discovery to system:authenticated", Binding: Binding{RoleRef: clusterRole("system:discovery"), Subjects: []rbacv1.Subject{group("system:authenticated")}}, Powerful: false},
 	{Name: "bootstrap: public info to system:unauthenticated", Binding: Binding{RoleRef: clusterRole("system:public-info-viewer"), Subjects: []rbacv1.Subject{group("system:authenticated"), group("system:unauthenticated")}}, Powerful: false},
+	{Name: "old bootstrap: system:node to system:nodes", Binding: Binding{RoleRef: clusterRole("system:node"), Subjects: []rbacv1.Subject{group("system:nodes")}}, Powerful: false},
+	{Name: "cluster-admin to system:nodes", Binding: Binding{RoleRef: clusterRole("cluster-admin"), Subjects: []rbacv1.Subject{group("system:nodes")}}, Powerful: true},
 	{Name: "kubeadm: CSR self-service to system:nodes", Binding: Binding{RoleRef: clusterRole("system:certificates.k8s.io:certificatesigningrequests:selfnodeclient"), Subjects: []rbacv1.Subject{group("system:nodes")}}, Powerful: false},
 	{Name: "view to a user", Binding: Binding{RoleRef: clusterRole("view"), Subjects: []rbacv1.Subject{user("alice")}}, Powerful: false},
 	{Name: "a Role to a service account", Binding: Binding{Namespace: "5gc", RoleRef: rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "upf-config"}, Subjects: []rbacv1.Subject{sa("5gc", "upf")}}, Powerful: false},

@@ -253,7 +253,17 @@ type Binding struct {
 	Subjects  []rbacv1.Subject
 }
 
-// PowerfulBinding lists why a binding hands a lot to its subjects, or nothing:
+// BindingHit is one subject a binding hands a lot to, and why.
+type BindingHit struct {
+	// Subject is as bound, a ServiceAccount's namespace defaulted to the binding's.
+	Subject rbacv1.Subject
+	Reason  string
+}
+
+// String renders the hit: "binds ClusterRole cluster-admin (every right in the cluster) to User mallory".
+func (h BindingHit) String() string { return h.Reason }
+
+// PowerfulBinding lists the subjects a binding hands a lot to, or nothing:
 //   - it binds cluster-admin, admin or edit, or a system: role (the controllers', the kubelet's, the scheduler's
 //     rights) other than discovery and certificate self-service, to a subject that is not one of Kubernetes' own
 //     components (their users, system:node:<name>, kube-system's service accounts bound to a system: role);
@@ -263,8 +273,8 @@ type Binding struct {
 // The bootstrap policy's own ClusterRoleBinding cluster-admin → Group system:masters is powerful by this
 // definition too: callers decide whether the writer (detection: the API server) or the subject (posture:
 // administrators, reported low) makes it expected.
-func PowerfulBinding(b Binding) []string {
-	out := []string{}
+func PowerfulBinding(b Binding) []BindingHit {
+	var out []BindingHit
 	role := b.RoleRef.Name
 	if harmlessSystemRole(role) {
 		return out
@@ -279,12 +289,15 @@ func PowerfulBinding(b Binding) []string {
 			s.Namespace = b.Namespace // as the authorizer defaults it
 		}
 		id := subjectString(s)
-		if grp, ok := groupReach(s); ok {
-			out = append(out, "binds "+roleDesc+" to "+id+" ("+grp+")")
+		if isComponent(s, role) {
 			continue
 		}
-		if powerful && !isComponent(s, role) {
-			out = append(out, "binds "+roleDesc+" ("+what+") to "+id)
+		if grp, ok := groupReach(s); ok {
+			out = append(out, BindingHit{Subject: s, Reason: "binds " + roleDesc + " to " + id + " (" + grp + ")"})
+			continue
+		}
+		if powerful {
+			out = append(out, BindingHit{Subject: s, Reason: "binds " + roleDesc + " (" + what + ") to " + id})
 		}
 	}
 	return out
@@ -308,7 +321,8 @@ func groupReach(s rbacv1.Subject) (string, bool) {
 	return "", false
 }
 
-// isComponent reports Kubernetes' own component identities, bound as the bootstrap policy binds them.
+// isComponent reports Kubernetes' own component identities, bound as the bootstrap policy binds them (the group of
+// every kubelet only to the kubelets' own roles).
 func isComponent(s rbacv1.Subject, role string) bool {
 	switch s.Kind {
 	case rbacv1.UserKind:
@@ -316,6 +330,9 @@ func isComponent(s rbacv1.Subject, role string) bool {
 			strings.HasPrefix(s.Name, "system:serviceaccount:kube-system:") && strings.HasPrefix(role, "system:")
 	case rbacv1.ServiceAccountKind:
 		return s.Namespace == "kube-system" && strings.HasPrefix(role, "system:")
+	case rbacv1.GroupKind:
+		// The kubelets' own role, as bootstrap policies before the Node authorizer bound it.
+		return s.Name == "system:nodes" && (role == "system:node" || role == "system:node-proxier")
 	}
 	return false
 }

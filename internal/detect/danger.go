@@ -102,7 +102,12 @@ func powerfulBinding(obj map[string]any) []string {
 		s.APIGroup, _ = m["apiGroup"].(string)
 		b.Subjects = append(b.Subjects, s)
 	}
-	return danger.PowerfulBinding(b)
+	hits := danger.PowerfulBinding(b)
+	out := make([]string, 0, len(hits))
+	for _, h := range hits {
+		out = append(out, h.String())
+	}
+	return out
 }
 
 // policyRules reads a role's rules from JSON; entries of the wrong shape grant nothing, as the API server would

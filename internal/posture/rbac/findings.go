@@ -145,6 +145,7 @@ func (a *Analysis) Findings(now time.Time) []finding.Finding {
 		}
 	}
 	out = append(out, a.mountedTokens(now, accounts)...)
+	out = append(out, a.powerfulBindings(now, bindings, admins)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		x, y := &out[i], &out[j]
 		if x.Severity != y.Severity {
