@@ -119,8 +119,11 @@ func PodOfMap(spec map[string]any) Pod {
 	if sc, ok := spec["securityContext"].(map[string]any); ok {
 		p.RunAsUser, p.RunAsNonRoot = int64Of(sc["runAsUser"]), boolOf(sc["runAsNonRoot"])
 	}
-	for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
+	for _, list := range containerLists {
 		items, _ := spec[list].([]any)
+		if p.Containers == nil && len(items) > 0 {
+			p.Containers = make([]Container, 0, len(items))
+		}
 		for i, it := range items {
 			m, _ := it.(map[string]any)
 			if m == nil {
@@ -144,6 +147,8 @@ func PodOfMap(spec map[string]any) Pod {
 	}
 	return p
 }
+
+var containerLists = [...]string{"initContainers", "containers", "ephemeralContainers"}
 
 func int64Of(v any) *int64 {
 	var n int64

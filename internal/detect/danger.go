@@ -15,14 +15,30 @@ import (
 // too: dangerousCapabilities(), runsAsRoot(), dangerousGrants(role) and powerfulBinding(binding). The objects come
 // decoded from JSON; they are read into danger's types here and judged there.
 
+// shapeState is what an activation computes, at most once, of package danger's pod judgements.
+type shapeState struct {
+	pod        danger.Pod
+	podDone    bool
+	caps, root []string // nil until computed
+}
+
+// dangerPod is podSpec() read into danger's view, once per event.
+func (a *activation) dangerPod() danger.Pod {
+	if !a.shapes.podDone {
+		a.shapes.podDone = true
+		a.shapes.pod = danger.PodOfMap(a.podSpec())
+	}
+	return a.shapes.pod
+}
+
 // dangerousCapabilities lists the dangerous capabilities the event's pod spec adds ("SYS_ADMIN in container c
 // (...)"), with the profile of the object's VNF product applied: the instance is resolved only when a capability
 // that a profile may allow (NET_ADMIN) is added, so that most events cost no resolution.
 func (a *activation) dangerousCapabilities() []string {
-	if a.caps != nil {
-		return a.caps
+	if a.shapes.caps != nil {
+		return a.shapes.caps
 	}
-	pod := danger.PodOfMap(a.podSpec())
+	pod := a.dangerPod()
 	hits := danger.DangerousCapabilities(pod, nil)
 	for _, h := range hits {
 		if bad, _ := danger.Capability(h.Capability, []string{h.Capability}); !bad {
@@ -31,31 +47,31 @@ func (a *activation) dangerousCapabilities() []string {
 			break
 		}
 	}
-	a.caps = make([]string, 0, len(hits))
+	a.shapes.caps = make([]string, 0, len(hits))
 	for _, h := range hits {
-		a.caps = append(a.caps, h.String())
+		a.shapes.caps = append(a.shapes.caps, h.String())
 	}
-	return a.caps
+	return a.shapes.caps
 }
 
 // runsAsRoot lists the containers of the event's pod spec that run as user 0, unless the profile of the object's
 // VNF product allows running as root.
 func (a *activation) runsAsRoot() []string {
-	if a.root != nil {
-		return a.root
+	if a.shapes.root != nil {
+		return a.shapes.root
 	}
-	a.root = []string{}
-	ctrs := danger.RunsAsRoot(danger.PodOfMap(a.podSpec()))
+	a.shapes.root = []string{}
+	ctrs := danger.RunsAsRoot(a.dangerPod())
 	if len(ctrs) == 0 {
-		return a.root
+		return a.shapes.root
 	}
 	if p := a.profile(); p != nil && p.AllowRunAsRoot {
-		return a.root
+		return a.shapes.root
 	}
 	for _, c := range ctrs {
-		a.root = append(a.root, c.Name)
+		a.shapes.root = append(a.shapes.root, c.Name)
 	}
-	return a.root
+	return a.shapes.root
 }
 
 func (a *activation) profileCapabilities() []string {

@@ -165,3 +165,38 @@ func TestDangerousCapabilitiesResolvesOnlyWhenNeeded(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDangerHelpers times dangerousCapabilities() and runsAsRoot() on a three-container pod create (the cost
+// a workload write pays; other events never call them): decoding the spec into danger.Pod and judging it, without
+// an instance lookup for the capabilities (none a profile could allow); runsAsRoot() resolves the instance by the
+// pod's labels (it has none) to read its profile.
+func BenchmarkDangerHelpers(b *testing.B) {
+	e, err := NewEngine(nil, Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	spec := corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptrTo[int64](0)}}
+	for _, n := range []string{"a", "b", "c"} {
+		spec.Containers = append(spec.Containers, corev1.Container{Name: n, SecurityContext: &corev1.SecurityContext{
+			Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"SYS_ADMIN", "NET_BIND_SERVICE"}}}})
+	}
+	raw, err := json.Marshal(&corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}, ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: spec})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		b.Fatal(err)
+	}
+	ev := &auditv1.Event{Verb: "create", ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "default"}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		a := &activation{e: e, ctx: context.Background(), ev: ev, reqObj: obj, reqDone: true}
+		if len(a.dangerousCapabilities()) != 3 || len(a.runsAsRoot()) != 3 {
+			b.Fatal("wrong verdict")
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

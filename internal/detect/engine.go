@@ -357,7 +357,7 @@ type activation struct {
 	specDone              bool
 	commands              []string
 	takeover              []string
-	caps, root            []string // dangerousCapabilities(), runsAsRoot(); nil until computed
+	shapes                shapeState // dangerousCapabilities(), runsAsRoot() (danger.go)
 	denials               int
 	resolved              bool
 	instanceID, product   string
