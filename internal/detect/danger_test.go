@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+	sigsjson "sigs.k8s.io/json"
 
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/danger"
@@ -200,3 +201,38 @@ func BenchmarkDangerHelpers(b *testing.B) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// FuzzRBACObjects: dangerousGrants() and powerfulBinding() read any JSON object without a panic, and agree with
+// package danger on the typed object whenever the API server's decoder accepts it.
+func FuzzRBACObjects(f *testing.F) {
+	for _, tc := range danger.GrantCases {
+		raw, _ := json.Marshal(rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{Kind: "ClusterRole"}, Rules: tc.Rules})
+		f.Add(raw)
+	}
+	for _, tc := range danger.BindingCases {
+		raw, _ := json.Marshal(rbacv1.RoleBinding{TypeMeta: metav1.TypeMeta{Kind: "RoleBinding"}, ObjectMeta: metav1.ObjectMeta{Namespace: tc.Binding.Namespace},
+			RoleRef: tc.Binding.RoleRef, Subjects: tc.Binding.Subjects})
+		f.Add(raw)
+	}
+	f.Add([]byte(`{"kind":"RoleBinding","subjects":[1,{"kind":7}],"roleRef":"x"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var m map[string]any
+		if json.Unmarshal(raw, &m) != nil {
+			return
+		}
+		grants, binding := dangerousGrants(m), powerfulBinding(m)
+		var rb rbacv1.RoleBinding
+		var role rbacv1.ClusterRole
+		if sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &role) == nil {
+			if want := danger.DangerousGrants(role.Rules); len(want) != len(grants) {
+				t.Errorf("%s: grants %v, typed %v", raw, grants, want)
+			}
+		}
+		if sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &rb) == nil && rb.Kind == "RoleBinding" {
+			want := danger.PowerfulBinding(danger.Binding{Namespace: rb.Namespace, RoleRef: rb.RoleRef, Subjects: rb.Subjects})
+			if len(want) != len(binding) {
+				t.Errorf("%s: binding %v, typed %v", raw, binding, want)
+			}
+		}
+	})
+}
