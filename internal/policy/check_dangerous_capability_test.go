@@ -7,8 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 // teamTNTPod is a pod of the kind TeamTNT deploys: SYS_ADMIN and SYS_PTRACE added to an otherwise plain container.
@@ -91,5 +95,30 @@ func TestDangerousCapabilityUnknownBinding(t *testing.T) {
 	got := violationsOf(d.Denials, "dangerous-capability")
 	if len(got) != 1 || !strings.Contains(got[0].Message, "could not be found") {
 		t.Errorf("denials %v, want NET_ADMIN refused naming the failed lookup; %s", got, d.Message())
+	}
+}
+
+// TestDangerousCapabilityNodeAgent: vnfguard's own node agent, of exactly its shape, keeps its NET_ADMIN under the
+// named exception (reported as an override); the same pod adding SYS_PTRACE is refused by this check.
+func TestDangerousCapabilityNodeAgent(t *testing.T) {
+	cfg := config.Default()
+	cfg.Self.Image = "vnfguard/vnfguard:0.1.0"
+	ev, err := New(Environment{Config: cfg, Inventory: vnf.Static{Snap: vnf.Empty("none")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		caps   []corev1.Capability
+		denied bool
+	}{{[]corev1.Capability{"NET_ADMIN"}, false}, {[]corev1.Capability{"NET_ADMIN", "SYS_PTRACE"}, true}} {
+		p := agentPod()
+		p.Spec.Containers[0].SecurityContext.Capabilities.Add = tt.caps
+		d := ev.Evaluate(context.Background(), &Request{UID: "u", Operation: Create, Kind: corev1.SchemeGroupVersion.WithKind("Pod"),
+			Resource: corev1.SchemeGroupVersion.WithResource("pods"), Namespace: p.Namespace, Name: p.Name,
+			User: authnv1.UserInfo{Username: "system:serviceaccount:kube-system:daemon-set-controller"}, Object: p})
+		denied, overridden := violationsOf(d.Denials, "dangerous-capability"), violationsOf(d.Overrides, "dangerous-capability")
+		if (len(denied) > 0) != tt.denied || (!tt.denied && len(overridden) != 1) {
+			t.Errorf("node agent adding %v: denied %v, overridden %v; want denied=%v: %s", tt.caps, denied, overridden, tt.denied, d.Message())
+		}
 	}
 }

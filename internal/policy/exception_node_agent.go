@@ -32,8 +32,8 @@ at severity info with the same name. The shape:
     capability added but NET_ADMIN, no host ports, and a user other than root (with hostPID, uid 0 may signal every
     root process of the node).
 
-Covered: host-takeover on that socket volume, and pod-security's host namespaces (hostPID), hostPath volumes,
-restricted volume types and added capabilities (NET_ADMIN). Everything else is judged as for any pod.
+Covered: host-takeover on that socket volume, dangerous-capability's NET_ADMIN, and pod-security's host namespaces
+(hostPID), hostPath volumes, restricted volume types and added capabilities (NET_ADMIN). Everything else is judged as for any pod.
 */
 
 // NodeAgentException names the exception wherever it lets something through.
