@@ -22,9 +22,17 @@ type shapeState struct {
 	caps, root []string // nil until computed
 }
 
+// shape is the activation's shapeState, allocated on first use: most events never need it.
+func (a *activation) shape() *shapeState {
+	if a.shapes == nil {
+		a.shapes = &shapeState{}
+	}
+	return a.shapes
+}
+
 // dangerPod is podSpec() read into danger's view, once per event.
 func (a *activation) dangerPod() danger.Pod {
-	if !a.shapes.podDone {
+	if !a.shape().podDone {
 		a.shapes.podDone = true
 		a.shapes.pod = danger.PodOfMap(a.podSpec())
 	}
@@ -35,7 +43,7 @@ func (a *activation) dangerPod() danger.Pod {
 // (...)"), with the profile of the object's VNF product applied: the instance is resolved only when a capability
 // that a profile may allow (NET_ADMIN) is added, so that most events cost no resolution.
 func (a *activation) dangerousCapabilities() []string {
-	if a.shapes.caps != nil {
+	if a.shape().caps != nil {
 		return a.shapes.caps
 	}
 	pod := a.dangerPod()
@@ -57,7 +65,7 @@ func (a *activation) dangerousCapabilities() []string {
 // runsAsRoot lists the containers of the event's pod spec that run as user 0, unless the profile of the object's
 // VNF product allows running as root.
 func (a *activation) runsAsRoot() []string {
-	if a.shapes.root != nil {
+	if a.shape().root != nil {
 		return a.shapes.root
 	}
 	a.shapes.root = []string{}

@@ -357,7 +357,7 @@ type activation struct {
 	specDone              bool
 	commands              []string
 	takeover              []string
-	shapes                shapeState // dangerousCapabilities(), runsAsRoot() (danger.go)
+	shapes                *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
 	denials               int
 	resolved              bool
 	instanceID, product   string
