@@ -58,9 +58,13 @@
 //	                       PodExecOptions in the request object, joined by spaces
 //	podSpec()              the pod spec in object() for Pods, workloads and CronJobs, or {}
 //	hostTakeover()         what in podSpec() hands the node to the pod: hostPID, hostIPC, hostNetwork,
-//	                       privileged or SYS_ADMIN containers, hostPath of /, runtime sockets or kubelet state
+//	                       privileged containers, hostPath of /, runtime sockets or kubelet state (danger.HostPath)
+//	dangerousCapabilities() the dangerous capabilities podSpec()'s containers add (danger.DangerousCapabilities:
+//	                       SYS_ADMIN, SYS_PTRACE, BPF, ALL …; NET_ADMIN unless the object's VNF profile allows it)
+//	runsAsRoot()           the containers of podSpec() that run as user 0 (danger.RunsAsRoot), [] when the
+//	                       object's VNF profile allows root
 //	podHostTakeover()      for exec, attach, port-forward and debug: what the target pod's create event (seen
-//	                       earlier by this engine) carried of hostTakeover(), or [] — the stateful correlation
+//	                       earlier by this engine) carried of hostTakeover() and dangerousCapabilities(), or [] — the stateful correlation
 //	                       that catches Peirates' exec into its own / mount
 //	ownerWriteSeen()       the object's controlling owner (ownerReference with controller: true) was seen
 //	                       written by this engine: a controller's pod is then judged through that write, and
@@ -70,8 +74,11 @@
 //	                       time, this one included; 0 for any other event
 //	podCommands()          every command line of podSpec(): command+args, env values, hook and probe commands
 //	matchesReverseShell(s) s carries a reverse shell or download-and-execute payload
-//	dangerousGrants(role)  what an RBAC Role/ClusterRole object grants that leads to takeover (pods/exec, pod
-//	                       creation, secrets, nodes/proxy, escalate, bind, impersonate, wildcards)
+//	dangerousGrants(role)  what an RBAC Role/ClusterRole object grants that leads to takeover (danger.Grants, with
+//	                       Kubernetes' own rule matching: pods/exec, pod and workload creation, secrets,
+//	                       nodes/proxy, escalate, bind, impersonate, bindings, serviceaccounts/token, wildcards)
+//	powerfulBinding(b)     why a RoleBinding/ClusterRoleBinding object hands a lot to its subjects
+//	                       (danger.PowerfulBinding: cluster-admin, admin, edit, system: roles, powerful groups)
 //
 // Optional syntax (a.?b.orValue(x)) and the strings extension (join, split, lowerAscii, ...) are enabled. The Engine evaluates DefaultStages:
 // sessions into pods (exec, attach, port-forward) when they open (ResponseStarted), everything else at

@@ -357,6 +357,7 @@ type activation struct {
 	specDone              bool
 	commands              []string
 	takeover              []string
+	shapes                *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
 	denials               int
 	resolved              bool
 	instanceID, product   string
@@ -426,6 +427,10 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.object(), true
 	case "_hostTakeover":
 		return a.hostTakeover(), true
+	case "_dangerousCapabilities":
+		return a.dangerousCapabilities(), true
+	case "_runsAsRoot":
+		return a.runsAsRoot(), true
 	case "_isVNFGuardDenial":
 		return isVNFGuardDenial(a.ev), true
 	case "_denialCount":

@@ -11,7 +11,6 @@ import (
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
-	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/ext"
 	"github.com/google/cel-go/parser"
 	apiservercel "k8s.io/apiserver/pkg/cel"
@@ -44,6 +43,8 @@ var helpers = []helper{
 	{"podSpec", "_podSpec", cel.MapType(cel.StringType, cel.DynType)},
 	{"hostTakeover", "_hostTakeover", cel.ListType(cel.StringType)},
 	{"podHostTakeover", "_podHostTakeover", cel.ListType(cel.StringType)},
+	{"dangerousCapabilities", "_dangerousCapabilities", cel.ListType(cel.StringType)},
+	{"runsAsRoot", "_runsAsRoot", cel.ListType(cel.StringType)},
 	{"isVNFGuardDenial", "_isVNFGuardDenial", cel.BoolType},
 	{"denialCount", "_denialCount", cel.IntType},
 	{"podCommands", "_podCommands", cel.ListType(cel.StringType)},
@@ -86,23 +87,8 @@ func environment() (*cel.Env, error) {
 						}
 						return types.Bool(reverseShell(string(s)) != "")
 					}))),
-			cel.Function("dangerousGrants",
-				cel.Overload("dangerousGrants_map", []*cel.Type{cel.MapType(cel.StringType, cel.DynType)}, cel.ListType(cel.StringType),
-					cel.UnaryBinding(func(v ref.Val) ref.Val {
-						m, ok := v.Value().(map[string]any)
-						if !ok {
-							if _, isMap := v.(traits.Mapper); !isMap {
-								return types.NoSuchOverloadErr()
-							}
-							// A map built in CEL rather than decoded from the event: convert it.
-							conv, err := v.ConvertToNative(mapType)
-							if err != nil {
-								return types.WrapErr(err)
-							}
-							m, _ = conv.(map[string]any)
-						}
-						return types.DefaultTypeAdapter.NativeToValue(dangerousGrants(m))
-					}))),
+			objectListFunction("dangerousGrants", dangerousGrants),
+			objectListFunction("powerfulBinding", powerfulBinding),
 		}
 		for _, h := range helpers {
 			varName := h.varName

@@ -216,82 +216,6 @@ func joinStrings(lists ...any) string {
 	return strings.Join(parts, " ")
 }
 
-// dangerousGrants lists what an RBAC Role or ClusterRole grants that leads to a takeover: a way into containers,
-// pod creation, secrets, the kubelet API, or privilege escalation through RBAC itself.
-func dangerousGrants(role map[string]any) []string {
-	out := []string{}
-	seen := map[string]bool{}
-	add := func(s string) {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	rules, _ := role["rules"].([]any)
-	for _, r := range rules {
-		rule, _ := r.(map[string]any)
-		if rule == nil {
-			continue
-		}
-		verbs := stringSet(rule["verbs"])
-		resources := stringSet(rule["resources"])
-		anyVerb := func(vs ...string) bool {
-			if verbs["*"] {
-				return true
-			}
-			for _, v := range vs {
-				if verbs[v] {
-					return true
-				}
-			}
-			return false
-		}
-		has := func(res string) bool { return resources["*"] || resources[res] }
-		if has("*") && anyVerb("*") {
-			add("*/*")
-		}
-		for _, sub := range []string{"pods/exec", "pods/attach", "pods/portforward", "pods/ephemeralcontainers"} {
-			if has(sub) && anyVerb("get", "create", "update", "patch") {
-				add(sub)
-			}
-		}
-		if has("pods") && anyVerb("create") {
-			add("create pods")
-		}
-		for _, w := range []string{"deployments", "daemonsets", "statefulsets", "jobs", "cronjobs"} {
-			if has(w) && anyVerb("create", "update", "patch") {
-				add("write " + w)
-			}
-		}
-		if has("secrets") && anyVerb("get", "list", "watch") {
-			add("read secrets")
-		}
-		if has("nodes/proxy") && anyVerb("get", "create") {
-			add("nodes/proxy")
-		}
-		for _, v := range []string{"escalate", "bind", "impersonate"} {
-			if verbs[v] || verbs["*"] && (has("roles") || has("clusterroles") || has("users") || has("groups") || has("serviceaccounts")) {
-				add(v)
-			}
-		}
-		if has("serviceaccounts/token") && anyVerb("create") {
-			add("create serviceaccounts/token")
-		}
-	}
-	return out
-}
-
-func stringSet(v any) map[string]bool {
-	items, _ := v.([]any)
-	set := make(map[string]bool, len(items))
-	for _, it := range items {
-		if s, ok := it.(string); ok {
-			set[s] = true
-		}
-	}
-	return set
-}
-
 // workloadResources are the resources that carry a pod spec.
 var workloadResources = map[string]bool{"pods": true, "deployments": true, "replicasets": true, "statefulsets": true,
 	"daemonsets": true, "jobs": true, "cronjobs": true, "replicationcontrollers": true}
@@ -320,7 +244,8 @@ func isSystemComponent(user string) bool {
 }
 
 // hostTakeover lists what in a pod spec hands the node to the pod: host namespaces, privileged containers and
-// host mounts that danger.HostPath judges a takeover (the definition admission and posture use too).
+// host mounts that danger.HostPath judges a takeover (the definition admission and posture use too). Capabilities
+// are dangerousCapabilities()'s (danger.DangerousCapabilities).
 func hostTakeover(spec map[string]any) []string {
 	out := []string{}
 	if spec["hostPID"] == true {
@@ -356,13 +281,6 @@ func hostTakeover(spec map[string]any) []string {
 			name, _ := ctr["name"].(string)
 			if sc["privileged"] == true {
 				out = append(out, "privileged container "+name)
-			}
-			if caps := dig(sc, "capabilities"); caps != nil {
-				for _, c := range stringList(caps["add"]) {
-					if c == "SYS_ADMIN" || c == "CAP_SYS_ADMIN" || c == "ALL" {
-						out = append(out, "capability "+c+" in container "+name)
-					}
-				}
 			}
 		}
 	}

@@ -62,12 +62,18 @@ func TestDangerousGrants(t *testing.T) {
 		role string
 		want []string
 	}{
-		{`{"rules":[{"resources":["pods/exec"],"verbs":["get"]}]}`, []string{"pods/exec"}},
-		{`{"rules":[{"resources":["pods"],"verbs":["create","get"]},{"resources":["secrets"],"verbs":["list"]}]}`, []string{"create pods", "read secrets"}},
-		{`{"rules":[{"resources":["clusterroles"],"verbs":["bind","escalate"]}]}`, []string{"escalate", "bind"}},
-		{`{"rules":[{"resources":["users","groups"],"verbs":["impersonate"]}]}`, []string{"impersonate"}},
-		{`{"rules":[{"resources":["nodes/proxy"],"verbs":["get"]}]}`, []string{"nodes/proxy"}},
-		{`{"rules":[{"resources":["pods","configmaps"],"verbs":["get","list","watch"]}]}`, []string{}},
+		{`{"rules":[{"apiGroups":[""],"resources":["pods/exec"],"verbs":["get"]}]}`, []string{"get pods/exec"}},
+		{`{"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["create","get"]},{"apiGroups":[""],"resources":["secrets"],"verbs":["list"]}]}`, []string{"create pods", "list secrets"}},
+		{`{"rules":[{"apiGroups":["rbac.authorization.k8s.io"],"resources":["clusterroles"],"verbs":["bind","escalate"]}]}`,
+			[]string{"escalate clusterroles (rbac.authorization.k8s.io)", "bind clusterroles (rbac.authorization.k8s.io)"}},
+		{`{"rules":[{"apiGroups":[""],"resources":["users","groups"],"verbs":["impersonate"]}]}`, []string{"impersonate users", "impersonate groups"}},
+		{`{"rules":[{"apiGroups":[""],"resources":["nodes/proxy"],"verbs":["get"]}]}`, []string{"get nodes/proxy"}},
+		{`{"rules":[{"apiGroups":["apps"],"resources":["replicasets"],"verbs":["create"]}]}`, []string{"create replicasets (apps)"}},
+		// The old definition ignored apiGroups: pods in the apps group do not exist, and grant nothing.
+		{`{"rules":[{"apiGroups":["apps"],"resources":["pods","pods/exec"],"verbs":["create"]}]}`, []string{}},
+		{`{"rules":[{"resources":["pods/exec"],"verbs":["get"]}]}`, []string{}}, // no apiGroups: the API server refuses it
+		{`{"rules":[{"apiGroups":[""],"resources":["pods","configmaps"],"verbs":["get","list","watch"]}]}`, []string{}},
+		{`{"rules":[1,{"verbs":"x"}]}`, []string{}},
 		{`{"rules":"garbage"}`, []string{}},
 		{`{}`, []string{}},
 	}
@@ -91,8 +97,9 @@ func TestHostTakeover(t *testing.T) {
 		{`{"volumes":[{"name":"s","hostPath":{"path":"/var/run/docker.sock"}}]}`, []string{"hostPath /var/run/docker.sock (is the container runtime socket /var/run/docker.sock) as volume s"}},
 		{`{"volumes":[{"name":"d","hostPath":{"path":"/data/upf"}}]}`, []string{}},
 		{`{"hostPID":true,"hostNetwork":true}`, []string{"hostPID", "hostNetwork"}},
+		// Capabilities are dangerousCapabilities()'s, not hostTakeover()'s.
 		{`{"containers":[{"name":"c","securityContext":{"privileged":true,"capabilities":{"add":["SYS_ADMIN","NET_ADMIN"]}}}]}`,
-			[]string{"privileged container c", "capability SYS_ADMIN in container c"}},
+			[]string{"privileged container c"}},
 		{`{"containers":[{"name":"c","securityContext":{"privileged":false}}]}`, []string{}},
 		{`{"containers":"garbage","volumes":[1,"x"]}`, []string{}},
 	}

@@ -31,7 +31,8 @@ func (p *podState) observe(a *activation) {
 			p.pods.delete(r.Namespace + "/" + r.Name)
 		}
 	case "create":
-		reasons := a.hostTakeover()
+		// A pod with SYS_ADMIN or another dangerous capability is as much a way onto the node as a host mount.
+		reasons := append(append([]string{}, a.hostTakeover()...), a.dangerousCapabilities()...)
 		if len(reasons) == 0 {
 			return
 		}

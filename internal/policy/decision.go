@@ -149,7 +149,7 @@ func severityOf(v Violation) finding.Severity {
 	switch v.Check {
 	case "host-takeover", "reverse-shell", "lifecycle-access", "lifecycle-data", "namespace-protection":
 		return finding.Critical
-	case "pod-security", "image-registry", "readonly-rootfs":
+	case "pod-security", "image-registry", "readonly-rootfs", "root-user":
 		return finding.Medium
 	}
 	return finding.High

@@ -217,7 +217,8 @@ func TestEvaluate(t *testing.T) {
 			req: deploymentRequest(Create, vnfmUser, vnfmDeployment("upf", "upf-1", withSpec(func(s *corev1.PodSpec) {
 				s.Containers[0].SecurityContext.Capabilities.Add = []corev1.Capability{"NET_ADMIN", "SYS_ADMIN"}
 			})), nil),
-			want: want{checks: []string{"pod-security"}, message: []string{"SYS_ADMIN"}},
+			// NET_ADMIN passes both checks by the profile; SYS_ADMIN neither.
+			want: want{checks: []string{"dangerous-capability", "pod-security"}, message: []string{"SYS_ADMIN", "mount, cgroup release_agent"}},
 		},
 		{
 			name: "SMF (no profile) may not attach Multus networks",

@@ -32,8 +32,8 @@ at severity info with the same name. The shape:
     capability added but NET_ADMIN, no host ports, and a user other than root (with hostPID, uid 0 may signal every
     root process of the node).
 
-Covered: host-takeover on that socket volume, and pod-security's host namespaces (hostPID), hostPath volumes,
-restricted volume types and added capabilities (NET_ADMIN). Everything else is judged as for any pod.
+Covered: host-takeover on that socket volume, dangerous-capability's NET_ADMIN, and pod-security's host namespaces
+(hostPID), hostPath volumes, restricted volume types and added capabilities (NET_ADMIN). Everything else is judged as for any pod.
 */
 
 // NodeAgentException names the exception wherever it lets something through.
@@ -63,6 +63,9 @@ func (n NodeAgentVerdict) Covers(v Violation) bool {
 	switch v.Check {
 	case "host-takeover":
 		return v.Field == n.SocketField
+	case "dangerous-capability":
+		// The shape admits no added capability but NET_ADMIN.
+		return strings.HasSuffix(v.Field, ".securityContext.capabilities.add")
 	case "pod-security":
 		return strings.HasSuffix(v.Field, ".hostNetwork|hostPID|hostIPC") || strings.HasSuffix(v.Field, ".volumes[*].hostPath") ||
 			strings.HasSuffix(v.Field, ".volumes[*]") || strings.HasSuffix(v.Field, ".containers[*].securityContext.capabilities")

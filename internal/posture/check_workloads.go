@@ -18,8 +18,9 @@ import (
 /*
 Check workloads (M1026, M1038, M1047, M1030) judges every existing workload with the admission policy itself —
 package policy's Evaluator, the code path of the webhook — as if it were created now: privileged or
-non-restricted pods (pod-security), the node's root or runtime socket mounted (host-takeover), reverse shells in
-commands (reverse-shell), images from registries not allowed or not declared by the VNF's package
+non-restricted pods (pod-security), the node's root or runtime socket mounted (host-takeover), capabilities that
+hand over the node or that no VNF profile allows (dangerous-capability), containers run as user 0 (root-user),
+reverse shells in commands (reverse-shell), images from registries not allowed or not declared by the VNF's package
 (image-registry, image-provenance), and Multus networks or hugepages the VNF's profile does not declare
 (network-attachments). Each violation is a finding with the rule "posture-" + the check's ID.
 

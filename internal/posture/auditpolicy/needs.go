@@ -282,8 +282,8 @@ var needsTable = []Need{
 		}
 		return rs
 	}()},
-	{Rule: "dangerous-capability-pod", Pending: true, Requirements: podSpecs(whyPodSpec + ": added capabilities")},
-	{Rule: "root-user-pod", Pending: true, Requirements: podSpecs(whyPodSpec + ": runAsUser and runAsNonRoot")},
+	{Rule: "dangerous-capability-pod", Requirements: podSpecs(whyPodSpec + ": added capabilities")},
+	{Rule: "root-user-pod", Requirements: podSpecs(whyPodSpec + ": runAsUser and runAsNonRoot")},
 }
 
 // Needs returns the needs table: one entry per built-in rule (and per rule being added, marked Pending).

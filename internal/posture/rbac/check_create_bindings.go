@@ -1,6 +1,9 @@
 package rbac
 
-import "github.com/vnfguard/vnfguard/internal/finding"
+import (
+	"github.com/vnfguard/vnfguard/internal/danger"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
 
 /*
 Check rbac-create-bindings (FGT5013, M1018) flags subjects that can create RoleBindings (in a namespace) or
@@ -14,12 +17,5 @@ Allowed: the same rights in namespaces that are not protected, for ordinary subj
 var checkCreateBindings = &check{
 	rule: "rbac-create-bindings", technique: finding.MaliciousVNFInstantiation, severity: finding.High,
 	what: "create or change role bindings", prep: "in",
-	caps: []capability{
-		{verb: "create", group: "rbac.authorization.k8s.io", resource: "rolebindings"},
-		{verb: "update", group: "rbac.authorization.k8s.io", resource: "rolebindings"},
-		{verb: "patch", group: "rbac.authorization.k8s.io", resource: "rolebindings"},
-		{verb: "create", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", cluster: true},
-		{verb: "update", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", cluster: true},
-		{verb: "patch", group: "rbac.authorization.k8s.io", resource: "clusterrolebindings", cluster: true},
-	},
+	kind: danger.GrantCreateBindings,
 }

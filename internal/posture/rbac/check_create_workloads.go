@@ -1,6 +1,9 @@
 package rbac
 
-import "github.com/vnfguard/vnfguard/internal/finding"
+import (
+	"github.com/vnfguard/vnfguard/internal/danger"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
 
 /*
 Check rbac-create-workloads (FGT5013, M1018) flags subjects that can create pods or the workloads that create
@@ -14,14 +17,5 @@ create rights in namespaces that are not protected, for ordinary subjects.
 var checkCreateWorkloads = &check{
 	rule: "rbac-create-workloads", technique: finding.MaliciousVNFInstantiation, severity: finding.Medium,
 	what: "create pods or workloads", prep: "in",
-	caps: []capability{
-		{verb: "create", resource: "pods"},
-		{verb: "create", resource: "replicationcontrollers"},
-		{verb: "create", group: "apps", resource: "deployments"},
-		{verb: "create", group: "apps", resource: "statefulsets"},
-		{verb: "create", group: "apps", resource: "daemonsets"},
-		{verb: "create", group: "apps", resource: "replicasets"},
-		{verb: "create", group: "batch", resource: "jobs"},
-		{verb: "create", group: "batch", resource: "cronjobs"},
-	},
+	kind: danger.GrantCreateWorkloads,
 }

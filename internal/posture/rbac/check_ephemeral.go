@@ -1,6 +1,9 @@
 package rbac
 
-import "github.com/vnfguard/vnfguard/internal/finding"
+import (
+	"github.com/vnfguard/vnfguard/internal/danger"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
 
 /*
 Check rbac-ephemeral-containers (FGT1609.501, M1018) flags subjects that can add ephemeral containers to pods
@@ -13,8 +16,5 @@ Allowed: the same rights in namespaces that are not protected, for ordinary subj
 var checkEphemeralContainers = &check{
 	rule: "rbac-ephemeral-containers", technique: finding.AccessingTerminatedVNF, severity: finding.High,
 	what: "add ephemeral (debug) containers to pods", prep: "of",
-	caps: []capability{
-		{verb: "update", resource: "pods", sub: "ephemeralcontainers"},
-		{verb: "patch", resource: "pods", sub: "ephemeralcontainers"},
-	},
+	kind: danger.GrantEphemeral,
 }

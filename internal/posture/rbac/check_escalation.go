@@ -1,6 +1,9 @@
 package rbac
 
-import "github.com/vnfguard/vnfguard/internal/finding"
+import (
+	"github.com/vnfguard/vnfguard/internal/danger"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
 
 /*
 Check rbac-escalation (FGT5013, M1018) flags subjects that can raise their own rights: escalate (write a role
@@ -15,14 +18,5 @@ controllers (the ClusterRole aggregation controller escalates by design).
 var checkEscalation = &check{
 	rule: "rbac-escalation", technique: finding.MaliciousVNFInstantiation, severity: finding.High,
 	what: "escalate, bind or impersonate", prep: "in",
-	caps: []capability{
-		{verb: "escalate", group: "rbac.authorization.k8s.io", resource: "roles"},
-		{verb: "escalate", group: "rbac.authorization.k8s.io", resource: "clusterroles", cluster: true},
-		{verb: "bind", group: "rbac.authorization.k8s.io", resource: "roles"},
-		{verb: "bind", group: "rbac.authorization.k8s.io", resource: "clusterroles"},
-		{verb: "impersonate", resource: "users", cluster: true},
-		{verb: "impersonate", resource: "groups", cluster: true},
-		{verb: "impersonate", group: "authentication.k8s.io", resource: "uids", cluster: true},
-		{verb: "impersonate", resource: "serviceaccounts"},
-	},
+	kind: danger.GrantEscalation,
 }

@@ -3,6 +3,7 @@ package rbac
 import (
 	"strings"
 
+	"github.com/vnfguard/vnfguard/internal/danger"
 	"github.com/vnfguard/vnfguard/internal/finding"
 )
 
@@ -18,14 +19,7 @@ resourceNames is reported one step lower, with the pod names.
 var checkExec = &check{
 	rule: "rbac-exec", technique: finding.AccessingTerminatedVNF, severity: finding.High,
 	what: "exec into, attach to or port-forward to pods", prep: "of",
-	caps: []capability{
-		{verb: "create", resource: "pods", sub: "exec"},
-		{verb: "get", resource: "pods", sub: "exec"},
-		{verb: "create", resource: "pods", sub: "attach"},
-		{verb: "get", resource: "pods", sub: "attach"},
-		{verb: "create", resource: "pods", sub: "portforward"},
-		{verb: "get", resource: "pods", sub: "portforward"},
-	},
+	kind: danger.GrantExec,
 	note: func(matched []string) string {
 		for _, m := range matched {
 			if strings.HasPrefix(m, "create ") {

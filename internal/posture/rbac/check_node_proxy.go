@@ -1,6 +1,9 @@
 package rbac
 
-import "github.com/vnfguard/vnfguard/internal/finding"
+import (
+	"github.com/vnfguard/vnfguard/internal/danger"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
 
 /*
 Check rbac-node-proxy (FGT1609.501, M1018) flags subjects that can proxy to nodes (get or create on nodes/proxy):
@@ -14,8 +17,5 @@ var checkNodeProxy = &check{
 	rule: "rbac-node-proxy", technique: finding.AccessingTerminatedVNF, severity: finding.High,
 	what: "run commands in any pod through the kubelet API (nodes/proxy reaches /exec and /run)", prep: "of",
 	onCluster: "on every node, the VNFs' included",
-	caps: []capability{
-		{verb: "get", resource: "nodes", sub: "proxy", cluster: true},
-		{verb: "create", resource: "nodes", sub: "proxy", cluster: true},
-	},
+	kind:      danger.GrantNodeProxy,
 }

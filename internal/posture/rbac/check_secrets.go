@@ -1,6 +1,9 @@
 package rbac
 
-import "github.com/vnfguard/vnfguard/internal/finding"
+import (
+	"github.com/vnfguard/vnfguard/internal/danger"
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
 
 /*
 Check rbac-read-secrets (FGT1609.501, M1018) flags subjects that can read Secrets (get, list or watch) in a
@@ -13,9 +16,5 @@ Allowed: the same rights in namespaces that are not protected, for ordinary subj
 var checkReadSecrets = &check{
 	rule: "rbac-read-secrets", technique: finding.AccessingTerminatedVNF, severity: finding.Medium,
 	what: "read Secrets", prep: "of",
-	caps: []capability{
-		{verb: "get", resource: "secrets"},
-		{verb: "list", resource: "secrets"},
-		{verb: "watch", resource: "secrets"},
-	},
+	kind: danger.GrantReadSecrets,
 }

@@ -1,10 +1,7 @@
 package rbac
 
 import (
-	"strings"
-
-	rbacv1 "k8s.io/api/rbac/v1"
-
+	"github.com/vnfguard/vnfguard/internal/danger"
 	"github.com/vnfguard/vnfguard/internal/finding"
 )
 
@@ -19,25 +16,5 @@ import (
 var checkWildcard = &check{
 	rule: "rbac-wildcard", technique: finding.MaliciousVNFInstantiation, severity: finding.High,
 	what: "use wildcard rights", prep: "in",
-	shape: wildcard,
-}
-
-// wildcard reports the wildcards of a resource rule.
-func wildcard(r rbacv1.PolicyRule) (string, bool) {
-	if len(r.Resources) == 0 {
-		return "", false
-	}
-	var what []string
-	for _, v := range r.Verbs {
-		if v == rbacv1.VerbAll {
-			what = append(what, "verbs *")
-			break
-		}
-	}
-	for _, res := range r.Resources {
-		if res == rbacv1.ResourceAll || (strings.HasPrefix(res, "*/") && res != "*/*") {
-			what = append(what, "resources "+res)
-		}
-	}
-	return strings.Join(what, ", "), len(what) > 0
+	kind: danger.GrantWildcard,
 }

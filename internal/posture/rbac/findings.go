@@ -10,6 +10,7 @@ import (
 
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	"github.com/vnfguard/vnfguard/internal/danger"
 	"github.com/vnfguard/vnfguard/internal/finding"
 )
 
@@ -20,16 +21,6 @@ const Source = "posture"
 // findings rise from low to medium: a few administrators are expected, a crowd is not least privilege.
 const MaxExpectedAdmins = 5
 
-// capability is one permission a check looks for: a verb on a resource, as a single-verb request.
-type capability struct {
-	verb, group, resource, sub string
-	// cluster marks cluster-scoped resources (nodes, users, clusterrolebindings...): only ClusterRoleBindings
-	// grant them, a RoleBinding's grant never reaches them.
-	cluster bool
-}
-
-func (c capability) String() string { return describeRequest(c.verb, c.group, c.resource, c.sub) }
-
 // check is one kind of risky grant.
 type check struct {
 	rule      string
@@ -39,16 +30,25 @@ type check struct {
 	// what completes "<subject> can ..." and prep joins it to the namespace ("of", "in"); onCluster, when set,
 	// replaces "in every namespace" for rights on cluster-scoped resources only.
 	what, prep, onCluster string
-	caps                  []capability
-	// shape, when set, judges a rule by its form instead of by capabilities (wildcards).
-	shape func(rbacv1.PolicyRule) (string, bool)
+	// kind is the kind of danger.Grants the check reports: the requests of danger.DangerousRequests of that
+	// kind, or the wildcards of danger.Wildcard.
+	kind danger.GrantKind
 	// note, when set, adds evidence about the capabilities matched.
 	note func(matched []string) string
 }
 
 // checks lists the grant checks, in report order; each is defined, with what it flags, in its check_*.go file.
 var checks = []*check{checkCreateWorkloads, checkExec, checkEphemeralContainers, checkNodeProxy, checkReadSecrets,
-	checkEscalation, checkCreateBindings, checkWildcard}
+	checkEscalation, checkCreateBindings, checkToken, checkWildcard}
+
+// checkOf maps each kind of dangerous grant to the index of its check.
+var checkOf = func() map[danger.GrantKind]int {
+	m := make(map[danger.GrantKind]int, len(checks))
+	for i, c := range checks {
+		m[c.kind] = i
+	}
+	return m
+}()
 
 // capMatch is one check's capability granted by one rule of a role.
 type capMatch struct {
@@ -59,37 +59,19 @@ type capMatch struct {
 	names   []string // non-nil when the rule holds only for these resourceNames
 }
 
-// roleMatches computes, once per role, which checks' capabilities its rules grant.
+// roleMatches computes, once per role, which checks' grants its rules hold: danger.Grants, the one definition of
+// a dangerous grant that detection's dangerousGrants() uses too.
 func (a *Analysis) roleMatches(r *role) []capMatch {
 	if r.matched {
 		return r.matches
 	}
 	r.matched = true
-	for ri := range r.rules {
-		rule := &r.rules[ri]
-		for ci, c := range checks {
-			if c.shape != nil {
-				if what, ok := c.shape(*rule); ok {
-					r.matches = append(r.matches, capMatch{check: ci, rule: ri, what: what})
-				}
-				continue
-			}
-			for _, cp := range c.caps {
-				req := Request{Verb: cp.verb, APIGroup: cp.group, Resource: cp.resource, Subresource: cp.sub}
-				if allows(rule, &req) {
-					r.matches = append(r.matches, capMatch{check: ci, rule: ri, what: cp.String(), cluster: cp.cluster})
-					continue
-				}
-				// A rule limited by resourceNames still allows the verb on those objects — except create,
-				// which the authorizer never matches by name.
-				if len(rule.ResourceNames) > 0 && cp.verb != "create" {
-					req.Name = rule.ResourceNames[0]
-					if allows(rule, &req) {
-						r.matches = append(r.matches, capMatch{check: ci, rule: ri, what: cp.String(), cluster: cp.cluster, names: rule.ResourceNames})
-					}
-				}
-			}
+	for _, g := range danger.Grants(r.rules) {
+		ci, ok := checkOf[g.Kind]
+		if !ok {
+			continue
 		}
+		r.matches = append(r.matches, capMatch{check: ci, rule: g.Rule, what: g.What, cluster: g.Cluster, names: g.Names})
 	}
 	return r.matches
 }
@@ -163,6 +145,7 @@ func (a *Analysis) Findings(now time.Time) []finding.Finding {
 		}
 	}
 	out = append(out, a.mountedTokens(now, accounts)...)
+	out = append(out, a.powerfulBindings(now, bindings, admins)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		x, y := &out[i], &out[j]
 		if x.Severity != y.Severity {

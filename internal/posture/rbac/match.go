@@ -1,7 +1,6 @@
 package rbac
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -9,50 +8,17 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/component-helpers/auth/rbac/validation"
+
+	"github.com/vnfguard/vnfguard/internal/danger"
 )
 
-// Request is one question to the authorizer, with the fields of a SubjectAccessReview's resourceAttributes.
-type Request struct {
-	Verb        string
-	APIGroup    string
-	Resource    string
-	Subresource string
-	// Name is the object's name; "" asks about any object (and then rules limited by resourceNames do not allow,
-	// as in the API server).
-	Name string
-	// Namespace is where the request is made; "" asks about cluster-wide rights only (ClusterRoleBindings).
-	Namespace string
-}
+// Request is one question to the authorizer, with the fields of a SubjectAccessReview's resourceAttributes; it
+// is danger.Request, the one definition detection matches rules with too.
+type Request = danger.Request
 
-// allows reports whether the rule allows the request, by Kubernetes' own rule comparison: the request becomes a
-// single-verb, single-resource rule, and validation.Covers decides whether the granted rule covers it — the same
-// matching (`*` verbs, groups and resources, `*/subresource`, resourceNames) as the RBAC authorizer's RuleAllows.
-func allows(rule *rbacv1.PolicyRule, r *Request) bool {
-	// Cheap filters first; Covers decides. A rule that names neither the verb nor `*` cannot allow.
-	if !hasOrStar(rule.Verbs, r.Verb, rbacv1.VerbAll) || len(rule.Resources) == 0 {
-		return false
-	}
-	resource := r.Resource
-	if r.Subresource != "" {
-		resource += "/" + r.Subresource
-	}
-	want := rbacv1.PolicyRule{Verbs: []string{r.Verb}, APIGroups: []string{r.APIGroup}, Resources: []string{resource}}
-	if r.Name != "" {
-		want.ResourceNames = []string{r.Name}
-	}
-	ok, _ := validation.Covers([]rbacv1.PolicyRule{*rule}, []rbacv1.PolicyRule{want})
-	return ok
-}
-
-func hasOrStar(set []string, s, star string) bool {
-	for _, v := range set {
-		if v == s || v == star {
-			return true
-		}
-	}
-	return false
-}
+// allows reports whether the rule allows the request: danger.RuleAllows, Kubernetes' own rule comparison
+// (validation.Covers).
+func allows(rule *rbacv1.PolicyRule, r *Request) bool { return danger.RuleAllows(rule, r) }
 
 // WhoCan lists the grants that allow verb on resource (optionally "resource.group"; a bare name takes the group
 // Kubernetes serves it from, see GroupOf) and subresource, in namespace ("" for cluster-wide grants only). A
@@ -179,16 +145,4 @@ func ruleString(r rbacv1.PolicyRule) string {
 		parts = append(parts, "nonResourceURLs="+quote(r.NonResourceURLs))
 	}
 	return strings.Join(parts, " ")
-}
-
-// describeRequest renders a request as "get pods/exec" (group added when not core).
-func describeRequest(verb, group, resource, sub string) string {
-	s := resource
-	if sub != "" {
-		s += "/" + sub
-	}
-	if group != "" {
-		s = fmt.Sprintf("%s (%s)", s, group)
-	}
-	return verb + " " + s
 }
