@@ -68,7 +68,7 @@ func TestEveryBuiltinRuleHasNeeds(t *testing.T) {
 // reading only the response (responseObject) needs RequestResponse, a session rule (isPodAccess) needs pods/exec at
 // ResponseStarted, and a rule reading only event fields needs no more than Metadata.
 func TestNeedsFollowConditions(t *testing.T) {
-	body := regexp.MustCompile(`\b(object|hostTakeover|podCommands|podSpec|dangerousGrants|protectionRemoved|podHostTakeover)\(|\brequestObject\b`)
+	body := regexp.MustCompile(`\b(object|hostTakeover|podCommands|podSpec|dangerousGrants|protectionRemoved|podHostTakeover|dangerousCapabilities|runsAsRoot|powerfulBinding)\(|\brequestObject\b`)
 	for _, r := range builtinRules(t) {
 		n, ok := NeedOf(r.ID)
 		if !ok {
