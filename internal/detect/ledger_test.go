@@ -33,3 +33,35 @@ func TestAccessLedgerMatchesOneExecPerRequest(t *testing.T) {
 		t.Errorf("a request naming no container, audited just after the exec: %q", via)
 	}
 }
+
+// Two kubectl execs a second apart into the same container are two processes: each is accounted for by its own
+// records, whichever of them arrive first (the node e2e test's break-glass exec followed by a long session was
+// called a bypass when any record within 3 s of a used one counted as used).
+func TestAccessLedgerTellsCloseExecsApart(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	for _, order := range []string{"records then processes", "interleaved"} {
+		t.Run(order, func(t *testing.T) {
+			l := NewMemoryLedger()
+			l.Record("5gc", "upf-0", "upf", "admission request u1 (pods/exec by oncall)", t0)
+			if order == "records then processes" {
+				l.Record("5gc", "upf-0", "upf", "admission request u2 (pods/exec by oncall)", t0.Add(time.Second))
+			}
+			if via := l.Find("5gc", "upf-0", "upf", t0.Add(200*time.Millisecond), 2*time.Second); via == "" {
+				t.Fatal("the first exec found no record")
+			}
+			l.Record("5gc", "upf-0", "upf", "audit event a1 (pods/exec by oncall)", t0)
+			if order == "interleaved" {
+				l.Record("5gc", "upf-0", "upf", "admission request u2 (pods/exec by oncall)", t0.Add(time.Second))
+			}
+			l.Record("5gc", "upf-0", "upf", "audit event a1 (pods/exec by oncall)", t0) // its ResponseComplete
+			if via := l.Find("5gc", "upf-0", "upf", t0.Add(1200*time.Millisecond), 2*time.Second); via != "admission request u2 (pods/exec by oncall)" {
+				t.Fatalf("the second exec: %q, want its own admission request", via)
+			}
+			l.Record("5gc", "upf-0", "upf", "audit event a2 (pods/exec by oncall)", t0.Add(time.Second))
+			// A third process with no request of its own stays unaccounted for.
+			if via := l.Find("5gc", "upf-0", "upf", t0.Add(1500*time.Millisecond), 2*time.Second); via != "" {
+				t.Errorf("a third exec was matched with the records of the first two: %q", via)
+			}
+		})
+	}
+}

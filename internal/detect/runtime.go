@@ -72,8 +72,50 @@ type MemoryLedger struct {
 
 type ledgerEntry struct {
 	container, via string
-	at             time.Time
-	used           bool
+	// source is "admission request" or "audit event", key the request's admission UID or audit ID (the first
+	// word after it in via): what tells two records of one exec from the records of two execs.
+	source, key string
+	partner     *ledgerEntry // the record of the other source paired with this one
+	at          time.Time
+	used        bool
+}
+
+// newLedgerEntry reads the record's source and key from via ("admission request UID ...", "audit event ID ...").
+func newLedgerEntry(container, via string, at time.Time) *ledgerEntry {
+	e := &ledgerEntry{container: container, via: via, at: at}
+	for _, source := range []string{"admission request ", "audit event "} {
+		if rest, ok := strings.CutPrefix(via, source); ok {
+			e.source = strings.TrimSpace(source)
+			e.key, _, _ = strings.Cut(rest, " ")
+		}
+	}
+	return e
+}
+
+// sameRequest reports whether two records belong to one exec: the same container, close in time, and either two
+// audit events (stages) of the same audit ID, or one admission request and one audit event neither of which is
+// already paired with another record. Two admission requests, or two audit IDs, are two execs however close: a
+// second kubectl exec a second after the first starts a process of its own, which the first one's records must
+// not be taken to account for.
+func (o *ledgerEntry) sameRequest(e *ledgerEntry) bool {
+	if !sameContainer(o.container, e.container) || !near(o.at, e.at, SameRequest) {
+		return false
+	}
+	switch {
+	case o.source == "" || e.source == "":
+		return true
+	case o.source == e.source:
+		return o.key != "" && o.key == e.key
+	}
+	return (o.partner == nil || o.partner == e) && (e.partner == nil || e.partner == o)
+}
+
+// markUsed marks o used as another record of e's exec, pairing an admission request with its audit event.
+func (o *ledgerEntry) markUsed(e *ledgerEntry) {
+	o.used = true
+	if o != e && o.source != "" && e.source != "" && o.source != e.source {
+		o.partner, e.partner = e, o
+	}
 }
 
 // NewMemoryLedger returns an empty ledger.
@@ -100,10 +142,11 @@ func (l *MemoryLedger) Record(namespace, pod, container, via string, at time.Tim
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := namespace + "/" + pod
-	e := &ledgerEntry{container: container, via: via, at: at}
+	e := newLedgerEntry(container, via, at)
 	for _, o := range l.entries[k] {
-		if o.used && sameContainer(o.container, container) && near(o.at, at, SameRequest) {
-			e.used = true // the other record of an exec already matched
+		if o.used && o.sameRequest(e) {
+			e.markUsed(o) // the other record of an exec already matched
+			break
 		}
 	}
 	l.entries[k] = append(l.entries[k], e)
@@ -132,9 +175,10 @@ func (l *MemoryLedger) Find(namespace, pod, container string, at time.Time, grac
 		if e.used || !sameContainer(e.container, container) || e.at.Before(at.Add(-ExecLead)) || e.at.After(at.Add(grace)) {
 			continue
 		}
+		e.used = true
 		for _, o := range es {
-			if sameContainer(o.container, e.container) && near(o.at, e.at, SameRequest) {
-				o.used = true
+			if o != e && !o.used && o.sameRequest(e) {
+				o.markUsed(e)
 			}
 		}
 		return e.via
