@@ -22,18 +22,8 @@ import (
 // ReplicaSet, the labelled Deployment — through the view, and checks that an object created a moment ago is found
 // (cache or live fallback) and that deleted and absent objects are not found.
 func TestViewAgainstRealControlPlane(t *testing.T) {
-	dir := lab.DefaultBinDir()
-	if err := lab.CheckBinaries(dir, false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
+	ctx, cp := lab.StartForTest(t, 3*time.Minute)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cp, err := lab.Start(ctx, lab.Options{BinDir: dir, WorkDir: t.TempDir(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cp.Stop)
 	const ns = "vnf-view"
 	if err := cp.EnsureNamespace(ctx, ns, map[string]string{"vnfguard.io/protected": "true"}); err != nil {
 		t.Fatal(err)

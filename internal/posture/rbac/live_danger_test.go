@@ -3,8 +3,6 @@ package rbac
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -25,18 +23,7 @@ import (
 // authorizer) must answer exactly as danger.Grants says (rules limited by resourceNames and wildcard shapes aside,
 // which a nameless review cannot ask about).
 func TestGrantCasesAgainstRealControlPlane(t *testing.T) {
-	dir := lab.DefaultBinDir()
-	if err := lab.CheckBinaries(dir, false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cp, err := lab.Start(ctx, lab.Options{BinDir: dir, WorkDir: t.TempDir(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cp.Stop)
+	ctx, cp := lab.StartForTest(t, 3*time.Minute)
 	admin, _ := cp.ClientFor(lab.Admin)
 	for i, tc := range danger.GrantCases {
 		name := fmt.Sprintf("grant-case-%d", i)
@@ -51,7 +38,7 @@ func TestGrantCasesAgainstRealControlPlane(t *testing.T) {
 	}
 	// The authorizer reads RBAC from its informers: wait until the last case's grant is seen.
 	last := len(danger.GrantCases) - 1
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		_, err := admin.RbacV1().ClusterRoleBindings().Get(ctx, fmt.Sprintf("grant-case-%d", last), metav1.GetOptions{})
 		if err != nil {
 			return false, nil

@@ -3,8 +3,6 @@ package rbac
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -58,18 +56,7 @@ func (s liveSubject) holds(grants []Grant) bool {
 // same holds offline, with the aggregated role's rules emptied as an export may carry them, and (3) the findings
 // report the seeded grants while Kubernetes' bootstrap policy yields nothing but the lab's administrators, low.
 func TestAnalyzeAgainstRealControlPlane(t *testing.T) {
-	dir := lab.DefaultBinDir()
-	if err := lab.CheckBinaries(dir, false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cp, err := lab.Start(ctx, lab.Options{BinDir: dir, WorkDir: t.TempDir(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cp.Stop)
+	ctx, cp := lab.StartForTest(t, 3*time.Minute)
 	for _, ns := range []string{liveNS, "tools"} {
 		if err := cp.EnsureNamespace(ctx, ns, nil); err != nil {
 			t.Fatal(err)
@@ -79,7 +66,7 @@ func TestAnalyzeAgainstRealControlPlane(t *testing.T) {
 	seed(ctx, t, admin)
 
 	// The aggregation controller fills live-aggregated from its two labelled parts.
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		cr, err := admin.RbacV1().ClusterRoles().Get(ctx, "live-aggregated", metav1.GetOptions{})
 		return err == nil && len(cr.Rules) == 2, nil
 	})
