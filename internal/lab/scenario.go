@@ -221,7 +221,7 @@ func runStep(ctx context.Context, env *Env, st Step) StepResult {
 		if r.Verdict == Denied {
 			wantDenial = cmp.Or(st.ExpectCheck, anyDenial)
 		}
-		r.Findings = collectFindings(ctx, guard, before, wantDenial, st.BreakGlass)
+		r.Findings = collectFindings(ctx, guard, before, wantDenial, st.Identity, st.BreakGlass)
 	}
 	// A denial message may be cut short by the API server; the findings name every check.
 	for _, f := range r.Denials() {
@@ -236,13 +236,14 @@ func runStep(ctx context.Context, env *Env, st Step) StepResult {
 // anyDenial asks collectFindings to wait for a denial finding of any check.
 const anyDenial = "*"
 
-// collectFindings returns the findings printed since before, waiting for the denial (of check wantDenial, or of
-// any check for anyDenial; none for "") or break-glass finding the step must have left.
+// collectFindings returns the findings printed since before, waiting for the denial (of check wantDenial by
+// identity, or of any check for anyDenial; none for "") or break-glass finding the step must have left.
 //
 // A denial by several checks leaves one finding per check, and a store-backed observer (the in-cluster replicas
 // write to PostgreSQL) may show them one at a time: waiting for the first denial of any check returned before the
-// expected check's finding had arrived.
-func collectFindings(ctx context.Context, g Observer, before int, wantDenial string, wantBreakGlass bool) []finding.Finding {
+// expected check's finding had arrived. The same observer may also show a finding of an earlier step late (the
+// store orders by the time it was written): the denial waited for is the step's own identity's.
+func collectFindings(ctx context.Context, g Observer, before int, wantDenial, identity string, wantBreakGlass bool) []finding.Finding {
 	deadline := time.Now().Add(findingSettle)
 	for {
 		got := g.Findings()[before:]
@@ -250,7 +251,7 @@ func collectFindings(ctx context.Context, g Observer, before int, wantDenial str
 			return got
 		}
 		denialSeen := wantDenial == "" || slices.ContainsFunc(got, func(f finding.Finding) bool {
-			return f.Action == "denied" && (wantDenial == anyDenial || f.Rule == wantDenial)
+			return f.Action == "denied" && (wantDenial == anyDenial || f.Rule == wantDenial && f.Identity == identity)
 		})
 		breakGlassSeen := !wantBreakGlass || slices.ContainsFunc(got, func(f finding.Finding) bool { return f.Rule == "break-glass" })
 		found := denialSeen && breakGlassSeen
@@ -284,7 +285,11 @@ func judge(r *StepResult, withGuard bool) []string {
 		problems = append(problems, fmt.Sprintf("benign step saw %d denial(s), first: %s %s", len(denials), denials[0].Rule, truncate(denials[0].Message, 200)))
 	}
 	if r.Verdict == Denied && st.ExpectCheck != "" {
-		i := slices.IndexFunc(denials, func(f finding.Finding) bool { return f.Rule == st.ExpectCheck })
+		// The step's own denial: a finding of an earlier step by another identity may show up late in the window.
+		i := slices.IndexFunc(denials, func(f finding.Finding) bool { return f.Rule == st.ExpectCheck && f.Identity == st.Identity })
+		if i < 0 {
+			i = slices.IndexFunc(denials, func(f finding.Finding) bool { return f.Rule == st.ExpectCheck })
+		}
 		switch {
 		case i < 0:
 			problems = append(problems, fmt.Sprintf("no %s denial finding on vnfguard's stdout", st.ExpectCheck))

@@ -108,12 +108,15 @@ func TestJudge(t *testing.T) {
 	good := finding.Finding{Rule: "lifecycle-access", Action: "denied", Technique: finding.AccessingTerminatedVNF, VNFInstance: UPF.InstanceID, Identity: OpsAdmin}
 	wrongInstance := good
 	wrongInstance.VNFInstance = "other"
+	earlierSteps := good // an earlier step's finding of the same check, shown late by the store
+	earlierSteps.Identity, earlierSteps.VNFInstance = Attacker, ""
 	tests := []struct {
 		name    string
 		result  StepResult
 		problem string // substring of the only expected problem; "" for none
 	}{
 		{"as expected", StepResult{Step: denied, Verdict: Denied, Checks: []string{"lifecycle-access"}, Findings: []finding.Finding{good}}, ""},
+		{"an earlier step's finding first", StepResult{Step: denied, Verdict: Denied, Checks: []string{"lifecycle-access"}, Findings: []finding.Finding{earlierSteps, good}}, ""},
 		{"allowed instead", StepResult{Step: denied, Verdict: Allowed, Findings: nil}, "expected denied, got allowed"},
 		{"other check", StepResult{Step: denied, Verdict: Denied, Checks: []string{"pod-security"}, Findings: []finding.Finding{good}}, "expected check lifecycle-access"},
 		{"no finding", StepResult{Step: denied, Verdict: Denied, Checks: []string{"lifecycle-access"}}, "no lifecycle-access denial finding"},
@@ -250,15 +253,16 @@ func (o *trickleObserver) WaitFindings(ctx context.Context, n int, timeout time.
 // for the first denial of any check (the in-cluster CI failure "no lifecycle-data denial finding").
 func TestCollectFindingsWaitsForTheExpectedCheck(t *testing.T) {
 	all := []finding.Finding{
-		{Rule: "vnf-instantiation", Action: "denied"},
-		{Rule: "image-registry", Action: "denied"},
-		{Rule: "lifecycle-data", Action: "denied"},
+		{Rule: "vnf-instantiation", Action: "denied", Identity: "mallory"},
+		{Rule: "lifecycle-data", Action: "denied", Identity: "tacker-vnfm"}, // an earlier step's, shown late
+		{Rule: "image-registry", Action: "denied", Identity: "mallory"},
+		{Rule: "lifecycle-data", Action: "denied", Identity: "mallory"},
 	}
-	got := collectFindings(t.Context(), &trickleObserver{start: time.Now(), all: all}, 0, "lifecycle-data", false)
-	if !slices.ContainsFunc(got, func(f finding.Finding) bool { return f.Rule == "lifecycle-data" }) {
-		t.Errorf("collected %d findings without the expected lifecycle-data denial", len(got))
+	got := collectFindings(t.Context(), &trickleObserver{start: time.Now(), all: all}, 0, "lifecycle-data", "mallory", false)
+	if !slices.ContainsFunc(got, func(f finding.Finding) bool { return f.Rule == "lifecycle-data" && f.Identity == "mallory" }) {
+		t.Errorf("collected %d findings without the step's own lifecycle-data denial", len(got))
 	}
-	got = collectFindings(t.Context(), &trickleObserver{start: time.Now(), all: all}, 0, anyDenial, false)
+	got = collectFindings(t.Context(), &trickleObserver{start: time.Now(), all: all}, 0, anyDenial, "mallory", false)
 	if len(got) == 0 || got[0].Rule != "vnf-instantiation" {
 		t.Errorf("waiting for any denial collected %v", got)
 	}

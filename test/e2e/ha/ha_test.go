@@ -35,7 +35,8 @@ const protected = "vnf-smf"
 
 // The election's timing is the production default (serve's flags). A candidate retries every retryPeriod plus a
 // jitter of up to 1.2 times it (client-go's JitterFactor), so a crashed leader is replaced within leaseDuration +
-// 2.2 retryPeriod, and a leader that stops gracefully (it releases the Lease) within 2.2 retryPeriod.
+// 2 × 2.2 retryPeriod (see the SIGKILL step), and a leader that stops gracefully (it releases the Lease) within
+// 2.2 retryPeriod.
 const (
 	leaseDuration = 15 * time.Second
 	retryPeriod   = 2 * time.Second
@@ -44,8 +45,8 @@ const (
 
 // TestReplicasShareTheSingletons: two replicas, one leader (metric, /readyz, the Lease), the reconciliation finding
 // reported once; the leader stopped gracefully → the other leads at its next retry; a third replica joins, the
-// leader is SIGKILLed → the third leads once the Lease expired (leaseDuration + a retry); no replica re-reports what the
-// store holds open; every live replica denies the Peirates pod throughout.
+// leader is SIGKILLed → the third leads once the Lease expired (within leaseDuration + two retries); no replica
+// re-reports what the store holds open; every live replica denies the Peirates pod throughout.
 func TestReplicasShareTheSingletons(t *testing.T) {
 	dsn := os.Getenv(lab.PostgresDSNEnv)
 	if dsn == "" {
@@ -187,14 +188,19 @@ reconcile: {for: 0s}
 	probe = review.keepAsking(ctx, c)
 	start = time.Now()
 	survivor.Kill()
-	took = waitLeader(ctx, t, c, leaseDuration+maxRetry+5*time.Second)
+	// A follower counts the Lease's duration from when it observed the last renewal, and it polls every retry: the
+	// leader's last renewal before the kill may be observed up to a retry after the kill, and the first try after
+	// the expiry comes up to a retry after that. So leaseDuration + 2 retries bound it (measured 20.86 s once
+	// under CI load, against a one-retry bound of 20.4 s).
+	crashBound := leaseDuration + 2*maxRetry
+	took = waitLeader(ctx, t, c, crashBound+5*time.Second)
 	killed := took.Sub(start)
 	if failures := probe(); failures != "" {
 		t.Errorf("the surviving replica failed admission during the failover after SIGKILL: %s", failures)
 	}
 	t.Logf("FAILOVER crash (SIGKILL): %s", killed.Round(10*time.Millisecond))
-	if killed > leaseDuration+maxRetry+time.Second {
-		t.Errorf("after SIGKILL the follower led after %s, want within leaseDuration + a retry (%s)", killed, leaseDuration+maxRetry)
+	if killed > crashBound+time.Second {
+		t.Errorf("after SIGKILL the follower led after %s, want within leaseDuration + two retries (%s)", killed, crashBound)
 	}
 	holderIs(ctx, t, cp, c)
 	time.Sleep(3 * time.Second)
