@@ -285,14 +285,13 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 }
 
 func (cp *ControlPlane) startEtcd(ctx context.Context, opts Options) error {
-	client, err := freePort()
+	// Two ports at once: two freePort calls in a row may return the same port (the first listener is closed
+	// before the second asks), and etcd then fails to bind its peer URL (seen in CI).
+	ports, err := freePorts(2)
 	if err != nil {
 		return err
 	}
-	peer, err := freePort()
-	if err != nil {
-		return err
-	}
+	client, peer := ports[0], ports[1]
 	clientURL := "http://127.0.0.1:" + strconv.Itoa(client)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(peer)
 	args := []string{
@@ -727,6 +726,20 @@ func waitFor(ctx context.Context, timeout time.Duration, p *process, what string
 
 // freePort asks the kernel for a free loopback port. Another process may take it before we bind it; the start
 // then fails with a clear "address already in use" in the component's log.
+// freePorts returns n distinct free loopback ports, holding each open until all are chosen.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("lab: find a free loopback port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -106,3 +106,15 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+func TestFreePortsAreDistinct(t *testing.T) {
+	for range 200 {
+		ports, err := freePorts(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ports[0] == ports[1] {
+			t.Fatalf("freePorts(2) returned port %d twice", ports[0])
+		}
+	}
+}

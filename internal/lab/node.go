@@ -374,14 +374,11 @@ func (cp *ControlPlane) startKubelet(ctx context.Context, opts Options, n *Node)
 	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
 		return fmt.Errorf("lab: write the kubelet's kubeconfig: %w", err)
 	}
-	port, err := freePort()
+	ports, err := freePorts(2) // distinct: see startEtcd
 	if err != nil {
 		return err
 	}
-	healthz, err := freePort()
-	if err != nil {
-		return err
-	}
+	port, healthz := ports[0], ports[1]
 	config := filepath.Join(n.Dir, "kubelet-config.yaml")
 	if err := os.WriteFile(config, []byte(kubeletConfig(n, cp.CAFile, servingCert, servingKey, port, healthz)), 0o644); err != nil {
 		return fmt.Errorf("lab: write %s: %w", config, err)

@@ -101,15 +101,18 @@ func (cp *ControlPlane) StartVNFGuardReplica(ctx context.Context, binary, config
 	if err != nil {
 		return nil, err
 	}
-	port := cp.guardPort // reserved when the audit webhook goes to vnfguard
-	if port == 0 || ro.Name != "vnfguard" {
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
-	}
-	metricsPort, err := freePort()
+	ports, err := freePorts(2) // distinct: see startEtcd
 	if err != nil {
 		return nil, err
+	}
+	port, metricsPort := ports[0], ports[1]
+	if cp.guardPort != 0 && ro.Name == "vnfguard" {
+		port = cp.guardPort // reserved when the audit webhook goes to vnfguard
+	}
+	for metricsPort == port { // the reserved port was freed and handed out again
+		if metricsPort, err = freePort(); err != nil {
+			return nil, err
+		}
 	}
 	g := &Guard{
 		URL: "https://127.0.0.1:" + strconv.Itoa(port), MetricsURL: "http://127.0.0.1:" + strconv.Itoa(metricsPort), ConfigPath: configPath,
