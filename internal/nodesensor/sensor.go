@@ -138,11 +138,15 @@ func (s *Sensor) Run(ctx context.Context) error {
 
 // Inventory reports every container of the node, with the exec processes running in it.
 func (s *Sensor) Inventory(ctx context.Context) error {
+	// The CRI plugin's list first, containerd's second: when the kubelet removes a container, the plugin deletes it
+	// from containerd before it drops it from its list, so a container containerd still lists was still in the
+	// plugin's list read a moment before. Read the other way round, a container being removed between the two reads
+	// was reported as a rogue container (seen in CI after a VNFC was deleted).
+	cri, criErr := s.o.Runtime.CRIKnows(ctx)
 	cs, err := s.o.Runtime.Containers(ctx)
 	if err != nil {
 		return err
 	}
-	cri, criErr := s.o.Runtime.CRIKnows(ctx)
 	if criErr != nil {
 		s.o.Logger.Warn("the CRI plugin's list could not be read: containers in the kubelet's namespace are not reported in this pass", "error", criErr)
 	}
