@@ -80,36 +80,6 @@ func TestNodeAgent(t *testing.T) {
 	if err != nil || strings.TrimSpace(stdout) != "via-api-server" {
 		t.Fatalf("break-glass kubectl exec: %q %q %v", stdout, stderr, err)
 	}
-	// A shell that stays open is reported while it is open: the API server's ResponseStarted event of the session
-	// is judged at once, on a real kubelet's upgraded (101) connection, not the ResponseComplete at its end.
-	sessionStart := time.Now()
-	sessionDone := make(chan error, 1)
-	go func() {
-		_, _, err := lab.ExecOutput(ctx, breakGlass, edge.Namespace, pod.Name, edge.Container, []string{"/bin/sh", "-c", "sleep 8; echo long-session"})
-		sessionDone <- err
-	}()
-	var opened *finding.Finding
-	for deadline := time.Now().Add(6 * time.Second); opened == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		for _, f := range guard.Findings() {
-			if f.Source == "audit" && f.Rule == "break-glass-exec" && f.Evidence["stage"] == "ResponseStarted" &&
-				strings.Contains(f.Evidence["requestURI"], "long-session") && !f.Time.Before(sessionStart) {
-				opened = &f
-				break
-			}
-		}
-	}
-	select {
-	case err := <-sessionDone:
-		t.Fatalf("the 8 s session ended (%v) before its finding was looked for: the test shows nothing", err)
-	default:
-	}
-	if opened == nil {
-		t.Fatalf("no break-glass-exec finding at ResponseStarted within 6 s of opening an 8 s session; audit findings: %v", summarize(guard.Findings()))
-	}
-	t.Logf("session reported %.2f s after it opened, while still open: %s", time.Since(sessionStart).Seconds(), opened.Message)
-	if err := <-sessionDone; err != nil {
-		t.Fatalf("the long break-glass session: %v", err)
-	}
 	// A second instance goes through its whole lifecycle as a VNFM drives it: instantiate, scale out, heal (a VNFC
 	// replaced), stop (its pods deleted with the stop), terminate.
 	core := lab.VNF{InstanceID: "core-1", VnfdID: "vnfd-core", Product: "EDGE", Namespace: edge.Namespace, WorkloadKind: "Pod",
