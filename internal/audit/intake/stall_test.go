@@ -48,9 +48,6 @@ const (
 // object first: the finding comes only after the whole flood, far later (measured and logged; the run is cut at
 // floodBound).
 func TestFloodOfMissingObjectsDoesNotStallFindings(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a control plane")
-	}
 	dir := lab.DefaultBinDir()
 	if err := lab.CheckBinaries(dir, true); err != nil {
 		t.Fatal(err)
