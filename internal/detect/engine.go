@@ -171,6 +171,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 			return nil, nil
 		}
 		source, act.rt = EventsRuntime, &runtimeState{ev: rt}
+		e.rememberPodSpec(ctx, rt)
 	} else {
 		e.pods.observe(act)
 		e.memory.observe(act)
@@ -204,6 +205,21 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	}
 	e.matched.Add(int64(len(out)))
 	return out, nil
+}
+
+// rememberPodSpec reads the spec of the pod a running container reports belongs to, when the node first reports
+// the container (and at each inventory, from the cache): isPodHook() needs the spec to tell the kubelet's exec
+// probes from other execs, and a probe's exec reported just before the VNFM deletes the pod (heal, stop, scale in)
+// is judged after the pod is gone — a spec read only then is not found, and the probe was called a bypass of the
+// API server. PodSpecs caches by the pod's UID. A failed read is only logged: the exec is then judged as before.
+func (e *Engine) rememberPodSpec(ctx context.Context, rt *runtimeevent.Event) {
+	if e.env.PodSpecs == nil || rt.Kind != runtimeevent.KindContainer || !rt.Container.Running || rt.Container.Pod == nil {
+		return
+	}
+	p := rt.Container.Pod
+	if _, err := e.env.PodSpecs.PodSpec(ctx, p.Namespace, p.Name, p.UID); err != nil {
+		e.log.Debug("pod spec not read at the container's report; its execs are judged with a later read", "pod", p.Namespace+"/"+p.Name, "err", err)
+	}
 }
 
 // judgedAtThisStage says whether the event's stage is one the engine judges. ResponseStarted exists only for

@@ -273,8 +273,12 @@ func (s *Sensor) probeRun(ctx context.Context, p *runtimeevent.Pod) string {
 	for {
 		runs, err := s.o.Probes.ProbeRuns(ctx)
 		if err != nil {
-			s.o.Logger.Warn("the kubelet's probe counts could not be read; the exec is reported without a probe account", "error", err)
-			return ""
+			// A busy kubelet can fail one read: read again until the wait is over.
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				s.o.Logger.Warn("the kubelet's probe counts could not be read; the exec is reported without a probe account", "error", err)
+				return ""
+			}
+			runs = nil
 		}
 		s.probeMu.Lock()
 		if s.accounted == nil {

@@ -2,6 +2,7 @@ package nodesensor
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -237,11 +238,16 @@ func TestReadCommand(t *testing.T) {
 type fakeProbes struct {
 	mu   sync.Mutex
 	runs map[string]uint64
+	fail int // the next reads that fail, as a busy kubelet's do
 }
 
 func (f *fakeProbes) ProbeRuns(context.Context) (map[string]uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fail > 0 {
+		f.fail--
+		return nil, errors.New("kubelet: context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+	}
 	out := map[string]uint64{}
 	for k, v := range f.runs {
 		out[k] = v
@@ -278,6 +284,35 @@ func TestUnreadableExecsAreAccountedByTheKubeletsProbeCount(t *testing.T) {
 	if accounted := []string{probe.Exec.KubeletProbe, run.Exec.KubeletProbe}; slices.Compact(slices.Sorted(slices.Values(accounted)))[0] != "" ||
 		(probe.Exec.KubeletProbe == "") == (run.Exec.KubeletProbe == "") {
 		t.Errorf("one probe run must account for exactly one of the two execs: %q", accounted)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProbeAccountSurvivesAFailedRead: a read of the kubelet's probe counts that fails while an exec waits for
+// its account is read again within the wait (in CI a busy kubelet failed one, and a probe was reported unaccounted).
+func TestProbeAccountSurvivesAFailedRead(t *testing.T) {
+	rt := newFake()
+	rt.add(Container{Namespace: KubeletNamespace, ID: "upf", Created: time.Now().Add(-time.Hour), Running: true}, upfPod)
+	readiness := probeKey("vnf-upf", "upf-0", "upf", "Readiness")
+	probes := &fakeProbes{runs: map[string]uint64{readiness: 3}}
+	var got collector
+	s, _ := New(Options{Runtime: rt, Node: "n1", Emit: got.emit, Probes: probes, ProbeWait: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	got.waitFor(t, func(e runtimeevent.Event) bool { return e.Kind == runtimeevent.KindContainer }) // started
+
+	probes.mu.Lock()
+	probes.fail = 2
+	probes.mu.Unlock()
+	probes.ran(readiness)
+	rt.events <- Event{Namespace: KubeletNamespace, Topic: "/tasks/exec-started", ID: "upf", ExecID: "probe", Pid: 1 << 30}
+	if probe := got.waitFor(t, func(e runtimeevent.Event) bool { return e.Exec != nil && e.Exec.ID == "probe" }); probe.Exec.KubeletProbe != "Readiness" {
+		t.Errorf("exec after two failed reads of the probe counts: kubelet probe %q, want Readiness", probe.Exec.KubeletProbe)
 	}
 	cancel()
 	if err := <-done; err != nil {
