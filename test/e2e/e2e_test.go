@@ -213,20 +213,23 @@ func TestBenignLifecycleSeesNoDenial(t *testing.T) {
 	if benign < 10 {
 		t.Fatalf("only %d benign steps: the lifecycle is incomplete", benign)
 	}
-	// Over the whole run, denials come only from the attack steps: as many denial findings as their windows hold.
-	all := suite.env.Guard.Findings()[suite.before:]
-	attributed := 0
-	for _, r := range suite.results {
-		attributed += len(r.Denials())
-	}
-	total := 0
-	for _, f := range all {
-		if f.Action == "denied" {
-			total++
+	// Over the whole scenario, denials come only from the attack steps. A denial finding is placed by its time
+	// (when vnfguard judged the request), not by when it was printed: a denial by several checks prints one finding
+	// per check, and the ones after the check a step waits for may print after the step's window has closed (CI
+	// once counted 36 denials but only 32 inside the windows).
+	end := suite.scenarioStart.Add(suite.duration)
+	for _, f := range suite.env.Guard.Findings()[suite.before:] {
+		if f.Action != "denied" || f.Time.After(end) {
+			continue // the corpus run after the scenario has procedures of its own
 		}
-	}
-	if total != attributed {
-		t.Errorf("%d denial findings over the run, but only %d printed while the attack steps ran", total, attributed)
+		i := len(suite.results) - 1
+		for i > 0 && f.Time.Before(suite.results[i].Start) {
+			i--
+		}
+		if r := suite.results[i]; r.Step.Benign || r.Verdict != lab.Denied {
+			t.Errorf("denial finding %s %s (%s, %s) falls in step %q (%s), which was not denied", f.Rule, f.Time.Format(time.RFC3339Nano),
+				f.Identity, f.Message, r.Step.Name, r.Verdict)
+		}
 	}
 }
 
