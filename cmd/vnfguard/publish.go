@@ -6,9 +6,11 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/findingmetrics"
 	"github.com/vnfguard/vnfguard/internal/sink"
 	"github.com/vnfguard/vnfguard/internal/store"
 )
@@ -27,9 +29,11 @@ func (o *outputFlags) add(f *pflag.FlagSet) {
 // publisher hands findings to the configured sinks and store. Failures are logged, never returned: an alert
 // channel that is down must not stop admission or detection.
 type publisher struct {
-	sinks  sink.Sink
-	store  store.Store
-	logger *slog.Logger
+	sinks   sink.Sink
+	webhook *sink.Webhook // also in sinks; kept for its delivery counts
+	store   store.Store
+	metrics *findingmetrics.Metrics // nil: not counted (commands without /metrics)
+	logger  *slog.Logger
 }
 
 func newPublisher(ctx context.Context, o outputFlags, logger *slog.Logger) (*publisher, error) {
@@ -41,6 +45,7 @@ func newPublisher(ctx context.Context, o outputFlags, logger *slog.Logger) (*pub
 			return nil, err
 		}
 		sinks = append(sinks, wh)
+		p.webhook = wh
 	}
 	if o.syslogURL != "" {
 		sl, err := sink.NewSyslogURL(o.syslogURL, sink.SyslogOptions{})
@@ -64,6 +69,28 @@ func newPublisher(ctx context.Context, o outputFlags, logger *slog.Logger) (*pub
 	return p, nil
 }
 
+// instrument counts what the publisher publishes (findings, store writes) and the webhook sink's deliveries in reg.
+func (p *publisher) instrument(reg prometheus.Registerer) error {
+	m, err := findingmetrics.New(reg)
+	if err != nil {
+		return err
+	}
+	p.metrics = m
+	if wh := p.webhook; wh != nil {
+		for result, get := range map[string]func(sink.WebhookStats) uint64{
+			"sent": func(s sink.WebhookStats) uint64 { return s.Sent }, "retried": func(s sink.WebhookStats) uint64 { return s.Retried },
+			"dropped": func(s sink.WebhookStats) uint64 { return s.Dropped }, "failed": func(s sink.WebhookStats) uint64 { return s.Failed },
+		} {
+			if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vnfguard_sink_webhook_batches_total",
+				Help: "Batches of findings the webhook sink handled, by result (sent, retried, dropped, failed).", ConstLabels: prometheus.Labels{"result": result}},
+				func() float64 { return float64(get(wh.Stats())) })); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (p *publisher) closeSinks(sinks []sink.Sink) {
 	for _, s := range sinks {
 		_ = s.Close()
@@ -76,6 +103,7 @@ func (p *publisher) publish(ctx context.Context, fs []finding.Finding) {
 	if len(fs) == 0 {
 		return
 	}
+	p.metrics.Observe(fs)
 	if p.sinks != nil {
 		if err := p.sinks.Send(ctx, fs); err != nil {
 			p.logger.Error("send findings to the sinks", "error", err, "count", len(fs))
@@ -91,7 +119,10 @@ func (p *publisher) publish(ctx context.Context, fs []finding.Finding) {
 		resolved = slices.DeleteFunc(slices.Clone(fs), func(f finding.Finding) bool { return !isResolution(f) })
 	}
 	if len(occurrences) > 0 {
-		if err := p.store.Record(ctx, occurrences); err != nil {
+		start := time.Now()
+		err := p.store.Record(ctx, occurrences)
+		p.metrics.StoreWrite("record", time.Since(start), err)
+		if err != nil {
 			p.logger.Error("record findings in the store", "error", err, "count", len(occurrences))
 		}
 	}
@@ -106,7 +137,10 @@ func (p *publisher) publish(ctx context.Context, fs []finding.Finding) {
 		byTime[f.Resolved] = append(byTime[f.Resolved], id)
 	}
 	for at, ids := range byTime {
-		if _, err := p.store.Resolve(ctx, ids, at); err != nil {
+		start := time.Now()
+		_, err := p.store.Resolve(ctx, ids, at)
+		p.metrics.StoreWrite("resolve", time.Since(start), err)
+		if err != nil {
 			p.logger.Error("mark findings resolved in the store", "error", err, "count", len(ids))
 		}
 	}

@@ -218,6 +218,9 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return usageError(err)
 	}
 	defer pub.close()
+	if err := pub.instrument(registry); err != nil {
+		return err
+	}
 	routes := map[string]http.Handler{}
 	if source.notifications != nil {
 		routes[NotificationPath] = source.notifications

@@ -724,8 +724,9 @@ func waitFor(ctx context.Context, timeout time.Duration, p *process, what string
 	return nil
 }
 
-// freePort asks the kernel for a free loopback port. Another process may take it before we bind it; the start
-// then fails with a clear "address already in use" in the component's log.
+// FreePorts returns n distinct free loopback ports, for a process a test starts beside the lab's (Prometheus).
+func FreePorts(n int) ([]int, error) { return freePorts(n) }
+
 // freePorts returns n distinct free loopback ports, holding each open until all are chosen.
 func freePorts(n int) ([]int, error) {
 	var ports []int
@@ -740,6 +741,8 @@ func freePorts(n int) ([]int, error) {
 	return ports, nil
 }
 
+// freePort asks the kernel for a free loopback port. Another process may take it before we bind it; the start
+// then fails with a clear "address already in use" in the component's log.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
