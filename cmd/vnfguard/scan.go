@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -81,6 +82,7 @@ type scanOptions struct {
 	output        string
 	outputFile    string
 	failOn        string
+	policyReports bool
 }
 
 func newScanCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -120,8 +122,25 @@ Output: -o table|json|sarif|html. Exit code 1 when a finding is at or above --fa
 	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(report.Formats(), ", "))
 	f.StringVar(&o.outputFile, "output-file", "", "write the report to this file instead of standard output")
 	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical; none never fails)")
+	f.BoolVar(&o.policyReports, "policy-reports", false, "also publish the findings as wgpolicyk8s.io/v1alpha2 PolicyReports (one vnfguard-posture report per namespace, a ClusterPolicyReport for cluster-scoped objects) in the scanned cluster, for Policy Reporter; reports of namespaces now clean are deleted")
 	cmd.AddCommand(newScanRBACCommand(stdout))
 	return cmd
+}
+
+// publishPolicyReports writes the scan's findings as the posture PolicyReports of the scanned cluster.
+func (o *scanOptions) publishPolicyReports(ctx context.Context, fs []finding.Finding, stderr io.Writer) error {
+	if len(o.src.files) > 0 {
+		return usageError(errors.New("--policy-reports publishes into the scanned cluster: it cannot be used with -f"))
+	}
+	restCfg, err := o.src.kube.restConfig()
+	if err != nil {
+		return usageError(err)
+	}
+	pr, err := newPolicyReporter(restCfg, "posture", slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	return pr.publish(ctx, fs)
 }
 
 func (o *scanOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
@@ -178,6 +197,11 @@ func (o *scanOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
 		return usageError(err)
 	}
 	finding.InCluster(fs, cfg.ClusterName)
+	if o.policyReports {
+		if err := o.publishPolicyReports(ctx, fs, stderr); err != nil {
+			return err
+		}
+	}
 	instances := map[string]string{}
 	for _, inst := range snap.Instances() {
 		instances[inst.ID] = cmp.Or(inst.VnfProductName, inst.VnfdID) + ", " + inst.State()

@@ -48,6 +48,7 @@ type serveOptions struct {
 	syncTimeout               time.Duration
 	shutdownDelay             time.Duration
 	reconcile                 bool
+	policyReports             time.Duration
 	audit                     auditFlags
 	runtime                   runtimeFlags
 	outputs                   outputFlags
@@ -128,6 +129,7 @@ bundle.`,
 	o.audit.add(f)
 	o.runtime.add(f)
 	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
+	f.DurationVar(&o.policyReports, "policy-reports", time.Minute, "publish the open reconciliation findings as wgpolicyk8s.io/v1alpha2 PolicyReports (vnfguard-reconcile, per namespace) for Policy Reporter this often, on the leader; 0 disables (a cluster without the CRDs is said once and tried again)")
 	o.outputs.add(f)
 	o.registration.add(f)
 	o.election.add(f)
@@ -301,7 +303,13 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if o.reconcile && restCfg != nil && view != nil {
 		// The reconciler reads the view's informers rather than listing and watching the same objects again.
 		shared := view.Informers()
-		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, &shared, out, pub, registry, logger))
+		var reports *policyReporter
+		if o.policyReports > 0 {
+			if reports, err = newPolicyReporter(restCfg, "reconcile", logger); err != nil {
+				return err
+			}
+		}
+		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, &shared, out, pub, reports, o.policyReports, registry, logger))
 	}
 	server, err := admission.NewServer(admission.Options{
 		Listen:        o.listen,

@@ -26,7 +26,7 @@ import (
 // whoever opened them (an earlier leader, or this replica before a restart): a condition already reported is not
 // reported again, and one that cleared meanwhile is resolved.
 func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory, shared *cluster.Informers, out io.Writer,
-	pub *publisher, reg prometheus.Registerer, logger *slog.Logger) manager.Task {
+	pub *publisher, reports *policyReporter, reportEvery time.Duration, reg prometheus.Registerer, logger *slog.Logger) manager.Task {
 	opts := reconcile.DefaultOptions()
 	opts.InstanceLabel, opts.Cluster = cfg.InstanceLabel, cfg.ClusterName
 	if cfg.Reconcile.For != "" {
@@ -77,6 +77,10 @@ func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory,
 		}
 		r.Shared = shared
 		current.Store(r)
+		if reports != nil {
+			// The reports follow this term's open findings; they stop with the term (a follower writes none).
+			go reports.follow(ctx, r.Open, reportEvery)
+		}
 		logger.Info("reconciliation running", "for", opts.For.String(), "reopened", len(open))
 		return r.Run(ctx)
 	}

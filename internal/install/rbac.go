@@ -94,6 +94,9 @@ var serveRules = []rbacv1.PolicyRule{
 	// The node agents' tokens (serve --runtime): /runtime asks the API server who presented each one, and which
 	// node it is bound to. A TokenReview reads and changes nothing; it says whether a token is valid.
 	{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+	// Reconciliation results published as wgpolicyk8s.io PolicyReports for Policy Reporter (serve
+	// --policy-reports): vnfguard writes and garbage-collects only the reports it labelled as its own.
+	{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete"}},
 }
 
 // namespaceDataRules are granted only inside protected namespaces: reading a Secret's metadata needs the same
