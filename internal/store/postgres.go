@@ -279,3 +279,29 @@ func (s *postgresStore) Close() error {
 	s.pool.Close()
 	return nil
 }
+
+// Browse implements Browser.
+func (s *postgresStore) Browse(ctx context.Context, q Query) (Page, error) {
+	return browse(ctx, s.name, q, s.query, func(ctx context.Context, q string, args ...any) (n int64, err error) {
+		err = s.pool.QueryRow(ctx, rebind(q), args...).Scan(&n)
+		return n, err
+	})
+}
+
+// Histogram implements Browser.
+func (s *postgresStore) Histogram(ctx context.Context, f Filter, step time.Duration) ([]Bucket, error) {
+	return histogram(ctx, s.name, f, step, s.query)
+}
+
+// Facets implements Browser.
+func (s *postgresStore) Facets(ctx context.Context, f Filter) (Facets, error) {
+	return facets(ctx, s.name, f, s.query)
+}
+
+func (s *postgresStore) query(ctx context.Context, q string, args ...any) (rowIterator, func(), error) {
+	rows, err := s.pool.Query(ctx, rebind(q), args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rows, rows.Close, nil
+}

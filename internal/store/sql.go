@@ -164,6 +164,17 @@ func upsertSQL(window time.Duration, maxAuditIDs, rows int) string {
 
 // listSQL builds the query for a filter, with its arguments.
 func listSQL(f Filter) (string, []any) {
+	where, args := whereSQL(f)
+	q := `SELECT ` + findingsColumns + ` FROM findings` + where + ` ORDER BY last_seen_ns DESC, id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, int64(f.Limit))
+	}
+	return q, args
+}
+
+// whereSQL is the WHERE clause of a filter ("" when it selects everything), with its arguments.
+func whereSQL(f Filter) (string, []any) {
 	var where []string
 	var args []any
 	add := func(cond string, arg any) {
@@ -200,16 +211,13 @@ func listSQL(f Filter) (string, []any) {
 	if !f.Since.IsZero() {
 		add("last_seen_ns >= ?", f.Since.UnixNano())
 	}
-	q := `SELECT ` + findingsColumns + ` FROM findings`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	if !f.Until.IsZero() {
+		add("last_seen_ns < ?", f.Until.UnixNano())
 	}
-	q += ` ORDER BY last_seen_ns DESC, id`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, int64(f.Limit))
+	if len(where) == 0 {
+		return "", nil
 	}
-	return q, args
+	return ` WHERE ` + strings.Join(where, " AND "), args
 }
 
 const (

@@ -330,3 +330,29 @@ func (s *sqliteStore) Close() error {
 	}
 	return nil
 }
+
+// Browse implements Browser.
+func (s *sqliteStore) Browse(ctx context.Context, q Query) (Page, error) {
+	return browse(ctx, s.name, q, s.query, func(ctx context.Context, q string, args ...any) (n int64, err error) {
+		err = s.db.QueryRowContext(ctx, q, args...).Scan(&n)
+		return n, err
+	})
+}
+
+// Histogram implements Browser.
+func (s *sqliteStore) Histogram(ctx context.Context, f Filter, step time.Duration) ([]Bucket, error) {
+	return histogram(ctx, s.name, f, step, s.query)
+}
+
+// Facets implements Browser.
+func (s *sqliteStore) Facets(ctx context.Context, f Filter) (Facets, error) {
+	return facets(ctx, s.name, f, s.query)
+}
+
+func (s *sqliteStore) query(ctx context.Context, q string, args ...any) (rowIterator, func(), error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rows, func() { _ = rows.Close() }, nil
+}

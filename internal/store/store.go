@@ -44,6 +44,7 @@ type Filter struct {
 	Source      string    // admission, audit, reconcile, posture
 	Status      Status    // open or resolved; empty admits both
 	Since       time.Time // last seen at or after
+	Until       time.Time // last seen before
 	Limit       int       // at most this many; 0 means no limit
 }
 

@@ -172,6 +172,7 @@ func runSuite(t *testing.T, backend newOpener) {
 		{"replicas opening at once all get the schema", testConcurrentOpen},
 		{"resolve marks open findings, a new occurrence reopens", testResolve},
 		{"clusters sharing a store keep their findings apart", testClusters},
+		{"browse pages, sorts and counts; histogram and facets", testBrowse},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, backend(t)) })
