@@ -49,6 +49,7 @@ type serveOptions struct {
 	shutdownDelay             time.Duration
 	reconcile                 bool
 	policyReports             time.Duration
+	console                   bool
 	audit                     auditFlags
 	runtime                   runtimeFlags
 	outputs                   outputFlags
@@ -129,6 +130,7 @@ bundle.`,
 	o.audit.add(f)
 	o.runtime.add(f)
 	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
+	f.BoolVar(&o.console, "console", true, "serve the read-only findings console at /console (needs --store and a cluster; readers need get on findings.vnfguard.io)")
 	f.DurationVar(&o.policyReports, "policy-reports", time.Minute, "publish the open reconciliation findings as wgpolicyk8s.io/v1alpha2 PolicyReports (vnfguard-reconcile, per namespace) for Policy Reporter this often, on the leader; 0 disables (a cluster without the CRDs is said once and tried again)")
 	o.outputs.add(f)
 	o.registration.add(f)
@@ -226,6 +228,11 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	routes := map[string]http.Handler{}
 	if source.notifications != nil {
 		routes[NotificationPath] = source.notifications
+	}
+	if o.console && pub.store != nil && restCfg != nil {
+		if err := consoleRoutes(routes, pub.store, restCfg, inventory, o.inventoryHistory, logger); err != nil {
+			return err
+		}
 	}
 	rt, err := newRuntimeWiring(o.runtime, o.audit.on(), restCfg)
 	if err != nil {

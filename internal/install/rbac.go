@@ -94,6 +94,9 @@ var serveRules = []rbacv1.PolicyRule{
 	// The node agents' tokens (serve --runtime): /runtime asks the API server who presented each one, and which
 	// node it is bound to. A TokenReview reads and changes nothing; it says whether a token is valid.
 	{APIGroups: []string{"authentication.k8s.io"}, Resources: []string{"tokenreviews"}, Verbs: []string{"create"}},
+	// The findings console (/console) lets in whom the cluster's RBAC lets get findings.vnfguard.io: a
+	// SubjectAccessReview per reader (cached a minute), which reads and changes nothing.
+	{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
 	// Reconciliation results published as wgpolicyk8s.io PolicyReports for Policy Reporter (serve
 	// --policy-reports): vnfguard writes and garbage-collects only the reports it labelled as its own.
 	{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete"}},

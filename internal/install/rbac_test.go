@@ -61,9 +61,14 @@ func TestServeIsLeastPrivilege(t *testing.T) {
 		{"list", "deployments.apps", "", "", true},
 		{"list", "replicationcontrollers", "", "", true},
 		{"watch", "validatingwebhookconfigurations.admissionregistration.k8s.io", "", "", true},
-		// The node agents' tokens, checked by /runtime; no other review, and no token of its own making.
+		// The node agents' tokens, checked by /runtime, and the console's readers (TokenReview, then a
+		// SubjectAccessReview); no token of its own making.
 		{"create", "tokenreviews.authentication.k8s.io", "", "", true},
-		{"create", "subjectaccessreviews.authorization.k8s.io", "", "", false},
+		{"create", "subjectaccessreviews.authorization.k8s.io", "", "", true},
+		{"create", "localsubjectaccessreviews.authorization.k8s.io", "", "vnf-upf", false},
+		// Its PolicyReports, and nothing else of the report API's neighbours.
+		{"create", "policyreports.wgpolicyk8s.io", "", "vnf-upf", true},
+		{"delete", "clusterpolicyreports.wgpolicyk8s.io", "", "", true},
 		{"get", "tokenreviews.authentication.k8s.io", "", "", false},
 		{"list", "secrets", "", "vnf-upf", true},
 		{"watch", "configmaps", "", "vnf-udr", true},

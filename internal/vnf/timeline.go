@@ -216,3 +216,31 @@ func (w *HistoryWriter) Close() error {
 	defer w.mu.Unlock()
 	return w.f.Close()
 }
+
+// StateChange is an instance's lifecycle state from a time on: INSTANTIATED/STARTED, STOPPED, NOT_INSTANTIATED,
+// or Deleted when the VNFM no longer lists it.
+type StateChange struct {
+	At    time.Time `json:"at"`
+	State string    `json:"state"`
+}
+
+// Deleted is the state of an instance a snapshot no longer lists.
+const Deleted = "DELETED"
+
+// Lifecycle returns the instance's state changes, oldest first: its state in the first snapshot that lists it,
+// then each snapshot where the state differs from the one before.
+func (t *Timeline) Lifecycle(id string) []StateChange {
+	var out []StateChange
+	for _, s := range t.snaps {
+		state := Deleted
+		if inst, ok := s.Instance(id); ok {
+			state = inst.State()
+		} else if len(out) == 0 {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].State != state {
+			out = append(out, StateChange{At: s.LoadedAt, State: state})
+		}
+	}
+	return out
+}

@@ -139,3 +139,31 @@ func FuzzReadTimeline(f *testing.F) {
 		}
 	})
 }
+
+// An instance's lifecycle read from the history: a state per change, Deleted once the VNFM stops listing it, and
+// nothing before it first appears.
+func TestTimelineLifecycle(t *testing.T) {
+	t0 := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	terminated := upfAt(Stopped, NotInstantiated)
+	tl := &Timeline{snaps: []*Snapshot{
+		NewSnapshot("sol003", "v0", t0.Add(-time.Minute), nil),
+		NewSnapshot("sol003", "v1", t0, []*Instance{upfAt(Started, Instantiated)}),
+		NewSnapshot("sol003", "v1b", t0.Add(30*time.Second), []*Instance{upfAt(Started, Instantiated)}),
+		NewSnapshot("sol003", "v2", t0.Add(time.Minute), []*Instance{upfAt(Stopped, Instantiated)}),
+		NewSnapshot("sol003", "v3", t0.Add(2*time.Minute), []*Instance{terminated}),
+		NewSnapshot("sol003", "v4", t0.Add(3*time.Minute), nil),
+	}}
+	got := tl.Lifecycle("upf-1")
+	want := []StateChange{{t0, "INSTANTIATED"}, {t0.Add(time.Minute), "STOPPED"}, {t0.Add(2 * time.Minute), "NOT_INSTANTIATED"}, {t0.Add(3 * time.Minute), Deleted}}
+	if len(got) != len(want) {
+		t.Fatalf("lifecycle %v, want %v", got, want)
+	}
+	for i := range want {
+		if !got[i].At.Equal(want[i].At) || got[i].State != want[i].State {
+			t.Errorf("change %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	if l := tl.Lifecycle("unknown"); len(l) != 0 {
+		t.Errorf("an instance never listed: %v", l)
+	}
+}
