@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/detect"
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
+	"github.com/vnfguard/vnfguard/internal/report"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -59,7 +59,7 @@ skipped. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 usage or r
 	f.StringVar(&o.inventoryHistory, "inventory-history", "", "inventory history written by serve --inventory-history: each event is judged with the VNF lifecycle state in force at its own time (instead of --inventory)")
 	f.StringSliceVar(&o.rulePaths, "rules", nil, "extra rule files or directories (add to or override the built-in pack)")
 	o.outputs.add(f)
-	f.StringVarP(&o.output, "output", "o", "json", "output format: json (one finding per line) or table")
+	f.StringVarP(&o.output, "output", "o", "json", "output format: json (one finding per line, as they are found), table, sarif or html (after the whole log)")
 	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
@@ -69,8 +69,8 @@ func (o *detectOptions) run(ctx context.Context, stdout, stderr io.Writer) error
 	if o.path == "" {
 		return usageError(errors.New(`--file is required ("-" reads standard input)`))
 	}
-	if o.output != "json" && o.output != "table" {
-		return usageError(fmt.Errorf("-o %q: want json or table", o.output))
+	if err := report.CheckFormat(o.output, report.FindingListFormats); err != nil {
+		return usageError(err)
 	}
 	if o.follow && o.path == "-" {
 		return usageError(errors.New("--follow needs a file, not standard input"))
@@ -116,7 +116,7 @@ func (o *detectOptions) run(ctx context.Context, stdout, stderr io.Writer) error
 		return usageError(err)
 	}
 	defer pub.close()
-	out := newFindingPrinter(stdout, o.output)
+	out := newFindingPrinter(stdout, o.output, "audit log "+o.path)
 	worst, found := finding.Info, 0
 	malformed := 0
 	handle := func(ev *auditv1.Event) error {
@@ -237,33 +237,29 @@ func loadRules(paths []string) ([]*detect.Rule, error) {
 	return detect.Merge(rules, user)
 }
 
-// findingPrinter writes findings as JSON lines at once, or as a table at the end.
+// findingPrinter prints detect's findings through package report: JSON lines as they are found, the other formats
+// once the log has been read.
 type findingPrinter struct {
-	w      io.Writer
-	format string
-	rows   []finding.Finding
+	w              io.Writer
+	format, target string
+	rows           []finding.Finding
 }
 
-func newFindingPrinter(w io.Writer, format string) *findingPrinter {
-	return &findingPrinter{w: w, format: format}
+func newFindingPrinter(w io.Writer, format, target string) *findingPrinter {
+	return &findingPrinter{w: w, format: format, target: target}
 }
 
 func (p *findingPrinter) add(f *finding.Finding) error {
-	if p.format == "table" {
-		p.rows = append(p.rows, *f)
-		return nil
+	if p.format == report.FormatJSON {
+		return report.WriteFindingLines(p.w, []finding.Finding{*f})
 	}
-	line, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	_, err = p.w.Write(append(line, '\n'))
-	return err
+	p.rows = append(p.rows, *f)
+	return nil
 }
 
 func (p *findingPrinter) flush() error {
-	if p.format != "table" {
+	if p.format == report.FormatJSON {
 		return nil
 	}
-	return printFindingsTable(p.w, p.rows)
+	return report.WriteFindingList(p.w, p.format, &report.Report{Version: version, Target: p.target, Findings: p.rows})
 }

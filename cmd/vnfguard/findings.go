@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/report"
 	"github.com/vnfguard/vnfguard/internal/store"
 )
 
@@ -54,6 +53,9 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 				return usageError(fmt.Errorf("--status: %w", err))
 			}
 			filter.Status = st
+			if err := report.CheckFormat(output, report.FindingListFormats); err != nil {
+				return usageError(err)
+			}
 			logger, _ := newLogger(stderr, "warn")
 			db, err := store.Open(cmd.Context(), dsn, logger)
 			if err != nil {
@@ -64,18 +66,7 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch output {
-			case "json":
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				if fs == nil {
-					fs = []finding.Finding{}
-				}
-				return enc.Encode(fs)
-			case "table":
-				return printFindingsTable(stdout, fs)
-			}
-			return usageError(fmt.Errorf("-o %q: want table or json", output))
+			return report.WriteFindingList(stdout, output, &report.Report{Version: version, Target: "findings store", Findings: fs})
 		},
 	}
 	lf := list.Flags()
@@ -89,7 +80,7 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 	lf.StringVar(&status, "status", "all", "open (the condition still holds), resolved, or all")
 	lf.StringVar(&since, "since", "", "only findings seen within this duration (e.g. 24h)")
 	lf.IntVar(&filter.Limit, "limit", 0, "at most this many")
-	lf.StringVarP(&output, "output", "o", "table", "output format: table or json")
+	lf.StringVarP(&output, "output", "o", "table", "output format: "+strings.Join(report.FindingListFormats, ", "))
 
 	show := &cobra.Command{
 		Use:   "show ID",
@@ -141,23 +132,4 @@ func newFindingsCommand(stdout, stderr io.Writer) *cobra.Command {
 	prune.Flags().DurationVar(&olderThan, "older-than", 0, "retention: delete findings last seen before now minus this")
 	cmd.AddCommand(list, show, prune)
 	return cmd
-}
-
-// printFindingsTable writes findings one per row.
-func printFindingsTable(w io.Writer, fs []finding.Finding) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LAST SEEN\tSEVERITY\tTECHNIQUE\tRULE\tVNF INSTANCE\tIDENTITY\tOBJECT\tCOUNT\tMESSAGE")
-	for _, f := range fs {
-		seen := f.LastSeen
-		if seen.IsZero() {
-			seen = f.Time
-		}
-		count := f.Count
-		if count == 0 {
-			count = 1
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", seen.UTC().Format(time.RFC3339), f.Severity, f.Technique, f.Rule,
-			f.VNFInstance, f.Identity, f.Object.String(), strconv.Itoa(count), strings.ReplaceAll(f.Message, "\n", " "))
-	}
-	return tw.Flush()
 }

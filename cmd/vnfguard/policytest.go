@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +21,7 @@ import (
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
 	"github.com/vnfguard/vnfguard/internal/manifest"
 	"github.com/vnfguard/vnfguard/internal/policy"
+	"github.com/vnfguard/vnfguard/internal/report"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -116,8 +115,8 @@ func (o *policyTestOptions) run(ctx context.Context, stdout io.Writer) error {
 	if len(o.files) == 0 {
 		return usageError(fmt.Errorf("no manifests: give -f FILE or -f DIR"))
 	}
-	if o.output != "table" && o.output != "json" {
-		return usageError(fmt.Errorf("-o %q: want table or json", o.output))
+	if err := report.CheckFormat(o.output, report.RecordFormats); err != nil {
+		return usageError(err)
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -264,35 +263,25 @@ func (o *policyTestOptions) evaluate(ctx context.Context, ev *policy.Evaluator, 
 }
 
 func (o *policyTestOptions) print(w io.Writer, results []policyResult) error {
-	if o.output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "OBJECT\tSOURCE\tVERDICT\tVNF INSTANCE\tCHECK\tTECHNIQUE\tFIELD\tMESSAGE")
+	var rows [][]string
 	for _, r := range results {
 		obj := r.Object.Kind + " " + r.Object.Namespace + "/" + r.Object.Name
-		where := r.Source
 		inst := r.Instance
 		if r.State != "" {
 			inst += " (" + r.State + ")"
 		}
-		if len(r.Violations) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\t\t%s\n", obj, where, r.Verdict, inst, strings.Join(r.Exceptions, "; "))
-			continue
-		}
-		if len(r.Exceptions) > 0 {
-			// Checks not made (--offline) and exceptions used matter on denied objects too.
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\t\t\t%s\n", obj, where, r.Verdict, inst, strings.Join(r.Exceptions, "; "))
+		// Checks not made (--offline) and exceptions used matter on denied objects too.
+		if len(r.Violations) == 0 || len(r.Exceptions) > 0 {
+			rows = append(rows, []string{obj, r.Source, r.Verdict, inst, "", "", "", strings.Join(r.Exceptions, "; ")})
 		}
 		for _, v := range r.Violations {
 			verdict := r.Verdict
 			if v.Mode != string(config.Enforce) {
 				verdict += " (" + v.Mode + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", obj, where, verdict, inst, v.Check, v.Technique, v.Field, v.Message)
+			rows = append(rows, []string{obj, r.Source, verdict, inst, v.Check, v.Technique, v.Field, v.Message})
 		}
 	}
-	return tw.Flush()
+	return report.WriteRecords(w, o.output, &report.Records{Columns: []string{"OBJECT", "SOURCE", "VERDICT", "VNF INSTANCE", "CHECK", "TECHNIQUE", "FIELD", "MESSAGE"},
+		Rows: rows, Items: results})
 }

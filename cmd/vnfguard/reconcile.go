@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/reconcile"
+	"github.com/vnfguard/vnfguard/internal/report"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -50,7 +49,7 @@ when a finding is at or above --fail-on.`,
 	f.StringVar(&o.configPath, "config", "", "vnfguard configuration file (protected namespaces, instance label, inventory source)")
 	f.StringVar(&o.inventoryPath, "inventory", "", "VNF inventory file; overrides the configuration's inventory source")
 	o.kube.add(f)
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(report.FindingListFormats, ", "))
 	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical)")
 	f.StringVar(&o.logLevel, "log-level", "warn", "debug, info, warn or error")
 	f.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up after this long (inventory read and cluster listing)")
@@ -61,8 +60,8 @@ func (o *reconcileOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	if !o.once {
 		return usageError(errors.New("give --once: continuous reconciliation runs inside `vnfguard serve`"))
 	}
-	if o.output != "table" && o.output != "json" {
-		return usageError(fmt.Errorf("-o %q: want table or json", o.output))
+	if err := report.CheckFormat(o.output, report.FindingListFormats); err != nil {
+		return usageError(err)
 	}
 	failOn, err := finding.ParseSeverity(o.failOn)
 	if err != nil {
@@ -98,16 +97,11 @@ func (o *reconcileOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if o.output == "json" {
-		if fs == nil {
-			fs = []finding.Finding{}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(fs); err != nil {
+	if o.output == report.FormatTable {
+		if err := printReconcileTable(stdout, fs, snap); err != nil {
 			return err
 		}
-	} else if err := printReconcileTable(stdout, fs, snap); err != nil {
+	} else if err := report.WriteFindingList(stdout, o.output, &report.Report{Version: version, Target: "reconciliation against " + snap.Source, Findings: fs}); err != nil {
 		return err
 	}
 	for _, f := range fs {
@@ -120,15 +114,13 @@ func (o *reconcileOptions) run(ctx context.Context, stdout, stderr io.Writer) er
 
 // printReconcileTable prints one line per finding and a summary line per rule.
 func printReconcileTable(w io.Writer, fs []finding.Finding, snap *vnf.Snapshot) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tSEVERITY\tTECHNIQUE\tVNF INSTANCE\tOBJECT\tAGE\tMESSAGE")
 	counts := map[string]int{}
+	rows := make([][]string, 0, len(fs))
 	for _, f := range fs {
 		counts[f.Rule]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Rule, f.Severity, f.Technique, orDash(f.VNFInstance), f.Object.String(),
-			orDash(f.Evidence["age"]), strings.ReplaceAll(f.Message, "\n", " "))
+		rows = append(rows, []string{f.Rule, f.Severity.String(), f.Technique, orDash(f.VNFInstance), f.Object.String(), orDash(f.Evidence["age"]), f.Message})
 	}
-	if err := tw.Flush(); err != nil {
+	if err := report.WriteRecords(w, report.FormatTable, &report.Records{Columns: []string{"RULE", "SEVERITY", "TECHNIQUE", "VNF INSTANCE", "OBJECT", "AGE", "MESSAGE"}, Rows: rows}); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%d findings against %d VNF instances (%s): %d rogue, %d zombie, %d residual, %d drift\n", len(fs), snap.Len(), snap.Source,

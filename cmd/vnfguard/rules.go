@@ -1,16 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vnfguard/vnfguard/internal/detect"
+	"github.com/vnfguard/vnfguard/internal/report"
 	"github.com/vnfguard/vnfguard/rules"
 )
 
@@ -28,30 +28,34 @@ func newRulesCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return usageError(err)
 			}
-			if output == "json" {
-				type ruleJSON struct {
-					ID, Description, Severity, Technique, Source string
-					Mitigations, Tags                            []string
-					Enabled                                      bool
-				}
-				out := make([]ruleJSON, 0, len(rs))
-				for _, r := range rs {
-					out = append(out, ruleJSON{r.ID, r.Description, r.Severity.String(), r.Technique, r.Source, r.Mitigations, r.Tags, r.Enabled})
-				}
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+			type ruleJSON struct {
+				ID          string   `json:"id"`
+				Description string   `json:"description"`
+				Severity    string   `json:"severity"`
+				Technique   string   `json:"technique"`
+				Source      string   `json:"source"`
+				Mitigations []string `json:"mitigations"`
+				Tags        []string `json:"tags"`
+				Enabled     bool     `json:"enabled"`
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSEVERITY\tTECHNIQUE\tMITIGATIONS\tENABLED\tSOURCE\tDESCRIPTION")
+			items := make([]ruleJSON, 0, len(rs))
+			rows := make([][]string, 0, len(rs))
 			for _, r := range rs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", r.ID, r.Severity, r.Technique, strings.Join(r.Mitigations, ","), r.Enabled, r.Source, r.Description)
+				items = append(items, ruleJSON{r.ID, r.Description, r.Severity.String(), r.Technique, r.Source, r.Mitigations, r.Tags, r.Enabled})
+				rows = append(rows, []string{r.ID, r.Severity.String(), r.Technique, strings.Join(r.Mitigations, ","), strconv.FormatBool(r.Enabled), r.Source, r.Description})
 			}
-			return tw.Flush()
+			return report.WriteRecords(stdout, output, &report.Records{
+				Columns: []string{"ID", "SEVERITY", "TECHNIQUE", "MITIGATIONS", "ENABLED", "SOURCE", "DESCRIPTION"}, Rows: rows, Items: items})
 		},
 	}
 	list.Flags().StringSliceVar(&listPaths, "rules", nil, "extra rule files or directories")
 	list.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	list.PreRunE = func(*cobra.Command, []string) error {
+		if err := report.CheckFormat(output, report.RecordFormats); err != nil {
+			return usageError(err)
+		}
+		return nil
+	}
 
 	validate := &cobra.Command{
 		Use:     "validate FILE|DIR...",
@@ -90,8 +94,7 @@ does not. Without arguments the built-in pack's own cases run. Exit 1 when a cas
 				return usageError(err)
 			}
 			failed, total := 0, 0
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RESULT\tFILE\tCASE\tDETAIL")
+			var rows [][]string
 			for _, s := range suites {
 				results, err := detect.RunSuite(cmd.Context(), rs, s)
 				if err != nil {
@@ -104,10 +107,10 @@ does not. Without arguments the built-in pack's own cases run. Exit 1 when a cas
 						failed++
 						status, detail = "FAIL", r.Problem
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", status, r.File, r.Case, detail)
+					rows = append(rows, []string{status, r.File, r.Case, detail})
 				}
 			}
-			if err := tw.Flush(); err != nil {
+			if err := report.WriteRecords(stdout, report.FormatTable, &report.Records{Columns: []string{"RESULT", "FILE", "CASE", "DETAIL"}, Rows: rows}); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "%d passed, %d failed\n", total-failed, failed)
