@@ -54,12 +54,13 @@ func TestScanFixtures(t *testing.T) {
 	}{
 		{key{"posture-host-takeover", "Pod", "tools", "peirates"}, finding.Critical, finding.MaliciousVNFInstantiation, finding.MitigationPrivilegedAccounts, ""},
 		{key{"posture-reverse-shell", "Pod", "tools", "peirates"}, finding.Critical, finding.MaliciousVNFInstantiation, finding.MitigationExecutionPrevention, ""},
-		{key{"posture-pod-security", "Pod", "vnf-upf", "debug"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationPrivilegedAccounts, ""},
+		// The debug pod names no instance, but sits in the UPF's only namespace: bound by it.
+		{key{"posture-pod-security", "Pod", "vnf-upf", "debug"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationPrivilegedAccounts, "upf-1"},
 		// M1038: the debug pod's root filesystem is writable; posture judges through the admission policy.
-		{key{"posture-readonly-rootfs", "Pod", "vnf-upf", "debug"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationExecutionPrevention, ""},
+		{key{"posture-readonly-rootfs", "Pod", "vnf-upf", "debug"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationExecutionPrevention, "upf-1"},
 		{key{"exposed-service", "Service", "tools", "node-agent"}, finding.Critical, finding.MaliciousVNFInstantiation, finding.MitigationNetworkSegmentation, ""},
 		{key{"exposed-service", "Service", "tools", "kubernetes-dashboard"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationNetworkSegmentation, ""},
-		{key{"no-default-deny", "Namespace", "", "vnf-upf"}, finding.Medium, finding.AccessingTerminatedVNF, finding.MitigationNetworkSegmentation, ""},
+		{key{"no-default-deny", "Namespace", "", "vnf-upf"}, finding.Medium, finding.AccessingTerminatedVNF, finding.MitigationNetworkSegmentation, "upf-1"},
 		{key{"host-network", "DaemonSet", "vnf-udr", "probe"}, finding.High, finding.MaliciousVNFInstantiation, finding.MitigationNetworkSegmentation, ""},
 	} {
 		f, ok := got[want.key]

@@ -109,6 +109,18 @@ func (s *scope) finding(rule, technique string, mitigations []string, sev findin
 func (s *scope) bind(f *finding.Finding, kind string, m metav1.Object) {
 	b, err := s.resolver.Resolve(context.Background(), s.snap, kind, m)
 	if err != nil || !b.Bound() {
+		// Nothing on the object or up its owner chain names an instance, but it sits in the namespace of exactly
+		// one: its finding concerns that instance (a debug pod left beside the UPF is the UPF's exposure), and
+		// the report groups it there instead of under "not bound to a VNF instance".
+		ns := m.GetNamespace()
+		if kind == "Namespace" {
+			ns = m.GetName()
+		}
+		if inst := s.onlyInstanceIn(ns); inst != nil {
+			f.VNFInstance, f.VNFProduct = inst.ID, inst.VnfProductName
+			f.Evidence["vnfState"] = inst.State()
+			f.Evidence["boundBy"] = "namespace " + ns + " (the instance's only namespace)"
+		}
 		return
 	}
 	f.VNFInstance = b.InstanceID
@@ -116,6 +128,23 @@ func (s *scope) bind(f *finding.Finding, kind string, m metav1.Object) {
 		f.VNFProduct = b.Instance.VnfProductName
 		f.Evidence["vnfState"] = b.Instance.State()
 	}
+}
+
+// onlyInstanceIn returns the one inventory instance whose namespace is ns; nil when none or several are.
+func (s *scope) onlyInstanceIn(ns string) *vnf.Instance {
+	if ns == "" || s.snap == nil {
+		return nil
+	}
+	var found *vnf.Instance
+	for _, inst := range s.snap.Instances() {
+		if vnf.NamespaceOf(inst) == ns {
+			if found != nil {
+				return nil
+			}
+			found = inst
+		}
+	}
+	return found
 }
 
 // objectRef names an object.
