@@ -31,6 +31,7 @@ func (o *outputFlags) add(f *pflag.FlagSet) {
 type publisher struct {
 	sinks   sink.Sink
 	webhook *sink.Webhook // also in sinks; kept for its delivery counts
+	syslog  *sink.Syslog  // likewise
 	store   store.Store
 	metrics *findingmetrics.Metrics // nil: not counted (commands without /metrics)
 	logger  *slog.Logger
@@ -54,6 +55,7 @@ func newPublisher(ctx context.Context, o outputFlags, logger *slog.Logger) (*pub
 			return nil, err
 		}
 		sinks = append(sinks, sl)
+		p.syslog = sl
 	}
 	if len(sinks) > 0 {
 		p.sinks = sink.Multi(sinks...)
@@ -69,13 +71,16 @@ func newPublisher(ctx context.Context, o outputFlags, logger *slog.Logger) (*pub
 	return p, nil
 }
 
-// instrument counts what the publisher publishes (findings, store writes) and the webhook sink's deliveries in reg.
+// instrument counts what the publisher publishes (findings, store writes) and the alert sinks' deliveries in reg.
 func (p *publisher) instrument(reg prometheus.Registerer) error {
 	m, err := findingmetrics.New(reg)
 	if err != nil {
 		return err
 	}
 	p.metrics = m
+	if p.store != nil {
+		m.HasStore()
+	}
 	if wh := p.webhook; wh != nil {
 		for result, get := range map[string]func(sink.WebhookStats) uint64{
 			"sent": func(s sink.WebhookStats) uint64 { return s.Sent }, "retried": func(s sink.WebhookStats) uint64 { return s.Retried },
@@ -84,6 +89,17 @@ func (p *publisher) instrument(reg prometheus.Registerer) error {
 			if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vnfguard_sink_webhook_batches_total",
 				Help: "Batches of findings the webhook sink handled, by result (sent, retried, dropped, failed).", ConstLabels: prometheus.Labels{"result": result}},
 				func() float64 { return float64(get(wh.Stats())) })); err != nil {
+				return err
+			}
+		}
+	}
+	if sl := p.syslog; sl != nil {
+		for result, get := range map[string]func(sink.SyslogStats) uint64{
+			"sent": func(s sink.SyslogStats) uint64 { return s.Sent }, "failed": func(s sink.SyslogStats) uint64 { return s.Failed },
+		} {
+			if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "vnfguard_sink_syslog_messages_total",
+				Help: "Messages (one per finding) the syslog sink handled, by result (sent, failed).", ConstLabels: prometheus.Labels{"result": result}},
+				func() float64 { return float64(get(sl.Stats())) })); err != nil {
 				return err
 			}
 		}

@@ -65,6 +65,20 @@ func (m *Metrics) Observe(fs []finding.Finding) {
 	}
 }
 
+// HasStore makes every store operation and result exist at 0 from now on, for a process that writes to a store:
+// an error rate is then 0 until the first error rather than no data, and the first error is an increase that
+// rate() sees (a series born with its first increment hides it).
+func (m *Metrics) HasStore() {
+	if m == nil {
+		return
+	}
+	for _, op := range []string{"record", "resolve"} {
+		for _, result := range []string{"ok", "error"} {
+			m.storeWrites.WithLabelValues(op, result)
+		}
+	}
+}
+
 // StoreWrite counts one write to the store of the given operation ("record", "resolve") that took d.
 func (m *Metrics) StoreWrite(operation string, d time.Duration, err error) {
 	if m == nil {

@@ -61,6 +61,30 @@ func TestStoreWrite(t *testing.T) {
 	}
 }
 
+// A process with a store exposes its error counter at 0 before any error; one without a store exposes none.
+func TestHasStore(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(m.storeWrites); n != 0 {
+		t.Fatalf("store writes before HasStore: %d series, want none", n)
+	}
+	m.HasStore()
+	want := `
+# HELP vnfguard_store_writes_total Writes of findings to the findings store, by operation (record, resolve) and result (ok, error).
+# TYPE vnfguard_store_writes_total counter
+vnfguard_store_writes_total{operation="record",result="error"} 0
+vnfguard_store_writes_total{operation="record",result="ok"} 0
+vnfguard_store_writes_total{operation="resolve",result="error"} 0
+vnfguard_store_writes_total{operation="resolve",result="ok"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "vnfguard_store_writes_total"); err != nil {
+		t.Error(err)
+	}
+}
+
 // A second registration in the same registry is an error, not a panic; a nil Metrics ignores calls.
 func TestRegistrationAndNil(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -71,6 +95,7 @@ func TestRegistrationAndNil(t *testing.T) {
 		t.Error("registering twice must fail")
 	}
 	var m *Metrics
+	m.HasStore()
 	m.Observe([]finding.Finding{{Rule: "x"}})
 	m.StoreWrite("record", time.Millisecond, nil)
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
@@ -43,6 +44,19 @@ type Syslog struct {
 	mu     sync.Mutex // one writer at a time on the connection, and guards conn across reconnects
 	conn   net.Conn
 	closed bool
+
+	sent, failed atomic.Uint64
+}
+
+// SyslogStats counts messages (one per finding): Sent were written to the connection (UDP gives no receipt),
+// Failed could not be written, after the one reconnect on TCP, or came after Close.
+type SyslogStats struct {
+	Sent, Failed uint64
+}
+
+// Stats returns the message counters.
+func (s *Syslog) Stats() SyslogStats {
+	return SyslogStats{Sent: s.sent.Load(), Failed: s.failed.Load()}
 }
 
 // NewSyslogURL reads a flag value such as udp://host:514 or tcp://host:6514 and calls NewSyslog with its scheme as
@@ -106,6 +120,7 @@ func (s *Syslog) Send(_ context.Context, fs []finding.Finding) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		s.failed.Add(uint64(len(fs)))
 		return errors.New("syslog sink: send after close")
 	}
 	var errs []error
@@ -115,8 +130,11 @@ func (s *Syslog) Send(_ context.Context, fs []finding.Finding) error {
 			msg = append([]byte(strconv.Itoa(len(msg))+" "), msg...)
 		}
 		if err := s.write(msg); err != nil {
+			s.failed.Add(1)
 			errs = append(errs, fmt.Errorf("syslog sink: finding %s: %w", fs[i].ID, err))
+			continue
 		}
+		s.sent.Add(1)
 	}
 	return errors.Join(errs...)
 }

@@ -66,11 +66,53 @@ func TestSyslogUDP(t *testing.T) {
 		}
 		checkSyslog(t, i, string(buf[:n]))
 	}
+	if got := s.Stats(); got != (SyslogStats{Sent: uint64(len(fs))}) {
+		t.Errorf("stats after sending %d findings: %+v", len(fs), got)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Send(context.Background(), fs); err == nil {
 		t.Error("Send after Close succeeded")
+	}
+	if got := s.Stats(); got != (SyslogStats{Sent: uint64(len(fs)), Failed: uint64(len(fs))}) {
+		t.Errorf("stats after a send after Close: %+v, want the %d messages failed", got, len(fs))
+	}
+}
+
+// A TCP receiver that went away (connection and listener closed): messages fail once the sink sees it (TCP reports
+// a lost peer only on a later write, and the one redial is refused), and every message is counted once, sent or
+// failed.
+func TestSyslogTCPReceiverGoneCounted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	s, err := NewSyslog(ln.Addr().String(), SyslogOptions{Network: "tcp", Hostname: "testhost", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	(<-accepted).Close()
+	_ = ln.Close()
+	fs := loadFindings(t)
+	sends := 0
+	for ; sends < 50 && s.Stats().Failed == 0; sends++ {
+		_ = s.Send(context.Background(), fs)
+		time.Sleep(5 * time.Millisecond)
+	}
+	got := s.Stats()
+	if got.Failed == 0 {
+		t.Fatalf("no message failed after %d sends to a receiver that is gone: %+v", sends, got)
+	}
+	if got.Sent+got.Failed != uint64(sends*len(fs)) {
+		t.Errorf("stats %+v after %d sends of %d findings: each message must be counted once", got, sends, len(fs))
 	}
 }
 
