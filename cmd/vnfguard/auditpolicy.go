@@ -1,14 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vnfguard/vnfguard/internal/posture/auditpolicy"
+	"github.com/vnfguard/vnfguard/internal/report"
 )
 
 // newAuditPolicyCommand prints the recommended kube-apiserver audit policy, or what each rule needs of one.
@@ -37,15 +36,14 @@ policy a cluster runs with: vnfguard scan --audit-policy FILE.`,
 }
 
 func printNeeds(stdout io.Writer) error {
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tLEVEL\tSTAGE\tREQUESTS\tWHY")
+	var rows [][]string
 	for _, n := range auditpolicy.Needs() {
 		rule := n.Rule
 		if n.Pending {
 			rule += " (pending)"
 		}
 		if n.NoAudit != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t%s\n", rule, n.NoAudit)
+			rows = append(rows, []string{rule, "-", "-", "-", n.NoAudit})
 			continue
 		}
 		for _, r := range n.Requirements {
@@ -56,8 +54,8 @@ func printNeeds(stdout io.Writer) error {
 				}
 				what = append(what, res)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s %s\t%s\n", rule, r.Level, r.Stage, strings.Join(r.Verbs, ","), strings.Join(what, ","), r.Why)
+			rows = append(rows, []string{rule, string(r.Level), string(r.Stage), strings.Join(r.Verbs, ",") + " " + strings.Join(what, ","), r.Why})
 		}
 	}
-	return tw.Flush()
+	return report.WriteRecords(stdout, report.FormatTable, &report.Records{Columns: []string{"RULE", "LEVEL", "STAGE", "REQUESTS", "WHY"}, Rows: rows})
 }

@@ -53,6 +53,7 @@ func TestJSONOutputsUseLowerCamelKeys(t *testing.T) {
 		{"policy", "test", "-f", "../../examples/manifests", "--config", "../../examples/config.yaml", "-o", "json"},
 		{"scan", "-f", "../../examples/posture", "-o", "json", "--fail-on", "none"},
 		{"findings", "list", "--store", db, "-o", "json"},
+		{"scan", "rbac", "--who-can", "create", "pods", "-f", "../../examples/posture", "-o", "json"},
 		{"detect", "--file", "../../internal/detect/testdata/corpus.jsonl", "-o", "json", "--fail-on", "critical"},
 	} {
 		_, out, errOut := runCLI(t, args...)

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vnfguard/vnfguard/internal/report"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 	"github.com/vnfguard/vnfguard/internal/vnfpkg"
 )
@@ -31,8 +30,8 @@ func (p *packageFlags) add(cmd *cobra.Command) {
 // open verifies the package. A package that fails verification is exit 1 (the package is bad); a file that cannot
 // be read or an unusable flag is exit 2.
 func (p *packageFlags) open(path string) (*vnfpkg.Package, error) {
-	if p.output != "table" && p.output != "json" {
-		return nil, usageError(fmt.Errorf("-o %q: want table or json", p.output))
+	if err := report.CheckFormat(p.output, report.RecordFormats); err != nil {
+		return nil, usageError(err)
 	}
 	opts := vnfpkg.Options{AllowUnsigned: p.allowUnsigned}
 	if len(p.trustAnchors) > 0 {
@@ -160,7 +159,7 @@ type packageView struct {
 }
 
 func printPackage(w io.Writer, file string, pkg *vnfpkg.Package, output string) error {
-	if output == "json" {
+	if output == report.FormatJSON {
 		v := packageView{File: file, VnfdID: pkg.VnfdID, Provider: pkg.Provider, ProductName: pkg.ProductName,
 			SoftwareVersion: pkg.SoftwareVersion, Signed: pkg.Signed, Signer: pkg.Signer,
 			Artifacts: pkg.Artifacts, Images: pkg.Images, Warnings: pkg.Warnings}
@@ -170,11 +169,8 @@ func printPackage(w io.Writer, file string, pkg *vnfpkg.Package, output string) 
 		if v.Images == nil {
 			v.Images = []vnf.DeclaredImage{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return report.WriteRecords(w, output, &report.Records{Items: v})
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	signer := "not signed"
 	switch {
 	case pkg.Signed:
@@ -182,25 +178,31 @@ func printPackage(w io.Writer, file string, pkg *vnfpkg.Package, output string) 
 	case pkg.Signer != "":
 		signer = pkg.Signer + " (NOT checked against a trust anchor)"
 	}
-	fmt.Fprintf(tw, "Package:\t%s\nVNFD:\t%s\nProvider:\t%s\nProduct:\t%s %s\nSigner:\t%s\n\n", file, pkg.VnfdID, pkg.Provider, pkg.ProductName, pkg.SoftwareVersion, signer)
-	fmt.Fprintln(tw, "ARTIFACT\tALGORITHM\tSIZE\tRESULT")
+	summary := &report.Records{Columns: []string{"Package:", file}, Rows: [][]string{{"VNFD:", pkg.VnfdID}, {"Provider:", pkg.Provider},
+		{"Product:", pkg.ProductName + " " + pkg.SoftwareVersion}, {"Signer:", signer}}}
+	artifacts := &report.Records{Columns: []string{"ARTIFACT", "ALGORITHM", "SIZE", "RESULT"}}
 	for _, a := range pkg.Artifacts {
 		result, size := "hash ok", fmt.Sprint(a.Size)
 		if a.External {
 			result, size = "external, not checked", "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Path, a.Algorithm, size, result)
+		artifacts.Rows = append(artifacts.Rows, []string{a.Path, a.Algorithm, size, result})
 	}
-	fmt.Fprintln(tw, "\nIMAGE\tREPOSITORY\tDIGEST")
+	images := &report.Records{Columns: []string{"IMAGE", "REPOSITORY", "DIGEST"}}
 	for _, img := range pkg.Images {
 		repo, digest := strings.TrimSuffix(img.Image, "@"+img.Digest), img.Digest
 		if digest == "" {
 			digest = "NONE (a tag: admission requires digests)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", img.Name, repo, digest)
+		images.Rows = append(images.Rows, []string{img.Name, repo, digest})
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	for i, r := range []*report.Records{summary, artifacts, images} {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if err := report.WriteRecords(w, report.FormatTable, r); err != nil {
+			return err
+		}
 	}
 	for _, warning := range pkg.Warnings {
 		fmt.Fprintln(w, "warning:", warning)

@@ -86,7 +86,7 @@ func TestPackageVerifyCLI(t *testing.T) {
 			[]string{"Signer:    not signed", "warning: Definitions/upf.mf: the package is not signed"}},
 		{"no file argument", nil, func(string, string) []string { return []string{"verify"} }, exitError, []string{"accepts 1 arg(s)"}},
 		{"bad output", nil, func(csar, ca string) []string { return []string{"verify", csar, "--trust-anchor", ca, "-o", "xml"} }, exitError,
-			[]string{`-o "xml": want table or json`}},
+			[]string{`-o "xml": want one of table, json`}},
 		{"missing trust anchor file", nil, func(csar, _ string) []string {
 			return []string{"verify", csar, "--trust-anchor", "/nonexistent/ca.pem"}
 		},

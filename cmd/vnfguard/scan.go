@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -271,8 +269,8 @@ and the rule that grant it. RESOURCE may carry an API group (deployments.apps) a
 			if len(whoCan) != 1 || len(args) != 1 {
 				return usageError(errors.New("usage: scan rbac --who-can VERB RESOURCE[/SUBRESOURCE] [-n NAMESPACE]"))
 			}
-			if output != "table" && output != "json" {
-				return usageError(fmt.Errorf("-o %q: want table or json", output))
+			if err := report.CheckFormat(output, report.RecordFormats); err != nil {
+				return usageError(err)
 			}
 			verb := whoCan[0]
 			resource, sub, _ := strings.Cut(args[0], "/")
@@ -304,13 +302,8 @@ and the rule that grant it. RESOURCE may carry an API group (deployments.apps) a
 }
 
 func printGrants(w io.Writer, output string, grants []rbac.Grant, verb, resource, ns string) error {
-	if output == "json" {
-		if grants == nil {
-			grants = []rbac.Grant{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(grants)
+	if output == report.FormatJSON {
+		return report.WriteRecords(w, output, &report.Records{Items: grants})
 	}
 	where := "cluster-wide"
 	if ns != "" {
@@ -320,16 +313,15 @@ func printGrants(w io.Writer, output string, grants []rbac.Grant, verb, resource
 		fmt.Fprintf(w, "nobody can %s %s %s\n", verb, resource, where)
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SUBJECT\tBINDING\tROLE\tSCOPE\tRULE")
-	for _, g := range grants {
+	rows := make([][]string, len(grants))
+	for i, g := range grants {
 		scope := g.Namespace
 		if scope == "" {
 			scope = "cluster"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", rbac.Identity(g.Subject), g.Binding, g.Role, scope, ruleText(g.Rule))
+		rows[i] = []string{rbac.Identity(g.Subject), g.Binding.String(), g.Role.String(), scope, ruleText(g.Rule)}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := report.WriteRecords(w, output, &report.Records{Columns: []string{"SUBJECT", "BINDING", "ROLE", "SCOPE", "RULE"}, Rows: rows}); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n%d grants let subjects %s %s %s\n", len(grants), verb, resource, where)

@@ -90,3 +90,50 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	}
 }
+
+// FuzzWriteFindingList: the list writers of the one report path (detect, findings list, reconcile) never panic,
+// keep one table line per finding whatever the text holds, write valid JSON (an array, or one object a line), and
+// refuse an unknown format naming the known ones.
+func FuzzWriteFindingList(f *testing.F) {
+	f.Add("container is privileged", "rbac-create-pods", "upf-1", "table", 3)
+	f.Add("a\nb\tc\r\u2028", "\xff", "", "json", 9)
+	f.Add("", "", "", "xml", -1)
+	f.Fuzz(func(t *testing.T, msg, rule, instance, format string, sev int) {
+		fs := []finding.Finding{{Rule: rule, Message: msg, VNFInstance: instance, Severity: finding.Severity(sev % 8), Object: finding.ObjectRef{Kind: "Pod", Name: msg}},
+			{Rule: msg, Message: rule, Identity: instance}}
+		var buf bytes.Buffer
+		err := WriteFindingList(&buf, format, &Report{Findings: fs})
+		known := false
+		for _, k := range FindingListFormats {
+			known = known || k == format
+		}
+		switch {
+		case !known:
+			if err == nil || !strings.Contains(err.Error(), "table, json, sarif, html") {
+				t.Fatalf("format %q: error %v, want one naming the formats", format, err)
+			}
+			return
+		case err != nil:
+			t.Fatalf("WriteFindingList(%s): %v", format, err)
+		}
+		switch format {
+		case FormatTable:
+			if n := strings.Count(buf.String(), "\n"); n != len(fs)+1 {
+				t.Fatalf("table has %d lines for %d findings:\n%s", n, len(fs), buf.Bytes())
+			}
+		case FormatJSON, FormatSARIF:
+			if !json.Valid(buf.Bytes()) {
+				t.Fatalf("invalid JSON:\n%s", buf.Bytes())
+			}
+		}
+		buf.Reset()
+		if err := WriteFindingLines(&buf, fs); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("invalid JSON line %q", line)
+			}
+		}
+	})
+}

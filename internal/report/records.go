@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 )
@@ -39,23 +41,38 @@ func WriteRecords(w io.Writer, format string, r *Records) error {
 	}
 	if format == FormatJSON {
 		items := r.Items
-		if items == nil {
-			items = []any{}
+		if v := reflect.ValueOf(items); items == nil || v.Kind() == reflect.Slice && v.IsNil() {
+			items = []any{} // an empty list is [], never null
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(items)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(r.Columns, "\t"))
+	header := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		header[i] = oneCell(c)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, row := range r.Rows {
 		cells := make([]string, len(row))
 		for i, c := range row {
-			cells[i] = strings.NewReplacer("\n", " ", "\t", " ").Replace(c)
+			cells[i] = oneCell(c)
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
+}
+
+// oneCell keeps a value in its table cell: control characters (newline, tab, form feed, vertical tab and the
+// rest) would end the cell or the line in text/tabwriter, so they become spaces.
+func oneCell(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // FindingListFormats are the formats of a list of findings (findings list, detect): one row per finding in the
