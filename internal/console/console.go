@@ -109,7 +109,7 @@ func token(r *http.Request) string {
 
 // authorized runs the authorizer; it writes the refusal and returns false when the request may not proceed.
 func (c *Console) authorized(w http.ResponseWriter, r *http.Request, page bool) bool {
-	user, err := c.o.Authorize(r.Context(), token(r))
+	_, err := c.o.Authorize(r.Context(), token(r))
 	switch {
 	case err == nil:
 		return true
@@ -125,7 +125,6 @@ func (c *Console) authorized(w http.ResponseWriter, r *http.Request, page bool) 
 		c.o.Logger.Warn("console: the cluster could not check a token", "error", err)
 		writeError(w, http.StatusServiceUnavailable, "the cluster could not check the token; try again")
 	}
-	_ = user
 	return false
 }
 
@@ -353,7 +352,7 @@ func (c *Console) facets(r *http.Request) (any, int, error) {
 		"severities": []string{"info", "low", "medium", "high", "critical"}}, http.StatusOK, nil
 }
 
-// residualRules are the reconciliation rules about data a terminated instance left behind.
+// residual says whether a finding is reconciliation's report of data a terminated instance left behind.
 func residual(f finding.Finding) bool { return strings.Contains(f.Rule, "residual") }
 
 // reach says whether a finding tells who can reach the instance: posture's RBAC and exposure findings.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 )
@@ -51,28 +50,17 @@ func WriteRecords(w io.Writer, format string, r *Records) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	header := make([]string, len(r.Columns))
 	for i, c := range r.Columns {
-		header[i] = oneCell(c)
+		header[i] = safeText(c)
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, row := range r.Rows {
 		cells := make([]string, len(row))
 		for i, c := range row {
-			cells[i] = oneCell(c)
+			cells[i] = safeText(c)
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
-}
-
-// oneCell keeps a value in its table cell: control characters (newline, tab, form feed, vertical tab and the
-// rest) would end the cell or the line in text/tabwriter, so they become spaces.
-func oneCell(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 // FindingListFormats are the formats of a list of findings (findings list, detect): one row per finding in the

@@ -57,16 +57,22 @@ func summaryLine(v *view) string {
 	return fmt.Sprintf("%d %s: %s", len(v.findings), noun, strings.Join(parts, ", "))
 }
 
-// cell makes text safe for one tabwriter cell: tabs, newlines and other control characters would split the cell
-// or the line (and let a crafted message forge rows), and format characters such as bidi overrides would let it
-// reorder what the terminal shows, so they all become spaces; runs of spaces collapse.
-func cell(s string) string {
-	s = strings.Map(func(r rune) rune {
+// safeText replaces control characters (they split a cell or a line, and let a crafted message forge rows) and
+// format characters such as bidi overrides (they reorder what a terminal shows) with spaces.
+func safeText(s string) string {
+	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return ' '
 		}
 		return r
 	}, s)
+}
+
+// cell makes text safe for one tabwriter cell: tabs, newlines and other control characters would split the cell
+// or the line (and let a crafted message forge rows), and format characters such as bidi overrides would let it
+// reorder what the terminal shows, so they all become spaces; runs of spaces collapse.
+func cell(s string) string {
+	s = safeText(s)
 	s = strings.Join(strings.Fields(s), " ")
 	if s == "" {
 		return none
