@@ -26,8 +26,11 @@ type Options struct {
 	// could not be read (see ProbeCounter); ProbeWait bounds how long an exec waits for the count (default 500 ms:
 	// the kubelet counts a probe as soon as its exec returned, and a longer wait lets an exec that is no probe take a
 	// probe run that happened to end meanwhile).
-	Probes    ProbeCounter
-	ProbeWait time.Duration
+	// ProbeRefresh is how often the counts are read besides (default 1 s): the kubelet removes a container's
+	// series when it stops probing it, and only a series seen before can account for its last probe.
+	Probes       ProbeCounter
+	ProbeWait    time.Duration
+	ProbeRefresh time.Duration
 	// Settle is how long a new container in k8s.io may go unlisted by the CRI plugin before it counts as not made
 	// through it: the plugin lists a container once its CreateContainer returned, just after containerd's
 	// /containers/create event (default 2 s).
@@ -49,9 +52,8 @@ type Options struct {
 type Sensor struct {
 	o Options
 
-	probeMu   sync.Mutex
-	accounted map[string]uint64 // probeKey → the probe runs execs have accounted for
-	execs     sync.WaitGroup
+	probes probeAccount
+	execs  sync.WaitGroup
 }
 
 // New checks the options.
@@ -74,6 +76,9 @@ func New(o Options) (*Sensor, error) {
 	if o.ProbeWait == 0 {
 		o.ProbeWait = 500 * time.Millisecond
 	}
+	if o.ProbeRefresh == 0 {
+		o.ProbeRefresh = time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -95,9 +100,8 @@ func (s *Sensor) Run(ctx context.Context) error {
 		if err != nil {
 			s.o.Logger.Warn("the kubelet's probe counts could not be read: execs whose command ended before it could be read are reported without a probe account", "error", err)
 		}
-		s.probeMu.Lock()
-		s.accounted = runs
-		s.probeMu.Unlock()
+		s.probes.start(runs, time.Now())
+		s.execs.Go(func() { s.watchProbes(ctx) })
 	}
 	if err := s.Inventory(ctx); err != nil {
 		return err
@@ -261,14 +265,19 @@ func (s *Sensor) exec(ctx context.Context, ev Event) {
 	}
 	// The kubelet counts a probe once its exec returned: wait for the count without holding up other events.
 	s.execs.Go(func() {
-		x.Exec.KubeletProbe = s.probeRun(ctx, ce.Pod)
+		x.Exec.KubeletProbe, x.Exec.KubeletProbeLast = s.probeRun(ctx, ce.Pod)
 		s.o.Emit([]runtimeevent.Event{x})
 	})
 }
 
 // probeRun waits up to ProbeWait for a probe run of the pod's container that no exec has accounted for yet, and
-// accounts this exec for it: returns its probe type, or "" when the kubelet ran no probe.
-func (s *Sensor) probeRun(ctx context.Context, p *runtimeevent.Pod) string {
+// accounts this exec for it (see probeAccount): returns its probe type and whether it was the last probe of a
+// series the kubelet removed, or "" when the kubelet ran no probe.
+func (s *Sensor) probeRun(ctx context.Context, p *runtimeevent.Pod) (string, bool) {
+	keys := map[string]string{}
+	for _, typ := range probeTypes {
+		keys[typ] = probeKey(p.Namespace, p.Name, p.Container, typ)
+	}
 	deadline := time.Now().Add(s.o.ProbeWait)
 	for {
 		runs, err := s.o.Probes.ProbeRuns(ctx)
@@ -276,29 +285,36 @@ func (s *Sensor) probeRun(ctx context.Context, p *runtimeevent.Pod) string {
 			// A busy kubelet can fail one read: read again until the wait is over.
 			if time.Now().After(deadline) || ctx.Err() != nil {
 				s.o.Logger.Warn("the kubelet's probe counts could not be read; the exec is reported without a probe account", "error", err)
-				return ""
+				return "", false
 			}
 			runs = nil
 		}
-		s.probeMu.Lock()
-		if s.accounted == nil {
-			s.accounted = map[string]uint64{}
+		if typ, last, ok := s.probes.take(runs, keys, time.Now()); ok {
+			return typ, last
 		}
-		for _, typ := range []string{"Readiness", "Liveness", "Startup"} {
-			k := probeKey(p.Namespace, p.Name, p.Container, typ)
-			if runs[k] > s.accounted[k] {
-				s.accounted[k]++
-				s.probeMu.Unlock()
-				return typ
-			}
-		}
-		s.probeMu.Unlock()
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return ""
+			return "", false
 		}
 		select {
 		case <-time.After(100 * time.Millisecond):
 		case <-ctx.Done():
+		}
+	}
+}
+
+// watchProbes reads the kubelet's probe counts every ProbeRefresh, so that a series the kubelet removes (its pod
+// gone) is known to have existed when an exec of its last probe is reported.
+func (s *Sensor) watchProbes(ctx context.Context) {
+	tick := time.NewTicker(s.o.ProbeRefresh)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if runs, err := s.o.Probes.ProbeRuns(ctx); err == nil {
+				s.probes.observe(runs, time.Now())
+			}
 		}
 	}
 }

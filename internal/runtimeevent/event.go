@@ -111,6 +111,10 @@ type Exec struct {
 	// Startup) whose run the kubelet counted for the container when the exec happened and no other exec had
 	// accounted for: the kubelet's own account that this exec was its probe.
 	KubeletProbe string `json:"kubeletProbe,omitempty"`
+	// KubeletProbeLast: the run was the container's last probe, which the kubelet never counts or counts only
+	// until it removes the container's probe series as it stops probing it (its pod deleted); one exec per
+	// probe type and series is accounted so.
+	KubeletProbeLast bool `json:"kubeletProbeLast,omitempty"`
 }
 
 // Verb marks an audit envelope that carries an Event.
