@@ -10,7 +10,7 @@ export VNFGUARD_CONTROLPLANE_DIR ?= $(HOME)/.cache/vnfguard/k8s/v1.34.4
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: help build lab image controlplane node-deps prometheus-deps test unit e2e lint vulncheck fuzz bench demo clean
+.PHONY: help build lab image controlplane node-deps prometheus-deps tacker-deps test unit e2e lint vulncheck fuzz bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,6 +40,9 @@ node-deps: ## install Debian's containerd, runc, CNI plugins, busybox-static and
 prometheus-deps: ## install Debian's prometheus for test/e2e/metrics (when missing; as root)
 	bash hack/prometheus-deps.sh
 
+tacker-deps: ## install Debian's OpenStack libraries and RabbitMQ for the real Tacker of test/e2e/tacker (when missing; as root)
+	bash hack/tacker-deps.sh
+
 lint: ## gofmt, go vet, staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
@@ -51,13 +54,13 @@ vulncheck: ## govulncheck (pinned) against an offline database built from golang
 unit: node-deps ## unit tests (no control plane; the PostgreSQL store tests need hack/postgres.sh)
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test $$($(GO) list ./... | grep -v /test/e2e)
 
-e2e: controlplane node-deps prometheus-deps ## end-to-end tests against the real control plane (test/e2e/ha and incluster share hack/postgres.sh's PostgreSQL)
+e2e: controlplane node-deps prometheus-deps tacker-deps ## end-to-end tests against the real control plane (test/e2e/ha and incluster share hack/postgres.sh's PostgreSQL)
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -count=1 -timeout 20m -v ./test/e2e/...
 
 fuzz: ## run every fuzz target for FUZZTIME each (hack/fuzz.sh: brief minimising, one retry of the Go 1.26 deadline race)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 
-test: controlplane node-deps prometheus-deps lint vulncheck ## everything: lint, vulncheck, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
+test: controlplane node-deps prometheus-deps tacker-deps lint vulncheck ## everything: lint, vulncheck, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz
 

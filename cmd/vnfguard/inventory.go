@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/inventory/file"
 	"github.com/vnfguard/vnfguard/internal/inventory/sol003"
@@ -32,6 +34,10 @@ type inventorySource struct {
 	// takeOverSubscription subscribes to the VNFM's notifications now, when this replica becomes the leader (nil
 	// without a SOL003 subscription).
 	takeOverSubscription func()
+	// notified counts the SOL003 notifications accepted, by kind (nil for a file); collectors are the source's
+	// other metrics.
+	notified   func() []sol003.NotificationCount
+	collectors []prometheus.Collector
 }
 
 // sourceHealth is what /readyz and the metrics say about the source beyond its snapshot.
@@ -65,6 +71,10 @@ func openInventory(cfg *config.Config, path string, maySubscribe func() bool, lo
 			return nil, nil, err
 		}
 		scfg.MaySubscribe = maySubscribe
+		applied := notificationApplySeconds()
+		scfg.Applied = func(n *sol003.Notification, took time.Duration) {
+			applied.WithLabelValues(n.NotificationType).Observe(took.Seconds())
+		}
 		src, err := sol003.NewSource(scfg, logger)
 		if err != nil {
 			return nil, nil, err
@@ -92,7 +102,8 @@ func openInventory(cfg *config.Config, path string, maySubscribe func() bool, lo
 			}
 			return h
 		}
-		is := &inventorySource{Inventory: src, notifications: src.Handler(), health: health}
+		is := &inventorySource{Inventory: src, notifications: src.Handler(), health: health, notified: src.Notifications,
+			collectors: []prometheus.Collector{applied}}
 		if scfg.CallbackURI != "" {
 			is.takeOverSubscription = src.TakeOverSubscription
 		}
@@ -298,4 +309,26 @@ func recordInventoryHistory(src *inventorySource, path string, logger *slog.Logg
 		}
 	})
 	return nil
+}
+
+// notificationsCollector exports the SOL003 notifications accepted as vnfguard_sol003_notifications_total.
+type notificationsCollector func() []sol003.NotificationCount
+
+var notificationsDesc = prometheus.NewDesc("vnfguard_sol003_notifications_total",
+	"LCM notifications accepted from the VNFM (authenticated, well formed), by notificationType, LCM operation and operationState.",
+	[]string{"type", "operation", "state"}, nil)
+
+func (c notificationsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- notificationsDesc }
+
+func (c notificationsCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, n := range c() {
+		ch <- prometheus.MustNewConstMetric(notificationsDesc, prometheus.CounterValue, float64(n.Count), n.Type, n.Operation, n.State)
+	}
+}
+
+// notificationApplySeconds is how long a received notification takes to be in the inventory admission uses.
+func notificationApplySeconds() *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vnfguard_sol003_notification_apply_seconds",
+		Help:    "Time from receiving a VNFM's LCM notification to the inventory admission uses reflecting it (the instance fetched and swapped in), by notificationType.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"type"})
 }

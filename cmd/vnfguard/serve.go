@@ -478,8 +478,12 @@ func registerLookupMetrics(reg prometheus.Registerer, stream *cluster.Stream) {
 	}
 }
 
-// registerInventoryMetrics exports the inventory's size and age.
+// registerInventoryMetrics exports the inventory's size and age, and the VNFM's notifications received.
 func registerInventoryMetrics(reg prometheus.Registerer, inv *inventorySource) {
+	if inv.notified != nil {
+		reg.MustRegister(notificationsCollector(inv.notified))
+	}
+	reg.MustRegister(inv.collectors...)
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vnfguard_inventory_instances", Help: "VNF instances in the inventory in force."},
 			func() float64 { return float64(inv.Snapshot().Len()) }),

@@ -118,6 +118,9 @@ type Options struct {
 	RealNode bool
 	// StartTimeout bounds each component's wait for readiness (default 90 s).
 	StartTimeout time.Duration
+	// LeastPrivilegeVNFM gives the VNFM identity (tacker-vnfm) no cluster-admin: it reads namespaces and holds
+	// VNFMRole in the namespaces GrantVNFM names, as an operator registers a real Tacker's Kubernetes VIM.
+	LeastPrivilegeVNFM bool
 }
 
 // ControlPlane is a running local control plane.
@@ -261,7 +264,7 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err := cp.startAPIServer(ctx, opts); err != nil {
 		return cp, err
 	}
-	if err := cp.bindRoles(ctx); err != nil {
+	if err := cp.bindRoles(ctx, opts); err != nil {
 		return cp, err
 	}
 	if err := cp.installVNFGuardRBAC(ctx); err != nil {
@@ -499,10 +502,15 @@ func (cp *ControlPlane) addIdentity(name string) error {
 
 // bindRoles gives the human identities and the VNFM cluster-admin, so that RBAC never denies what a scenario does:
 // every denial must come from vnfguard.
-func (cp *ControlPlane) bindRoles(ctx context.Context) error {
+func (cp *ControlPlane) bindRoles(ctx context.Context, opts Options) error {
 	admin := cp.clients[Admin]
+	if opts.LeastPrivilegeVNFM {
+		if err := cp.installVNFMRole(ctx); err != nil {
+			return err
+		}
+	}
 	for _, id := range identities {
-		if !id.clusterAdmin {
+		if !id.clusterAdmin || (id.name == VNFM && opts.LeastPrivilegeVNFM) {
 			continue
 		}
 		crb := &rbacv1.ClusterRoleBinding{
@@ -555,6 +563,9 @@ func (cp *ControlPlane) startControllers(ctx context.Context, opts Options) erro
 		// v0.7.0 then uses its built-in ones (node and pod "fast"). Never configure ClusterExec: it would run
 		// exec'd commands on this host.
 		"--config", kwokConfig,
+		// Node leases: without them the node-lifecycle controller marks the node NotReady every ~50 s and its
+		// pods Ready=False, and a VNFM waiting for a Deployment to be ready (Tacker) times out.
+		"--node-lease-duration-seconds", "40",
 	})
 	if err != nil {
 		return err

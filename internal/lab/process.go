@@ -20,6 +20,9 @@ type process struct {
 	log     *os.File
 	done    chan struct{}
 	err     error // valid once done is closed
+	// group: the process leads its own process group (Setpgid), signalled whole: a launcher script and the
+	// children it starts.
+	group bool
 }
 
 // launch starts bin/name with args, stdout and stderr into WorkDir/name.log.
@@ -93,16 +96,26 @@ func (p *process) stop(grace time.Duration) {
 	if p == nil || p.exited() {
 		return
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		_ = p.cmd.Process.Kill()
+	if err := p.signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		_ = p.signal(syscall.SIGKILL)
 	}
 	select {
 	case <-p.done:
+		if p.group {
+			_ = p.signal(syscall.SIGKILL) // children that outlived their parent
+		}
 		return
 	case <-time.After(grace):
 	}
-	_ = p.cmd.Process.Kill()
+	_ = p.signal(syscall.SIGKILL)
 	<-p.done
+}
+
+func (p *process) signal(sig syscall.Signal) error {
+	if p.group {
+		return syscall.Kill(-p.cmd.Process.Pid, sig)
+	}
+	return p.cmd.Process.Signal(sig)
 }
 
 // tail returns the last n lines of the process's log, for error messages.

@@ -15,7 +15,9 @@ pods/ephemeralcontainers (kubectl debug).
 Restricted, for everyone:
   - pods of a VNF instance that the NFVO says is STOPPED or NOT_INSTANTIATED, or that claims an instance the
     inventory no longer knows;
-  - pods being deleted (a terminating pod still holds the VNF's data and credentials).
+  - pods being deleted (a terminating pod still holds the VNF's data and credentials);
+  - pods of an instance whose TERMINATE is under way (the VNFM deletes its pods some seconds into the operation:
+    until then they hold the data the termination is about to release).
 
 Restricted in protected namespaces: every identity that is not break-glass. A break-glass identity is allowed into a
 running VNF's pods, and each such use is recorded as a finding.
@@ -56,6 +58,9 @@ func (c lifecycleAccessCheck) Evaluate(_ context.Context, a *Attributes, out []V
 	}
 	if inst := b.Instance; inst != nil && inst.Dormant() {
 		return append(out, violation(c, field, what+" into pod "+pod.Name+" of VNF instance "+inst.ID+", which the NFVO says is "+inst.State()+": denied for everyone, break-glass included")), nil
+	}
+	if inst := b.Instance; inst != nil && inst.Terminating() {
+		return append(out, violation(c, field, what+" into pod "+pod.Name+" of VNF instance "+inst.ID+", whose TERMINATE is under way ("+inst.ActiveOperation.State+"): denied for everyone, break-glass included")), nil
 	}
 	if !a.Protected {
 		return out, nil

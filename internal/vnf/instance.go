@@ -115,6 +115,11 @@ func (i *Instance) Running() bool { return i.State() == string(Instantiated) }
 // data must not be mounted (FGT1609.501).
 func (i *Instance) Dormant() bool { return !i.Running() }
 
+// Terminating reports whether the VNFM is terminating the instance: a TERMINATE operation is in progress.
+func (i *Instance) Terminating() bool {
+	return i.ActiveOperation != nil && i.ActiveOperation.Operation == "TERMINATE"
+}
+
 // OperationInProgress reports whether the VNFM is carrying out an LCM operation on the instance.
 func (i *Instance) OperationInProgress() bool { return i.ActiveOperation != nil }
 

@@ -69,6 +69,9 @@ type Config struct {
 	// does not carry them, and admission's image-provenance check binds an instance's images to its package. It is
 	// asked whenever an instance is taken in (a list or a notification), and must be cheap and safe for concurrent use.
 	DeclaredImages func(vnfdID string) []vnf.DeclaredImage
+	// Applied, when set, is told of each notification the endpoint received once the inventory admission uses
+	// reflects it, with the time from its receipt (the metric of how fast a VNFM's change reaches admission).
+	Applied func(n *Notification, took time.Duration)
 }
 
 // Backoff is exponential backoff with jitter: the n-th consecutive failure waits a random time in

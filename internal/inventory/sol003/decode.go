@@ -215,6 +215,8 @@ type Notification struct {
 	OperationState     string    `json:"operationState,omitempty"`
 	Operation          string    `json:"operation,omitempty"`
 	VnfLcmOpOccID      string    `json:"vnfLcmOpOccId,omitempty"`
+	// Received is when the endpoint received it (zero for one not received through Handler).
+	Received time.Time `json:"-"`
 }
 
 // DecodeNotification decodes and checks an LCM notification body.

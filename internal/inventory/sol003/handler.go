@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 // maxNotification bounds a notification body; FULL verbosity lists affected resources, so allow a generous size.
@@ -22,6 +23,7 @@ func (s *Source) Handler() http.Handler {
 }
 
 func (s *Source) serveNotification(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
 	switch r.Method {
 	case http.MethodGet:
 		w.WriteHeader(http.StatusNoContent)
@@ -53,7 +55,9 @@ func (s *Source) serveNotification(w http.ResponseWriter, r *http.Request) {
 		s.logger.Warn("SOL003 notification rejected: malformed", "error", err.Error(), "remote", r.RemoteAddr)
 		return
 	}
+	n.Received = received
 	w.WriteHeader(http.StatusNoContent)
+	s.notified.add(n)
 	s.logger.Debug("SOL003 notification", "notificationType", n.NotificationType, "vnfInstance", n.VnfInstanceID,
 		"operation", n.Operation, "operationState", n.OperationState)
 	s.enqueue(n)

@@ -45,6 +45,8 @@ type Source struct {
 	opStarted map[string]time.Time // instance id → when its ActiveOperation began
 	derived   map[string]derived   // what notifications taught about instances, kept across resyncs
 	digests   map[string]digest    // instance id → digest of the instance value in force
+
+	notified notifiedCounts
 }
 
 // digest caches the hash of an instance for snapshot versions: instances in a snapshot are never modified, so a
@@ -459,6 +461,14 @@ func (s *Source) apply(ctx context.Context, batch []*Notification) error {
 	}
 	if len(changes) > 0 {
 		s.commit(changes)
+		if s.cfg.Applied != nil {
+			now := time.Now()
+			for _, n := range batch {
+				if !n.Received.IsZero() {
+					s.cfg.Applied(n, now.Sub(n.Received))
+				}
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,421 @@
+package tacker
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/lab"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+const namespace = "vnf-cnf"
+
+// guardConfig is vnfguard's configuration against the real Tacker: its SOL003 API on loopback (plain HTTP: Tacker
+// runs noauth), a subscription whose callback is vnfguard's notification endpoint with Basic credentials, and the
+// package's image declared in the packages file.
+func guardConfig(tackerURL, callback, passwordFile, packagesFile string) string {
+	return `apiVersion: vnfguard.io/v1alpha1
+kind: Config
+protectedNamespaces:
+  selector:
+    matchLabels: {vnfguard.io/protected: "true"}
+instanceLabel: tacker_vnf_instance_id
+identities:
+  vnfm: {users: [` + lab.VNFM + `]}
+  breakGlass: {groups: ["` + lab.GroupBreakGlass + `"]}
+  administrators: {users: [` + lab.Admin + `]}
+  # kwok plays the kubelet and patches pods itself where a kubelet writes only their status and deletes them.
+  controllers: {users: [system:kube-controller-manager, ` + lab.KWOK + `]}
+registries:
+  allowed: ["` + lab.Registry + `"]
+inventory:
+  sol003:
+    apiRoot: ` + tackerURL + `
+    insecure: true
+    timeout: 10s
+    resyncInterval: 1m
+    callbackURL: ` + callback + `
+    notificationUsername: tacker
+    notificationPasswordFile: ` + passwordFile + `
+    packagesFile: ` + packagesFile + `
+reconcile:
+  for: 0s
+`
+}
+
+// TestTackerLifecycle: the real Tacker onboards the lab's CNF package and drives an instance through create,
+// instantiate, scale out, heal, terminate and delete; vnfguard reads every step from Tacker's notifications and
+// list, admits everything Tacker does and raises no finding. Then the attacks: a fake VNFC carrying the live
+// instance's label made by another identity, and exec into the instance's pods while its TERMINATE runs.
+func TestTackerLifecycle(t *testing.T) {
+	cp := start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	if err := cp.EnsureNamespace(ctx, namespace, map[string]string{"vnfguard.io/protected": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.GrantVNFM(ctx, namespace); err != nil {
+		t.Fatal(err)
+	}
+	admin, _ := cp.ClientFor(lab.Admin)
+	oncall, _ := cp.ClientFor(lab.BreakGlass)
+	mallory, _ := cp.ClientFor(lab.Attacker)
+
+	tk, err := cp.StartTacker(ctx, lab.TackerOptions{Tree: suite.tree})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tk.Stop()
+	defer func() {
+		if t.Failed() {
+			t.Logf("Tacker's logs:\n%s", tk.Logs(40))
+		}
+	}()
+
+	// The package: the lab's image by digest, declared to vnfguard for the package's vnfdId.
+	pkg := lab.CNFPackage{VnfdID: "b1e2c3d4-0000-4000-8000-00000000c0f1", Provider: "Acme", Product: "EdgeCNF", Namespace: namespace,
+		Image: lab.ImageRef("edge-cnf")}
+	zip, err := pkg.Zip(suite.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	passwordFile, packagesFile := filepath.Join(dir, "notification-password"), filepath.Join(dir, "packages.yaml")
+	historyFile := filepath.Join(dir, "inventory-history.jsonl")
+	packages := "apiVersion: vnfguard.io/v1alpha1\nkind: Inventory\nvnfPackages:\n  - vnfdId: " + pkg.VnfdID +
+		"\n    images: [{name: cnf, image: \"" + pkg.Image + "\"}]\n"
+	for path, value := range map[string]string{passwordFile: "n0tify\n", packagesFile: packages} {
+		if err := os.WriteFile(path, []byte(value), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	guardURL, err := cp.GuardURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback := guardURL + "/sol003/notifications"
+	configPath := filepath.Join(dir, "vnfguard.yaml")
+	if err := os.WriteFile(configPath, []byte(guardConfig(tk.URL, callback, passwordFile, packagesFile)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	guard, err := cp.StartVNFGuard(ctx, suite.binary, configPath, "--store", filepath.Join(dir, "findings.db"),
+		"--inventory-history", historyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guard.Stop()
+	// Registering vnfguard, the lab proves the webhook is called with a dry-run host-takeover pod: its denial is
+	// the only finding before the lifecycle starts.
+	registration := len(guard.Findings())
+	st, _, err := guard.Ready(ctx)
+	if err != nil || !st.Inventory.Loaded || st.Inventory.Instances != 0 || !strings.HasPrefix(st.Inventory.Source, "sol003:") {
+		t.Fatalf("/readyz: %+v, %v; want an empty inventory loaded from Tacker", st, err)
+	}
+	waitFor(t, ctx, "vnfguard's subscription at Tacker", time.Minute, func() bool {
+		subs, err := tk.Subscriptions(ctx)
+		return err == nil && slices.Contains(subs, callback)
+	})
+
+	step := func(name string) time.Time {
+		t.Logf("step: %s", name)
+		return time.Now()
+	}
+	// Onboard and create: VnfIdentifierCreation puts the instance in vnfguard's inventory, NOT_INSTANTIATED.
+	step("onboard the CNF package")
+	if _, err := tk.Onboard(ctx, zip); err != nil {
+		t.Fatal(err)
+	}
+	step("create the VNF instance")
+	inst, err := tk.CreateInstance(ctx, pkg.VnfdID, "edge-cnf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := inst.ID
+	waitRecord(t, ctx, historyFile, "the created instance, NOT_INSTANTIATED", func(r vnf.Record) bool {
+		i := instanceIn(r, id)
+		return i != nil && i.InstantiationState == vnf.NotInstantiated
+	})
+
+	// Instantiate: Tacker creates the Deployment (labelled) as tacker-vnfm; its pods come from the ReplicaSet.
+	step("instantiate")
+	op, err := tk.Operation(ctx, id, "instantiate", tk.InstantiateRequest(namespace, lab.CNFDefinitionFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.WaitOperation(ctx, op, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	waitRecord(t, ctx, historyFile, "the instance INSTANTIATED and STARTED, no operation active", func(r vnf.Record) bool {
+		i := instanceIn(r, id)
+		return i != nil && i.InstantiationState == vnf.Instantiated && i.InstantiatedVnfInfo != nil &&
+			i.InstantiatedVnfInfo.VnfState == vnf.Started && i.Derived.ActiveOperation == nil && i.Derived.Namespace == namespace
+	})
+	pods := cnfPods(t, ctx, admin, 2) // the VNFD's initial delta of VDU2
+	inst, err = tk.Instance(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(inst.Pods())), pods) {
+		t.Errorf("Tacker reports VNFCs %v, the cluster runs pods %v", inst.Pods(), pods)
+	}
+
+	// Scale out by one step of vdu2_aspect: one more replica (delta_1).
+	step("scale out")
+	if op, err = tk.Operation(ctx, id, "scale", map[string]any{"type": "SCALE_OUT", "aspectId": "vdu2_aspect", "numberOfSteps": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.WaitOperation(ctx, op, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	pods = cnfPods(t, ctx, admin, 3)
+
+	// Heal one VNFC: Tacker deletes its pod and the ReplicaSet makes another.
+	step("heal")
+	if inst, err = tk.Instance(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	vnfc := inst.InstantiatedVnfInfo.VnfcInfo[0].ID
+	if op, err = tk.Operation(ctx, id, "heal", map[string]any{"vnfcInstanceId": []string{vnfc}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tk.WaitOperation(ctx, op, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	healed := cnfPods(t, ctx, admin, 3)
+	if slices.Equal(healed, pods) {
+		t.Errorf("heal of VNFC %s replaced no pod: %v", vnfc, healed)
+	}
+	pods = healed
+
+	benign := guard.Findings()[registration:]
+	if len(benign) > 0 {
+		t.Fatalf("the benign lifecycle through Tacker (onboard, create, instantiate, scale, heal) raised findings:\n%s", describe(benign))
+	}
+
+	// Break-glass: the on-call engineer may exec into the running CNF (and leaves a break-glass record).
+	if err := lab.Exec(ctx, oncall, lab.ExecGET, namespace, pods[0]); !errors.Is(err, lab.ErrPastAdmission) {
+		t.Fatalf("break-glass exec into the instantiated CNF: %v; want it past admission", err)
+	}
+
+	// Attack: a fake VNFC carrying the live instance's label, created by an identity that is not the VNFM.
+	step("attack: fake VNFC with the instance's label")
+	fake := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "edge-cnf-fake", Namespace: namespace,
+		Labels: map[string]string{"tacker_vnf_instance_id": id, "app": lab.CNFWorkload}},
+		Spec: lab.RestrictedPodSpec("cnf", pkg.Image, []string{"/bin/sleep", "infinity"})}
+	_, err = mallory.CoreV1().Pods(namespace).Create(ctx, fake, metav1.CreateOptions{})
+	if !lab.IsWebhookDenial(err) || !strings.Contains(err.Error(), "vnf-instantiation") {
+		t.Errorf("mallory's pod with instance %s's label: %v; want a vnf-instantiation denial", id, err)
+	}
+
+	// Terminate: while the operation runs, the pods still exist; exec into them is refused.
+	step("terminate (exec into the instance's pods while it runs)")
+	if op, err = tk.Operation(ctx, id, "terminate", map[string]any{"terminationType": "GRACEFUL", "gracefulTerminationTimeout": 5}); err != nil {
+		t.Fatal(err)
+	}
+	var denial error
+	deadline := time.Now().Add(30 * time.Second)
+	for denial == nil && time.Now().Before(deadline) {
+		err := lab.Exec(ctx, oncall, lab.ExecGET, namespace, pods[0])
+		switch {
+		case lab.IsWebhookDenial(err):
+			denial = err
+		case errors.Is(err, lab.ErrPastAdmission):
+			time.Sleep(20 * time.Millisecond)
+		default:
+			t.Fatalf("exec into %s during TERMINATE: %v (the pod went before vnfguard refused an exec)", pods[0], err)
+		}
+	}
+	if denial == nil || !strings.Contains(denial.Error(), "lifecycle-access") {
+		t.Errorf("exec into %s while its instance's TERMINATE runs: %v; want a lifecycle-access denial", pods[0], denial)
+	}
+	if err := tk.WaitOperation(ctx, op, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	cnfPods(t, ctx, admin, 0)
+	waitRecord(t, ctx, historyFile, "the instance NOT_INSTANTIATED, terminated", func(r vnf.Record) bool {
+		i := instanceIn(r, id)
+		return i != nil && i.InstantiationState == vnf.NotInstantiated && i.Derived.TerminatedAt != nil
+	})
+
+	step("delete the instance")
+	if err := tk.DeleteInstance(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	waitRecord(t, ctx, historyFile, "the instance gone", func(r vnf.Record) bool { return instanceIn(r, id) == nil })
+
+	// Every operation was in vnfguard's inventory while it ran (STARTING, PROCESSING: what lets the VNFM's own
+	// changes in), and vnfguard received each of Tacker's notifications exactly once.
+	records, err := readHistory(historyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"INSTANTIATE", "SCALE", "HEAL", "TERMINATE"} {
+		seen := false
+		for _, r := range records {
+			if i := instanceIn(r, id); i != nil && i.Derived.ActiveOperation != nil && i.Derived.ActiveOperation.Operation == op {
+				seen = true
+			}
+		}
+		if !seen {
+			t.Errorf("vnfguard's inventory never showed %s in progress for %s", op, id)
+		}
+	}
+	metrics, err := guard.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"VnfIdentifierCreationNotification//": 1, "VnfIdentifierDeletionNotification//": 1,
+	}
+	for _, op := range []string{"INSTANTIATE", "SCALE", "HEAL", "TERMINATE"} {
+		for _, state := range []string{"STARTING", "PROCESSING", "COMPLETED"} {
+			want["VnfLcmOperationOccurrenceNotification/"+op+"/"+state] = 1
+		}
+	}
+	got := map[string]float64{}
+	for _, m := range family(t, metrics, "vnfguard_sol003_notifications_total").GetMetric() {
+		l := labels(m)
+		got[l["type"]+"/"+l["operation"]+"/"+l["state"]] = m.GetCounter().GetValue()
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("notifications vnfguard received from Tacker (type/operation/state: count):\n got %v\nwant %v", got, want)
+	}
+	// How fast each notification reached the inventory admission uses (docs/benchmarks.md).
+	for _, m := range family(t, metrics, "vnfguard_sol003_notification_apply_seconds").GetMetric() {
+		h := m.GetHistogram()
+		within := "more than 10 s"
+		for _, b := range h.GetBucket() {
+			if b.GetCumulativeCount() == h.GetSampleCount() {
+				within = fmt.Sprintf("%g ms", b.GetUpperBound()*1000)
+				break
+			}
+		}
+		t.Logf("notification → inventory in force: %s: %d notifications, mean %.1f ms, all within %s",
+			labels(m)["type"], h.GetSampleCount(), h.GetSampleSum()/float64(h.GetSampleCount())*1000, within)
+	}
+}
+
+func family(t *testing.T, text, name string) *dto.MetricFamily {
+	t.Helper()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("vnfguard's /metrics: %v", err)
+	}
+	f, ok := fams[name]
+	if !ok {
+		t.Fatalf("vnfguard's /metrics has no %s", name)
+	}
+	return f
+}
+
+func labels(m *dto.Metric) map[string]string {
+	out := map[string]string{}
+	for _, l := range m.GetLabel() {
+		out[l.GetName()] = l.GetValue()
+	}
+	return out
+}
+
+// cnfPods waits until the CNF's Deployment has exactly n pods Running (none terminating) and returns their names.
+func cnfPods(t *testing.T, ctx context.Context, cs kubernetes.Interface, n int) []string {
+	t.Helper()
+	var names []string
+	waitFor(t, ctx, "the CNF's pods", 2*time.Minute, func() bool {
+		list, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{LabelSelector: "app=" + lab.CNFWorkload})
+		if err != nil {
+			return false
+		}
+		names = names[:0]
+		for _, p := range list.Items {
+			if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+				return false
+			}
+			names = append(names, p.Name)
+		}
+		return len(names) == n
+	})
+	slices.Sort(names)
+	return names
+}
+
+func instanceIn(r vnf.Record, id string) *vnf.RecordInstance {
+	for i := range r.Instances {
+		if r.Instances[i].ID == id {
+			return &r.Instances[i]
+		}
+	}
+	return nil
+}
+
+// waitRecord waits until the newest record of vnfguard's inventory history satisfies ok, and returns it.
+func waitRecord(t *testing.T, ctx context.Context, path, what string, ok func(vnf.Record) bool) vnf.Record {
+	t.Helper()
+	var last vnf.Record
+	waitFor(t, ctx, "vnfguard's inventory: "+what, time.Minute, func() bool {
+		records, err := readHistory(path)
+		if err != nil || len(records) == 0 {
+			return false
+		}
+		last = records[len(records)-1]
+		return ok(last)
+	})
+	return last
+}
+
+func readHistory(path string) ([]vnf.Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []vnf.Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var r vnf.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
+}
+
+func waitFor(t *testing.T, ctx context.Context, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if ok() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", within, what)
+}
+
+func describe(fs []finding.Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&b, "  %s (%s, %s, %s): %s\n", f.Rule, f.Source, f.Identity, f.Time.Format(time.StampMilli), f.Message)
+	}
+	return b.String()
+}
