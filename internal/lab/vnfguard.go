@@ -56,6 +56,8 @@ type ReadyStatus struct {
 		Version    string  `json:"version"`
 		Instances  int     `json:"instances"`
 		AgeSeconds float64 `json:"ageSeconds"`
+		// Subscribed: whether the SOL003 subscription exists (nil without one configured).
+		Subscribed *bool `json:"subscribed"`
 	} `json:"inventory"`
 	// Election says whether this replica runs the singletons (leader, follower, or standalone).
 	Election struct {

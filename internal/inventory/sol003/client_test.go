@@ -114,7 +114,7 @@ func TestMutualTLS(t *testing.T) {
 }
 
 func TestSubscribeCreatedThenSeeOther(t *testing.T) {
-	e := newEnv(t, vnfmtest.Options{ClientID: clientID, ClientSecret: secret}, nil)
+	e := newEnv(t, vnfmtest.Options{ClientID: clientID, ClientSecret: secret, SeeOther: true}, nil)
 	c := e.src.Client()
 	req := NewSubscriptionRequest(e.cfg.CallbackURI, notifyUser, notifyPass)
 	first, err := c.Subscribe(context.Background(), req)
@@ -127,12 +127,12 @@ func TestSubscribeCreatedThenSeeOther(t *testing.T) {
 	if subs := e.vnfm.Subscriptions(); len(subs) != 1 || subs[first] != e.cfg.CallbackURI {
 		t.Fatalf("VNFM holds %v, want one subscription to %s", subs, e.cfg.CallbackURI)
 	}
-	// A callback that does not answer the VNFM's test GET with 204 is refused (422), and the VNFM reports the
-	// endpoint's 404 as outside the notification contract.
+	// A callback that does not answer the VNFM's test GET with 204 is refused (500, as Tacker answers), and the
+	// VNFM reports the endpoint's 404 as outside the notification contract.
 	bad := NewSubscriptionRequest(e.callback.URL+"/nowhere", notifyUser, notifyPass)
 	_, err = c.Subscribe(context.Background(), bad)
-	if se, ok := errorsAs[*StatusError](err); !ok || se.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("subscribing an endpoint that fails the test: %v, want HTTP 422", err)
+	if se, ok := errorsAs[*StatusError](err); !ok || se.Status != http.StatusInternalServerError || !se.Temporary() {
+		t.Fatalf("subscribing an endpoint that fails the test: %v, want HTTP 500, retried", err)
 	}
 	if v := e.vnfm.TakeViolations(); len(v) != 1 || !strings.Contains(v[0].Error(), "(HTTP 404)") {
 		t.Fatalf("violations %v, want the endpoint's 404", v)

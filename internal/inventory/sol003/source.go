@@ -351,6 +351,7 @@ func (s *Source) fail(what string, err error) {
 }
 
 func (s *Source) subscribe(ctx context.Context) error {
+	s.replaceEarlierSubscriptions(ctx)
 	req := NewSubscriptionRequest(s.cfg.CallbackURI, s.cfg.NotificationUsername, s.cfg.NotificationPassword)
 	id, err := s.client.Subscribe(ctx, req)
 	if err != nil {

@@ -116,12 +116,42 @@ func TestTackerLifecycle(t *testing.T) {
 	if err := os.WriteFile(configPath, []byte(guardConfig(tk.URL, callback, passwordFile, packagesFile)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	guard, err := cp.StartVNFGuard(ctx, suite.binary, configPath, "--store", filepath.Join(dir, "findings.db"),
-		"--inventory-history", historyFile)
-	if err != nil {
-		t.Fatal(err)
+	startGuard := func() *lab.Guard {
+		t.Helper()
+		g, err := cp.StartVNFGuard(ctx, suite.binary, configPath, "--store", filepath.Join(dir, "findings.db"),
+			"--inventory-history", historyFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
 	}
+	ownSubscriptions := func() int {
+		subs, err := tk.Subscriptions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, s := range subs {
+			if s == callback {
+				n++
+			}
+		}
+		return n
+	}
+	// vnfguard subscribes; restarted, it subscribes again. Tacker creates a second subscription to the same URI
+	// rather than answering 303, and would then send every notification twice: vnfguard deletes its earlier one.
+	guard := startGuard()
+	waitFor(t, ctx, "vnfguard's subscription at Tacker", time.Minute, func() bool { return ownSubscriptions() == 1 })
+	guard.Stop()
+	guard = startGuard()
 	defer guard.Stop()
+	waitFor(t, ctx, "the restarted vnfguard's subscription", time.Minute, func() bool {
+		st, _, err := guard.Ready(ctx)
+		return err == nil && st.Inventory.Subscribed != nil && *st.Inventory.Subscribed
+	})
+	if n := ownSubscriptions(); n != 1 {
+		t.Fatalf("Tacker holds %d subscriptions to vnfguard's callback after a restart, want 1", n)
+	}
 	// Registering vnfguard, the lab proves the webhook is called with a dry-run host-takeover pod: its denial is
 	// the only finding before the lifecycle starts.
 	registration := len(guard.Findings())
@@ -129,10 +159,6 @@ func TestTackerLifecycle(t *testing.T) {
 	if err != nil || !st.Inventory.Loaded || st.Inventory.Instances != 0 || !strings.HasPrefix(st.Inventory.Source, "sol003:") {
 		t.Fatalf("/readyz: %+v, %v; want an empty inventory loaded from Tacker", st, err)
 	}
-	waitFor(t, ctx, "vnfguard's subscription at Tacker", time.Minute, func() bool {
-		subs, err := tk.Subscriptions(ctx)
-		return err == nil && slices.Contains(subs, callback)
-	})
 
 	step := func(name string) time.Time {
 		t.Logf("step: %s", name)

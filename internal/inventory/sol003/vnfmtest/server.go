@@ -38,6 +38,10 @@ type Options struct {
 	OnProcessing func(instanceID, operation string)
 	// CallbackClient sends notifications (http.DefaultClient's settings when nil).
 	CallbackClient *http.Client
+	// SeeOther answers a subscription to a callback URI and filter already subscribed with 303 See Other and the
+	// existing subscription, as SOL013 allows. Without it the server does what Tacker 11.0.0 does: it creates
+	// another subscription, and every notification is then sent once per subscription.
+	SeeOther bool
 }
 
 // Server is a VNFM that speaks SOL003 VNF LCM v2 and checks every exchange against ETSI's OpenAPI documents.
@@ -476,7 +480,7 @@ func (s *Server) subscribe(w *recorder, r *http.Request, body []byte) {
 	sub.filterKey = req.CallbackURI + "\x00" + string(filter)
 	s.mu.Lock()
 	for _, existing := range s.subs {
-		if existing.filterKey == sub.filterKey {
+		if s.opts.SeeOther && existing.filterKey == sub.filterKey {
 			s.mu.Unlock()
 			w.Header().Set("Location", s.URL+BasePath+"/subscriptions/"+existing.ID)
 			w.WriteHeader(http.StatusSeeOther)
@@ -484,9 +488,10 @@ func (s *Server) subscribe(w *recorder, r *http.Request, body []byte) {
 		}
 	}
 	s.mu.Unlock()
-	// SOL013 8.3.4: the API producer tests the notification endpoint before creating the subscription.
+	// SOL013 8.3.4: the API producer tests the notification endpoint before creating the subscription. Tacker
+	// answers a failed test with 500 (its TestNotificationFailed), not a 4xx.
 	if err := s.testCallback(r.Context(), sub); err != nil {
-		problem(w, http.StatusUnprocessableEntity, "the notification endpoint test failed: "+err.Error())
+		problem(w, http.StatusInternalServerError, "the notification endpoint test failed: "+err.Error())
 		return
 	}
 	s.mu.Lock()

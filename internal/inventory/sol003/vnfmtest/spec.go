@@ -86,6 +86,9 @@ func load(name, basePath string) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load ETSI OpenAPI %s: %w", name, err)
 	}
+	if err := correctSubscriptionList(doc); err != nil {
+		return nil, fmt.Errorf("load ETSI OpenAPI %s: %w", name, err)
+	}
 	// The documents name http(s)://127.0.0.1 without a port; the router must match any host and port.
 	doc.Servers = openapi3.Servers{{URL: basePath}}
 	if basePath == "" {
@@ -96,4 +99,26 @@ func load(name, basePath string) (*Spec, error) {
 		return nil, fmt.Errorf("route ETSI OpenAPI %s: %w", name, err)
 	}
 	return &Spec{Doc: doc, Router: router}, nil
+}
+
+// correctSubscriptionList fixes an erratum of the published document: its response Subscriptions.Get.200 (GET
+// /subscriptions) has the schema of one LccnSubscription, although its own description says the body "shall
+// contain in an array the representations of all active subscriptions", and Tacker
+// answers with an array. The checks use an array of LccnSubscription.
+func correctSubscriptionList(doc *openapi3.T) error {
+	if doc.Components == nil || doc.Components.Responses == nil {
+		return nil // the notification document has no subscriptions
+	}
+	resp := doc.Components.Responses["Subscriptions.Get.200"]
+	if resp == nil {
+		return nil
+	}
+	media := resp.Value.Content.Get("application/json")
+	if media == nil || media.Schema == nil || media.Schema.Value == nil || media.Schema.Value.Type.Is(openapi3.TypeArray) {
+		return fmt.Errorf("response Subscriptions.Get.200 is no longer the known erratum (a single LccnSubscription): review correctSubscriptionList")
+	}
+	list := openapi3.NewArraySchema()
+	list.Items = media.Schema
+	media.Schema = openapi3.NewSchemaRef("", list)
+	return nil
 }
