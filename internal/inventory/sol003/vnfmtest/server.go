@@ -38,6 +38,9 @@ type Options struct {
 	OnProcessing func(instanceID, operation string)
 	// CallbackClient sends notifications (http.DefaultClient's settings when nil).
 	CallbackClient *http.Client
+	// DiscloseAccessInfo returns the VIM credentials in vimConnectionInfo.*.accessInfo (password, bearer_token,
+	// client_secret), as Tacker did before 11.0.0; by default they are stripped, as Tacker 11 does (credentials.go).
+	DiscloseAccessInfo bool
 }
 
 // Server is a VNFM that speaks SOL003 VNF LCM v2 and checks every exchange against ETSI's OpenAPI documents.
@@ -63,6 +66,7 @@ type Server struct {
 	faults     []*Fault
 	violations []error
 	requests   []string // "METHOD path" of every API request, for tests
+	vimSecrets []string // the secret values of the instances' accessInfo (credentials.go)
 	drop       bool
 	closed     bool
 }
@@ -440,7 +444,7 @@ func (s *Server) marshal(id string) (json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
-	data, err := json.Marshal(inst)
+	data, err := json.Marshal(s.served(inst))
 	return data, err == nil
 }
 
