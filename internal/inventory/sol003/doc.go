@@ -14,6 +14,12 @@
 // it. A page with one bad instance is rejected whole: a partial inventory would make the missing instances' pods
 // look rogue.
 //
+// The VNFM must not return the VIM's credentials (SOL003 4.4.1.6). The decoder records the JSON paths of the
+// credential-bearing fields (vnf.IsCredentialKey) an instance's vimConnectionInfo carries with a value in
+// vnf.Instance.DisclosedCredentials, names only: accessInfo is not kept, and such fields are dropped from
+// interfaceInfo and extra, so that no value reaches a snapshot, the inventory history or a log (credentials.go).
+// Reconciliation turns them into the vnfm-discloses-vim-credentials finding.
+//
 // Source is the vnf.Inventory (and vnf.Historian). Run lists the instances, retrying with exponential backoff and
 // jitter (1 s doubling to 1 min by default), subscribes when a callback URI is configured, then lists everything
 // again every resync interval (5 min) to repair missed notifications. Handler is the notification endpoint: GET

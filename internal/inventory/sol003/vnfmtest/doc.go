@@ -21,5 +21,6 @@
 // callback URI and filter, a test GET of the callback first), LCM operations driven from Go (Create, Instantiate,
 // Operate, Scale, Heal, Terminate, Delete) that change the instance as Tacker does and notify every subscriber
 // (STARTING, PROCESSING, COMPLETED; creation and deletion), and fault injection (Inject: delay, error status,
-// malformed body, looping paging; DropNotifications).
+// malformed body, looping paging; DropNotifications). Instances carry VIM credentials in accessInfo, stripped from
+// every answer as Tacker 11 strips them unless Options.DiscloseAccessInfo (credentials.go).
 package vnfmtest
