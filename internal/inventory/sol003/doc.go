@@ -4,7 +4,8 @@
 //
 // Client calls {apiRoot}/vnflcm/v2 with the Version header (2.0.0), OAuth 2.0 client credentials when a token URL
 // is configured (a 401 fetches a new token once) and mutual TLS when a client certificate is. ListInstances
-// follows the Link rel="next" of SOL013 paging (nextpage_opaque_marker), refusing a link that loops, leaves the
+// asks for all_fields (by default a VNFM leaves instantiatedVnfInfo, vimConnectionInfo and metadata out of a list)
+// and follows the Link rel="next" of SOL013 paging (nextpage_opaque_marker), refusing a link that loops, leaves the
 // VNFM's host, or a list of more than 10 000 pages. Subscribe creates the LccnSubscription (the three notification
 // types, HTTP Basic credentials for the callback) and takes a 303 See Other as the existing subscription.
 //

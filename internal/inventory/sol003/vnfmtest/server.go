@@ -406,6 +406,11 @@ func (s *Server) list(w *recorder, r *http.Request, loop bool) bool {
 		}
 		offset = n
 	}
+	allFields, refused := selection(r.URL.Query())
+	if refused != "" {
+		problem(w, http.StatusBadRequest, refused)
+		return true
+	}
 	s.mu.Lock()
 	ids := s.order
 	end := len(ids)
@@ -415,6 +420,9 @@ func (s *Server) list(w *recorder, r *http.Request, loop bool) bool {
 	page := []json.RawMessage{}
 	for _, id := range ids[min(offset, len(ids)):end] {
 		if data, ok := s.marshal(id); ok {
+			if !allFields {
+				data = excludeDefault(data)
+			}
 			page = append(page, data)
 		}
 	}
@@ -428,8 +436,10 @@ func (s *Server) list(w *recorder, r *http.Request, loop bool) bool {
 	case loop: // the page links to itself
 		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, r.URL.RequestURI()))
 	case end < len(ids):
-		marker := base64.RawURLEncoding.EncodeToString([]byte("offset=" + strconv.Itoa(end)))
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s/vnf_instances?nextpage_opaque_marker=%s>; rel="next"`, s.URL, BasePath, marker))
+		// The next page's URL is this one's with the new marker, selectors kept, as Tacker builds it.
+		q := r.URL.Query()
+		q.Set("nextpage_opaque_marker", base64.RawURLEncoding.EncodeToString([]byte("offset="+strconv.Itoa(end))))
+		w.Header().Set("Link", fmt.Sprintf(`<%s%s/vnf_instances?%s>; rel="next"`, s.URL, BasePath, q.Encode()))
 	}
 	writeJSON(w, http.StatusOK, data)
 	return true
