@@ -9,6 +9,9 @@
 //     Retain PVs, Secrets, ConfigMaps, Services and VolumeSnapshots of a terminated instance. The data of a
 //     STOPPED instance is legitimate: it will start again.
 //   - reconcile-drift (FGT5013): Pods and PVCs an INSTANTIATED instance declares that do not exist.
+//   - vnfm-discloses-vim-credentials (FGT5013): the VNFM returned VIM credentials (tokens, passwords, client keys in
+//     vimConnectionInfo) with its instances; whoever reads its API gets the keys to the cluster. One per VNFM,
+//     naming the fields, never their values.
 //
 // The core is pure: Evaluate takes an inventory snapshot and a State (plain Object records indexed for lookups)
 // and returns sorted findings. A Tracker turns the conditions of successive passes into opened and resolved

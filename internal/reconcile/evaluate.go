@@ -87,6 +87,7 @@ func Evaluate(snap *vnf.Snapshot, hist vnf.Historian, state *State, opts Options
 	e.workloads()
 	e.data()
 	e.drift()
+	e.vnfm()
 	finding.InCluster(e.out, opts.Cluster)
 	sortFindings(e.out)
 	return e.out

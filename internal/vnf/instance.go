@@ -40,6 +40,10 @@ type Instance struct {
 	TerminationRequested bool             `json:"-"`
 	TerminatedAt         *time.Time       `json:"-"`
 	ActiveOperation      *ActiveOperation `json:"-"`
+	// DisclosedCredentials are the JSON paths of the credential-bearing fields (IsCredentialKey) that the VNFM
+	// returned with a value in the instance's vimConnectionInfo, e.g. vimConnectionInfo.vim1.accessInfo.bearer_token:
+	// their names only. The values are never kept.
+	DisclosedCredentials []string `json:"-"`
 }
 
 // VimConn is the part of SOL003's VimConnectionInfo that locates a CNF's resources.

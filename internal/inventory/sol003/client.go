@@ -103,9 +103,11 @@ func (e *StatusError) Temporary() bool {
 	return e.Status >= 500 || e.Status == http.StatusTooManyRequests || e.Status == http.StatusRequestTimeout
 }
 
-// ListInstances lists every VNF instance, following the Link rel="next" of each page.
+// ListInstances lists every VNF instance, following the Link rel="next" of each page. It asks for all_fields:
+// without it, a VNFM leaves vimConnectionInfo, instantiatedVnfInfo and metadata out of the list (SOL003
+// exclude_default; Tacker does), and vnfguard needs them all (the states, the resources, the namespace).
 func (c *Client) ListInstances(ctx context.Context) ([]*vnf.Instance, error) {
-	next := c.base + "/vnf_instances"
+	next := c.base + "/vnf_instances?all_fields"
 	seen := map[string]bool{}
 	var out []*vnf.Instance
 	ids := map[string]int{}

@@ -38,6 +38,15 @@ func TestListPaging(t *testing.T) {
 				t.Errorf("page size %d: request %d %q does not carry the marker", pageSize, i+2, r)
 			}
 		}
+		// Every page asks for all_fields: without it, the VNFM leaves the states and resources out.
+		for i, r := range reqs {
+			if !strings.Contains(r, "all_fields") {
+				t.Errorf("page size %d: request %d %q does not ask for all_fields", pageSize, i+1, r)
+			}
+		}
+		if pageSize == 1 && len(list) == 4 && (list[0].InstantiatedVnfInfo == nil || list[0].Namespace == "") {
+			t.Errorf("the first instance lacks instantiatedVnfInfo or its namespace: %+v", list[0])
+		}
 	}
 }
 
@@ -152,7 +161,7 @@ func TestFailures(t *testing.T) {
 		{name: "timeout", fault: &vnfmtest.Fault{Path: "/vnf_instances", Times: 1, Delay: 3 * time.Second},
 			tweak: func(c *Config, _ *env) { c.Timeout = 100 * time.Millisecond }, want: []string{"GET http://127.0.0.1:", "/vnflcm/v2/vnf_instances", "timeout", "100ms"}},
 		{name: "server error", fault: &vnfmtest.Fault{Path: "/vnf_instances", Times: 1, Status: 503},
-			want: []string{"/vnflcm/v2/vnf_instances: HTTP 503 Service Unavailable", "injected fault"}, status: 503},
+			want: []string{"/vnflcm/v2/vnf_instances?all_fields: HTTP 503 Service Unavailable", "injected fault"}, status: 503},
 		{name: "unauthorised even after a new token", opts: vnfmtest.Options{ClientID: clientID, ClientSecret: secret},
 			fault: &vnfmtest.Fault{Path: "/vnf_instances", Times: 2, Status: 401},
 			want:  []string{"HTTP 401", "rejected the bearer token from http://127.0.0.1:", "/oauth2/token", `client "vnfguard-client"`}, status: 401},
@@ -166,7 +175,7 @@ func TestFailures(t *testing.T) {
 			tweak: func(c *Config, _ *env) { c.ClientSecret = "wrong" },
 			want:  []string{"OAuth 2.0 token request to http://127.0.0.1:", `for client "vnfguard-client": HTTP 401: invalid_client`, "check clientID/clientSecret"}},
 		{name: "malformed body", fault: &vnfmtest.Fault{Path: "/vnf_instances", Times: 1, Body: `[{"id": "a", "vnfdId": "b",, }]`},
-			want: []string{"/vnflcm/v2/vnf_instances (page 1): not a JSON array of VnfInstance: invalid JSON at offset 28 near", `\"b\",, }]`, "invalid character ','"}},
+			want: []string{"/vnflcm/v2/vnf_instances?all_fields (page 1): not a JSON array of VnfInstance: invalid JSON at offset 28 near", `\"b\",, }]`, "invalid character ','"}},
 		{name: "invalid instance", fault: &vnfmtest.Fault{Path: "/vnf_instances", Times: 1, Body: `[{"id": "a", "vnfdId": "b", "instantiationState": "INSTANTIATED", "instantiatedVnfInfo": {"vnfState": "RUNNING"}}]`},
 			want: []string{"(page 1): item 0: instantiatedVnfInfo.vnfState: is \"RUNNING\"; want STARTED or STOPPED"}},
 		{name: "paging loops", opts: vnfmtest.Options{PageSize: 2}, fault: &vnfmtest.Fault{Path: "/vnf_instances", Times: 5, LoopPaging: true},

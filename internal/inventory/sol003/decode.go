@@ -146,6 +146,7 @@ func decodeOne(raw []byte, where string, page, index int) (*vnf.Instance, error)
 		return nil, errors.Join(errs...)
 	}
 	inst.Namespace = vnf.NamespaceOf(inst)
+	inst.DisclosedCredentials = disclosedCredentials(raw, inst)
 	return inst, nil
 }
 

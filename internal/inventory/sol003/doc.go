@@ -4,7 +4,8 @@
 //
 // Client calls {apiRoot}/vnflcm/v2 with the Version header (2.0.0), OAuth 2.0 client credentials when a token URL
 // is configured (a 401 fetches a new token once) and mutual TLS when a client certificate is. ListInstances
-// follows the Link rel="next" of SOL013 paging (nextpage_opaque_marker), refusing a link that loops, leaves the
+// asks for all_fields (by default a VNFM leaves instantiatedVnfInfo, vimConnectionInfo and metadata out of a list)
+// and follows the Link rel="next" of SOL013 paging (nextpage_opaque_marker), refusing a link that loops, leaves the
 // VNFM's host, or a list of more than 10 000 pages. Subscribe creates the LccnSubscription (the three notification
 // types, HTTP Basic credentials for the callback) and takes a 303 See Other as the existing subscription.
 //
@@ -13,6 +14,12 @@
 // and every error names the URL, the page, the item and the field path; a JSON syntax error quotes the text around
 // it. A page with one bad instance is rejected whole: a partial inventory would make the missing instances' pods
 // look rogue.
+//
+// The VNFM must not return the VIM's credentials (SOL003 4.4.1.6). The decoder records the JSON paths of the
+// credential-bearing fields (vnf.IsCredentialKey) an instance's vimConnectionInfo carries with a value in
+// vnf.Instance.DisclosedCredentials, names only: accessInfo is not kept, and such fields are dropped from
+// interfaceInfo and extra, so that no value reaches a snapshot, the inventory history or a log (credentials.go).
+// Reconciliation turns them into the vnfm-discloses-vim-credentials finding.
 //
 // Source is the vnf.Inventory (and vnf.Historian). Run lists the instances, retrying with exponential backoff and
 // jitter (1 s doubling to 1 min by default), subscribes when a callback URI is configured, then lists everything

@@ -3,6 +3,8 @@ package sol003
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -26,6 +28,7 @@ func FuzzDecodeInstances(f *testing.F) {
 	seed(f, "testdata/instances/*.json", "testdata/instances/bad/*.json")
 	f.Add([]byte(`[{"id":"a","vnfdId":"b","instantiationState":"INSTANTIATED","instantiatedVnfInfo":{"vnfState":"STOPPED","vnfcResourceInfo":[{"computeResource":{"resourceId":"p"}}]}}]`))
 	f.Add([]byte(`[{"id": 1e400}]`))
+	f.Add([]byte(`[{"id":"a","vnfdId":"b","instantiationState":"NOT_INSTANTIATED","vimConnectionInfo":{"v 1":{"vimType":"k","accessInfo":{"bearer_token":"t","username":"u"},"interfaceInfo":{"token":["x"]},"extra":{"a":[{"password":1}]}}}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		list, err := decodeInstances(data, "fuzz", 1)
 		if err != nil {
@@ -46,6 +49,23 @@ func FuzzDecodeInstances(f *testing.F) {
 			}
 			if inst.InstantiationState == vnf.Instantiated && inst.InstantiatedVnfInfo == nil {
 				t.Fatal("accepted an INSTANTIATED instance without instantiatedVnfInfo")
+			}
+			if len(inst.DisclosedCredentials) > maxCredentialPaths || !slices.IsSorted(inst.DisclosedCredentials) {
+				t.Fatalf("disclosed credentials unbounded or unsorted: %q", inst.DisclosedCredentials)
+			}
+			for _, p := range inst.DisclosedCredentials {
+				if !strings.HasPrefix(p, "vimConnectionInfo") {
+					t.Fatalf("disclosed credential outside vimConnectionInfo: %q", p)
+				}
+			}
+			for _, vim := range inst.VimConnectionInfo {
+				for _, m := range []map[string]any{vim.InterfaceInfo, vim.Extra} {
+					for k := range m {
+						if vnf.IsCredentialKey(k) {
+							t.Fatalf("kept the credential-bearing field %q", k)
+						}
+					}
+				}
 			}
 			for _, name := range vnf.ResourceNames(inst) {
 				if name == "" {

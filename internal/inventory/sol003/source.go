@@ -298,7 +298,7 @@ func (s *Source) newSnapshot(instances []*vnf.Instance, now time.Time) *vnf.Snap
 			ih := sha256.New()
 			enc := json.NewEncoder(ih)
 			_ = enc.Encode(inst) // encoding into a hash cannot fail for these types
-			_ = enc.Encode([]any{inst.TerminationRequested, inst.TerminatedAt, inst.ActiveOperation})
+			_ = enc.Encode([]any{inst.TerminationRequested, inst.TerminatedAt, inst.ActiveOperation, inst.DisclosedCredentials})
 			d = digest{inst: inst}
 			ih.Sum(d.sum[:0])
 			s.digests[inst.ID] = d

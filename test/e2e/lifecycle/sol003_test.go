@@ -166,6 +166,10 @@ func TestSOL003Lifecycle(t *testing.T) {
 		t.Fatalf("a freshly instantiated UDR has open reconciliation findings:\n%s", describe(open))
 	}
 
+	// The VNFM starts returning the VIM's credentials, as Tacker did before 11.0.0: the GET that follows the STOP
+	// notification brings them, and reconciliation reports the VNFM (the finding is checked after the stop's).
+	vnfm.SetDiscloseAccessInfo(true)
+
 	// Stop: the COMPLETED notification reaches vnfguard before the VNFM has scaled the pod away.
 	if err := vnfm.Operate(udr, "STOPPED"); err != nil {
 		t.Fatalf("operate STOPPED: %v", err)
@@ -192,6 +196,14 @@ func TestSOL003Lifecycle(t *testing.T) {
 	scaleTo(t, ctx, vnfmClient, 0)
 	waitFinding(t, ctx, guard, "reconcile-zombie", "Pod", "udr-0", true)
 
+	disclosure := waitVNFMFinding(t, ctx, guard, false)
+	if disclosure.Evidence["vnfm"] != vnfm.URL || disclosure.Evidence["vnfInstances"] != udr || disclosure.Technique != finding.MaliciousVNFInstantiation ||
+		!strings.Contains(disclosure.Evidence["fields"], "vimConnectionInfo.vim1.accessInfo.password") {
+		t.Errorf("VNFM finding: technique %s evidence %v; want FGT5013, the VNFM %s, instance %s and accessInfo.password", disclosure.Technique, disclosure.Evidence, vnfm.URL, udr)
+	}
+	// Upgraded, the VNFM strips them again: the GET that follows the TERMINATE notification resolves the finding.
+	vnfm.SetDiscloseAccessInfo(false)
+
 	// Terminate: the VNFM deletes the StatefulSet; the PVC its template made and the Secret stay behind.
 	if err := vnfmClient.AppsV1().StatefulSets(sol003Namespace).Delete(ctx, "udr", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -205,6 +217,7 @@ func TestSOL003Lifecycle(t *testing.T) {
 			t.Errorf("residual %s finding: instance %q technique %s evidence %v; want %s, FGT1609.501 and an age", obj.kind, f.VNFInstance, f.Technique, f.Evidence, udr)
 		}
 	}
+	waitVNFMFinding(t, ctx, guard, true)
 	// The VNFM cleans up: both findings resolve.
 	if err := vnfmClient.CoreV1().PersistentVolumeClaims(sol003Namespace).Delete(ctx, "data-udr-0", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -249,13 +262,30 @@ func TestSOL003Lifecycle(t *testing.T) {
 				t.Errorf("--status %s listed %s on %s with resolved=%v", status, f.Rule, f.Object.Name, f.Resolved)
 			}
 		}
-		want := []string{"reconcile-zombie udr-0", "reconcile-residual data-udr-0", "reconcile-residual udr-subscribers"}
+		want := []string{"reconcile-zombie udr-0", "reconcile-residual data-udr-0", "reconcile-residual udr-subscribers", "vnfm-discloses-vim-credentials vnfm"}
 		if status == "open" {
 			want = []string{"reconcile-rogue udr-backup"}
 		}
 		for _, w := range want {
 			if !rules[w] {
 				t.Errorf("the store has no %s %s finding; it has %v", status, w, rules)
+			}
+		}
+	}
+
+	// vnfguard held the VIM's secrets in its hands and kept none: not in its findings, its log or its store.
+	secrets := vnfm.VIMSecrets()
+	if len(secrets) == 0 {
+		t.Error("the test VNFM holds no VIM secrets: the check below proves nothing")
+	}
+	for _, path := range []string{guard.StdoutFile, guard.StderrFile, storePath} {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if strings.Contains(string(data), s) {
+				t.Errorf("%s holds the VIM secret %q", path, s)
 			}
 		}
 	}
@@ -342,6 +372,24 @@ func waitFinding(t *testing.T, ctx context.Context, g *lab.Guard, rule, kind, na
 			state := map[bool]string{false: "opened", true: "resolved"}[resolved]
 			t.Fatalf("vnfguard printed no %s %s finding on %s %s/%s within 30 s; reconciliation findings:\n%s", state, rule, kind, sol003Namespace, name,
 				describe(slices.DeleteFunc(g.Findings(), func(f finding.Finding) bool { return f.Source != "reconcile" })))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitVNFMFinding waits up to 30 s for vnfguard to print the vnfm-discloses-vim-credentials finding, opened
+// (resolved false) or resolved, and returns it.
+func waitVNFMFinding(t *testing.T, ctx context.Context, g *lab.Guard, resolved bool) finding.Finding {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, f := range g.Findings() {
+			if f.Source == "reconcile" && f.Rule == "vnfm-discloses-vim-credentials" && resolved == !f.Resolved.IsZero() {
+				return f
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("vnfguard printed no %s vnfm-discloses-vim-credentials finding within 30 s", map[bool]string{false: "opened", true: "resolved"}[resolved])
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

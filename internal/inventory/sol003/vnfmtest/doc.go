@@ -17,9 +17,11 @@
 // JSON pointer into the body and the schema keyword that failed.
 //
 // The server offers an OAuth 2.0 token endpoint (client credentials), TLS with a throw-away CA and optional
-// client-certificate requirement (WriteTLSFiles), SOL013 paging, subscriptions (201, 303 See Other for the same
+// client-certificate requirement (WriteTLSFiles), SOL013 paging and attribute selectors (a list leaves the
+// exclude_default attributes out unless all_fields is given, as Tacker does; selectors.go), subscriptions (201, 303 See Other for the same
 // callback URI and filter, a test GET of the callback first), LCM operations driven from Go (Create, Instantiate,
 // Operate, Scale, Heal, Terminate, Delete) that change the instance as Tacker does and notify every subscriber
 // (STARTING, PROCESSING, COMPLETED; creation and deletion), and fault injection (Inject: delay, error status,
-// malformed body, looping paging; DropNotifications).
+// malformed body, looping paging; DropNotifications). Instances carry VIM credentials in accessInfo, stripped from
+// every answer as Tacker 11 strips them unless Options.DiscloseAccessInfo (credentials.go).
 package vnfmtest

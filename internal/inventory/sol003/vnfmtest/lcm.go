@@ -205,7 +205,7 @@ func (s *Server) Instantiate(id string, wl Workload) error {
 		inst.InstantiationState = "INSTANTIATED"
 		inst.VimConnectionInfo = map[string]VimConnectionInfo{"vim1": {
 			VimID: "8a3adb69-0784-43c7-833e-aab0b6ab4470", VimType: "ETSINFV.KUBERNETES.V_1",
-			InterfaceInfo: map[string]string{"endpoint": "https://127.0.0.1:6443"}, AccessInfo: map[string]string{"bearer_token": "secret"},
+			InterfaceInfo: map[string]string{"endpoint": "https://127.0.0.1:6443"}, AccessInfo: s.vimAccessInfo(),
 		}}
 		info := &InstantiatedVnfInfo{
 			FlavourID: "simple", VnfState: "STARTED",

@@ -42,6 +42,9 @@ type Options struct {
 	// existing subscription, as SOL013 allows. Without it the server does what Tacker 11.0.0 does: it creates
 	// another subscription, and every notification is then sent once per subscription.
 	SeeOther bool
+	// DiscloseAccessInfo returns the VIM credentials in vimConnectionInfo.*.accessInfo (password, bearer_token,
+	// client_secret), as Tacker did before 11.0.0; by default they are stripped, as Tacker 11 does (credentials.go).
+	DiscloseAccessInfo bool
 }
 
 // Server is a VNFM that speaks SOL003 VNF LCM v2 and checks every exchange against ETSI's OpenAPI documents.
@@ -67,6 +70,7 @@ type Server struct {
 	faults     []*Fault
 	violations []error
 	requests   []string // "METHOD path" of every API request, for tests
+	vimSecrets []string // the secret values of the instances' accessInfo (credentials.go)
 	drop       bool
 	closed     bool
 }
@@ -406,6 +410,11 @@ func (s *Server) list(w *recorder, r *http.Request, loop bool) bool {
 		}
 		offset = n
 	}
+	allFields, refused := selection(r.URL.Query())
+	if refused != "" {
+		problem(w, http.StatusBadRequest, refused)
+		return true
+	}
 	s.mu.Lock()
 	ids := s.order
 	end := len(ids)
@@ -415,6 +424,9 @@ func (s *Server) list(w *recorder, r *http.Request, loop bool) bool {
 	page := []json.RawMessage{}
 	for _, id := range ids[min(offset, len(ids)):end] {
 		if data, ok := s.marshal(id); ok {
+			if !allFields {
+				data = excludeDefault(data)
+			}
 			page = append(page, data)
 		}
 	}
@@ -428,8 +440,10 @@ func (s *Server) list(w *recorder, r *http.Request, loop bool) bool {
 	case loop: // the page links to itself
 		w.Header().Set("Link", fmt.Sprintf(`<%s%s>; rel="next"`, s.URL, r.URL.RequestURI()))
 	case end < len(ids):
-		marker := base64.RawURLEncoding.EncodeToString([]byte("offset=" + strconv.Itoa(end)))
-		w.Header().Set("Link", fmt.Sprintf(`<%s%s/vnf_instances?nextpage_opaque_marker=%s>; rel="next"`, s.URL, BasePath, marker))
+		// The next page's URL is this one's with the new marker, selectors kept, as Tacker builds it.
+		q := r.URL.Query()
+		q.Set("nextpage_opaque_marker", base64.RawURLEncoding.EncodeToString([]byte("offset="+strconv.Itoa(end))))
+		w.Header().Set("Link", fmt.Sprintf(`<%s%s/vnf_instances?%s>; rel="next"`, s.URL, BasePath, q.Encode()))
 	}
 	writeJSON(w, http.StatusOK, data)
 	return true
@@ -444,7 +458,7 @@ func (s *Server) marshal(id string) (json.RawMessage, bool) {
 	if !ok {
 		return nil, false
 	}
-	data, err := json.Marshal(inst)
+	data, err := json.Marshal(s.served(inst))
 	return data, err == nil
 }
 

@@ -72,7 +72,7 @@ func TestValidatorIsNoRubberStamp(t *testing.T) {
 		{"missing _links", func(i map[string]any) { delete(i, "_links") },
 			"/vnf_instances", []string{"_links", "required"}},
 		{"instantiatedVnfInfo without extCpInfo", func(i map[string]any) { delete(info(i), "extCpInfo") },
-			"/vnf_instances", []string{"extCpInfo", "required"}},
+			"/vnf_instances?all_fields", []string{"extCpInfo", "required"}},
 		{"unknown vnfState", func(i map[string]any) { info(i)["vnfState"] = "PAUSED" },
 			"/vnf_instances/ID", []string{"/instantiatedVnfInfo/vnfState", "enum"}},
 		{"resourceId a number", func(i map[string]any) {
@@ -202,5 +202,51 @@ func TestLifecycleShapes(t *testing.T) {
 	}
 	if err := s.Operate(id, "STOPPED"); err == nil {
 		t.Fatal("operating a deleted instance succeeded")
+	}
+}
+
+// TestListSelectors: a list without selectors leaves the complex attributes out, as SOL003's exclude_default says
+// and Tacker does; all_fields brings them, on every page (the next link keeps it); fields is refused.
+func TestListSelectors(t *testing.T) {
+	s := Start(t, Options{PageSize: 2})
+	if _, err := s.LoadFixture("testdata/fixtures/tacker-cnf.json"); err != nil {
+		t.Fatal(err)
+	}
+	page := func(path string) ([]map[string]any, string) {
+		t.Helper()
+		resp, body := get(t, s, path)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+		}
+		var items []map[string]any
+		if err := json.Unmarshal(body, &items); err != nil {
+			t.Fatal(err)
+		}
+		return items, resp.Header.Get("Link")
+	}
+	for _, path := range []string{"/vnf_instances", "/vnf_instances?exclude_default"} {
+		items, _ := page(path)
+		for _, item := range items {
+			for _, k := range excludedByDefault {
+				if _, ok := item[k]; ok {
+					t.Errorf("GET %s: instance %v carries %s", path, item["id"], k)
+				}
+			}
+		}
+	}
+	items, link := page("/vnf_instances?all_fields")
+	if items[0]["instantiatedVnfInfo"] == nil || items[0]["vimConnectionInfo"] == nil {
+		t.Errorf("all_fields: the first instance lacks instantiatedVnfInfo or vimConnectionInfo: %v", items[0])
+	}
+	next, _, _ := strings.Cut(strings.TrimPrefix(link, "<"+s.URL+BasePath), ">")
+	if !strings.Contains(next, "all_fields") || !strings.Contains(next, "nextpage_opaque_marker=") {
+		t.Fatalf("next link %q loses all_fields or the marker", link)
+	}
+	items, _ = page(next)
+	if len(items) == 0 || items[0]["instantiatedVnfInfo"] == nil && items[0]["instantiationState"] == "INSTANTIATED" {
+		t.Errorf("the second page of an all_fields list lacks instantiatedVnfInfo: %v", items)
+	}
+	if resp, body := get(t, s, "/vnf_instances?fields=id"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("fields: %d %s, want 400", resp.StatusCode, body)
 	}
 }
