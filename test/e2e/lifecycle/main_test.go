@@ -2,14 +2,10 @@ package lifecycle
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -19,64 +15,12 @@ import (
 )
 
 // suite is the control plane and the binary every test shares, started on first use.
-var suite struct {
-	once   sync.Once
-	err    error
-	tmp    string
-	binary string
-	cp     *lab.ControlPlane
-	logger *slog.Logger
-}
+var suite = &lab.Suite{Name: "lifecycle e2e"}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if suite.cp != nil {
-		suite.cp.Stop()
-	}
-	if suite.tmp != "" && code == 0 {
-		os.RemoveAll(suite.tmp)
-	} else if suite.tmp != "" {
-		fmt.Fprintf(os.Stderr, "lifecycle e2e: logs and vnfguard's output kept in %s\n", suite.tmp)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(suite.Main(m)) }
 
 // start builds vnfguard and starts the control plane, once.
-func start(t *testing.T) *lab.ControlPlane {
-	t.Helper()
-	suite.once.Do(func() { suite.err = setUp() })
-	if suite.err != nil {
-		t.Fatal(suite.err)
-	}
-	return suite.cp
-}
-
-func setUp() error {
-	wd, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	root := lab.RepoRoot(wd)
-	if root == "" {
-		return fmt.Errorf("lifecycle e2e: %s is not inside the vnfguard repository", wd)
-	}
-	binDir := lab.DefaultBinDir()
-	if err := lab.CheckBinaries(binDir, false); err != nil {
-		return fmt.Errorf("lifecycle e2e needs the real control plane: %w", err)
-	}
-	if suite.tmp, err = os.MkdirTemp("", "vnfguard-lifecycle-"); err != nil {
-		return err
-	}
-	suite.binary = filepath.Join(suite.tmp, "vnfguard")
-	if err := lab.BuildVNFGuard(root, suite.binary); err != nil {
-		return err
-	}
-	suite.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	suite.cp, err = lab.Start(ctx, lab.Options{BinDir: binDir, WorkDir: filepath.Join(suite.tmp, "lab"), Logger: suite.logger})
-	return err
-}
+func start(t *testing.T) *lab.ControlPlane { return suite.Start(t) }
 
 // protected creates a protected namespace.
 func protected(t *testing.T, ctx context.Context, cp *lab.ControlPlane, name string) {
@@ -111,7 +55,7 @@ func secret(namespace, name string, labels map[string]string) *corev1.Secret {
 // runVNFGuard runs the binary and returns its exit code, stdout and stderr.
 func runVNFGuard(t *testing.T, ctx context.Context, args ...string) (int, []byte, string) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, suite.binary, args...)
+	cmd := exec.CommandContext(ctx, suite.Binary, args...)
 	var stderr safeBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

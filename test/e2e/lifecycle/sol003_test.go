@@ -121,7 +121,7 @@ func TestSOL003Lifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	storePath := filepath.Join(dir, "findings.db")
-	guard, err := cp.StartVNFGuard(ctx, suite.binary, configPath, "--store", storePath)
+	guard, err := cp.StartVNFGuard(ctx, suite.Binary, configPath, "--store", storePath)
 	if err != nil {
 		t.Fatal(err)
 	}

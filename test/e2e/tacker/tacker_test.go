@@ -66,7 +66,7 @@ reconcile:
 // list, admits everything Tacker does and raises no finding. Then the attacks: a fake VNFC carrying the live
 // instance's label made by another identity, and exec into the instance's pods while its TERMINATE runs.
 func TestTackerLifecycle(t *testing.T) {
-	cp := start(t)
+	cp, tree := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	if err := cp.EnsureNamespace(ctx, namespace, map[string]string{"vnfguard.io/protected": "true"}); err != nil {
@@ -79,7 +79,7 @@ func TestTackerLifecycle(t *testing.T) {
 	oncall, _ := cp.ClientFor(lab.BreakGlass)
 	mallory, _ := cp.ClientFor(lab.Attacker)
 
-	tk, err := cp.StartTacker(ctx, lab.TackerOptions{Tree: suite.tree})
+	tk, err := cp.StartTacker(ctx, lab.TackerOptions{Tree: tree})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestTackerLifecycle(t *testing.T) {
 	// The package: the lab's image by digest, declared to vnfguard for the package's vnfdId.
 	pkg := lab.CNFPackage{VnfdID: "b1e2c3d4-0000-4000-8000-00000000c0f1", Provider: "Acme", Product: "EdgeCNF", Namespace: namespace,
 		Image: lab.ImageRef("edge-cnf")}
-	zip, err := pkg.Zip(suite.root)
+	zip, err := pkg.Zip(suite.Root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestTackerLifecycle(t *testing.T) {
 	}
 	startGuard := func() *lab.Guard {
 		t.Helper()
-		g, err := cp.StartVNFGuard(ctx, suite.binary, configPath, "--store", filepath.Join(dir, "findings.db"),
+		g, err := cp.StartVNFGuard(ctx, suite.Binary, configPath, "--store", filepath.Join(dir, "findings.db"),
 			"--inventory-history", historyFile)
 		if err != nil {
 			t.Fatal(err)
