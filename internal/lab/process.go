@@ -93,7 +93,13 @@ func (p *process) exitError() string {
 
 // stop sends SIGTERM, waits up to grace, then SIGKILL, and always waits for the exit.
 func (p *process) stop(grace time.Duration) {
-	if p == nil || p.exited() {
+	if p == nil {
+		return
+	}
+	if p.exited() {
+		if p.group {
+			_ = p.signal(syscall.SIGKILL) // the leader is gone, its children may not be (a RabbitMQ VM outlived its script)
+		}
 		return
 	}
 	if err := p.signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
