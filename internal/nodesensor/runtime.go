@@ -100,10 +100,10 @@ type Containerd struct {
 // command is an exec's command line: from runc's process spec, else as the kernel's process event had it, else
 // from /proc now.
 func (r *Containerd) command(containerID, execID string, pid uint32) ([]string, error) {
-	if cmd, ok := r.Execs.ExecCommand(containerID, execID); ok {
-		return cmd, nil
-	}
 	for range 5 {
+		if cmd, ok := r.Execs.ExecCommand(containerID, execID); ok {
+			return cmd, nil
+		}
 		if cmd, ok := r.Execs.Command(pid); ok {
 			return cmd, nil
 		}
