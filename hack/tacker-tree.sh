@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Builds a runnable OpenStack Tacker 11.0.0 tree from third_party/tacker on Debian's OpenStack libraries
 # (hack/tacker-deps.sh) and prints its directory on the last line. The tree is cached under
-# ${VNFGUARD_TACKER_DIR:-$HOME/.cache/vnfguard/tacker}/<sums of the archives and this script>: a venv with the
-# system's site packages and Tacker, tosca-parser and heat-translator installed editable from source (no PyPI),
-# the lab's noauth filter in Tacker's paste pipelines, and a pristine SQLite database (schema from the models, then
-# `tacker-db-manage stamp head`). The lab (internal/lab/tacker.go) copies the database and writes the
-# configuration of each run beside it; nothing here listens or runs.
+# ${VNFGUARD_TACKER_DIR:-$HOME/.cache/vnfguard/tacker}/<sums of the archives, this script and hack/tacker/*.py>:
+# a venv with the system's site packages and Tacker, tosca-parser and heat-translator installed editable from
+# source (no PyPI), the lab's noauth filter in Tacker's paste pipelines, the lab's helper scripts (hack/tacker, on
+# the venv's path) and a pristine SQLite database (schema from the models, then `tacker-db-manage stamp head`). The
+# lab (internal/lab/tacker.go) copies the database and writes the configuration of each run beside it; nothing here
+# listens or runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 src=$repo/third_party/tacker
 (cd "$src" && sha256sum --quiet -c SHA256SUMS) || { echo "tacker-tree: third_party/tacker does not match its SHA256SUMS" >&2; exit 1; }
-key=$(cat "$src/SHA256SUMS" "$0" "$here/tacker/noauth_context.py" "$here/tacker/create_schema.py" | sha256sum | cut -c1-16)
+key=$(cat "$src/SHA256SUMS" "$0" "$here"/tacker/*.py | sha256sum | cut -c1-16)
 root=${VNFGUARD_TACKER_DIR:-$HOME/.cache/vnfguard/tacker}
 tree=$root/11.0.0-$key
 if [ -f "$tree/.complete" ]; then
@@ -25,7 +26,7 @@ mkdir -p "$t/src" "$t/tosca-parser" "$t/heat-translator" "$t/etc" "$t/pylib"
 tar -xzf "$src/tacker-11.0.0.tar.gz" --strip-components=1 -C "$t/src"
 tar -xzf "$src/tosca-parser-2.10.0.tar.gz" --strip-components=1 -C "$t/tosca-parser"
 tar -xzf "$src/heat-translator-2.6.0.tar.gz" --strip-components=1 -C "$t/heat-translator"
-cp "$here/tacker/noauth_context.py" "$here/tacker/create_schema.py" "$t/pylib/"
+cp "$here"/tacker/*.py "$t/pylib/"
 # The venv is used from its final path: build it there (its scripts name their interpreter's absolute path).
 mv "$t" "$tree"
 t=$tree

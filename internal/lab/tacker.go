@@ -53,7 +53,7 @@ type Tacker struct {
 
 // StartTacker starts a Tacker whose Kubernetes VIM is this control plane: epmd and RabbitMQ on free loopback
 // ports (its RPC), then tacker-conductor and tacker-server with a copy of the tree's database. It returns once the
-// API answers; Stop ends every process.
+// API answers and the conductor consumes its RPC topics; Stop ends every process.
 func (cp *ControlPlane) StartTacker(ctx context.Context, opts TackerOptions) (t *Tacker, err error) {
 	if opts.Tree == "" {
 		return nil, errors.New("lab: TackerOptions.Tree is empty: give the directory hack/tacker-tree.sh printed (" + TackerTreeEnv + ")")
@@ -123,8 +123,39 @@ func (cp *ControlPlane) StartTacker(ctx context.Context, opts TackerOptions) (t 
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, server.tail(20))
 	}
+	if err := t.waitConductor(ctx, opts, amqp); err != nil {
+		return nil, err
+	}
 	cp.logger.Info("Tacker ready", "url", t.URL, "workDir", dir)
 	return t, nil
+}
+
+// conductorTopics are the RPC topics tacker-server casts to tacker-conductor: package onboarding (v1) and the
+// v2 lifecycle operations.
+var conductorTopics = []string{"TACKER_CONDUCTOR", "TACKER_CONDUCTOR_V2"}
+
+// waitConductor returns once RabbitMQ has a consumer on every conductor topic. A cast sent before the conductor
+// consumes its queue is dropped (no queue is bound to its key yet) and the package it carried stays UPLOADING for
+// good: the API answering is not enough (CI onboarded a package 1 s after the API answered and 50 ms after the
+// conductor had loaded its plugins). hack/tacker/rpc_consumers.py asks with a passive queue.declare.
+func (t *Tacker) waitConductor(ctx context.Context, opts TackerOptions, amqp int) error {
+	conductor := t.procs[len(t.procs)-2]
+	url := "amqp://guest:guest@127.0.0.1:" + strconv.Itoa(amqp) + "//"
+	var last []byte
+	err := waitFor(ctx, opts.StartTimeout, conductor, "tacker-conductor to consume its RPC topics", func(ctx context.Context) (bool, error) {
+		args := append([]string{filepath.Join(opts.Tree, "pylib", "rpc_consumers.py"), url}, conductorTopics...)
+		out, err := exec.CommandContext(ctx, filepath.Join(opts.Tree, "venv", "bin", "python"), args...).CombinedOutput()
+		last = out
+		var exit *exec.ExitError
+		if err != nil && errors.As(err, &exit) && exit.ExitCode() == 2 {
+			return false, fmt.Errorf("rpc_consumers.py: %s", out)
+		}
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w\nRabbitMQ's answer last time:\n%s", err, last)
+	}
+	return nil
 }
 
 // startRabbit starts epmd (in the foreground, so that it is the lab's child and stops with it) and a RabbitMQ node
