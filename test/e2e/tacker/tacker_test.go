@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/imagesig/cosigntest"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
@@ -29,9 +31,10 @@ import (
 const namespace = "vnf-cnf"
 
 // guardConfig is vnfguard's configuration against the real Tacker: its SOL003 API on loopback (plain HTTP: Tacker
-// runs noauth), a subscription whose callback is vnfguard's notification endpoint with Basic credentials, and the
-// package's image declared in the packages file.
-func guardConfig(tackerURL, callback, passwordFile, packagesFile string) string {
+// runs noauth), a subscription whose callback is vnfguard's notification endpoint with Basic credentials, the
+// package's images declared in the packages file, and the images of provider Acme's VNFs verified against Acme's
+// cosign key in the loopback registry.
+func guardConfig(tackerURL, callback, passwordFile, packagesFile, registry, acmeKey string) string {
 	return `apiVersion: vnfguard.io/v1alpha1
 kind: Config
 protectedNamespaces:
@@ -45,7 +48,14 @@ identities:
   # kwok plays the kubelet and patches pods itself where a kubelet writes only their status and deletes them.
   controllers: {users: [system:kube-controller-manager, ` + lab.KWOK + `]}
 registries:
-  allowed: ["` + lab.Registry + `"]
+  allowed: ["` + registry + `/"]
+images:
+  signatures:
+    providers:
+      - {provider: Acme, publicKeys: [` + acmeKey + `]}
+  registry:
+    timeout: 3s
+    insecure: ["` + registry + `"]
 inventory:
   sol003:
     apiRoot: ` + tackerURL + `
@@ -61,10 +71,12 @@ reconcile:
 `
 }
 
-// TestTackerLifecycle: the real Tacker onboards the lab's CNF package and drives an instance through create,
-// instantiate, scale out, heal, terminate and delete; vnfguard reads every step from Tacker's notifications and
-// list, admits everything Tacker does and raises no finding. Then the attacks: a fake VNFC carrying the live
-// instance's label made by another identity, and exec into the instance's pods while its TERMINATE runs.
+// TestTackerLifecycle: the real Tacker onboards the lab's CNF package (its image signed by the provider, its
+// digest declared) and drives an instance through create, instantiate, scale out, heal, terminate and delete;
+// vnfguard reads every step from Tacker's notifications and list, verifies the image's signature, admits
+// everything Tacker does and raises no finding. Then the attacks: a fake VNFC carrying the live instance's label
+// made by another identity, a VNFC made with the VNFM's own identity running a declared image the provider did not
+// sign, and exec into the instance's pods while its TERMINATE runs.
 func TestTackerLifecycle(t *testing.T) {
 	cp, tree := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -78,6 +90,7 @@ func TestTackerLifecycle(t *testing.T) {
 	admin, _ := cp.ClientFor(lab.Admin)
 	oncall, _ := cp.ClientFor(lab.BreakGlass)
 	mallory, _ := cp.ClientFor(lab.Attacker)
+	vnfmClient, _ := cp.ClientFor(lab.VNFM)
 
 	tk, err := cp.StartTacker(ctx, lab.TackerOptions{Tree: tree})
 	if err != nil {
@@ -90,19 +103,31 @@ func TestTackerLifecycle(t *testing.T) {
 		}
 	}()
 
-	// The package: the lab's image by digest, declared to vnfguard for the package's vnfdId.
+	// The package's image, signed by its provider Acme in a registry on loopback; a second image the package also
+	// declares, signed by mallory's key (what a compromised VNFM would run).
+	reg := cosigntest.StartRegistry()
+	defer reg.Close()
+	acme, malloryKey := newKey(t), newKey(t)
+	image, forged := push(t, reg, "edge-cnf"), push(t, reg, "edge-cnf-debug")
+	if err := reg.Sign(acme, image); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Sign(malloryKey, forged); err != nil {
+		t.Fatal(err)
+	}
+	// The package: that image by digest, declared to vnfguard for the package's vnfdId.
 	pkg := lab.CNFPackage{VnfdID: "b1e2c3d4-0000-4000-8000-00000000c0f1", Provider: "Acme", Product: "EdgeCNF", Namespace: namespace,
-		Image: lab.ImageRef("edge-cnf")}
+		Image: image.String()}
 	zip, err := pkg.Zip(suite.Root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	passwordFile, packagesFile := filepath.Join(dir, "notification-password"), filepath.Join(dir, "packages.yaml")
-	historyFile := filepath.Join(dir, "inventory-history.jsonl")
+	historyFile, acmeKey := filepath.Join(dir, "inventory-history.jsonl"), filepath.Join(dir, "acme.pub")
 	packages := "apiVersion: vnfguard.io/v1alpha1\nkind: Inventory\nvnfPackages:\n  - vnfdId: " + pkg.VnfdID +
-		"\n    images: [{name: cnf, image: \"" + pkg.Image + "\"}]\n"
-	for path, value := range map[string]string{passwordFile: "n0tify\n", packagesFile: packages} {
+		"\n    images: [{name: cnf, image: \"" + pkg.Image + "\"}, {name: debug, image: \"" + forged.String() + "\"}]\n"
+	for path, value := range map[string]string{passwordFile: "n0tify\n", packagesFile: packages, acmeKey: string(acme.PublicPEM)} {
 		if err := os.WriteFile(path, []byte(value), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +138,7 @@ func TestTackerLifecycle(t *testing.T) {
 	}
 	callback := guardURL + "/sol003/notifications"
 	configPath := filepath.Join(dir, "vnfguard.yaml")
-	if err := os.WriteFile(configPath, []byte(guardConfig(tk.URL, callback, passwordFile, packagesFile)), 0o644); err != nil {
+	if err := os.WriteFile(configPath, []byte(guardConfig(tk.URL, callback, passwordFile, packagesFile, reg.Host, acmeKey)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	startGuard := func() *lab.Guard {
@@ -264,6 +289,23 @@ func TestTackerLifecycle(t *testing.T) {
 		t.Errorf("mallory's pod with instance %s's label: %v; want a vnf-instantiation denial", id, err)
 	}
 
+	// Attack: the VNFM's own identity (its token stolen, or the VNFM compromised) adds a VNFC running an image the
+	// package declares but that Acme did not sign.
+	step("attack: the VNFM's identity runs an image its provider did not sign")
+	debug := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "edge-cnf-debug", Namespace: namespace,
+		Labels: map[string]string{"tacker_vnf_instance_id": id, "app": lab.CNFWorkload}},
+		Spec: lab.RestrictedPodSpec("cnf", forged.String(), []string{"/bin/sleep", "infinity"})}
+	_, err = vnfmClient.CoreV1().Pods(namespace).Create(ctx, debug, metav1.CreateOptions{})
+	if !lab.IsWebhookDenial(err) || !strings.Contains(err.Error(), "image-signature") || !strings.Contains(err.Error(), forged.String()) {
+		t.Errorf("the VNFM's pod running %s, signed by mallory: %v; want an image-signature denial naming the image", forged, err)
+	}
+	t.Logf("the VNFM's pod with an image Acme did not sign: %v", err)
+	// The signature alone decides: the same pod with the image Acme signed is admitted (a dry run: nothing is made).
+	debug.Spec = lab.RestrictedPodSpec("cnf", pkg.Image, []string{"/bin/sleep", "infinity"})
+	if _, err := vnfmClient.CoreV1().Pods(namespace).Create(ctx, debug, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		t.Errorf("the same pod with the image Acme signed, as a dry run: %v; want it admitted", err)
+	}
+
 	// Terminate: while the operation runs, the pods still exist; exec into them is refused.
 	step("terminate (exec into the instance's pods while it runs)")
 	if op, err = tk.Operation(ctx, id, "terminate", map[string]any{"terminationType": "GRACEFUL", "gracefulTerminationTimeout": 5}); err != nil {
@@ -354,6 +396,25 @@ func TestTackerLifecycle(t *testing.T) {
 		t.Logf("notification → inventory in force: %s: %d notifications, mean %.1f ms, all within %s",
 			labels(m)["type"], h.GetSampleCount(), h.GetSampleSum()/float64(h.GetSampleCount())*1000, within)
 	}
+}
+
+func newKey(t *testing.T) *cosigntest.Key {
+	t.Helper()
+	k, err := cosigntest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// push writes a random image to the registry as repo:1.0 and returns its digest reference.
+func push(t *testing.T, reg *cosigntest.Registry, repo string) name.Digest {
+	t.Helper()
+	d, err := reg.Push(repo, "1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func family(t *testing.T, text, name string) *dto.MetricFamily {
