@@ -10,7 +10,11 @@ out=${VNFGUARD_TOOLS_DIR:-$HOME/.cache/vnfguard/tools}/helm-$version
 if [ ! -x "$out/helm" ]; then
 	mkdir -p "$out"
 	echo "[build-helm $(date +%H:%M:%S)] helm $version: building (about 3 minutes cold on 2 cores)" >&2
-	(cd "$here/tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/helm.tmp" helm.sh/helm/v4/cmd/helm)
-	mv "$out/helm.tmp" "$out/helm"
+	# A temporary name of this process's own: two builds at once (two checkouts, two test packages) each rename a
+	# whole binary into place instead of writing into one file.
+	tmp="$out/helm.tmp.$$"
+	trap 'rm -f "$tmp"' EXIT
+	(cd "$here/tools/helm" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp" helm.sh/helm/v4/cmd/helm)
+	mv "$tmp" "$out/helm"
 fi
 echo "$out/helm"

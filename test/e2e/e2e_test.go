@@ -222,6 +222,9 @@ func TestBenignLifecycleSeesNoDenial(t *testing.T) {
 		if f.Action != "denied" || f.Time.After(end) {
 			continue // the corpus run after the scenario has procedures of its own
 		}
+		if f.Time.Before(suite.scenarioStart) {
+			continue // the registration's dry-run probe, printed late (CI, on a loaded machine, printed it after suite.before was taken)
+		}
 		i := len(suite.results) - 1
 		for i > 0 && f.Time.Before(suite.results[i].Start) {
 			i--
