@@ -76,6 +76,7 @@ func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory,
 			return err
 		}
 		r.Shared = shared
+		r.LabelVolumes = cfg.Reconcile.LabelsVolumes()
 		current.Store(r)
 		if reports != nil {
 			// The reports follow this term's open findings; they stop with the term (a follower writes none).

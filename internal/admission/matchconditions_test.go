@@ -19,7 +19,7 @@ func TestMatchConditionsVolumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var progs []cel.Program
-	for _, mc := range MatchConditions() {
+	for _, mc := range MatchConditions(vnf.DefaultInstanceLabel) {
 		ast, iss := env.Compile(mc.Expression)
 		if iss.Err() != nil {
 			t.Fatalf("%s: %v", mc.Name, iss.Err())
@@ -39,7 +39,7 @@ func TestMatchConditionsVolumes(t *testing.T) {
 		for i, prg := range progs {
 			out, _, err := prg.Eval(vars)
 			if err != nil {
-				t.Fatalf("%s on %s: %v", MatchConditions()[i].Name, resource, err)
+				t.Fatalf("%s on %s: %v", MatchConditions(vnf.DefaultInstanceLabel)[i].Name, resource, err)
 			}
 			if out.Value() != true {
 				return false
@@ -75,6 +75,30 @@ func TestMatchConditionsVolumes(t *testing.T) {
 		want := tt.old.Repoints(tt.new)
 		if got := sent("persistentvolumes", pv(tt.new), pv(tt.old)); got != want {
 			t.Errorf("PersistentVolume update %s: sent = %v, want %v (vnf.ClaimRef.Repoints)", tt.name, got, want)
+		}
+	}
+	// The instance label: taken off, changed or set is sent; other labels are not.
+	labelled := func(labels map[string]any) map[string]any {
+		o := pv(udr)
+		if labels != nil {
+			o["metadata"] = map[string]any{"labels": labels}
+		}
+		return o
+	}
+	key := vnf.DefaultInstanceLabel
+	for _, tt := range []struct {
+		name     string
+		old, new map[string]any
+		want     bool
+	}{
+		{"instance label removed", map[string]any{key: "udr-1"}, nil, true},
+		{"instance label changed", map[string]any{key: "udr-1"}, map[string]any{key: "smf-1"}, true},
+		{"instance label set", nil, map[string]any{key: "udr-1"}, true},
+		{"instance label kept, another label added", map[string]any{key: "udr-1"}, map[string]any{key: "udr-1", "tier": "cold"}, false},
+		{"no labels at all", nil, nil, false},
+	} {
+		if got := sent("persistentvolumes", labelled(tt.new), labelled(tt.old)); got != tt.want {
+			t.Errorf("PersistentVolume update, %s: sent = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 	if !sent("persistentvolumeclaims", map[string]any{"spec": map[string]any{"volumeName": "pv-1"}}, nil) {

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 // The webhook names. The API server reports them in every refusal ("admission webhook "protected.vnfguard.io"
@@ -141,7 +142,7 @@ func (o RegistrationOptions) ValidateTarget() error {
 //     removes the protected label; this webhook has none and is scoped instead by a match condition on
 //     oldObject — the namespace as it was — that spells out the protected names and selector in CEL.
 //   - volumes.vnfguard.io: the hand-over of volumes (VolumeRules): PersistentVolume updates that change the claim
-//     a volume is bound to (cluster-scoped, so in every namespace class), and the claims of kube-system that name
+//     a volume is bound to or its instance label (cluster-scoped, so in every namespace class), and the claims of kube-system that name
 //     their volume, failurePolicy Fail. A dormant VNF's retained volume binds to a new claim only once its
 //     claimRef lets it, so failing closed on that edit keeps the data out of reach even while vnfguard is down,
 //     and costs an outage only the (rare) static bindings. A claim naming a dormant volume in a fail-open
@@ -175,7 +176,7 @@ func WebhookConfiguration(o RegistrationOptions) *admissionregistrationv1.Valida
 			SideEffects:             &sideEffects,
 			TimeoutSeconds:          &timeout,
 			AdmissionReviewVersions: []string{"v1"},
-			MatchConditions:         MatchConditions(),
+			MatchConditions:         MatchConditions(cfg.InstanceLabel),
 		}
 	}
 
@@ -212,7 +213,7 @@ func WebhookConfiguration(o RegistrationOptions) *admissionregistrationv1.Valida
 	if cond := protectedNamespaceCondition(names, protectedSel); cond != "" {
 		ns := base(NamespacesWebhook, admissionregistrationv1.Fail, nil)
 		ns.Rules = NamespaceRules()
-		ns.MatchConditions = append(MatchConditions(), admissionregistrationv1.MatchCondition{Name: "was-protected", Expression: cond})
+		ns.MatchConditions = append(MatchConditions(cfg.InstanceLabel), admissionregistrationv1.MatchCondition{Name: "was-protected", Expression: cond})
 		hooks = append(hooks, ns)
 	}
 
@@ -375,16 +376,23 @@ func HostAccessRules() []admissionregistrationv1.RuleWithOperations {
 // volume requests they send only those check lifecycle-data judges: a claim that names its volume
 // (spec.volumeName), and a PersistentVolume update that hands the volume to another claim — the CEL twin of
 // vnf.ClaimRef.Repoints, so that the PersistentVolume controller's own bindings (filling in a claim's UID) and
-// every other volume update never wait on vnfguard.
-func MatchConditions() []admissionregistrationv1.MatchCondition {
+// every other volume update never wait on vnfguard; or one that changes the volume's instance label (instanceLabel,
+// the configured key), which is what keeps a retained volume its instance's once its claim is gone.
+func MatchConditions(instanceLabel string) []admissionregistrationv1.MatchCondition {
+	if instanceLabel == "" {
+		instanceLabel = vnf.DefaultInstanceLabel
+	}
 	ref := func(obj, field string) string { return obj + ".spec.?claimRef.?" + field + ".orValue('')" }
 	repoints := ref("object", "namespace") + " != " + ref("oldObject", "namespace") + " || " +
 		ref("object", "name") + " != " + ref("oldObject", "name") + " || " +
 		"(" + ref("oldObject", "uid") + " != '' && " + ref("object", "uid") + " != " + ref("oldObject", "uid") + ")"
+	// A label key is a DNS subdomain prefix and a name: no quote or backslash can be in it.
+	label := func(obj string) string { return obj + ".?metadata.?labels[?'" + instanceLabel + "'].orValue('')" }
+	relabels := label("object") + " != " + label("oldObject")
 	return []admissionregistrationv1.MatchCondition{
 		{Name: "exclude-apiserver", Expression: "request.userInfo.username != 'system:apiserver'"},
 		{Name: "claims-naming-a-volume", Expression: "request.resource.resource != 'persistentvolumeclaims' || object.spec.?volumeName.orValue('') != ''"},
-		{Name: "volume-handed-over", Expression: "request.resource.resource != 'persistentvolumes' || " + repoints},
+		{Name: "volume-handed-over", Expression: "request.resource.resource != 'persistentvolumes' || " + repoints + " || " + relabels},
 	}
 }
 

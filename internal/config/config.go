@@ -275,7 +275,16 @@ type Reconcile struct {
 	// For is how long a condition must hold before it is reported (default 30s), so that a pod still terminating
 	// after a STOP is not a zombie for a moment. "0s" reports at once.
 	For string `yaml:"for"`
+	// LabelVolumes (default true) has reconciliation put the instance label on each PersistentVolume bound to a VNF
+	// instance's claim that lacks it, so that a volume retained after its claim is gone (a VNFM deletes the claims
+	// at TERMINATE, the volume's data stays) still belongs to the instance: admission refuses to re-bind it and
+	// reconciliation reports it as residual data. It needs patch on persistentvolumes (in vnfguard's ClusterRole);
+	// false: vnfguard writes nothing, and such a volume belongs to nobody once its claim is gone.
+	LabelVolumes *bool `yaml:"labelVolumes"`
 }
+
+// LabelsVolumes reports whether reconciliation labels instances' volumes (reconcile.labelVolumes, default true).
+func (r Reconcile) LabelsVolumes() bool { return r.LabelVolumes == nil || *r.LabelVolumes }
 
 // Profile declares what a VNF product needs beyond the restricted Pod Security Standard. Every decision that an
 // exception affects names the profile.

@@ -84,8 +84,11 @@ var serveRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{""}, Resources: []string{"pods", "persistentvolumeclaims", "services", "namespaces", "replicationcontrollers"}, Verbs: readOnly},
 	{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "daemonsets", "replicasets"}, Verbs: readOnly},
 	{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: readOnly},
-	// Volumes retained after a VNF's termination, and snapshots of its claims (FGT1609.501's data).
-	{APIGroups: []string{""}, Resources: []string{"persistentvolumes"}, Verbs: readOnly},
+	// Volumes retained after a VNF's termination, and snapshots of its claims (FGT1609.501's data). patch: the
+	// instance label reconciliation puts on a volume bound to an instance's claim (reconcile.labelVolumes), so that
+	// the volume stays the instance's once the claim is gone; admission refuses everyone, vnfguard included, a
+	// claimRef edit of such a volume.
+	{APIGroups: []string{""}, Resources: []string{"persistentvolumes"}, Verbs: []string{"get", "list", "watch", "patch"}},
 	{APIGroups: []string{"snapshot.storage.k8s.io"}, Resources: []string{"volumesnapshots"}, Verbs: readOnly},
 	// The vulnerability gate's trivy-operator reports (images.vulnerabilities.operatorReports).
 	{APIGroups: []string{"aquasecurity.github.io"}, Resources: []string{"vulnerabilityreports"}, Verbs: readOnly},

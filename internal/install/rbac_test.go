@@ -58,6 +58,10 @@ func TestServeIsLeastPrivilege(t *testing.T) {
 		{"list", "pods", "", "", true},
 		{"watch", "namespaces", "", "", true},
 		{"watch", "persistentvolumes", "", "", true},
+		// The instance label on instances' volumes (reconcile.labelVolumes); no volume is made or removed.
+		{"patch", "persistentvolumes", "", "", true},
+		{"create", "persistentvolumes", "", "", false},
+		{"delete", "persistentvolumes", "", "", false},
 		{"list", "deployments.apps", "", "", true},
 		{"list", "replicationcontrollers", "", "", true},
 		{"watch", "validatingwebhookconfigurations.admissionregistration.k8s.io", "", "", true},

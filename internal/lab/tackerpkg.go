@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -24,7 +25,15 @@ import (
 // restricted Pod Security Standard, in the given namespace; scaling aspect vdu2_aspect adds one replica a step.
 type CNFPackage struct {
 	VnfdID, Provider, Product, Namespace, Image string
+	// DataVolume, when set, gives VDU2 data: the definition file also holds a PersistentVolumeClaim CNFDataClaim
+	// of that pre-provisioned PersistentVolume (storageClassName "", volumeName DataVolume), which VDU2 mounts at
+	// /data. Tacker labels the claim with the instance, as it labels every object of its files, and deletes it at
+	// TERMINATE; the volume is the operator's.
+	DataVolume string
 }
+
+// CNFDataClaim is the claim of the package's data volume (CNFPackage.DataVolume).
+const CNFDataClaim = "cnf-data"
 
 // CNFDefinitionFile is the package's Kubernetes definition of VDU2, for an InstantiateVnfRequest's
 // additionalParams.lcm-kubernetes-def-files.
@@ -89,10 +98,29 @@ func (p CNFPackage) Zip(repoRoot string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// deployment is VDU2's definition: restricted, digest-pinned, in the package's namespace.
+// deployment is VDU2's definition: restricted, digest-pinned, in the package's namespace (after its data claim,
+// when the package has one).
 func (p CNFPackage) deployment() ([]byte, error) {
 	labels := map[string]string{"app": CNFWorkload}
 	spec := restrictedPodSpec("cnf", p.Image, []string{"/bin/sleep", "infinity"})
+	var out []byte
+	if p.DataVolume != "" {
+		spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: CNFDataClaim}}}}
+		spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		pvc := corev1.PersistentVolumeClaim{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+			ObjectMeta: metav1.ObjectMeta{Name: CNFDataClaim, Namespace: p.Namespace},
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				StorageClassName: ptrTo(""), VolumeName: p.DataVolume,
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Mi")}}},
+		}
+		data, err := yaml.Marshal(pvc)
+		if err != nil {
+			return nil, fmt.Errorf("lab: CNF data claim: %w", err)
+		}
+		out = append(append(out, data...), "---\n"...)
+	}
 	d := appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: CNFWorkload, Namespace: p.Namespace},
@@ -106,7 +134,7 @@ func (p CNFPackage) deployment() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: CNF deployment: %w", err)
 	}
-	return data, nil
+	return append(out, data...), nil
 }
 
 func readZipFile(f *zip.File) ([]byte, error) {

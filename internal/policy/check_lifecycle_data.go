@@ -27,7 +27,10 @@ the instance's), the definition reconciliation reports residual volumes with. It
   - a new PersistentVolumeClaim whose spec.volumeName is such an instance's PersistentVolume (a static binding that
     hands the volume to the new claim once its claimRef lets it);
   - an update of such a PersistentVolume that re-points or clears its spec.claimRef (vnf.ClaimRef.Repoints), which
-    is what lets another claim bind it.
+    is what lets another claim bind it;
+  - an update of any PersistentVolume that removes or changes its instance label (the label keeps a retained
+    volume its instance's once the claim is gone: reconciliation puts it on volumes bound to an instance's claim),
+    or that sets it to anything but the instance of the volume's live claim.
 
 Allowed: volumes and PVCs of running instances and of no instance; a new claim that the volume's claimRef already
 names (static pre-binding, or the instance's own claim made again: mounting it is judged as any mount); an instance with an LCM operation in progress
@@ -51,6 +54,10 @@ func (c lifecycleDataCheck) Evaluate(ctx context.Context, a *Attributes, out []V
 	case req.Kind.Group == "" && req.Kind.Kind == vnf.KindPersistentVolumeClaim && req.Operation == Create:
 		return c.claim(ctx, a, out)
 	case req.Kind.Group == "" && req.Kind.Kind == vnf.KindPersistentVolume && req.Operation == Update:
+		out, err := c.instanceLabelEdit(ctx, a, out)
+		if err != nil {
+			return out, err
+		}
 		return c.claimRefEdit(ctx, a, out)
 	}
 	w := a.Workload
@@ -136,6 +143,58 @@ func (c lifecycleDataCheck) claimRefEdit(ctx context.Context, a *Attributes, out
 		verb = "clears spec.claimRef (was " + claimRefOf(old).String() + ") of "
 	}
 	return append(out, violation(c, "spec.claimRef", verb+msg)), nil
+}
+
+// instanceLabelEdit judges an update of a PersistentVolume's instance label. The label is what keeps a retained
+// volume its instance's once the claim is gone (reconciliation puts it on volumes bound to an instance's claim,
+// reconcile.VolumeLabels): taking it off or changing it would free the volume for the next step, a claimRef edit.
+// Nobody may do that (no lookup is needed to refuse it); the volume is released by deleting it. Setting the label
+// is allowed only to the instance the volume's live claim belongs to, which is what reconciliation does; a label
+// naming another instance, or set on a volume without such a claim, is refused.
+func (c lifecycleDataCheck) instanceLabelEdit(ctx context.Context, a *Attributes, out []Violation) ([]Violation, error) {
+	pv, ok := a.Request.Object.(*corev1.PersistentVolume)
+	old, okOld := a.Request.OldObject.(*corev1.PersistentVolume)
+	if !ok || !okOld {
+		return out, nil
+	}
+	key := a.Config.InstanceLabel
+	was, had := old.Labels[key]
+	now, has := pv.Labels[key]
+	field := "metadata.labels[" + key + "]"
+	switch {
+	case had && (!has || now != was):
+		verb := "removes"
+		if has {
+			verb = "changes (to " + strconv.Quote(now) + ")"
+		}
+		return append(out, violation(c, field, verb+" the instance label "+key+"="+was+" of PersistentVolume "+pv.Name+
+			": the label keeps a retained volume its VNF instance's once its claim is gone; to release the volume, sanitise its data and delete it")), nil
+	case had || !has:
+		return out, nil
+	}
+	claim := claimRefOf(pv)
+	if !claim.Set() || a.Objects == nil {
+		return append(out, violation(c, field, "sets the instance label "+key+"="+now+" on PersistentVolume "+pv.Name+
+			", which is bound to no claim that could show it is that instance's")), nil
+	}
+	obj, err := a.Objects.Get(ctx, vnf.KindPersistentVolumeClaim, claim.Namespace, claim.Name)
+	if errors.Is(err, vnf.ErrNotFound) {
+		return append(out, violation(c, field, "sets the instance label "+key+"="+now+" on PersistentVolume "+pv.Name+
+			", whose claim "+claim.String()+" does not exist: nothing shows the volume is that instance's")), nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("look up PersistentVolumeClaim %s, the claim of PersistentVolume %s: %w", claim, pv.Name, err)
+	}
+	r := vnf.Resolver{LabelKey: key, Objects: a.Objects}
+	b, err := r.Resolve(ctx, a.Snapshot, vnf.KindPersistentVolumeClaim, obj)
+	if err != nil {
+		return out, fmt.Errorf("VNF instance of PersistentVolumeClaim %s: %w", claim, err)
+	}
+	if b.InstanceID != now {
+		return append(out, violation(c, field, "sets the instance label "+key+"="+now+" on PersistentVolume "+pv.Name+
+			", but its claim "+claim.String()+" belongs to "+b.String())), nil
+	}
+	return out, nil
 }
 
 // dormantClaim describes the PVC namespace/claim when it, or the volume it names, belongs to a dormant instance,

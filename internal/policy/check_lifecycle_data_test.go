@@ -150,6 +150,25 @@ func TestLifecycleDataVolumes(t *testing.T) {
 			req: volumeUpdate(pv("pv-amf"), func(p *corev1.PersistentVolume) { p.Labels = map[string]string{"tier": "cold"} })},
 		{name: "claimRef of a running VNF's volume re-pointed",
 			req: volumeUpdate(pv("pv-upf"), func(p *corev1.PersistentVolume) { p.Spec.ClaimRef = claimRef(sandboxNS, "loot", "") })},
+
+		{name: "instance label taken off a terminated VNF's released volume",
+			req:   volumeUpdate(pv("pv-amf-free"), func(p *corev1.PersistentVolume) { p.Labels = nil }),
+			field: "metadata.labels[" + vnf.DefaultInstanceLabel + "]", message: []string{"removes the instance label " + vnf.DefaultInstanceLabel + "=amf-1 of PersistentVolume pv-amf-free", "delete it"}},
+		{name: "instance label of a running VNF's volume changed",
+			req: volumeUpdate(volume("pv-upf", map[string]string{vnf.DefaultInstanceLabel: "upf-1"}, claimRef(protectedNS, "upf-data", "upf-uid")),
+				func(p *corev1.PersistentVolume) { p.Labels[vnf.DefaultInstanceLabel] = "smf-1" }),
+			field: "metadata.labels[" + vnf.DefaultInstanceLabel + "]", message: []string{`changes (to "smf-1") the instance label ` + vnf.DefaultInstanceLabel + "=upf-1"}},
+		{name: "instance label set to the instance of the volume's claim (what reconciliation does)",
+			req: volumeUpdate(pv("pv-upf"), func(p *corev1.PersistentVolume) { p.Labels = map[string]string{vnf.DefaultInstanceLabel: "upf-1"} })},
+		{name: "instance label set to another instance than the claim's",
+			req:   volumeUpdate(pv("pv-upf"), func(p *corev1.PersistentVolume) { p.Labels = map[string]string{vnf.DefaultInstanceLabel: "smf-1"} }),
+			field: "metadata.labels[" + vnf.DefaultInstanceLabel + "]", message: []string{"sets the instance label " + vnf.DefaultInstanceLabel + "=smf-1 on PersistentVolume pv-upf, but its claim vnf-5gc/upf-data belongs to VNF instance upf-1"}},
+		{name: "instance label set on a volume bound to no claim",
+			req:   volumeUpdate(pv("pv-nobody"), func(p *corev1.PersistentVolume) { p.Labels = map[string]string{vnf.DefaultInstanceLabel: "upf-1"} }),
+			field: "metadata.labels[" + vnf.DefaultInstanceLabel + "]", message: []string{"pv-nobody, which is bound to no claim"}},
+		{name: "instance label set on a volume whose claim is gone",
+			req:   volumeUpdate(pv("pv-udr"), func(p *corev1.PersistentVolume) { p.Labels = map[string]string{vnf.DefaultInstanceLabel: "udr-1"} }),
+			field: "metadata.labels[" + vnf.DefaultInstanceLabel + "]", message: []string{"whose claim vnf-5gc/data-udr-0 does not exist"}},
 	}
 	ev := e.evaluator(t)
 	for _, tt := range tests {
@@ -229,6 +248,8 @@ func TestLifecycleDataVolumesUnjudged(t *testing.T) {
 			mountingPod(sandboxNS, claimVolume("loot-amf")), "without spec.volumeName", false},
 		{"claim of a re-pointed volume cannot be looked up", brokenVolumes{objects: e.objs, kind: "PersistentVolumeClaim"},
 			volumeUpdate(pvAMF, func(p *corev1.PersistentVolume) { p.Spec.ClaimRef = nil }), "the API server answered 503", true},
+		{"claim of a volume being labelled cannot be looked up", brokenVolumes{objects: e.objs, kind: "PersistentVolumeClaim"},
+			volumeUpdate(pvAMF, func(p *corev1.PersistentVolume) { p.Labels = map[string]string{vnf.DefaultInstanceLabel: "amf-1"} }), "the API server answered 503", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ev, err := New(Environment{Config: e.cfg, Inventory: e.inv, Objects: tt.objects})
@@ -243,5 +264,26 @@ func TestLifecycleDataVolumesUnjudged(t *testing.T) {
 				t.Errorf("protected %v allowed %v; want protected %v and fail-closed there", d.Protected, d.Allowed, tt.wantProtected)
 			}
 		})
+	}
+}
+
+// TestLifecycleDataLabelRemovalNeedsNoLookup: taking the instance label off a volume is refused from the request
+// alone: with every lookup failing, the refusal stands (and is not turned into a lookup error).
+func TestLifecycleDataLabelRemovalNeedsNoLookup(t *testing.T) {
+	e := volumeEnv(t)
+	labelled := volume("pv-upf", map[string]string{vnf.DefaultInstanceLabel: "upf-1"}, claimRef(protectedNS, "upf-data", "upf-uid"))
+	for _, kind := range []string{"PersistentVolumeClaim", "PersistentVolume", "Pod"} {
+		ev, err := New(Environment{Config: e.cfg, Inventory: e.inv, Objects: brokenVolumes{objects: e.objs, kind: kind}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := ev.Evaluate(context.Background(), volumeUpdate(labelled, func(p *corev1.PersistentVolume) { delete(p.Labels, vnf.DefaultInstanceLabel) }))
+		found := false
+		for _, v := range d.Denials {
+			found = found || (v.Check == "lifecycle-data" && strings.Contains(v.Message, "removes the instance label"))
+		}
+		if d.Allowed || !found {
+			t.Errorf("lookups of %s failing: allowed %v, denials %v; want the label's removal refused", kind, d.Allowed, d.Denials)
+		}
 	}
 }

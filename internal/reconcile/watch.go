@@ -80,6 +80,9 @@ type Reconciler struct {
 	// reads those instead of listing and watching the same kinds again, and starts its own only for the others
 	// (Services, VolumeSnapshots). Its event handlers on them are removed when Run's context ends.
 	Shared *cluster.Informers
+	// LabelVolumes, when set before Run, makes each pass put the instance label on the PersistentVolumes bound to
+	// an instance's claim that lack it (VolumeLabels); it needs patch on persistentvolumes.
+	LabelVolumes bool
 
 	meta       metadata.Interface
 	dyn        dynamic.Interface
@@ -302,7 +305,7 @@ func (r *Reconciler) history() vnf.Historian {
 }
 
 // pass evaluates once and reports what opened and resolved.
-func (r *Reconciler) pass(now time.Time) {
+func (r *Reconciler) pass(ctx context.Context, now time.Time) {
 	snap := r.inv.Snapshot()
 	if snap == nil || !snap.Loaded {
 		r.logger.Debug("reconcile: the inventory has not loaded; nothing is judged")
@@ -315,6 +318,9 @@ func (r *Reconciler) pass(now time.Time) {
 			_, pvc := state.Get(KindPersistentVolumeClaim, namespace, name)
 			return pod || pvc
 		})
+	}
+	if r.LabelVolumes {
+		r.labelVolumes(ctx, VolumeLabels(snap, state, r.opts, now))
 	}
 	current := Evaluate(snap, r.history(), state, r.opts, now)
 	opened, resolved := r.tracker.Update(current, now)
@@ -386,7 +392,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 		}
 		lastSnap = r.inv.Snapshot()
 		lastPass = time.Now()
-		r.pass(lastPass)
+		r.pass(ctx, lastPass)
 		next := periodic
 		if at, ok := r.tracker.NextDue(); ok {
 			// A little after the hold ends, so that the pass sees it as held.

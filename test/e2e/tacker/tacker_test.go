@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -76,7 +77,8 @@ reconcile:
 // vnfguard reads every step from Tacker's notifications and list, verifies the image's signature, admits
 // everything Tacker does and raises no finding. Then the attacks: a fake VNFC carrying the live instance's label
 // made by another identity, a VNFC made with the VNFM's own identity running a declared image the provider did not
-// sign, and exec into the instance's pods while its TERMINATE runs.
+// sign, exec into the instance's pods while its TERMINATE runs, and claiming, freeing or unlabelling the volume
+// whose data the terminated instance left behind.
 func TestTackerLifecycle(t *testing.T) {
 	cp, tree := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
@@ -117,7 +119,7 @@ func TestTackerLifecycle(t *testing.T) {
 	}
 	// The package: that image by digest, declared to vnfguard for the package's vnfdId.
 	pkg := lab.CNFPackage{VnfdID: "b1e2c3d4-0000-4000-8000-00000000c0f1", Provider: "Acme", Product: "EdgeCNF", Namespace: namespace,
-		Image: image.String()}
+		Image: image.String(), DataVolume: dataVolume}
 	zip, err := pkg.Zip(suite.Root)
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +176,14 @@ func TestTackerLifecycle(t *testing.T) {
 		t.Fatalf("/readyz: %+v, %v; want an empty inventory loaded from Tacker", st, err)
 	}
 
+	// The CNF's data lives on a volume the operator provisioned beforehand, retained when released; the package's
+	// claim binds it. A second such volume is nobody's: the control for the data attacks below.
+	for name, claim := range map[string]string{dataVolume: lab.CNFDataClaim, scratchVolume: "scratch"} {
+		if _, err := admin.CoreV1().PersistentVolumes().Create(ctx, retainedVolume(name, claim), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	step := func(name string) time.Time {
 		t.Logf("step: %s", name)
 		return time.Now()
@@ -209,6 +219,12 @@ func TestTackerLifecycle(t *testing.T) {
 			i.InstantiatedVnfInfo.VnfState == vnf.Started && i.Derived.ActiveOperation == nil && i.Derived.Namespace == namespace
 	})
 	pods := cnfPods(t, ctx, admin, 2) // the VNFD's initial delta of VDU2
+	// Tacker labelled the claim of its file, not the volume the claim bound; vnfguard labels the volume, so that it
+	// stays the instance's when Tacker deletes the claim at TERMINATE.
+	waitFor(t, ctx, "vnfguard's instance label on the CNF's data volume", time.Minute, func() bool {
+		v, err := admin.CoreV1().PersistentVolumes().Get(ctx, dataVolume, metav1.GetOptions{})
+		return err == nil && v.Status.Phase == corev1.VolumeBound && v.Labels[instanceLabel] == id
+	})
 	if benign := guard.Findings()[registration:]; len(benign) > 0 {
 		t.Fatalf("onboarding, creating and instantiating through Tacker raised findings:\n%s", describe(benign))
 	}
@@ -336,6 +352,58 @@ func TestTackerLifecycle(t *testing.T) {
 		return i != nil && i.InstantiationState == vnf.NotInstantiated && i.Derived.TerminatedAt != nil
 	})
 
+	// The data Tacker left: it deleted the claim, the volume keeps the data (Retain). Reconciliation reports it,
+	// and nobody may claim it, free it for another claim, or take vnfguard's label off it. The same steps on the
+	// volume of no instance succeed: the attack is real.
+	step("attack: mount the data the terminated instance left behind")
+	waitFor(t, ctx, "the CNF's data volume Released", time.Minute, func() bool {
+		v, err := admin.CoreV1().PersistentVolumes().Get(ctx, dataVolume, metav1.GetOptions{})
+		return err == nil && v.Status.Phase == corev1.VolumeReleased
+	})
+	waitFor(t, ctx, "a reconcile-residual finding on the CNF's data volume", time.Minute, func() bool {
+		return slices.ContainsFunc(guard.Findings(), func(f finding.Finding) bool {
+			return f.Rule == "reconcile-residual" && f.Object.Kind == "PersistentVolume" && f.Object.Name == dataVolume && f.VNFInstance == id && f.Resolved.IsZero()
+		})
+	})
+	for _, volume := range []string{dataVolume, scratchVolume} {
+		refused := volume == dataVolume
+		loot := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "loot-" + volume, Namespace: "default"},
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				StorageClassName: ptr(""), VolumeName: volume,
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Mi")}}}}
+		_, claimErr := mallory.CoreV1().PersistentVolumeClaims("default").Create(ctx, loot, metav1.CreateOptions{})
+		v, err := mallory.CoreV1().PersistentVolumes().Get(ctx, volume, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.Spec.ClaimRef = nil
+		_, freeErr := mallory.CoreV1().PersistentVolumes().Update(ctx, v, metav1.UpdateOptions{})
+		if !refused {
+			if claimErr != nil || freeErr != nil {
+				t.Fatalf("the control: mallory's claim of %s and freeing it: %v, %v; want both admitted", volume, claimErr, freeErr)
+			}
+			waitFor(t, ctx, "mallory's claim bound to the volume of no instance", time.Minute, func() bool {
+				c, err := admin.CoreV1().PersistentVolumeClaims("default").Get(ctx, loot.Name, metav1.GetOptions{})
+				return err == nil && c.Status.Phase == corev1.ClaimBound
+			})
+			continue
+		}
+		for what, err := range map[string]error{"a claim naming it": claimErr, "clearing its claimRef": freeErr} {
+			if !lab.IsWebhookDenial(err) || !strings.Contains(err.Error(), "lifecycle-data") || !strings.Contains(err.Error(), id) {
+				t.Errorf("mallory, %s (%s, terminated instance %s's data): %v; want a lifecycle-data denial naming the instance", what, volume, id, err)
+			}
+		}
+		if v, err = mallory.CoreV1().PersistentVolumes().Get(ctx, volume, metav1.GetOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		delete(v.Labels, instanceLabel)
+		_, err = mallory.CoreV1().PersistentVolumes().Update(ctx, v, metav1.UpdateOptions{})
+		if !lab.IsWebhookDenial(err) || !strings.Contains(err.Error(), "removes the instance label") {
+			t.Errorf("mallory takes the instance label off %s: %v; want a lifecycle-data denial", volume, err)
+		}
+		t.Logf("mallory's claim of the terminated CNF's data volume: %v", claimErr)
+	}
+
 	step("delete the instance")
 	if err := tk.DeleteInstance(ctx, id); err != nil {
 		t.Fatal(err)
@@ -397,6 +465,28 @@ func TestTackerLifecycle(t *testing.T) {
 			labels(m)["type"], h.GetSampleCount(), h.GetSampleSum()/float64(h.GetSampleCount())*1000, within)
 	}
 }
+
+// The CNF's data volume and the volume of no instance (the control of the data attacks), and the label Tacker
+// binds objects to instances with.
+const (
+	dataVolume    = "cnf-data-volume"
+	scratchVolume = "scratch-volume"
+	instanceLabel = "tacker_vnf_instance_id"
+)
+
+// retainedVolume is a pre-provisioned volume reserved for claim in the test's namespace, retained when released.
+func retainedVolume(name, claim string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Mi")},
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/vnfguard-lab/" + name}},
+			ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: namespace, Name: claim},
+		}}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func newKey(t *testing.T) *cosigntest.Key {
 	t.Helper()
