@@ -118,6 +118,19 @@ func (c *podSecurityCheck) Evaluate(_ context.Context, a *Attributes, out []Viol
 		return out, nil
 	}
 	for _, pc := range checks {
+		if a.Profile != nil {
+			// The exceptions the pod uses are applied before the check runs: one run, on a spec that shares all
+			// but the fields the exception changes.
+			if spec, what := excepted(a.Profile, pc.id, w.Spec); spec != nil {
+				res := pc.check(w.Meta, spec)
+				if res.Allowed {
+					a.Note("profile " + a.Profile.Name + " allowed " + what + " (" + string(pc.id) + ")")
+					continue
+				}
+				out = append(out, c.violation(a, w, pc, level, res)) // what the profile does not allow
+				continue
+			}
+		}
 		res := pc.check(w.Meta, w.Spec)
 		if res.Allowed {
 			continue
@@ -131,36 +144,93 @@ func (c *podSecurityCheck) Evaluate(_ context.Context, a *Attributes, out []Viol
 				res = pc.check(w.Meta, exceptedSpec(a.Profile, pc.id, w.Spec))
 			}
 		}
-		msg := `violates PodSecurity "` + level + `:latest": ` + res.ForbiddenReason
-		if res.ForbiddenDetail != "" {
-			msg += " (" + res.ForbiddenDetail + ")"
-		}
-		if a.Unknown.Has(LookupNamespace) {
-			msg += "; judged at the strictest level because the namespace's labels could not be read"
-		}
-		if a.Unknown.Has(LookupBinding) {
-			msg += "; no profile exception applied because the pod's VNF instance could not be found"
-		}
-		out = append(out, violation(c, w.Path+"."+psaFieldOf(pc.id), msg))
+		out = append(out, c.violation(a, w, pc, level, res))
 	}
 	return out, nil
 }
 
-// profileException re-runs a failed check on the spec with the profile's exceptions applied. It reports whether the
-// exceptions cure the violation, and a note naming what the profile allowed (also when they only cure part of it).
-func profileException(p *config.Profile, pc psaCheck, meta *metav1.ObjectMeta, spec *corev1.PodSpec) (bool, string) {
-	var what string
-	switch pc.id {
+func (c *podSecurityCheck) violation(a *Attributes, w *PodView, pc psaCheck, level string, res psa.CheckResult) Violation {
+	msg := `violates PodSecurity "` + level + `:latest": ` + res.ForbiddenReason
+	if res.ForbiddenDetail != "" {
+		msg += " (" + res.ForbiddenDetail + ")"
+	}
+	if a.Unknown.Has(LookupNamespace) {
+		msg += "; judged at the strictest level because the namespace's labels could not be read"
+	}
+	if a.Unknown.Has(LookupBinding) {
+		msg += "; no profile exception applied because the pod's VNF instance could not be found"
+	}
+	return violation(c, w.Path+"."+psaFieldOf(pc.id), msg)
+}
+
+// excepted returns spec with the exception of profile p for check id applied, and what the profile allowed, when
+// the pod uses that exception: capabilities the profile allows that a container adds, or hostNetwork. Either one
+// fails the check as the standard has it, so the exception is in use. The copy is shallow except for what it
+// changes: the container lists and the security contexts of the containers it strips. nil when the pod uses no
+// exception of the check (the other exceptions go through profileException, after a failed check).
+func excepted(p *config.Profile, id psa.CheckID, spec *corev1.PodSpec) (*corev1.PodSpec, string) {
+	switch id {
 	case "capabilities_baseline", "capabilities_restricted":
 		if len(p.AllowCapabilities) == 0 {
-			return false, ""
+			return nil, ""
 		}
-		what = "capabilities " + strings.Join(p.AllowCapabilities, ", ")
+		allowed := func(c corev1.Capability) bool {
+			return slices.Contains(p.AllowCapabilities, strings.TrimPrefix(string(c), "CAP_"))
+		}
+		uses := func(sc *corev1.SecurityContext) bool {
+			return sc != nil && sc.Capabilities != nil && slices.ContainsFunc(sc.Capabilities.Add, allowed)
+		}
+		strip := func(sc *corev1.SecurityContext) *corev1.SecurityContext {
+			if !uses(sc) {
+				return sc
+			}
+			scCopy, capsCopy := *sc, *sc.Capabilities
+			capsCopy.Add = slices.DeleteFunc(slices.Clone(sc.Capabilities.Add), allowed)
+			scCopy.Capabilities = &capsCopy
+			return &scCopy
+		}
+		inContainers := slices.ContainsFunc(spec.Containers, func(c corev1.Container) bool { return uses(c.SecurityContext) })
+		inInit := slices.ContainsFunc(spec.InitContainers, func(c corev1.Container) bool { return uses(c.SecurityContext) })
+		inEphemeral := slices.ContainsFunc(spec.EphemeralContainers, func(c corev1.EphemeralContainer) bool { return uses(c.SecurityContext) })
+		if !inContainers && !inInit && !inEphemeral {
+			return nil, "" // before any copy: the common case costs no allocation
+		}
+		cp := *spec
+		if inContainers {
+			cp.Containers = slices.Clone(spec.Containers)
+			for i := range cp.Containers {
+				cp.Containers[i].SecurityContext = strip(cp.Containers[i].SecurityContext)
+			}
+		}
+		if inInit {
+			cp.InitContainers = slices.Clone(spec.InitContainers)
+			for i := range cp.InitContainers {
+				cp.InitContainers[i].SecurityContext = strip(cp.InitContainers[i].SecurityContext)
+			}
+		}
+		if inEphemeral {
+			cp.EphemeralContainers = slices.Clone(spec.EphemeralContainers)
+			for i := range cp.EphemeralContainers {
+				cp.EphemeralContainers[i].SecurityContext = strip(cp.EphemeralContainers[i].SecurityContext)
+			}
+		}
+		return &cp, "capabilities " + strings.Join(p.AllowCapabilities, ", ")
 	case "hostNamespaces":
 		if !p.AllowHostNetwork || !spec.HostNetwork {
-			return false, ""
+			return nil, ""
 		}
-		what = "hostNetwork"
+		cp := *spec
+		cp.HostNetwork = false
+		return &cp, "hostNetwork"
+	}
+	return nil, ""
+}
+
+// profileException judges a failed check against the profile's other exceptions (those excepted does not apply
+// before the check): running as root, and sysctls. It reports whether they cure the violation, and a note naming
+// what the profile allowed (also when they only cure part of it).
+func profileException(p *config.Profile, pc psaCheck, meta *metav1.ObjectMeta, spec *corev1.PodSpec) (bool, string) {
+	switch pc.id {
 	case "runAsNonRoot", "runAsUser":
 		if !p.AllowRunAsRoot {
 			return false, ""
@@ -170,47 +240,22 @@ func profileException(p *config.Profile, pc psaCheck, meta *metav1.ObjectMeta, s
 		if len(p.AllowSysctls) == 0 {
 			return false, ""
 		}
-		what = "sysctls " + strings.Join(p.AllowSysctls, ", ")
-	default:
-		return false, ""
+		res := pc.check(meta, exceptedSpec(p, pc.id, spec))
+		return res.Allowed, "profile " + p.Name + " allowed sysctls " + strings.Join(p.AllowSysctls, ", ") + " (" + string(pc.id) + ")"
 	}
-	res := pc.check(meta, exceptedSpec(p, pc.id, spec))
-	note := "profile " + p.Name + " allowed " + what + " (" + string(pc.id) + ")"
-	return res.Allowed, note
+	return false, ""
 }
 
-// exceptedSpec returns a copy of spec with what the profile allows removed, for re-running one check.
+// exceptedSpec returns spec with the sysctls the profile allows removed, for re-running the sysctls check: a
+// shallow copy but for the security context it changes.
 func exceptedSpec(p *config.Profile, id psa.CheckID, spec *corev1.PodSpec) *corev1.PodSpec {
-	cp := spec.DeepCopy()
-	switch id {
-	case "capabilities_baseline", "capabilities_restricted":
-		strip := func(sc *corev1.SecurityContext) {
-			if sc == nil || sc.Capabilities == nil {
-				return
-			}
-			sc.Capabilities.Add = slices.DeleteFunc(sc.Capabilities.Add, func(c corev1.Capability) bool {
-				return slices.Contains(p.AllowCapabilities, strings.TrimPrefix(string(c), "CAP_"))
-			})
-		}
-		for i := range cp.InitContainers {
-			strip(cp.InitContainers[i].SecurityContext)
-		}
-		for i := range cp.Containers {
-			strip(cp.Containers[i].SecurityContext)
-		}
-		for i := range cp.EphemeralContainers {
-			strip(cp.EphemeralContainers[i].SecurityContext)
-		}
-	case "hostNamespaces":
-		cp.HostNetwork = false
-	case "sysctls":
-		if cp.SecurityContext != nil {
-			cp.SecurityContext.Sysctls = slices.DeleteFunc(cp.SecurityContext.Sysctls, func(s corev1.Sysctl) bool {
-				return slices.Contains(p.AllowSysctls, s.Name)
-			})
-		}
+	if id != "sysctls" || spec.SecurityContext == nil {
+		return spec
 	}
-	return cp
+	cp, sc := *spec, *spec.SecurityContext
+	sc.Sysctls = slices.DeleteFunc(slices.Clone(sc.Sysctls), func(s corev1.Sysctl) bool { return slices.Contains(p.AllowSysctls, s.Name) })
+	cp.SecurityContext = &sc
+	return &cp
 }
 
 // psaFieldOf names the field a Pod Security Standards check looks at, relative to the pod spec.
