@@ -33,7 +33,9 @@ func TestPodSecurityProfileExceptions(t *testing.T) {
 			},
 			exception: "profile upf allowed capabilities NET_ADMIN, IPC_LOCK (capabilities_restricted)"},
 		{name: "an allowed and a forbidden capability: the forbidden one is named, the allowed one is not",
-			edit:   func(s *corev1.PodSpec) { s.Containers[1].SecurityContext.Capabilities.Add = []corev1.Capability{"NET_ADMIN", "SYS_TIME"} },
+			edit: func(s *corev1.PodSpec) {
+				s.Containers[1].SecurityContext.Capabilities.Add = []corev1.Capability{"NET_ADMIN", "SYS_TIME"}
+			},
 			denied: []string{"SYS_TIME"}},
 		{name: "hostNetwork",
 			edit:      func(s *corev1.PodSpec) { s.HostNetwork = true },
