@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
@@ -177,18 +178,13 @@ func (c lifecycleDataCheck) instanceLabelEdit(ctx context.Context, a *Attributes
 		return append(out, violation(c, field, "sets the instance label "+key+"="+now+" on PersistentVolume "+pv.Name+
 			", which is bound to no claim that could show it is that instance's")), nil
 	}
-	obj, err := a.Objects.Get(ctx, vnf.KindPersistentVolumeClaim, claim.Namespace, claim.Name)
-	if errors.Is(err, vnf.ErrNotFound) {
+	obj, b, err := claimBinding(ctx, a, claim.Namespace, claim.Name)
+	if err != nil {
+		return out, fmt.Errorf("the claim of PersistentVolume %s: %w", pv.Name, err)
+	}
+	if obj == nil {
 		return append(out, violation(c, field, "sets the instance label "+key+"="+now+" on PersistentVolume "+pv.Name+
 			", whose claim "+claim.String()+" does not exist: nothing shows the volume is that instance's")), nil
-	}
-	if err != nil {
-		return out, fmt.Errorf("look up PersistentVolumeClaim %s, the claim of PersistentVolume %s: %w", claim, pv.Name, err)
-	}
-	r := vnf.Resolver{LabelKey: key, Objects: a.Objects}
-	b, err := r.Resolve(ctx, a.Snapshot, vnf.KindPersistentVolumeClaim, obj)
-	if err != nil {
-		return out, fmt.Errorf("VNF instance of PersistentVolumeClaim %s: %w", claim, err)
 	}
 	if b.InstanceID != now {
 		return append(out, violation(c, field, "sets the instance label "+key+"="+now+" on PersistentVolume "+pv.Name+
@@ -197,22 +193,32 @@ func (c lifecycleDataCheck) instanceLabelEdit(ctx context.Context, a *Attributes
 	return out, nil
 }
 
+// claimBinding looks up the PersistentVolumeClaim namespace/name and the VNF instance it belongs to; a nil object
+// when it does not exist. a.Objects must be set.
+func claimBinding(ctx context.Context, a *Attributes, namespace, name string) (metav1.Object, vnf.Binding, error) {
+	obj, err := a.Objects.Get(ctx, vnf.KindPersistentVolumeClaim, namespace, name)
+	if errors.Is(err, vnf.ErrNotFound) {
+		return nil, vnf.Binding{}, nil
+	}
+	if err != nil {
+		return nil, vnf.Binding{}, fmt.Errorf("look up PersistentVolumeClaim %s/%s: %w", namespace, name, err)
+	}
+	r := vnf.Resolver{LabelKey: a.Config.InstanceLabel, Objects: a.Objects}
+	b, err := r.Resolve(ctx, a.Snapshot, vnf.KindPersistentVolumeClaim, obj)
+	if err != nil {
+		return nil, vnf.Binding{}, fmt.Errorf("VNF instance of PersistentVolumeClaim %s/%s: %w", namespace, name, err)
+	}
+	return obj, b, nil
+}
+
 // dormantClaim describes the PVC namespace/claim when it, or the volume it names, belongs to a dormant instance,
 // and returns "" otherwise.
 func (c lifecycleDataCheck) dormantClaim(ctx context.Context, a *Attributes, ns, claim string) (string, error) {
 	if a.Objects == nil {
 		return "", nil
 	}
-	obj, err := a.Objects.Get(ctx, vnf.KindPersistentVolumeClaim, ns, claim)
-	if errors.Is(err, vnf.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("look up PersistentVolumeClaim %s/%s: %w", ns, claim, err)
-	}
-	r := vnf.Resolver{LabelKey: a.Config.InstanceLabel, Objects: a.Objects}
-	b, err := r.Resolve(ctx, a.Snapshot, vnf.KindPersistentVolumeClaim, obj)
-	if err != nil {
+	obj, b, err := claimBinding(ctx, a, ns, claim)
+	if err != nil || obj == nil {
 		return "", err
 	}
 	if msg := dormantBinding(b); msg != "" {
