@@ -189,24 +189,29 @@ func excepted(p *config.Profile, id psa.CheckID, spec *corev1.PodSpec) (*corev1.
 			scCopy.Capabilities = &capsCopy
 			return &scCopy
 		}
-		inContainers := slices.ContainsFunc(spec.Containers, func(c corev1.Container) bool { return uses(c.SecurityContext) })
-		inInit := slices.ContainsFunc(spec.InitContainers, func(c corev1.Container) bool { return uses(c.SecurityContext) })
+		// stripped is list with the allowed capabilities taken out of the containers that add them; nil when no
+		// container adds one (the list is then shared, not copied).
+		stripped := func(list []corev1.Container) []corev1.Container {
+			if !slices.ContainsFunc(list, func(c corev1.Container) bool { return uses(c.SecurityContext) }) {
+				return nil
+			}
+			out := slices.Clone(list)
+			for i := range out {
+				out[i].SecurityContext = strip(out[i].SecurityContext)
+			}
+			return out
+		}
+		containers, initContainers := stripped(spec.Containers), stripped(spec.InitContainers)
 		inEphemeral := slices.ContainsFunc(spec.EphemeralContainers, func(c corev1.EphemeralContainer) bool { return uses(c.SecurityContext) })
-		if !inContainers && !inInit && !inEphemeral {
+		if containers == nil && initContainers == nil && !inEphemeral {
 			return nil, "" // before any copy: the common case costs no allocation
 		}
 		cp := *spec
-		if inContainers {
-			cp.Containers = slices.Clone(spec.Containers)
-			for i := range cp.Containers {
-				cp.Containers[i].SecurityContext = strip(cp.Containers[i].SecurityContext)
-			}
+		if containers != nil {
+			cp.Containers = containers
 		}
-		if inInit {
-			cp.InitContainers = slices.Clone(spec.InitContainers)
-			for i := range cp.InitContainers {
-				cp.InitContainers[i].SecurityContext = strip(cp.InitContainers[i].SecurityContext)
-			}
+		if initContainers != nil {
+			cp.InitContainers = initContainers
 		}
 		if inEphemeral {
 			cp.EphemeralContainers = slices.Clone(spec.EphemeralContainers)
