@@ -76,14 +76,7 @@ func Evaluate(snap *vnf.Snapshot, hist vnf.Historian, state *State, opts Options
 	if snap == nil || !snap.Loaded || state == nil {
 		return nil
 	}
-	label := opts.InstanceLabel
-	if label == "" {
-		label = vnf.DefaultInstanceLabel
-	}
-	e := &evaluator{
-		snap: snap, hist: hist, state: state, opts: opts, now: now,
-		resolver: vnf.Resolver{LabelKey: label, Objects: resolverObjects{state}},
-	}
+	e := newEvaluator(snap, hist, state, opts, now)
 	e.workloads()
 	e.data()
 	e.drift()
@@ -91,6 +84,16 @@ func Evaluate(snap *vnf.Snapshot, hist vnf.Historian, state *State, opts Options
 	finding.InCluster(e.out, opts.Cluster)
 	sortFindings(e.out)
 	return e.out
+}
+
+// newEvaluator binds objects with opts' instance label (vnf.DefaultInstanceLabel when empty) over state.
+func newEvaluator(snap *vnf.Snapshot, hist vnf.Historian, state *State, opts Options, now time.Time) *evaluator {
+	label := opts.InstanceLabel
+	if label == "" {
+		label = vnf.DefaultInstanceLabel
+	}
+	return &evaluator{snap: snap, hist: hist, state: state, opts: opts, now: now,
+		resolver: vnf.Resolver{LabelKey: label, Objects: resolverObjects{state}}}
 }
 
 type evaluator struct {

@@ -36,18 +36,13 @@ func VolumeLabels(snap *vnf.Snapshot, state *State, opts Options, now time.Time)
 	if snap == nil || !snap.Loaded || state == nil {
 		return nil
 	}
-	label := opts.InstanceLabel
-	if label == "" {
-		label = vnf.DefaultInstanceLabel
-	}
-	e := &evaluator{snap: snap, state: state, opts: opts, now: now,
-		resolver: vnf.Resolver{LabelKey: label, Objects: resolverObjects{state}}}
+	e := newEvaluator(snap, nil, state, opts, now)
 	var out []VolumeLabel
 	for _, o := range state.objects {
 		if o.Kind != KindPersistentVolume || o.Phase != "Bound" || o.ClaimName == "" || e.gone(o) || !state.Protected(o.ClaimNamespace) {
 			continue
 		}
-		if _, labelled := o.Labels[label]; labelled {
+		if _, labelled := o.Labels[e.resolver.LabelKey]; labelled {
 			continue
 		}
 		claim, ok := state.Get(KindPersistentVolumeClaim, o.ClaimNamespace, o.ClaimName)
