@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/imagesig/cosigntest"
@@ -369,7 +370,7 @@ func TestTackerLifecycle(t *testing.T) {
 		refused := volume == dataVolume
 		loot := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "loot-" + volume, Namespace: "default"},
 			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				StorageClassName: ptr(""), VolumeName: volume,
+				StorageClassName: ptr.To(""), VolumeName: volume,
 				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Mi")}}}}
 		_, claimErr := mallory.CoreV1().PersistentVolumeClaims("default").Create(ctx, loot, metav1.CreateOptions{})
 		v, err := mallory.CoreV1().PersistentVolumes().Get(ctx, volume, metav1.GetOptions{})
@@ -485,8 +486,6 @@ func retainedVolume(name, claim string) *corev1.PersistentVolume {
 			ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: namespace, Name: claim},
 		}}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 func newKey(t *testing.T) *cosigntest.Key {
 	t.Helper()
