@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/danger"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -56,6 +57,12 @@ type Attributes struct {
 	overrides    []Violation
 	imageRefs    []imageRef
 	imagesParsed bool
+	// workload holds what Workload points to, and budget the context of the lookups (one allocation less per
+	// request each); podOf is what dangerPod returns.
+	workload   PodView
+	budget     budgetContext
+	podOf      danger.Pod
+	podOfValid bool
 }
 
 // PodView is a pod spec with the metadata that goes with it and the field path it stands at.
@@ -91,7 +98,14 @@ func (a *Attributes) IsVNFM() bool { return a.Identity.Has(VNFM) }
 func (a *Attributes) Instance() *vnf.Instance { return a.Binding.Instance }
 
 // Note records a profile exception or other remark that the decision must name.
-func (a *Attributes) Note(text string) { a.notes = append(a.notes, text) }
+func (a *Attributes) Note(text string) {
+	if a.notes == nil {
+		// A profile in use usually allows more than one thing (capabilities and hugepages for a UPF): one
+		// allocation for the first few notes instead of one per note.
+		a.notes = make([]string, 0, 4)
+	}
+	a.notes = append(a.notes, text)
+}
 
 // RecordBreakGlass records that the request is allowed only because the requester is a break-glass identity.
 func (a *Attributes) RecordBreakGlass(text string) { a.breakGlass = text }
@@ -100,3 +114,12 @@ func (a *Attributes) RecordBreakGlass(text string) { a.breakGlass = text }
 // namespace out of protection): the request is allowed, and the decision still reports it as a finding with the
 // check's severity.
 func (a *Attributes) RecordOverride(v Violation) { a.overrides = append(a.overrides, v) }
+
+// dangerPod returns the workload's spec as package danger reads it (capabilities, users), made once per request
+// for the checks that judge it (dangerous-capability, root-user). The checks must not change it.
+func (a *Attributes) dangerPod() danger.Pod {
+	if !a.podOfValid {
+		a.podOf, a.podOfValid = danger.PodOf(a.Workload.Spec), true
+	}
+	return a.podOf
+}

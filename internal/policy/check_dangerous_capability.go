@@ -43,7 +43,7 @@ func (c dangerousCapabilityCheck) Evaluate(_ context.Context, a *Attributes, out
 	if a.Profile != nil {
 		allowed = a.Profile.AllowCapabilities
 	}
-	for _, h := range danger.DangerousCapabilities(danger.PodOf(w.Spec), allowed) {
+	for _, h := range danger.DangerousCapabilities(a.dangerPod(), allowed) {
 		msg := "container " + strconv.Quote(h.Container.Name) + " adds capability " + h.Capability + ": " + h.Reason
 		if a.Unknown.Has(LookupBinding) {
 			msg += "; no profile exception applied because the pod's VNF instance could not be found"

@@ -43,7 +43,7 @@ func (c imageProvenanceCheck) Evaluate(_ context.Context, a *Attributes, out []V
 		}
 		if img.digest == "" {
 			if reg.DigestRequired() {
-				out = append(out, violation(c, img.field, "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+" is not pinned by digest; VNF images in protected namespaces must be referenced as repo@sha256:..."))
+				out = append(out, violation(c, img.field(), "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+" is not pinned by digest; VNF images in protected namespaces must be referenced as repo@sha256:..."))
 			}
 			continue
 		}
@@ -55,7 +55,7 @@ func (c imageProvenanceCheck) Evaluate(_ context.Context, a *Attributes, out []V
 			if len(inst.DeclaredImages) == 0 {
 				msg += " (the inventory records no images for that package)"
 			}
-			out = append(out, violation(c, img.field, msg))
+			out = append(out, violation(c, img.field(), msg))
 		}
 	}
 	return out, nil

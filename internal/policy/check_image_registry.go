@@ -47,7 +47,7 @@ func (c *imageRegistryCheck) Evaluate(_ context.Context, a *Attributes, out []Vi
 	}
 	for _, img := range a.images() {
 		if img.err != nil {
-			out = append(out, violation(c, img.field, "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+" is not a valid image reference: "+img.err.Error()))
+			out = append(out, violation(c, img.field(), "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+" is not a valid image reference: "+img.err.Error()))
 			continue
 		}
 		if len(c.allowed) == 0 {
@@ -56,14 +56,23 @@ func (c *imageRegistryCheck) Evaluate(_ context.Context, a *Attributes, out []Vi
 		host, full := img.registry, img.repo
 		ok := false
 		for _, entry := range c.allowed {
-			if entry == host || strings.HasSuffix(entry, "/") && strings.HasPrefix(full+"/", entry) || entry == full {
+			if entry == host || strings.HasSuffix(entry, "/") && underPrefix(full, entry) || entry == full {
 				ok = true
 				break
 			}
 		}
 		if !ok {
-			out = append(out, violation(c, img.field, "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+" is from "+host+", which is not an allowed registry ("+strings.Join(c.allowed, ", ")+")"))
+			out = append(out, violation(c, img.field(), "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+" is from "+host+", which is not an allowed registry ("+strings.Join(c.allowed, ", ")+")"))
 		}
 	}
 	return out, nil
+}
+
+// underPrefix reports whether repository full is at or under prefix, which ends in "/": whether full+"/" starts
+// with prefix, without building full+"/" for every image.
+func underPrefix(full, prefix string) bool {
+	if strings.HasPrefix(full, prefix) {
+		return true
+	}
+	return len(prefix) == len(full)+1 && strings.HasPrefix(prefix, full)
 }

@@ -43,7 +43,7 @@ func (c imageSignatureCheck) Evaluate(ctx context.Context, a *Attributes, out []
 			if a.notChecked(c.ID(), img, err) {
 				continue
 			}
-			out = append(out, violation(c, img.field, "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+
+			out = append(out, violation(c, img.field(), "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+
 				" of VNF instance "+inst.ID+" (provider "+strconv.Quote(inst.VnfProvider)+"): "+err.Error()))
 		}
 	}

@@ -46,7 +46,7 @@ func (c imageVulnerabilitiesCheck) Evaluate(ctx context.Context, a *Attributes, 
 			deny = err.Error()
 		}
 		if deny != "" {
-			out = append(out, violation(c, img.field, "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+": "+deny))
+			out = append(out, violation(c, img.field(), "container "+strconv.Quote(img.container)+": image "+strconv.Quote(img.image)+": "+deny))
 		}
 	}
 	return out, nil

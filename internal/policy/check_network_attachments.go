@@ -46,10 +46,15 @@ func (c networkAttachmentsCheck) Evaluate(_ context.Context, a *Attributes, out 
 	}
 	var allowed []string
 	allowHugepages := false
-	profile := "no profile applies"
 	if a.Profile != nil {
 		allowed, allowHugepages = a.Profile.AllowNetworks, a.Profile.AllowHugepages
-		profile = "profile " + a.Profile.Name + " allows " + strconv.Quote(strings.Join(allowed, ", "))
+	}
+	// profile says what the profile allows, for a violation's message: built only when there is one.
+	profile := func() string {
+		if a.Profile == nil {
+			return "no profile applies"
+		}
+		return "profile " + a.Profile.Name + " allows " + strconv.Quote(strings.Join(allowed, ", "))
 	}
 	if value := w.Meta.Annotations[multusAnnotation]; value != "" {
 		networks, err := parseNetworks(value)
@@ -65,7 +70,7 @@ func (c networkAttachmentsCheck) Evaluate(_ context.Context, a *Attributes, out 
 				}
 				continue
 			}
-			out = append(out, violation(c, metaPath, "attaches network "+strconv.Quote(n)+", which is not declared for this VNF product ("+profile+")"))
+			out = append(out, violation(c, metaPath, "attaches network "+strconv.Quote(n)+", which is not declared for this VNF product ("+profile()+")"))
 		}
 	}
 	w.Containers(func(list string, i int, ctr *corev1.Container) {
@@ -75,7 +80,7 @@ func (c networkAttachmentsCheck) Evaluate(_ context.Context, a *Attributes, out 
 					a.Note("profile " + a.Profile.Name + " allowed " + string(res))
 					continue
 				}
-				out = append(out, violation(c, w.ContainerPath(list, i)+".resources.limits["+string(res)+"]", "container "+strconv.Quote(ctr.Name)+" asks for "+string(res)+", which is not declared for this VNF product ("+profile+")"))
+				out = append(out, violation(c, w.ContainerPath(list, i)+".resources.limits["+string(res)+"]", "container "+strconv.Quote(ctr.Name)+" asks for "+string(res)+", which is not declared for this VNF product ("+profile()+")"))
 			}
 		}
 	})

@@ -2,12 +2,17 @@ package policy
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	psa "k8s.io/pod-security-admission/policy"
+
+	"github.com/vnfguard/vnfguard/internal/config"
 )
 
 // TestPodSecurityProfileExceptions: the exceptions of the UPF's profile (capabilities, hostNetwork, sysctls) let
@@ -91,5 +96,130 @@ func TestPodSecurityProfileExceptions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// exceptedByClone is excepted as it was before its copies were pooled (slices.Clone of each list it changes, a
+// fresh copy of each security context it strips): the oracle for TestExceptedCopies.
+func exceptedByClone(p *config.Profile, id psa.CheckID, spec *corev1.PodSpec) *corev1.PodSpec {
+	switch id {
+	case "capabilities_baseline", "capabilities_restricted":
+		if len(p.AllowCapabilities) == 0 {
+			return nil
+		}
+		allowed := func(c corev1.Capability) bool {
+			return slices.Contains(p.AllowCapabilities, strings.TrimPrefix(string(c), "CAP_"))
+		}
+		uses := func(sc *corev1.SecurityContext) bool {
+			return sc != nil && sc.Capabilities != nil && slices.ContainsFunc(sc.Capabilities.Add, allowed)
+		}
+		strip := func(sc *corev1.SecurityContext) *corev1.SecurityContext {
+			if !uses(sc) {
+				return sc
+			}
+			scCopy, capsCopy := *sc, *sc.Capabilities
+			capsCopy.Add = slices.DeleteFunc(slices.Clone(sc.Capabilities.Add), allowed)
+			scCopy.Capabilities = &capsCopy
+			return &scCopy
+		}
+		stripped := func(list []corev1.Container) []corev1.Container {
+			if !slices.ContainsFunc(list, func(c corev1.Container) bool { return uses(c.SecurityContext) }) {
+				return nil
+			}
+			out := slices.Clone(list)
+			for i := range out {
+				out[i].SecurityContext = strip(out[i].SecurityContext)
+			}
+			return out
+		}
+		containers, initContainers := stripped(spec.Containers), stripped(spec.InitContainers)
+		inEphemeral := slices.ContainsFunc(spec.EphemeralContainers, func(c corev1.EphemeralContainer) bool { return uses(c.SecurityContext) })
+		if containers == nil && initContainers == nil && !inEphemeral {
+			return nil
+		}
+		cp := *spec
+		if containers != nil {
+			cp.Containers = containers
+		}
+		if initContainers != nil {
+			cp.InitContainers = initContainers
+		}
+		if inEphemeral {
+			cp.EphemeralContainers = slices.Clone(spec.EphemeralContainers)
+			for i := range cp.EphemeralContainers {
+				cp.EphemeralContainers[i].SecurityContext = strip(cp.EphemeralContainers[i].SecurityContext)
+			}
+		}
+		return &cp
+	case "hostNamespaces":
+		if !p.AllowHostNetwork || !spec.HostNetwork {
+			return nil
+		}
+		cp := *spec
+		cp.HostNetwork = false
+		return &cp
+	}
+	return nil
+}
+
+// TestExceptedCopies: the pooled copies excepted makes are the copies it made before pooling (the oracle), for
+// every exception shape, one after the other so that a copy left dirty in the pool would show; every Pod Security
+// check gives the same result on both; and a released copy holds nothing of the request.
+func TestExceptedCopies(t *testing.T) {
+	profile := &config.Profile{Name: "upf", AllowCapabilities: []string{"NET_ADMIN", "IPC_LOCK"}, AllowHostNetwork: true}
+	caps := func(add ...corev1.Capability) *corev1.SecurityContext {
+		return &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: add}}
+	}
+	ctr := func(name string, sc *corev1.SecurityContext) corev1.Container {
+		return corev1.Container{Name: name, Image: "registry.5gc.example/5gc/" + name, SecurityContext: sc}
+	}
+	many := make([]corev1.Container, 7)
+	for i := range many {
+		many[i] = ctr("c"+strings.Repeat("x", i), caps("NET_ADMIN", "SYS_TIME"))
+	}
+	specs := []corev1.PodSpec{
+		cnfPodSpec(),
+		{Containers: []corev1.Container{ctr("upf", caps("NET_ADMIN"))}},
+		{Containers: []corev1.Container{ctr("upf", caps("NET_ADMIN", "CAP_IPC_LOCK")), ctr("side", caps())}},
+		{Containers: []corev1.Container{ctr("upf", caps("NET_ADMIN", "SYS_TIME"))}, HostNetwork: true, HostPID: true},
+		{InitContainers: []corev1.Container{ctr("init", caps("IPC_LOCK"))}, Containers: []corev1.Container{ctr("upf", nil)}},
+		{Containers: []corev1.Container{ctr("upf", &corev1.SecurityContext{})},
+			EphemeralContainers: []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "dbg", SecurityContext: caps("NET_ADMIN")}}}},
+		{Containers: many, InitContainers: many[:2]},
+		{Containers: make([]corev1.Container, 40), InitContainers: []corev1.Container{ctr("init", caps("NET_ADMIN"))}},
+		{HostNetwork: true},
+	}
+	checks := psaChecksFor("restricted")
+	ids := []psa.CheckID{"capabilities_baseline", "capabilities_restricted", "hostNamespaces", "privileged"}
+	for round := range 3 {
+		for i, spec := range specs {
+			before := spec.DeepCopy()
+			for _, id := range ids {
+				want := exceptedByClone(profile, id, &spec)
+				got := excepted(profile, id, &spec)
+				if (want == nil) != (got == nil) {
+					t.Fatalf("round %d spec %d %s: copy %v, the oracle's %v", round, i, id, got != nil, want != nil)
+				}
+				if got == nil {
+					continue
+				}
+				if !equality.Semantic.DeepEqual(want, &got.spec) {
+					t.Fatalf("round %d spec %d %s: the copies differ:\n%+v\n%+v", round, i, id, got.spec, *want)
+				}
+				for _, pc := range checks {
+					if w, g := pc.check(&metav1.ObjectMeta{}, want), pc.check(&metav1.ObjectMeta{}, &got.spec); w != g {
+						t.Fatalf("round %d spec %d %s: check %s gives %+v on the copy, %+v on the oracle's", round, i, id, pc.id, g, w)
+					}
+				}
+				got.release()
+				if !reflect.ValueOf(got.spec).IsZero() || got.used != 0 || len(got.containers)+len(got.initContainers)+len(got.ephemeral) != 0 ||
+					!reflect.ValueOf(got.contexts).IsZero() || slices.ContainsFunc(got.containers[:cap(got.containers)], func(c corev1.Container) bool { return c.Name != "" }) {
+					t.Fatalf("round %d spec %d %s: a released copy keeps part of the request", round, i, id)
+				}
+			}
+			if !equality.Semantic.DeepEqual(before, &spec) {
+				t.Fatalf("spec %d changed", i)
+			}
+		}
 	}
 }

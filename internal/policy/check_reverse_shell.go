@@ -44,20 +44,20 @@ func (c reverseShellCheck) Evaluate(_ context.Context, a *Attributes, out []Viol
 		return out, nil
 	}
 	w.Containers(func(list string, i int, ctr *corev1.Container) {
-		base := w.ContainerPath(list, i)
+		// The container's field path is made only for a violation: nearly every container has none.
 		if what := payload.MatchCommand(ctr.Command, ctr.Args); what != "" {
-			out = append(out, violation(c, base+".command", "container "+strconv.Quote(ctr.Name)+" runs a "+what))
+			out = append(out, violation(c, w.ContainerPath(list, i)+".command", "container "+strconv.Quote(ctr.Name)+" runs a "+what))
 		}
 		for j := range ctr.Env {
 			if v := ctr.Env[j].Value; v != "" {
 				if what := payload.Match(v); what != "" {
-					out = append(out, violation(c, base+".env["+strconv.Itoa(j)+"].value", "environment variable "+ctr.Env[j].Name+" of container "+strconv.Quote(ctr.Name)+" carries a "+what))
+					out = append(out, violation(c, w.ContainerPath(list, i)+".env["+strconv.Itoa(j)+"].value", "environment variable "+ctr.Env[j].Name+" of container "+strconv.Quote(ctr.Name)+" carries a "+what))
 				}
 			}
 		}
 		for _, h := range execHooks(ctr) {
 			if what := payload.MatchCommand(h.command, nil); what != "" {
-				out = append(out, violation(c, base+"."+h.field, "container "+strconv.Quote(ctr.Name)+" "+h.field+" runs a "+what))
+				out = append(out, violation(c, w.ContainerPath(list, i)+"."+h.field, "container "+strconv.Quote(ctr.Name)+" "+h.field+" runs a "+what))
 			}
 		}
 	})

@@ -34,7 +34,7 @@ func (c rootUserCheck) Evaluate(_ context.Context, a *Attributes, out []Violatio
 	if w == nil || !a.SpecChanged {
 		return out, nil
 	}
-	ctrs := danger.RunsAsRoot(danger.PodOf(w.Spec))
+	ctrs := danger.RunsAsRoot(a.dangerPod())
 	if len(ctrs) == 0 {
 		return out, nil
 	}

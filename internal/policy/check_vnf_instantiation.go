@@ -43,7 +43,6 @@ func (c vnfInstantiationCheck) Evaluate(_ context.Context, a *Attributes, out []
 		return out, nil
 	}
 	user := req.User.Username
-	field := "metadata.labels[" + a.Config.InstanceLabel + "]"
 	switch {
 	case a.Identity.Has(Controller):
 		if req.Operation == Update {
@@ -63,16 +62,16 @@ func (c vnfInstantiationCheck) Evaluate(_ context.Context, a *Attributes, out []
 		}
 	case a.Identity.Has(VNFM):
 		if !a.Snapshot.Loaded {
-			return append(out, violation(c, field, "the VNF inventory ("+a.Snapshot.Source+") has not loaded yet; vnfguard fails closed for instantiation until it loads")), nil
+			return append(out, violation(c, instanceLabelField(a), "the VNF inventory ("+a.Snapshot.Source+") has not loaded yet; vnfguard fails closed for instantiation until it loads")), nil
 		}
 		if !a.Binding.Bound() {
-			return append(out, violation(c, field, "the VNFM "+user+" created a "+req.Kind.Kind+" that belongs to no VNF instance: set the label "+a.Config.InstanceLabel+" to the instance ID")), nil
+			return append(out, violation(c, instanceLabelField(a), "the VNFM "+user+" created a "+req.Kind.Kind+" that belongs to no VNF instance: set the label "+a.Config.InstanceLabel+" to the instance ID")), nil
 		}
 		if !a.Binding.Known() {
-			return append(out, violation(c, field, "VNF instance "+a.Binding.InstanceID+" is not in the inventory (deleted or never created by the NFVO)")), nil
+			return append(out, violation(c, instanceLabelField(a), "VNF instance "+a.Binding.InstanceID+" is not in the inventory (deleted or never created by the NFVO)")), nil
 		}
 		if inst := a.Binding.Instance; req.Operation == Create && inst.Dormant() && !inst.OperationInProgress() {
-			return append(out, violation(c, field, "VNF instance "+inst.ID+" is "+inst.State()+" and has no LCM operation in progress: nothing may be instantiated for it")), nil
+			return append(out, violation(c, instanceLabelField(a), "VNF instance "+inst.ID+" is "+inst.State()+" and has no LCM operation in progress: nothing may be instantiated for it")), nil
 		}
 	default:
 		verb := "created"
@@ -82,4 +81,9 @@ func (c vnfInstantiationCheck) Evaluate(_ context.Context, a *Attributes, out []
 		return append(out, violation(c, "metadata", req.Kind.Kind+" "+verb+" by "+user+", which is not a VNFM identity: only the VNFM may instantiate or change VNF workloads in a protected namespace")), nil
 	}
 	return out, nil
+}
+
+// instanceLabelField is the field path of the instance label, for a violation of the VNFM's objects.
+func instanceLabelField(a *Attributes) string {
+	return "metadata.labels[" + a.Config.InstanceLabel + "]"
 }

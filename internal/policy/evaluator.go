@@ -217,8 +217,9 @@ func (e *Evaluator) failClosed(a *Attributes) bool {
 // prepare fills the attributes shared by every check. A lookup that fails leaves its attributes empty, is recorded
 // in a.Unknown and returned; the others are still made.
 func (e *Evaluator) prepare(ctx context.Context, a *Attributes) []*lookupError {
-	ctx, cancel := context.WithTimeout(ctx, e.env.LookupBudget)
-	defer cancel()
+	a.budget.begin(ctx, e.env.LookupBudget)
+	defer a.budget.stop()
+	ctx = &a.budget
 	req := a.Request
 	cfg := e.env.Config
 	var failed []*lookupError
@@ -255,11 +256,12 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) []*lookupError {
 		a.Identity |= Administrator
 	}
 
-	if view := podViewOf(req.Object); view != nil {
-		a.Workload = view
+	if view, ok := podViewOf(req.Object); ok {
+		a.workload = view
+		a.Workload = &a.workload
 		a.SpecChanged = true
 		if req.Operation == Update {
-			if old := podViewOf(req.OldObject); old != nil {
+			if old, ok := podViewOf(req.OldObject); ok {
 				a.SpecChanged = !reflect.DeepEqual(old.Spec, view.Spec)
 			}
 		}
@@ -360,32 +362,33 @@ func (e *Evaluator) targetPod(ctx context.Context, req *Request) (*corev1.Pod, e
 		Labels: obj.GetLabels(), OwnerReferences: obj.GetOwnerReferences(), DeletionTimestamp: obj.GetDeletionTimestamp()}}, nil
 }
 
-// podViewOf returns the pod spec an object would run: a Pod's spec or a workload's pod template.
-func podViewOf(obj runtime.Object) *PodView {
+// podViewOf returns the pod spec an object would run: a Pod's spec or a workload's pod template; false for
+// objects that run none.
+func podViewOf(obj runtime.Object) (PodView, bool) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		return &PodView{Meta: &o.ObjectMeta, Spec: &o.Spec, Path: "spec"}
+		return PodView{Meta: &o.ObjectMeta, Spec: &o.Spec, Path: "spec"}, true
 	case *appsv1.Deployment:
-		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+		return PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}, true
 	case *appsv1.StatefulSet:
-		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+		return PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}, true
 	case *appsv1.DaemonSet:
-		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+		return PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}, true
 	case *appsv1.ReplicaSet:
-		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+		return PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}, true
 	case *corev1.ReplicationController:
 		if o.Spec.Template == nil {
 			// The API server requires a template; judged as one without containers, never as "no pod".
 			o.Spec.Template = &corev1.PodTemplateSpec{}
 		}
-		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+		return PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}, true
 	case *batchv1.Job:
-		return &PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}
+		return PodView{Meta: &o.Spec.Template.ObjectMeta, Spec: &o.Spec.Template.Spec, Path: "spec.template.spec"}, true
 	case *batchv1.CronJob:
 		t := &o.Spec.JobTemplate.Spec.Template
-		return &PodView{Meta: &t.ObjectMeta, Spec: &t.Spec, Path: "spec.jobTemplate.spec.template.spec"}
+		return PodView{Meta: &t.ObjectMeta, Spec: &t.Spec, Path: "spec.jobTemplate.spec.template.spec"}, true
 	}
-	return nil
+	return PodView{}, false
 }
 
 // kindOfResource maps the workload resources that have a scale subresource to their kinds.

@@ -27,11 +27,16 @@ func (a *Attributes) notChecked(check string, img imageRef, err error) bool {
 
 // imageRef is one container image of the workload, parsed once per request and shared by the image checks.
 type imageRef struct {
-	field     string // field path of the image
+	view      *PodView
+	list      string // the container's list (containers, initContainers, ephemeralContainers) and index in it
+	index     int
 	container string
 	image     string
 	*parsedImage
 }
+
+// field is the field path of the image, e.g. spec.containers[0].image: made only for a violation, which needs it.
+func (r *imageRef) field() string { return r.view.ContainerPath(r.list, r.index) + ".image" }
 
 // parsedImage is what go-containerregistry makes of a reference, kept with the strings the checks compare.
 type parsedImage struct {
@@ -85,7 +90,7 @@ func (a *Attributes) images() []imageRef {
 	n := len(w.Spec.InitContainers) + len(w.Spec.Containers) + len(w.Spec.EphemeralContainers)
 	a.imageRefs = make([]imageRef, 0, n)
 	w.Containers(func(list string, i int, c *corev1.Container) {
-		a.imageRefs = append(a.imageRefs, imageRef{field: w.ContainerPath(list, i) + ".image", container: c.Name, image: c.Image, parsedImage: parseImage(c.Image)})
+		a.imageRefs = append(a.imageRefs, imageRef{view: w, list: list, index: i, container: c.Name, image: c.Image, parsedImage: parseImage(c.Image)})
 	})
 	return a.imageRefs
 }
