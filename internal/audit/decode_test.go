@@ -23,12 +23,16 @@ func TestDecodeEvent(t *testing.T) {
 	}{
 		{"ok", ok, "", 0, ""},
 		{"empty", ``, "", -1, "empty input"},
-		{"syntax", `{"kind":"Event",auditID:1}`, "", 17, "not valid JSON"},
-		{"truncated", ok[:40], "", 40, "not valid JSON"},
-		{"trailing garbage", ok + `x`, "", int64(len(ok)) + 1, "not valid JSON"},
-		{"not an object", `[1,2]`, "", 1, "not an Event object"},
-		{"wrong type", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":7}`, "verb", 96, "wants string"},
-		{"bad timestamp", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","stageTimestamp":"yesterday"}`, "", -1, "decode Event"},
+		{"syntax", `{"kind":"Event",auditID:1}`, "", 16, "not valid JSON"},
+		{"truncated", ok[:40], "apiVersion", 40, "not valid JSON: unexpected end of input"},
+		{"trailing garbage", ok + `x`, "", int64(len(ok)), "not valid JSON"},
+		{"not an object", `[1,2]`, "", 0, "not an Event object"},
+		{"wrong type", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":7}`, "verb", 95, "wants string"},
+		{"bad timestamp", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","stageTimestamp":"yesterday"}`, "stageTimestamp", 118, `parsing time "yesterday"`},
+		{"timestamp not a string", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","stageTimestamp":5}`, "stageTimestamp", 118, "JSON number is not a timestamp"},
+		{"duplicate member", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","verb":"delete"}`, "verb", 101, `member "verb" a second time`},
+		{"duplicate nested member", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"get","user":{"username":"a","username":"b"}}`, "user.username", 124, `member "username" a second time`},
+		{"member in another case", `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","Verb":"get"}`, "verb", -1, "missing"},
 		{"no apiVersion", `{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, "missing"},
 		{"pre-1.8 apiVersion", `{"kind":"Event","apiVersion":"audit.k8s.io/v1alpha1","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, `"audit.k8s.io/v1alpha1"`},
 		{"kind without apiVersion", `{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get"}`, "apiVersion", -1, "missing"},
@@ -84,7 +88,7 @@ func TestDecodeEventList(t *testing.T) {
 		{"item without auditID", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"auditID":"a","stage":"Panic","verb":"get"},{"stage":"Panic","verb":"get"}]}`, "items[1].auditID", "missing"},
 		{"item with wrong kind", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"kind":"Pod","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"Panic","verb":"get"}]}`, "items[0].kind", `"Pod"`},
 		{"items not a list", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":{}}`, "items", "wants []v1.Event"},
-		{"syntax", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[}`, "", "at byte offset 61"},
+		{"syntax", `{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[}`, "items[0]", "at byte offset 60"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,7 +161,7 @@ func TestReaderMalformed(t *testing.T) {
 				"mixed.jsonl:4: apiVersion: is \"audit.k8s",
 				"mixed.jsonl:5: auditID: missing: every a",
 				"event ResponseComplete",
-				"mixed.jsonl:7: Event is not valid JSON: ",
+				"mixed.jsonl:7: verb: Event is not valid ",
 			}
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

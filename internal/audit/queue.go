@@ -416,8 +416,9 @@ func (q *Queue) Next(ctx context.Context) (Record, error) {
 			if payload == nil {
 				continue // skipped something unreadable; look again
 			}
-			// Decoding outside the lock keeps Append, and so the webhook's answers, off the consumer's path.
-			if err := json.Unmarshal(payload, &rec.Event); err != nil {
+			// Decoding outside the lock keeps Append, and so the webhook's answers, off the consumer's path. The
+			// record was checked when it was accepted; it is read with the decoder every intake uses.
+			if err := UnmarshalEvent(payload, &rec.Event); err != nil {
 				q.undecodable.Add(1)
 				q.log.Error("audit queue: undecodable record skipped", "position", rec.Pos, "err", err)
 				continue

@@ -15,7 +15,6 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/interpreter"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	ktypes "k8s.io/apimachinery/pkg/types"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
@@ -522,19 +521,6 @@ func (a *activation) podSpec() map[string]any {
 		a.spec = podSpecOf(a.object())
 	}
 	return a.spec
-}
-
-// decodeObject decodes an audit object body; a body that is not a JSON object (protobuf, or garbage) is {}.
-func decodeObject(u *runtime.Unknown) map[string]any {
-	if u == nil {
-		return map[string]any{}
-	}
-	raw := u.Raw
-	var m map[string]any
-	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil || m == nil {
-		return map[string]any{}
-	}
-	return m
 }
 
 func (a *activation) identity(cache *int8, set *config.IdentitySet) bool {
