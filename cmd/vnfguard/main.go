@@ -73,7 +73,7 @@ NFVO says it is in, and which images its package declared.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(stdout, stderr), newConsoleCommand(stderr), newReconcileCommand(stdout, stderr), newScanCommand(stdout, stderr), newPackageCommand(stdout, stderr), newPolicyCommand(stdout), newWebhookConfigCommand(stdout), newRBACCommand(stdout), newUnregisterCommand(stdout),
+	root.AddCommand(newServeCommand(stdout, stderr), newConsoleCommand(stderr), newReconcileCommand(stdout, stderr), newScanCommand(stdout, stderr), newPackageCommand(stdout, stderr), newPolicyCommand(stdout), newWebhookConfigCommand(stdout), newAdmissionPoliciesCommand(stdout), newRBACCommand(stdout), newUnregisterCommand(stdout),
 		newDetectCommand(stdout, stderr), newRulesCommand(stdout), newFindingsCommand(stdout, stderr), newVersionCommand(stdout), newNodeCommand(stderr), newAuditPolicyCommand(stdout))
 	return root
 }

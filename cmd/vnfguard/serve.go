@@ -318,6 +318,19 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 		mgr.AddLeader(reconcilerTask(restCfg, cfg, inventory, &shared, out, pub, reports, o.policyReports, registry, logger))
 	}
+	if cfg.Admission.Policies() {
+		if restCfg == nil {
+			return usageError(fmt.Errorf("admission.mode %s: the API server's policies need a cluster (--kubeconfig or in-cluster)", cfg.Admission.Mode))
+		}
+		if !o.reconcile {
+			logger.Warn("admission policies without reconciliation: nothing writes the VNF lifecycle parameters, so the API server refuses every request that needs them in protected namespaces")
+		}
+		t, err := apiPolicyTask(ctx, cfg, restCfg, out, pub, logger)
+		if err != nil {
+			return usageError(err)
+		}
+		mgr.AddLeader(t)
+	}
 	server, err := admission.NewServer(admission.Options{
 		Listen:        o.listen,
 		Cluster:       cfg.ClusterName,

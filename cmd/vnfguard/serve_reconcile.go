@@ -77,6 +77,7 @@ func reconcilerTask(restCfg *rest.Config, cfg *config.Config, inv vnf.Inventory,
 		}
 		r.Shared = shared
 		r.LabelVolumes = cfg.Reconcile.LabelsVolumes()
+		r.LifecycleParams = cfg.Admission.Policies()
 		current.Store(r)
 		if reports != nil {
 			// The reports follow this term's open findings; they stop with the term (a follower writes none).

@@ -13,6 +13,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/vnfguard/vnfguard/internal/apipolicy"
 )
 
 func newUnregisterCommand(stdout io.Writer) *cobra.Command {
@@ -25,9 +27,10 @@ func newUnregisterCommand(stdout io.Writer) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "unregister",
-		Short: "Delete vnfguard's ValidatingWebhookConfigurations (before uninstalling it)",
+		Short: "Delete vnfguard's ValidatingWebhookConfigurations and admission policies (before uninstalling it)",
 		Long: `Deletes vnfguard's webhook registration: the configurations named with --name, or those of the configuration's
-self.webhookConfigurations. The Helm chart runs it as a pre-delete hook, so that a fail-closed webhook never outlives
+self.webhookConfigurations; then the ValidatingAdmissionPolicies and bindings serve applied (admission.mode policies or
+both, labelled app.kubernetes.io/managed-by=vnfguard), which would otherwise keep enforcing without it. The Helm chart runs it as a pre-delete hook, so that a fail-closed webhook never outlives
 its server. A configuration that does not exist is not an error.
 
 With --scale-down NAMESPACE/DEPLOYMENT it first scales vnfguard's Deployment to zero and waits (up to --wait) until
@@ -70,6 +73,11 @@ in time it deletes the registration anyway and says so.`,
 					fmt.Fprintf(stdout, "validatingwebhookconfiguration %s deleted\n", name)
 				}
 			}
+			// The API server's own policies enforce without vnfguard: they go with it.
+			if err := apipolicy.Remove(cmd.Context(), cs); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "vnfguard's validatingadmissionpolicies and bindings deleted\n")
 			return nil
 		},
 	}

@@ -48,6 +48,7 @@ type Config struct {
 	Inventory           Inventory              `yaml:"inventory"`
 	Profiles            []Profile              `yaml:"profiles"`
 	Checks              map[string]CheckConfig `yaml:"checks"`
+	Admission           Admission              `yaml:"admission"`
 	FailurePolicy       FailurePolicy          `yaml:"failurePolicy"`
 	Network             Network                `yaml:"network"`
 	Reconcile           Reconcile              `yaml:"reconcile"`
@@ -335,6 +336,28 @@ func (c *Config) InsideCluster(ip net.IP) (inside, known bool) {
 	return false, true
 }
 
+// Admission chooses who enforces the checks.
+type Admission struct {
+	// Mode is webhook (the default: vnfguard's webhook judges every check), policies (the API server judges the
+	// checks that have a CEL twin, as ValidatingAdmissionPolicies that vnfguard installs and keeps current, with the
+	// VNF lifecycle projected into parameters; no webhook) or both (the policies first, the webhook for everything,
+	// lookups included, as the second line).
+	Mode string `yaml:"mode"`
+}
+
+// The admission modes.
+const (
+	AdmissionWebhook  = "webhook"
+	AdmissionPolicies = "policies"
+	AdmissionBoth     = "both"
+)
+
+// Webhook reports whether the mode registers vnfguard's webhook.
+func (a Admission) Webhook() bool { return a.Mode != AdmissionPolicies }
+
+// Policies reports whether the mode installs the API server's policies.
+func (a Admission) Policies() bool { return a.Mode == AdmissionPolicies || a.Mode == AdmissionBoth }
+
 // CheckConfig configures one check.
 type CheckConfig struct {
 	Mode Mode `yaml:"mode"`
@@ -441,6 +464,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Identities.Controllers.empty() {
 		c.Identities.Controllers = DefaultControllers
+	}
+	if c.Admission.Mode == "" {
+		c.Admission.Mode = AdmissionWebhook
 	}
 	if c.PodSecurity.Everywhere == "" {
 		c.PodSecurity.Everywhere = "baseline"

@@ -128,6 +128,11 @@ func (c *Config) validate(root *yaml.Node) error {
 			c.clusterNets = append(c.clusterNets, n)
 		}
 	}
+	switch c.Admission.Mode {
+	case AdmissionWebhook, AdmissionPolicies, AdmissionBoth:
+	default:
+		v.add("admission.mode", "is %q: want webhook, policies or both", c.Admission.Mode)
+	}
 	for id, cc := range c.Checks {
 		switch cc.Mode {
 		case Enforce, Warn, Audit, "":

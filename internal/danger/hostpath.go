@@ -2,6 +2,7 @@ package danger
 
 import (
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -105,4 +106,19 @@ var HostPathCases = []HostPathCase{
 	{"/sys/fs/cgroup", false},
 	{"/var/lib/kubelet-plugins", false}, // a sibling, not the kubelet's state
 	{"/run/containerd-other", false},
+}
+
+// SensitiveHostPaths returns the paths HostPath judges a takeover to mount, to be inside of, or to contain ("/"
+// aside, which is always one), for an engine that must judge with the same list: the API server's
+// ValidatingAdmissionPolicies (internal/apipolicy) render it into CEL.
+func SensitiveHostPaths() []string { return append([]string(nil), sensitiveHostPaths...) }
+
+// WholeHostDirectories returns the directories HostPath judges a takeover only when mounted whole, sorted.
+func WholeHostDirectories() []string {
+	out := make([]string, 0, len(wholeDirectories))
+	for d := range wholeDirectories {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vnfguard/vnfguard/internal/apipolicy"
 )
 
 // The names of the RBAC objects vnfguard ships.
@@ -36,6 +38,10 @@ const (
 	// --scale-down` (the chart's pre-delete hook) scale vnfguard's own Deployment to zero before it deletes the
 	// registration, so that no replica's registration watchdog puts the registration back afterwards.
 	UninstallRole = "vnfguard-uninstall"
+	// AdmissionPoliciesRole is the ClusterRole (and ClusterRoleBinding) that lets `serve` with admission.mode policies
+	// or both keep the API server's own policies (internal/apipolicy) and write the VNF lifecycle parameters they
+	// read.
+	AdmissionPoliciesRole = "vnfguard-admission-policies"
 	// TLSSecret and CASecret are the default names of those Secrets (the chart's, with fullname vnfguard).
 	TLSSecret = "vnfguard-webhook-tls"
 	CASecret  = "vnfguard-webhook-ca"
@@ -53,6 +59,8 @@ type Options struct {
 	Reapply               bool
 	// Workload is vnfguard's Deployment in Namespace (default vnfguard), which UninstallRole may scale.
 	Workload string
+	// AdmissionPolicies grants AdmissionPoliciesRole (admission.mode policies or both).
+	AdmissionPolicies bool
 	// CertificateSecrets are the Secrets of `serve --tls-secret/--tls-ca-secret` in Namespace (default TLSSecret
 	// and CASecret).
 	CertificateSecrets []string
@@ -137,11 +145,12 @@ func registrationRules(names []string) []rbacv1.PolicyRule {
 // chart fills in.
 func Rules() map[string][]rbacv1.PolicyRule {
 	return map[string][]rbacv1.PolicyRule{
-		ServeRole:          serveRules,
-		NamespaceDataRole:  namespaceDataRules,
-		ScannerRole:        scannerRules,
-		RegistrationRole:   registrationRules(nil),
-		LeaderElectionRole: leaderElectionRules,
+		ServeRole:             serveRules,
+		NamespaceDataRole:     namespaceDataRules,
+		ScannerRole:           scannerRules,
+		RegistrationRole:      registrationRules(nil),
+		LeaderElectionRole:    leaderElectionRules,
+		AdmissionPoliciesRole: admissionPolicyRules(),
 		// The chart sets the names to its own Secrets' (the defaults with fullname vnfguard).
 		CertificatesRole: certificateRules([]string{CASecret, TLSSecret}),
 		// The chart sets the name to its own Deployment's.
@@ -198,6 +207,25 @@ func uninstallRules(workload string) []rbacv1.PolicyRule {
 	}
 }
 
+// admissionPolicyRules let vnfguard keep its ValidatingAdmissionPolicies and bindings (update, patch and delete only
+// its own, by name; create cannot be limited by name in RBAC, and list and watch find the ones an earlier
+// configuration left) and write the lifecycle parameters: the VNFLifecycle objects of its own CRD
+// (vnflifecycles.vnfguard.io), one per protected namespace. The twin params-guard refuses everyone else a change of
+// them.
+func admissionPolicyRules() []rbacv1.PolicyRule {
+	var names []string
+	for _, c := range apipolicy.Checks() {
+		names = append(names, apipolicy.Prefix+c)
+	}
+	resources := []string{"validatingadmissionpolicies", "validatingadmissionpolicybindings"}
+	return []rbacv1.PolicyRule{
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: resources, Verbs: []string{"get", "list", "watch", "create"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: resources, ResourceNames: names, Verbs: []string{"update", "patch", "delete"}},
+		// get on every object of the kind: the API server asks it of whoever names the kind as a policy's paramKind.
+		{APIGroups: []string{apipolicy.ParamsGroup}, Resources: []string{apipolicy.ParamsResource}, Verbs: []string{"get", "list", "watch", "create", "patch", "update"}},
+	}
+}
+
 // RBAC returns the objects to apply, in an order `kubectl apply -f` accepts: the ServiceAccount (its namespace must
 // exist), the ClusterRoles and the Role, then the bindings.
 func RBAC(o Options) []runtime.Object {
@@ -224,6 +252,9 @@ func RBAC(o Options) []runtime.Object {
 	if o.Reapply && len(o.WebhookConfigurations) > 0 {
 		names := slices.Sorted(slices.Values(o.WebhookConfigurations))
 		objs = append(objs, clusterRole(RegistrationRole, registrationRules(names)), clusterRoleBinding(RegistrationRole, RegistrationRole, subject))
+	}
+	if o.AdmissionPolicies {
+		objs = append(objs, clusterRole(AdmissionPoliciesRole, admissionPolicyRules()), clusterRoleBinding(AdmissionPoliciesRole, AdmissionPoliciesRole, subject))
 	}
 	for _, ns := range slices.Compact(slices.Sorted(slices.Values(o.DataNamespaces))) {
 		objs = append(objs, DataRoleBinding(ns, o))

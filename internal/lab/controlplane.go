@@ -121,6 +121,9 @@ type Options struct {
 	// LeastPrivilegeVNFM gives the VNFM identity (tacker-vnfm) no cluster-admin: it reads namespaces and holds
 	// VNFMRole in the namespaces GrantVNFM names, as an operator registers a real Tacker's Kubernetes VIM.
 	LeastPrivilegeVNFM bool
+	// AdmissionPolicies also grants vnfguard's ServiceAccount install.AdmissionPoliciesRole, for a vnfguard with
+	// admission.mode policies or both.
+	AdmissionPolicies bool
 }
 
 // ControlPlane is a running local control plane.
@@ -267,7 +270,12 @@ func Start(ctx context.Context, opts Options) (cp *ControlPlane, err error) {
 	if err := cp.bindRoles(ctx, opts); err != nil {
 		return cp, err
 	}
-	if err := cp.installVNFGuardRBAC(ctx); err != nil {
+	if opts.AdmissionPolicies {
+		if err := cp.installParamsCRD(ctx); err != nil {
+			return cp, err
+		}
+	}
+	if err := cp.installVNFGuardRBAC(ctx, opts.AdmissionPolicies); err != nil {
 		return cp, err
 	}
 	if !opts.APIServerOnly {

@@ -82,9 +82,10 @@ func restrictedPodSpec(container, image string, command []string, addCaps ...cor
 	}
 }
 
-// IsWebhookDenial reports whether err is the API server's answer to a request an admission webhook denied:
-// 403 with `admission webhook "..." denied the request`. An RBAC 403 or a webhook that could not be called is
-// not a denial.
+// IsWebhookDenial reports whether err is the API server's answer to a request admission denied: 403 with
+// `admission webhook "..." denied the request` (a webhook), or with `ValidatingAdmissionPolicy '...' with binding
+// '...' denied request` (the API server's own policies, vnfguard's CEL twins among them). An RBAC 403 or a webhook
+// that could not be called is not a denial.
 func IsWebhookDenial(err error) bool {
 	if err == nil {
 		return false
@@ -98,7 +99,8 @@ func IsWebhookDenial(err error) bool {
 		}
 		msg = st.Message
 	}
-	return strings.Contains(msg, "admission webhook") && strings.Contains(msg, "denied the request")
+	return strings.Contains(msg, "admission webhook") && strings.Contains(msg, "denied the request") ||
+		strings.Contains(msg, "ValidatingAdmissionPolicy '") && strings.Contains(msg, "' denied request: ")
 }
 
 // ExecVerb is how a client asks for exec: POST (SPDY, kubectl before 1.30) or GET (WebSocket, kubectl 1.30+).

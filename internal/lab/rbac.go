@@ -33,9 +33,10 @@ var vnfguardRBAC = install.Options{WebhookConfigurations: []string{"vnfguard"}, 
 
 // installVNFGuardRBAC creates vnfguard's namespace and applies install.RBAC (as `vnfguard rbac | kubectl apply`
 // would), binds the scanner, and gives the lab a client and kubeconfig of vnfguard's ServiceAccount.
-func (cp *ControlPlane) installVNFGuardRBAC(ctx context.Context) error {
+func (cp *ControlPlane) installVNFGuardRBAC(ctx context.Context, admissionPolicies bool) error {
 	admin := cp.clients[Admin]
 	o := vnfguardRBAC
+	o.AdmissionPolicies = admissionPolicies
 	if err := cp.EnsureNamespace(ctx, "vnfguard", nil); err != nil {
 		return err
 	}

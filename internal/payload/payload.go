@@ -65,3 +65,24 @@ func Match(text string) string {
 	}
 	return ""
 }
+
+// Pattern is one payload shape as text, for an engine that must match with the same expressions: the API server's
+// ValidatingAdmissionPolicies (internal/apipolicy) render them into CEL, whose matches() is RE2 as Go's regexp is.
+type Pattern struct {
+	// Token must occur in the text before Expr is tried (Match skips the expression otherwise, and so must a twin:
+	// some expressions are case-insensitive where the token is not).
+	Token string
+	// Expr is the RE2 expression.
+	Expr string
+	// What names the payload, as Match returns it.
+	What string
+}
+
+// Patterns returns the payload shapes Match tries, in its order.
+func Patterns() []Pattern {
+	out := make([]Pattern, len(shellPatterns))
+	for i, p := range shellPatterns {
+		out[i] = Pattern{Token: p.token, Expr: p.re.String(), What: p.what}
+	}
+	return out
+}

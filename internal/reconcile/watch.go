@@ -83,6 +83,11 @@ type Reconciler struct {
 	// LabelVolumes, when set before Run, makes each pass put the instance label on the PersistentVolumes bound to
 	// an instance's claim that lack it (VolumeLabels); it needs patch on persistentvolumes.
 	LabelVolumes bool
+	// LifecycleParams, when set before Run, makes each pass write the VNF lifecycle parameters of the API server's
+	// own policies (LifecycleParams, internal/apipolicy) into every protected namespace; it needs get, create and patch
+	// on vnflifecycles.vnfguard.io (install.AdmissionPoliciesRole).
+	LifecycleParams bool
+	params          paramsWriter
 
 	meta       metadata.Interface
 	dyn        dynamic.Interface
@@ -321,6 +326,9 @@ func (r *Reconciler) pass(ctx context.Context, now time.Time) {
 	}
 	if r.LabelVolumes {
 		r.labelVolumes(ctx, VolumeLabels(snap, state, r.opts, now))
+	}
+	if r.LifecycleParams {
+		r.writeParams(ctx, LifecycleParams(snap, state, r.opts, now))
 	}
 	current := Evaluate(snap, r.history(), state, r.opts, now)
 	opened, resolved := r.tracker.Update(current, now)

@@ -1,0 +1,63 @@
+package apipolicy
+
+import (
+	"strings"
+
+	admregv1 "k8s.io/api/admissionregistration/v1"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/payload"
+)
+
+/*
+Twin reverse-shell judges all of check reverse-shell, in every namespace: containers (init, regular, ephemeral) of
+pods and workload pod templates whose command and arguments, environment values, lifecycle hooks or exec probes
+carry a reverse shell or a download-and-execute payload, with the patterns of internal/payload rendered as they are
+(CEL's matches() is RE2, as Go's regexp is), each tried only when its token occurs, as payload.Match does.
+*/
+func init() {
+	register(twin{check: "reverse-shell", technique: finding.MaliciousVNFInstantiation, spec: reverseShell})
+}
+
+// carries is a CEL condition: the string t carries one of the payloads.
+func carries(t string) string {
+	var terms []string
+	for _, p := range payload.Patterns() {
+		terms = append(terms, "("+t+".contains("+quote(p.Token)+") && "+t+".matches("+quote(p.Expr)+"))")
+	}
+	return "(" + strings.Join(terms, " || ") + ")"
+}
+
+func reverseShell(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
+	// The API server's CEL has no cel.bind: a one-element list's exists() names the text once for every pattern.
+	command := "[(c.?command.orValue([]) + c.?args.orValue([])).join(' ')].exists(t, " + carries("t") + ")"
+	env := "c.?env.orValue([]).exists(e, [e.?value.orValue('')].exists(t, " + carries("t") + "))"
+	hooks := "[c.?lifecycle.?postStart.?exec.?command.orValue([]), c.?lifecycle.?preStop.?exec.?command.orValue([]), " +
+		"c.?livenessProbe.?exec.?command.orValue([]), c.?readinessProbe.?exec.?command.orValue([]), c.?startupProbe.?exec.?command.orValue([])]" +
+		".exists(h, [h.join(' ')].exists(t, " + carries("t") + "))"
+	names := func(cond string) string {
+		return "variables.containers.filter(c, " + cond + ").map(c, c.name) + variables.ephemeral.filter(c, " + cond + ").map(c, c.name)"
+	}
+	vars := append(podVariables(),
+		admregv1.Variable{Name: "shellCommand", Expression: names(command)},
+		admregv1.Variable{Name: "shellEnv", Expression: names(env)},
+		admregv1.Variable{Name: "shellHook", Expression: names(hooks)},
+	)
+	deny := func(v, where string) admregv1.Validation {
+		return admregv1.Validation{
+			Expression:        "!variables.specChanged || variables." + v + ".size() == 0",
+			Message:           "vnfguard denied (in the API server): " + r.tag() + " a container's " + where + " carries a reverse shell or download-and-execute payload",
+			MessageExpression: r.denied() + " + 'containers ' + variables." + v + ".join(', ') + ': " + where + " carries a reverse shell or download-and-execute payload'",
+			Reason:            forbidden(),
+		}
+	}
+	return &admregv1.ValidatingAdmissionPolicySpec{
+		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
+		Variables:        vars,
+		Validations: []admregv1.Validation{
+			deny("shellCommand", "command"),
+			deny("shellEnv", "environment"),
+			deny("shellHook", "lifecycle hook or exec probe"),
+		},
+	}, nil
+}

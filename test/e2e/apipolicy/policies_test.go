@@ -1,0 +1,153 @@
+package apipolicy
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/vnfguard/vnfguard/internal/apipolicy"
+	"github.com/vnfguard/vnfguard/internal/lab"
+)
+
+// TestPoliciesHoldWithoutVNFGuard: vnfguard with admission.mode policies admits the VNFM's benign lifecycle through
+// the API server's policies alone (no webhook is registered); puts back a binding the attacker deletes, with a
+// finding; then, stopped, leaves the API server refusing exec and kubectl debug into the STOPPED UPF, a pod
+// mounting the terminated UDR's claim, a privileged pod, a host-mounting pod, a fake VNF pod and a rewrite of the
+// lifecycle parameters. With the policies deleted, every one of those requests goes through.
+func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
+	dir := t.TempDir()
+	binary, err := lab.PrepareE2E(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(dir, "lab"), Logger: logger, AdmissionPolicies: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Stop()
+	env, err := lab.StartPoliciesGuard(ctx, cp, binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := env.Guard.StderrFile
+	defer func() {
+		if t.Failed() {
+			if data, err := os.ReadFile(stderr); err == nil {
+				t.Logf("vnfguard's log:\n%s", lastLines(string(data), 40))
+			}
+		}
+	}()
+	admin, _ := cp.ClientFor(lab.Admin)
+	if vwc, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); err != nil || len(vwc.Items) != 0 {
+		t.Fatalf("policies mode must register no webhook: %v %v", vwc, err)
+	}
+	waitPolicies(ctx, t, env)
+
+	results, err := lab.RunScenario(ctx, env, lab.PoliciesLifecycleScenario())
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, "lifecycle under the API server's policies", results)
+
+	// The attacker deletes a binding while vnfguard runs: it is applied again, and the deletion is a finding.
+	mallory, _ := cp.ClientFor(lab.Attacker)
+	before := env.Guard.FindingCount()
+	name := apipolicy.Prefix + "lifecycle-access"
+	if err := mallory.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("attacker deletes binding %s: %v", name, err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := admin.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, name, metav1.GetOptions{})
+		return err == nil, nil
+	}); err != nil {
+		t.Fatalf("binding %s not applied again after its deletion: %v", name, err)
+	}
+	drift := false
+	for end := time.Now().Add(10 * time.Second); !drift && time.Now().Before(end); {
+		for _, f := range env.Guard.Findings()[before:] {
+			if f.Rule == apipolicy.DriftRule && f.Object.Name == name {
+				drift = true
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !drift {
+		t.Errorf("no %s finding for the deleted binding %s", apipolicy.DriftRule, name)
+	}
+
+	// vnfguard down: the API server alone.
+	env.Guard.Kill()
+	env.Guard = nil
+	results, err = lab.RunScenario(ctx, env, lab.Scenario{Name: "dormant attacks, vnfguard down", Steps: lab.DormantAttacks(lab.Denied)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, "attacks with vnfguard down", results)
+	for _, r := range results {
+		if r.Verdict == lab.Denied && !strings.Contains(r.Message, "vnfguard denied (in the API server)") {
+			t.Errorf("%s: denied, but not by vnfguard's policy: %s", r.Step.Name, r.Message)
+		}
+	}
+
+	// The control: the same requests once the policies are gone.
+	if err := apipolicy.Remove(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	waitNoPolicies(ctx, t, env)
+	results, err = lab.RunScenario(ctx, env, lab.Scenario{Name: "control: no policies", Steps: lab.DormantAttacks(lab.Allowed)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, "the same requests without the policies", results)
+}
+
+func report(t *testing.T, what string, results []lab.StepResult) {
+	t.Helper()
+	for _, r := range results {
+		t.Logf("%s: %-40s %-8s %s", what, r.Step.Name, r.Verdict, firstLine(r.Message))
+		if !r.OK() {
+			t.Errorf("%s: step %q: %s", what, r.Step.Name, strings.Join(r.Problems, "; "))
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return s
+}
+
+// waitPolicies waits until the API server enforces every policy vnfguard applies: a policy takes effect once the
+// API server's policy informer has it, and a probe (a privileged pod, dry run) shows when that is.
+func waitPolicies(ctx context.Context, t *testing.T, env *lab.Env) {
+	t.Helper()
+	if err := lab.WaitPoliciesEnforced(ctx, env.CP, true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitNoPolicies(ctx context.Context, t *testing.T, env *lab.Env) {
+	t.Helper()
+	if err := lab.WaitPoliciesEnforced(ctx, env.CP, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
