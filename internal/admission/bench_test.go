@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	admissionv1 "k8s.io/api/admission/v1"
 )
 
@@ -64,6 +65,12 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the process's CPU time per op since cpu0 as cpu-ns/op: on a machine that other work loads,
+// wall time per op swings twice as much as CPU time does.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 func resultMessage(r *admissionv1.AdmissionResponse) string {
@@ -145,8 +152,9 @@ func load(b *testing.B, ts *testServer, body []byte) (rate float64, p50, p99 tim
 func BenchmarkDecodeReview(b *testing.B) {
 	body := readFixture(b, "pod-review.json")
 	b.ReportAllocs()
+	defer reportCPU(b, cpuTime())
 	for b.Loop() {
-		if _, _, err := decodeReview(body); err != nil {
+		if _, err := decodeReview(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -154,12 +162,48 @@ func BenchmarkDecodeReview(b *testing.B) {
 
 // BenchmarkEncodeResponse is the server's encode path alone.
 func BenchmarkEncodeResponse(b *testing.B) {
-	out := admissionv1.AdmissionReview{Response: Allowed("3b1a6c2e-5f0d-4d7e-9a55-0c1d2e3f4a5b")}
-	out.APIVersion, out.Kind = "admission.k8s.io/v1", "AdmissionReview"
+	resp := Allowed("3b1a6c2e-5f0d-4d7e-9a55-0c1d2e3f4a5b")
+	var out bytes.Buffer
 	b.ReportAllocs()
+	defer reportCPU(b, cpuTime())
 	for b.Loop() {
-		if _, err := json.Marshal(&out); err != nil {
+		out.Reset()
+		if err := encodeResponse(&out, resp); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReviewInProcess is the webhook's whole in-process path, what the HTTP handler does between reading the
+// body and writing the answer (Server.judge): decode the AdmissionReview of testdata/pod-review.json, evaluate it
+// with the real evaluator BenchmarkWebhookHTTPS uses, count and record the decision (findings written to
+// io.Discard, logs discarded), encode the response.
+//
+//	go test -run '^$' -bench ReviewInProcess ./internal/admission/
+func BenchmarkReviewInProcess(b *testing.B) {
+	body := readFixture(b, "pod-review.json")
+	s, err := NewServer(Options{Handler: Policy(newEvaluator(b)), TLS: TLSOptions{SelfSigned: true}, Logger: slog.New(slog.DiscardHandler),
+		Findings: io.Discard, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out bytes.Buffer
+	ctx := context.Background()
+	if _, rerr := s.judge(ctx, body, &out); rerr != nil {
+		b.Fatal(rerr)
+	}
+	var review admissionv1.AdmissionReview
+	if err := json.Unmarshal(out.Bytes(), &review); err != nil || review.Response == nil || review.Response.UID == "" {
+		b.Fatalf("no AdmissionReview response: %v %s", err, out.Bytes())
+	}
+	// As in BenchmarkWebhookHTTPS, say what the policy decided: a denial costs a finding and a log line.
+	b.Logf("allowed=%v %s", review.Response.Allowed, resultMessage(review.Response))
+	b.ReportAllocs()
+	defer reportCPU(b, cpuTime())
+	for b.Loop() {
+		out.Reset()
+		if _, rerr := s.judge(ctx, body, &out); rerr != nil {
+			b.Fatal(rerr)
 		}
 	}
 }

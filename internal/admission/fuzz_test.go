@@ -34,9 +34,9 @@ func FuzzDecodeAdmissionReview(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		review, req, rerr := decodeReview(body)
+		req, rerr := decodeReview(body)
 		if rerr != nil {
-			if review != nil || req != nil {
+			if req != nil {
 				t.Fatalf("error %q with a result", rerr.msg)
 			}
 			if rerr.msg == "" || rerr.reason == "" {
@@ -47,11 +47,8 @@ func FuzzDecodeAdmissionReview(f *testing.F) {
 			}
 			return
 		}
-		if review == nil || review.Request == nil || req == nil {
-			t.Fatal("no error and no request")
-		}
-		if review.Request.UID == "" || req.UID != string(review.Request.UID) {
-			t.Fatalf("uid %q / %q", review.Request.UID, req.UID)
+		if req == nil || req.UID == "" {
+			t.Fatal("no error and no request with a uid")
 		}
 	})
 }

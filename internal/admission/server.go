@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/policy"
@@ -456,14 +457,30 @@ func (s *Server) serveValidate(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, http.StatusBadRequest, &reviewError{reasonRead, "read body: " + err.Error()})
 		return
 	}
-	review, req, rerr := decodeReview(buf.Bytes())
-	if rerr != nil {
-		s.reject(w, r, http.StatusBadRequest, rerr)
+	out := s.bufs.Get().(*bytes.Buffer)
+	defer s.putBuf(out)
+	out.Reset()
+	if status, rerr := s.judge(r.Context(), buf.Bytes(), out); rerr != nil {
+		s.reject(w, r, status, rerr)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
+	_, _ = w.Write(out.Bytes())
+	s.metrics.duration.Observe(time.Since(start).Seconds())
+}
 
-	uid := review.Request.UID
-	d, herr := s.handle(r.Context(), req)
+// judge answers one AdmissionReview body, everything the webhook does in process: it decodes the review, hands the
+// request to the handler, counts and records the decision, and appends the AdmissionReview response to out. A
+// review it cannot judge is an error to reject with the HTTP status returned (400 for a body that does not
+// decode); nothing is written to out then.
+func (s *Server) judge(ctx context.Context, body []byte, out *bytes.Buffer) (int, *reviewError) {
+	req, rerr := decodeReview(body)
+	if rerr != nil {
+		return http.StatusBadRequest, rerr
+	}
+	uid := types.UID(req.UID)
+	d, herr := s.handle(ctx, req)
 	var resp *admissionv1.AdmissionResponse
 	if herr != nil {
 		s.metrics.reviewErrors.WithLabelValues(reasonHandler).Inc()
@@ -476,17 +493,12 @@ func (s *Server) serveValidate(w http.ResponseWriter, r *http.Request) {
 		s.metrics.observe(d)
 		s.record(d)
 	}
-	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
-	data, err := json.Marshal(&out)
-	if err != nil {
+	if err := encodeResponse(out, resp); err != nil {
 		// Cannot happen with the types above; answer so that the API server applies its failure policy.
-		s.reject(w, r, http.StatusInternalServerError, &reviewError{reasonEncode, "encode AdmissionReview response: " + err.Error()})
-		return
+		out.Reset()
+		return http.StatusInternalServerError, &reviewError{reasonEncode, "encode AdmissionReview response: " + err.Error()}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
-	_, _ = w.Write(data)
-	s.metrics.duration.Observe(time.Since(start).Seconds())
+	return http.StatusOK, nil
 }
 
 func (s *Server) putBuf(buf *bytes.Buffer) {

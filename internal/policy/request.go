@@ -1,7 +1,8 @@
 package policy
 
 import (
-	"encoding/json"
+	"encoding/json/jsontext"
+	jsonv2 "encoding/json/v2"
 	"errors"
 	"fmt"
 
@@ -43,62 +44,79 @@ type Request struct {
 	DryRun    bool
 }
 
-// FromAdmission decodes an admission/v1 request. The error says which object failed to decode and why.
-func FromAdmission(ar *admissionv1.AdmissionRequest) (*Request, error) {
-	if ar == nil {
-		return nil, fmt.Errorf("admission review has no request")
-	}
-	req := &Request{
-		UID:         string(ar.UID),
-		Operation:   string(ar.Operation),
-		Kind:        schema.GroupVersionKind(ar.Kind),
-		Resource:    schema.GroupVersionResource(ar.Resource),
-		SubResource: ar.SubResource,
-		Namespace:   ar.Namespace,
-		Name:        ar.Name,
-		User:        ar.UserInfo,
-		DryRun:      ar.DryRun != nil && *ar.DryRun,
-	}
-	switch req.Operation {
+// CheckOperation returns an error naming op unless it is one of the operations a Request can carry.
+func CheckOperation(op string) error {
+	switch op {
 	case Create, Update, Delete, Connect:
-	default:
-		return nil, fmt.Errorf("request.operation %q is not one of CREATE, UPDATE, DELETE, CONNECT", ar.Operation)
+		return nil
 	}
-	var err error
-	if req.Object, err = DecodeObject(req.Kind, ar.Object.Raw); err != nil {
-		return nil, fmt.Errorf("request.object (%s %s/%s): %w", req.Kind.Kind, req.Namespace, req.Name, err)
-	}
-	if req.OldObject, err = DecodeObject(req.Kind, ar.OldObject.Raw); err != nil {
-		return nil, fmt.Errorf("request.oldObject (%s %s/%s): %w", req.Kind.Kind, req.Namespace, req.Name, err)
-	}
-	if req.Name == "" {
-		// CREATE requests carry no name when the object has only a generateName (or the client left it to the body).
-		if m, ok := req.Object.(metav1.Object); ok {
-			req.Name = m.GetName()
-			if req.Name == "" {
-				req.Name = m.GetGenerateName()
+	return fmt.Errorf("request.operation %q is not one of CREATE, UPDATE, DELETE, CONNECT", op)
+}
+
+// Complete fills in what an admission request leaves to its object: the name of a CREATE whose object has only a
+// generateName (or whose client left the name to the body), and for CONNECT the kind of the target, a pod (the
+// request's kind is the kind of the connect options). The decoder calls it once the objects are decoded.
+func (r *Request) Complete() {
+	if r.Name == "" {
+		if m, ok := r.Object.(metav1.Object); ok {
+			r.Name = m.GetName()
+			if r.Name == "" {
+				r.Name = m.GetGenerateName()
 			}
 		}
 	}
-	if req.Operation == Connect && req.Object != nil {
+	if r.Operation == Connect && r.Object != nil {
 		// For CONNECT, request.kind is the options kind (PodExecOptions); the target is the pod request.name.
-		req.Kind = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
+		r.Kind = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
 	}
-	return req, nil
 }
 
-// DecodeObject decodes raw JSON into the typed object for kind; nil raw gives nil. A kind the policy judges, given
-// in an API version it does not decode (batch/v1beta1 CronJob, extensions/v1beta1 Deployment), is an error
-// wrapping ErrUnsupportedVersion: judged as an empty object it would be allowed.
+// DecodeOptions are the encoding/json/v2 options every object a request carries is decoded with, and the
+// AdmissionReview around it. They are v2's defaults, named here because each is a decision: the webhook must read
+// exactly the object the API server admitted, and the API server reads JSON with sigs.k8s.io/json.
+//   - Names match case-sensitively, as Kubernetes' decoder matches them: with encoding/json's case-insensitive
+//     matching, a "Spec" or "hostpid" the API server ignored would be judged as the field it is not.
+//   - A duplicate name is an error: the API server never sends one (it serialises objects it decoded), and which of
+//     two values a decoder keeps is where parser differentials hide.
+//   - Invalid UTF-8 is an error: the API server's encoder never emits it (it writes U+FFFD instead).
+//   - Unknown names are ignored, as the API server's non-strict decoding ignores them: a newer API server's fields
+//     must not make vnfguard refuse every request.
+var DecodeOptions = jsonv2.JoinOptions(
+	jsonv2.MatchCaseInsensitiveNames(false),
+	jsontext.AllowDuplicateNames(false),
+	jsontext.AllowInvalidUTF8(false),
+	jsonv2.RejectUnknownMembers(false),
+)
+
+// DecodeObject decodes raw JSON, one value, into the typed object for kind; nil raw or JSON null gives nil. A kind
+// the policy judges, given in an API version it does not decode (batch/v1beta1 CronJob, extensions/v1beta1
+// Deployment), is an error wrapping ErrUnsupportedVersion: judged as an empty object it would be allowed.
 func DecodeObject(kind schema.GroupVersionKind, raw []byte) (runtime.Object, error) {
-	if len(raw) == 0 {
+	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
 	obj, err := newObject(kind)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(raw, obj); err != nil {
+	if err := jsonv2.Unmarshal(raw, obj, DecodeOptions); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", kind.Kind, err)
+	}
+	return obj, nil
+}
+
+// DecodeObjectFrom decodes the next JSON value of dec into the typed object for kind, as DecodeObject does, straight
+// from the stream: the admission webhook decodes a review's objects this way, without setting their text apart.
+func DecodeObjectFrom(dec *jsontext.Decoder, kind schema.GroupVersionKind) (runtime.Object, error) {
+	if dec.PeekKind() == 'n' {
+		_, err := dec.ReadToken()
+		return nil, err
+	}
+	obj, err := newObject(kind)
+	if err != nil {
+		return nil, err
+	}
+	if err := jsonv2.UnmarshalDecode(dec, obj, DecodeOptions); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", kind.Kind, err)
 	}
 	return obj, nil

@@ -6,11 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	admissionv1 "k8s.io/api/admission/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 
@@ -53,12 +51,10 @@ func TestDecodeUnsupportedVersion(t *testing.T) {
 		}
 	}
 
-	// The webhook path: a direct caller sending the BishopFox CronJob gets an error, not a decision.
-	_, err := FromAdmission(&admissionv1.AdmissionRequest{UID: "u", Operation: admissionv1.Create,
-		Kind: metav1.GroupVersionKind{Group: "batch", Version: "v1beta1", Kind: "CronJob"}, Namespace: "default",
-		Object: runtime.RawExtension{Raw: []byte(badPodsCronJob)}})
-	if !errors.Is(err, ErrUnsupportedVersion) || !strings.Contains(err.Error(), "request.object (CronJob default/): CronJob batch/v1beta1") {
-		t.Errorf("FromAdmission: %v", err)
+	// The BishopFox CronJob itself, as a review would carry it: an error, not an object.
+	if _, err := DecodeObject(schema.GroupVersionKind{Group: "batch", Version: "v1beta1", Kind: "CronJob"}, []byte(badPodsCronJob)); !errors.Is(err, ErrUnsupportedVersion) ||
+		!strings.Contains(err.Error(), "CronJob batch/v1beta1") {
+		t.Errorf("BishopFox CronJob: %v", err)
 	}
 }
 
