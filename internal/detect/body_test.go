@@ -25,18 +25,11 @@ func decodeObjectV1(raw []byte) map[string]any {
 	return m
 }
 
-// corpusBodies returns every request and response body of the repository's audit corpora: the benchmark corpus,
-// the audit package's fixtures, the rule test suites, and the audit log recorded from a real API server.
-func corpusBodies(t testing.TB) [][]byte {
+// corpusFiles returns the JSON-lines audit corpora of the repository: the benchmark corpus, the detect and audit
+// packages' fixtures, and the audit log recorded from a real API server (corpus/testdata, uncompressed here).
+func corpusFiles(t testing.TB) [][]byte {
 	t.Helper()
-	var bodies [][]byte
-	add := func(ev *auditv1.Event) {
-		for _, u := range []*runtime.Unknown{ev.RequestObject, ev.ResponseObject} {
-			if u != nil {
-				bodies = append(bodies, u.Raw)
-			}
-		}
-	}
+	var out [][]byte
 	for _, path := range []string{
 		"testdata/corpus.jsonl", "testdata/cases/events.jsonl", "testdata/exec-get.json",
 		"../audit/testdata/corpus.jsonl", "corpus/testdata/audit.jsonl.gz",
@@ -51,16 +44,27 @@ func corpusBodies(t testing.TB) [][]byte {
 				t.Fatal(err)
 			}
 			if data, err = io.ReadAll(zr); err != nil {
-				t.Fatal(err)
+				t.Fatalf("%s: %v", path, err)
 			}
 		}
-		evs, err := DecodeEventLines(data)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
+		out = append(out, data)
+	}
+	return out
+}
+
+// corpusBodies returns every request and response body of the corpora and of the rule test suites.
+func corpusBodies(t testing.TB) [][]byte {
+	t.Helper()
+	var bodies [][]byte
+	add := func(ev *auditv1.Event) {
+		for _, u := range []*runtime.Unknown{ev.RequestObject, ev.ResponseObject} {
+			if u != nil {
+				bodies = append(bodies, u.Raw)
+			}
 		}
-		for _, ev := range evs {
-			add(ev)
-		}
+	}
+	for _, ev := range corpusEvents(t) {
+		add(ev)
 	}
 	suites, err := LoadSuites(rules.FS, "tests")
 	if err != nil {

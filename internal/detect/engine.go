@@ -179,7 +179,7 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 	}
 	var out []finding.Finding
 	for i, r := range e.rules {
-		if r.Events != source {
+		if r.Events != source || r.guard != nil && !r.guard(ev) {
 			continue
 		}
 		// Eval, not ContextEval: the context is checked once per event above, and wrapping the activation for

@@ -124,31 +124,37 @@ func (e *compileError) Error() string { return fmt.Sprintf("%d:%d: %s", e.line, 
 
 // compileExpr compiles and type-checks one expression that must have the given type.
 func compileExpr(expr string, want *cel.Type) (cel.Program, error) {
+	prog, _, err := compileChecked(expr, want)
+	return prog, err
+}
+
+// compileChecked is compileExpr that also returns the type-checked expression (conditionGuard reads it).
+func compileChecked(expr string, want *cel.Type) (cel.Program, *cel.Ast, error) {
 	env, err := environment()
 	if err != nil {
-		return nil, fmt.Errorf("build CEL environment: %w", err)
+		return nil, nil, fmt.Errorf("build CEL environment: %w", err)
 	}
 	checked, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
 		errs := iss.Errors()
 		if len(errs) == 0 {
-			return nil, iss.Err()
+			return nil, nil, iss.Err()
 		}
 		first := errs[0]
 		msgs := make([]string, 0, len(errs))
 		for _, e := range errs {
 			msgs = append(msgs, e.Message)
 		}
-		return nil, &compileError{line: first.Location.Line(), col: first.Location.Column(), msg: strings.Join(msgs, "; ")}
+		return nil, nil, &compileError{line: first.Location.Line(), col: first.Location.Column(), msg: strings.Join(msgs, "; ")}
 	}
 	if want != nil && !checked.OutputType().IsExactType(want) && checked.OutputType() != cel.DynType {
-		return nil, &compileError{line: 1, msg: fmt.Sprintf("has type %s, want %s", checked.OutputType(), want)}
+		return nil, nil, &compileError{line: 1, msg: fmt.Sprintf("has type %s, want %s", checked.OutputType(), want)}
 	}
 	prog, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, fmt.Errorf("plan CEL program: %w", err)
+		return nil, nil, fmt.Errorf("plan CEL program: %w", err)
 	}
-	return prog, nil
+	return prog, checked, nil
 }
 
 // compileOutput splits an output template into literal text and ${expr} parts and compiles each expression.

@@ -37,6 +37,7 @@ type Rule struct {
 	Override bool
 
 	cond   cel.Program
+	guard  guard // what of cond Go can tell from the event alone; nil: nothing (guard.go)
 	output []outputPart
 }
 
@@ -225,11 +226,11 @@ func parseRule(file string, lines []string, n *yaml.Node) (*Rule, error) {
 	if !ok || strings.TrimSpace(r.Condition) == "" {
 		return nil, perr(n, r.ID, errors.New("condition is required"))
 	}
-	prog, err := compileExpr(r.Condition, cel.BoolType)
+	prog, checked, err := compileChecked(r.Condition, cel.BoolType)
 	if err != nil {
 		return nil, celError(file, lines, condNode, r.ID, "condition", err)
 	}
-	r.cond = prog
+	r.cond, r.guard = prog, conditionGuard(checked)
 	if r.Output == "" {
 		r.Output = r.Description
 	}
