@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,10 +91,11 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // carries what every later stage relies on: apiVersion and kind, auditID, a known stage, and verb. Unknown fields
 // are ignored, so that events of newer API servers still decode.
 func DecodeEvent(data []byte) (*auditv1.Event, error) {
-	ev := &auditv1.Event{}
-	if err := unmarshal(data, ev, "Event"); err != nil {
+	w := &wireEvent{}
+	if err := unmarshal(data, w, "Event"); err != nil {
 		return nil, err
 	}
+	ev := w.event()
 	if err := checkTypeMeta(ev.APIVersion, ev.Kind, "Event", "", true); err != nil {
 		return nil, err
 	}
@@ -109,7 +111,12 @@ func DecodeEvent(data []byte) (*auditv1.Event, error) {
 // without filling in apiVersion and kind: for records this program wrote itself (the queue's), and for tests that
 // compare decoders. Errors are *DecodeErrors.
 func UnmarshalEvent(data []byte, ev *auditv1.Event) error {
-	return unmarshal(data, ev, "Event")
+	var w wireEvent
+	if err := unmarshal(data, &w, "Event"); err != nil {
+		return err
+	}
+	*ev = *w.event()
+	return nil
 }
 
 // DecodeEventList decodes one audit.k8s.io/v1 EventList, the body the API server's webhook backend POSTs, and
@@ -117,9 +124,16 @@ func UnmarshalEvent(data []byte, ev *auditv1.Event) error {
 // when present they must be right, and when absent they are filled in, so that events look the same whichever
 // intake they came through.
 func DecodeEventList(data []byte) (*auditv1.EventList, error) {
-	list := &auditv1.EventList{}
-	if err := unmarshal(data, list, "EventList"); err != nil {
+	w := &wireList{}
+	if err := unmarshal(data, w, "EventList"); err != nil {
 		return nil, err
+	}
+	list := &w.EventList
+	if w.Items != nil {
+		list.Items = make([]auditv1.Event, len(w.Items))
+		for i := range w.Items {
+			list.Items[i] = *w.Items[i].event()
+		}
 	}
 	if err := checkTypeMeta(list.APIVersion, list.Kind, "EventList", "", false); err != nil {
 		return nil, err
@@ -160,16 +174,13 @@ func DecodeEventList(data []byte) (*auditv1.EventList, error) {
 //   - Unknown members are ignored (both versions' default), so that events of newer API servers decode.
 //
 // metav1.MicroTime and runtime.Unknown have v1 UnmarshalJSON methods; v2 would call them with a copy of each value
-// and, for timestamps, a second decode of the string. The unmarshalers below read them from the token stream
-// with the same results.
+// and, for timestamps, a second decode of the string. wireEvent shadows those fields with types whose
+// UnmarshalJSONFrom methods read them from the token stream, with the same results. (Registering the same code as
+// json.WithUnmarshalers would cost a lookup by type for every value of the event, a tenth of the decode.)
 var decodeOptions = json.JoinOptions(
 	json.MatchCaseInsensitiveNames(false),
 	jsontext.AllowDuplicateNames(false),
 	jsontext.AllowInvalidUTF8(true),
-	json.WithUnmarshalers(json.JoinUnmarshalers(
-		json.UnmarshalFromFunc(unmarshalMicroTime),
-		json.UnmarshalFromFunc(unmarshalBody),
-	)),
 )
 
 // bodyOptions read requestObject and responseObject. A patch's body is logged as the client sent it, duplicates
@@ -178,9 +189,35 @@ var decodeOptions = json.JoinOptions(
 // decodes it with the same last-wins reading (detect.decodeObject).
 var bodyOptions = jsontext.AllowDuplicateNames(true)
 
-// unmarshalMicroTime reads a metav1.MicroTime as its UnmarshalJSON does: null is the zero time, a string is parsed
-// with metav1.RFC3339Micro and converted to local time.
-func unmarshalMicroTime(dec *jsontext.Decoder, t *metav1.MicroTime) error {
+// wireEvent is an auditv1.Event as it is decoded: the inlined Event takes every member but the four that the
+// outer fields, being shallower, take instead (Go's and v2's rule for embedded fields).
+type wireEvent struct {
+	auditv1.Event            `json:",inline"`
+	RequestObject            *rawBody  `json:"requestObject,omitempty"`
+	ResponseObject           *rawBody  `json:"responseObject,omitempty"`
+	RequestReceivedTimestamp microTime `json:"requestReceivedTimestamp"`
+	StageTimestamp           microTime `json:"stageTimestamp"`
+}
+
+// event moves the shadowed fields into the Event.
+func (w *wireEvent) event() *auditv1.Event {
+	ev := &w.Event
+	ev.RequestObject, ev.ResponseObject = (*runtime.Unknown)(w.RequestObject), (*runtime.Unknown)(w.ResponseObject)
+	ev.RequestReceivedTimestamp, ev.StageTimestamp = metav1.MicroTime(w.RequestReceivedTimestamp), metav1.MicroTime(w.StageTimestamp)
+	return ev
+}
+
+// wireList is an auditv1.EventList whose items are wireEvents.
+type wireList struct {
+	auditv1.EventList `json:",inline"`
+	Items             []wireEvent `json:"items"`
+}
+
+// microTime reads a metav1.MicroTime as its UnmarshalJSON does: null is the zero time, a string is parsed with
+// metav1.RFC3339Micro and converted to local time.
+type microTime metav1.MicroTime
+
+func (t *microTime) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	v, err := dec.ReadValue()
 	if err != nil {
 		return err
@@ -191,7 +228,7 @@ func unmarshalMicroTime(dec *jsontext.Decoder, t *metav1.MicroTime) error {
 		return nil
 	case '"':
 	default:
-		return fmt.Errorf("JSON %s is not a timestamp: want a string like %q", v.Kind(), metav1.RFC3339Micro)
+		return fmt.Errorf("JSON %s is not a timestamp: want a string like %q", kindName(v.Kind()), metav1.RFC3339Micro)
 	}
 	s, err := unquote(v)
 	if err != nil {
@@ -202,6 +239,20 @@ func unmarshalMicroTime(dec *jsontext.Decoder, t *metav1.MicroTime) error {
 		return err
 	}
 	t.Time = pt.Local()
+	return nil
+}
+
+// rawBody keeps requestObject or responseObject as raw JSON, as runtime.Unknown's UnmarshalJSON does (same Raw
+// bytes, ContentType application/json), read with duplicate names allowed (bodyOptions). A null body never gets
+// here: the pointer is set to nil, as v1 did.
+type rawBody runtime.Unknown
+
+func (u *rawBody) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	var raw jsontext.Value
+	if err := json.UnmarshalDecode(dec, &raw, bodyOptions); err != nil {
+		return err
+	}
+	*u = rawBody{Raw: bytes.Clone(raw), ContentType: runtime.ContentTypeJSON}
 	return nil
 }
 
@@ -262,18 +313,6 @@ func daysIn(m time.Month, year int) int {
 	return time.Date(year, m+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// unmarshalBody keeps requestObject or responseObject as raw JSON, as runtime.Unknown's UnmarshalJSON does (same
-// Raw bytes, ContentType application/json), reading it with duplicate names allowed (bodyOptions). A null body
-// never gets here: the pointer is set to nil, as v1 did.
-func unmarshalBody(dec *jsontext.Decoder, u *runtime.Unknown) error {
-	var raw jsontext.Value
-	if err := json.UnmarshalDecode(dec, &raw, bodyOptions); err != nil {
-		return err
-	}
-	*u = runtime.Unknown{Raw: bytes.Clone(raw), ContentType: runtime.ContentTypeJSON}
-	return nil
-}
-
 // unmarshal decodes data into v with decodeOptions and turns the decoder's errors into DecodeErrors that carry the
 // byte offset, the path of the offending field and, for syntax errors, the text around the offset.
 func unmarshal(data []byte, v any, what string) error {
@@ -312,7 +351,7 @@ func decodeError(data []byte, err error, what string) error {
 		case field == "":
 			msg = fmt.Sprintf("JSON %s is not an %s object", kindName(sem.JSONKind), what)
 		default:
-			msg = fmt.Sprintf("JSON %s where %s wants %s", kindName(sem.JSONKind), what, sem.GoType)
+			msg = fmt.Sprintf("JSON %s where %s wants %s", kindName(sem.JSONKind), what, goTypeName(sem.GoType))
 			if sem.Err != nil {
 				msg += ": " + sem.Err.Error()
 			}
@@ -320,6 +359,14 @@ func decodeError(data []byte, err error, what string) error {
 		return &DecodeError{Field: field, Offset: sem.ByteOffset, Msg: msg, Err: err}
 	}
 	return &DecodeError{Offset: -1, Msg: fmt.Sprintf("decode %s: %v", what, err), Err: err}
+}
+
+// goTypeName names a Go type in an error message as the API types name it, not as the decoder's wire types do.
+func goTypeName(t reflect.Type) string {
+	if t == nil {
+		return "a different value"
+	}
+	return strings.NewReplacer("audit.wireEvent", "v1.Event", "audit.rawBody", "runtime.Unknown", "audit.microTime", "v1.MicroTime").Replace(t.String())
 }
 
 // kindName names a JSON kind in an error message as v1 did ("string", "number", "object").
