@@ -1,14 +1,19 @@
 package audit
 
 import (
+	"encoding/json/jsontext"
+	json "encoding/json/v2"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
 
@@ -205,24 +210,110 @@ func TestReaderLongLine(t *testing.T) {
 	}
 }
 
+// refOptions decode with the same flags as decodeOptions but through the API types' own UnmarshalJSON methods
+// (metav1.MicroTime, runtime.Unknown) instead of wireEvent's: the reference for the fuzz target.
+var refOptions = json.JoinOptions(json.MatchCaseInsensitiveNames(false), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(true))
+
+// FuzzDecodeEvent: DecodeEvent never panics; it returns an event with the required fields or a *DecodeError whose
+// offset lies in the input; and the decoder reads exactly what the reference reading does (the same flags, the
+// API types' own UnmarshalJSON methods) except for duplicate names inside a body, which it keeps on purpose.
 func FuzzDecodeEvent(f *testing.F) {
 	seedLines(f, "corpus.jsonl", 20)
 	seedLines(f, "mixed.jsonl", 10)
-	for _, s := range []string{``, `{}`, `null`, `[]`, `{"requestObject":1}`, `{"stageTimestamp":""}`} {
+	for _, s := range []string{``, `{}`, `null`, `[]`, `{"requestObject":1}`, `{"stageTimestamp":""}`,
+		`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"Panic","verb":"get","requestObject":{"a":1,"a":2},"stageTimestamp":"2026-02-29T00:00:00.000000Z"}`,
+		`{"auditID":"a","stage":"Panic","verb":"get","verb":"x","requestReceivedTimestamp":null,"responseObject":null}`,
+		"{\"auditID\":\"\xff\",\"stage\":\"Panic\",\"verb\":\"get\",\"userAgent\":\"\\ud800\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ev, err := DecodeEvent(data)
 		if err != nil {
-			if ev != nil || err.Error() == "" {
-				t.Fatalf("error %q with event %v", err, ev)
+			var de *DecodeError
+			if ev != nil || err.Error() == "" || !errors.As(err, &de) || de.Offset < -1 || de.Offset > int64(len(data)) {
+				t.Fatalf("error %q (%T) with event %v", err, err, ev)
 			}
-			return
-		}
-		if ev.AuditID == "" || ev.Verb == "" || ev.APIVersion != APIVersion || ev.Kind != "Event" {
+		} else if ev.AuditID == "" || ev.Verb == "" || ev.APIVersion != APIVersion || ev.Kind != "Event" {
 			t.Fatalf("accepted an event without the required fields: %+v", ev)
 		}
+
+		var got, want auditv1.Event
+		gotErr := UnmarshalEvent(data, &got)
+		wantErr := json.Unmarshal(data, &want, refOptions)
+		switch {
+		case gotErr == nil && wantErr == nil:
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decoded %+v, the reference %+v", got, want)
+			}
+		case gotErr != nil && wantErr == nil:
+			t.Fatalf("refused what the reference reads: %v", gotErr)
+		case gotErr == nil:
+			// Only a duplicate name inside a body, which the reference refuses.
+			var syn *jsontext.SyntacticError
+			if !errors.As(wantErr, &syn) || !errors.Is(wantErr, jsontext.ErrDuplicateName) || !inBody(syn.JSONPointer) {
+				t.Fatalf("accepted what the reference refuses: %v", wantErr)
+			}
+		}
 	})
+}
+
+func inBody(p jsontext.Pointer) bool {
+	for tok := range p.Tokens() {
+		return tok == "requestObject" || tok == "responseObject"
+	}
+	return false
+}
+
+// FuzzParseMicro: the fast path of the timestamp parser gives time.Parse's result, or its error.
+func FuzzParseMicro(f *testing.F) {
+	for _, s := range []string{"2026-11-24T06:00:00.000001Z", "2024-02-29T23:59:59.999999Z", "2023-02-29T00:00:00.000000Z",
+		"2026-13-01T00:00:00.000000Z", "2026-01-01T24:00:00.000000Z", "2026-01-01T00:60:00.000000Z", "2026-01-01T00:00:60.000000Z",
+		"2026-01-00T00:00:00.000000Z", "2026-01-01T00:00:00.000000+01:00", "2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00Z",
+		"0000-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.00000aZ", "+026-01-01T00:00:00.000000Z", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotErr := parseMicro(s)
+		want, wantErr := time.Parse(metav1.RFC3339Micro, s)
+		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("%q: error %v, time.Parse's %v", s, gotErr, wantErr)
+		}
+		if !got.Equal(want) || got.Location() != want.Location() {
+			t.Fatalf("%q: %v, time.Parse's %v", s, got, want)
+		}
+	})
+}
+
+// TestDecodeOptions pins the choices decodeOptions makes where v1 and v2 differ (see its comment).
+func TestDecodeOptions(t *testing.T) {
+	const head = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"patch"`
+	// A patch body is kept verbatim, duplicates, invalid UTF-8 and all.
+	body := "{\"metadata\":{\"labels\":{\"p\":\"1\",\"p\":null}},\"x\":\"\xff\"}"
+	ev, err := DecodeEvent([]byte(head + `,"requestObject":` + body + `,"responseObject":null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.RequestObject == nil || string(ev.RequestObject.Raw) != body || ev.RequestObject.ContentType != "application/json" || ev.ResponseObject != nil {
+		t.Errorf("request body %+v, response %+v: want the body verbatim and no response", ev.RequestObject, ev.ResponseObject)
+	}
+	// Invalid UTF-8 in the event's own strings reads as U+FFFD, as in v1.
+	ev, err = DecodeEvent([]byte(head + ",\"userAgent\":\"curl\xff\"}"))
+	if err != nil || ev.UserAgent != "curl\uFFFD" {
+		t.Errorf("userAgent %q, %v: want curl and U+FFFD", ev.UserAgent, err)
+	}
+	// A member in another case is not the member (v1 matched it case-insensitively).
+	ev, err = DecodeEvent([]byte(head + `,"objectRef":{"resource":"pods","Resource":"secrets"},"USERAGENT":"x"}`))
+	if err != nil || ev.ObjectRef.Resource != "pods" || ev.UserAgent != "" {
+		t.Errorf("objectRef %+v, userAgent %q, %v: want pods and no userAgent", ev.ObjectRef, ev.UserAgent, err)
+	}
+	// Timestamps: the API server's form, null, and other RFC 3339 forms refused as metav1.MicroTime refuses them.
+	ev, err = DecodeEvent([]byte(head + `,"requestReceivedTimestamp":null,"stageTimestamp":"2026-11-24T06:00:00.000002Z"}`))
+	if err != nil || !ev.RequestReceivedTimestamp.IsZero() || !ev.StageTimestamp.Time.Equal(time.Date(2026, 11, 24, 6, 0, 0, 2000, time.UTC)) || ev.StageTimestamp.Location() != time.Local {
+		t.Errorf("timestamps %v, %v (%v): want zero and 06:00:00.000002 UTC in local time", ev.RequestReceivedTimestamp, ev.StageTimestamp, err)
+	}
+	if _, err := DecodeEvent([]byte(head + `,"stageTimestamp":"2026-11-24T06:00:00Z"}`)); err == nil || !strings.Contains(err.Error(), "stageTimestamp: parsing time") {
+		t.Errorf("a timestamp without microseconds: %v, want the parse error", err)
+	}
 }
 
 func FuzzDecodeEventList(f *testing.F) {
