@@ -4,6 +4,10 @@
 // so that a batch accepted from the API server's webhook backend is on disk before the API server gets 200, and is
 // processed exactly once from the detector's point of view after a crash.
 //
+// Events are decoded with encoding/json/v2 in one pass; request and response bodies stay raw JSON until the
+// detector reads them. The options follow what the API server writes (member names exact and once, checked;
+// invalid UTF-8 read as U+FFFD, as before), and decodeOptions says why.
+//
 // Bad input never stops a stream: a malformed line is returned as a *LineError naming the file and line, counted,
 // and the next call carries on with the following line. Decoders never panic on any input (fuzz targets
 // FuzzDecodeEvent and FuzzDecodeEventList check it).

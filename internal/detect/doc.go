@@ -80,7 +80,15 @@
 //	powerfulBinding(b)     why a RoleBinding/ClusterRoleBinding object hands a lot to its subjects
 //	                       (danger.PowerfulBinding: cluster-admin, admin, edit, system: roles, powerful groups)
 //
-// Optional syntax (a.?b.orValue(x)) and the strings extension (join, split, lowerAscii, ...) are enabled. The Engine evaluates DefaultStages:
+// Optional syntax (a.?b.orValue(x)) and the strings extension (join, split, lowerAscii, ...) are enabled.
+//
+// Before a rule's program runs, the engine checks the rule's guard: the conjuncts at the top of its condition that
+// test the event's own fields against string literals or call an event-only helper (isPodAccess() and the like),
+// done in Go (guard.go). A false guard means a false condition, so the program is skipped; the result is the same.
+// The request and response bodies are decoded from the raw JSON the audit decoder kept, with encoding/json v1's
+// reading of duplicates and invalid UTF-8, since that is how the API server read them (body.go).
+//
+// The Engine evaluates DefaultStages:
 // sessions into pods (exec, attach, port-forward) when they open (ResponseStarted), everything else at
 // ResponseComplete or Panic; a runtime CEL error counts against its rule, is logged, and means no match.
 package detect
