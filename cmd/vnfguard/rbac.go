@@ -28,7 +28,9 @@ the replicas elect the one that runs the singletons: get and update on Lease vnf
 vnfguard-certificates lets them keep their serving certificate (serve --tls-secret, --tls-ca-secret): get, list,
 watch and update on those two Secrets by name, create on secrets (RBAC cannot limit create by name); Role
 vnfguard-uninstall lets vnfguard unregister --scale-down (the chart's pre-delete hook) get its Deployment and set its
-scale to zero, by name. ClusterRole vnfguard-scanner is for
+scale to zero, by name. With admission.mode policies or both, ClusterRole vnfguard-admission-policies lets it keep its
+ValidatingAdmissionPolicies and bindings (update and delete by name) and write the VNF lifecycle parameters
+(vnflifecycles.vnfguard.io). ClusterRole vnfguard-scanner is for
 whoever runs vnfguard scan; it is not bound.`,
 		Example: `  vnfguard rbac --config vnfguard.yaml | kubectl apply -f -
   vnfguard rbac --config vnfguard.yaml --data-namespace vnf-smf --reapply`,
@@ -39,6 +41,7 @@ whoever runs vnfguard scan; it is not bound.`,
 				return usageError(err)
 			}
 			o.DataNamespaces = slices.Concat(cfg.ProtectedNamespaces.Names, o.DataNamespaces)
+			o.AdmissionPolicies = cfg.Admission.Policies()
 			objs := install.RBAC(o)
 			var out []byte
 			switch output {

@@ -74,10 +74,16 @@ in time it deletes the registration anyway and says so.`,
 				}
 			}
 			// The API server's own policies enforce without vnfguard: they go with it.
-			if err := apipolicy.Remove(cmd.Context(), cs); err != nil {
+			// In webhook mode vnfguard holds no rights on them (install.AdmissionPoliciesRole is not granted) and made
+			// none: being refused the list is not an error then.
+			switch err := apipolicy.Remove(cmd.Context(), cs); {
+			case err != nil && cfg.Admission.Policies(), err != nil && !apierrors.IsForbidden(err):
 				return err
+			case err != nil:
+				fmt.Fprintf(stdout, "validatingadmissionpolicies: none to delete (admission.mode %s)\n", cfg.Admission.Mode)
+			default:
+				fmt.Fprintf(stdout, "vnfguard's validatingadmissionpolicies and bindings deleted\n")
 			}
-			fmt.Fprintf(stdout, "vnfguard's validatingadmissionpolicies and bindings deleted\n")
 			return nil
 		},
 	}
