@@ -278,7 +278,9 @@ func FuzzParseMicro(f *testing.F) {
 		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
 			t.Fatalf("%q: error %v, time.Parse's %v", s, gotErr, wantErr)
 		}
-		if !got.Equal(want) || got.Location() != want.Location() {
+		gotZone, gotOff := got.Zone()
+		wantZone, wantOff := want.Zone()
+		if !got.Equal(want) || gotZone != wantZone || gotOff != wantOff || got.Location().String() != want.Location().String() {
 			t.Fatalf("%q: %v, time.Parse's %v", s, got, want)
 		}
 	})
