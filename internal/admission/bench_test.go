@@ -177,33 +177,45 @@ func BenchmarkEncodeResponse(b *testing.B) {
 // BenchmarkReviewInProcess is the webhook's whole in-process path, what the HTTP handler does between reading the
 // body and writing the answer (Server.judge): decode the AdmissionReview of testdata/pod-review.json, evaluate it
 // with the real evaluator BenchmarkWebhookHTTPS uses, count and record the decision (findings written to
-// io.Discard, logs discarded), encode the response.
+// io.Discard, logs discarded), encode the response. The fixture's pod is denied (its containers' root filesystems
+// are writable, which readonly-rootfs refuses since it was added), so a denial's finding is part of "fixture";
+// "allowed" is the same review with read-only root filesystems, which the policy admits.
 //
 //	go test -run '^$' -bench ReviewInProcess ./internal/admission/
 func BenchmarkReviewInProcess(b *testing.B) {
-	body := readFixture(b, "pod-review.json")
+	fixture := readFixture(b, "pod-review.json")
+	allowed := bytes.ReplaceAll(fixture, []byte(`"allowPrivilegeEscalation": false,`), []byte(`"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,`))
 	s, err := NewServer(Options{Handler: Policy(newEvaluator(b)), TLS: TLSOptions{SelfSigned: true}, Logger: slog.New(slog.DiscardHandler),
 		Findings: io.Discard, Registry: prometheus.NewRegistry()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var out bytes.Buffer
-	ctx := context.Background()
-	if _, rerr := s.judge(ctx, body, &out); rerr != nil {
-		b.Fatal(rerr)
-	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(out.Bytes(), &review); err != nil || review.Response == nil || review.Response.UID == "" {
-		b.Fatalf("no AdmissionReview response: %v %s", err, out.Bytes())
-	}
-	// As in BenchmarkWebhookHTTPS, say what the policy decided: a denial costs a finding and a log line.
-	b.Logf("allowed=%v %s", review.Response.Allowed, resultMessage(review.Response))
-	b.ReportAllocs()
-	defer reportCPU(b, cpuTime())
-	for b.Loop() {
-		out.Reset()
-		if _, rerr := s.judge(ctx, body, &out); rerr != nil {
-			b.Fatal(rerr)
-		}
+	for _, bc := range []struct {
+		name    string
+		body    []byte
+		allowed bool
+	}{{"fixture", fixture, false}, {"allowed", allowed, true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var out bytes.Buffer
+			ctx := context.Background()
+			if _, rerr := s.judge(ctx, bc.body, &out); rerr != nil {
+				b.Fatal(rerr)
+			}
+			var review admissionv1.AdmissionReview
+			if err := json.Unmarshal(out.Bytes(), &review); err != nil || review.Response == nil || review.Response.UID == "" {
+				b.Fatalf("no AdmissionReview response: %v %s", err, out.Bytes())
+			}
+			if review.Response.Allowed != bc.allowed {
+				b.Fatalf("allowed=%v, want %v: %s", review.Response.Allowed, bc.allowed, resultMessage(review.Response))
+			}
+			b.ReportAllocs()
+			defer reportCPU(b, cpuTime())
+			for b.Loop() {
+				out.Reset()
+				if _, rerr := s.judge(ctx, bc.body, &out); rerr != nil {
+					b.Fatal(rerr)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/json/jsontext"
+	jsonv2 "encoding/json/v2"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -511,9 +512,10 @@ type podSpec struct {
 	} `json:"securityContext"`
 }
 
-// TestEncodeDifferential: the response the webhook writes with encoding/json/v2 is the one it wrote with
-// encoding/json, as the API server reads it (sigs.k8s.io/json into admission/v1's types); the response's members
-// are the same names, present and left out alike; inside status, only an empty "metadata":{} is left out.
+// TestEncodeDifferential: the response the webhook writes is byte for byte what encoding/json/v2 writes for it
+// (whether encodeResponse wrote it directly or not), and it is the one the webhook wrote with encoding/json, as the
+// API server reads it (sigs.k8s.io/json into admission/v1's types); the response's members are the same names,
+// present and left out alike; inside status, only an empty "metadata":{} is left out.
 func TestEncodeDifferential(t *testing.T) {
 	ev := Policy(newEvaluator(t))
 	var responses []*admissionv1.AdmissionResponse
@@ -534,8 +536,11 @@ func TestEncodeDifferential(t *testing.T) {
 			Patch: []byte(`[{"op":"add","path":"/x","value":1}]`), PatchType: &patch, AuditAnnotations: map[string]string{"b": "2", "a": "1"},
 			Warnings: []string{"w1", "w2"}},
 		&admissionv1.AdmissionResponse{UID: "u-empty", Warnings: []string{}, AuditAnnotations: map[string]string{}, Patch: []byte{}},
+		&admissionv1.AdmissionResponse{UID: "u-one-warning", Allowed: true, Warnings: []string{"vnfguard: one \u2028 warning"}},
+		&admissionv1.AdmissionResponse{UID: "u-status-only-reason", Result: &metav1.Status{Reason: metav1.StatusReasonForbidden}},
 		&admissionv1.AdmissionResponse{},
 	)
+	plain := 0
 	for _, resp := range responses {
 		var out bytes.Buffer
 		if err := encodeResponse(&out, resp); err != nil {
@@ -544,6 +549,17 @@ func TestEncodeDifferential(t *testing.T) {
 		v1, err := json.Marshal(&admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: reviewAPIVersion, Kind: reviewKind}, Response: resp})
 		if err != nil {
 			t.Fatal(err)
+		}
+		var generic bytes.Buffer
+		review := admissionv1.AdmissionReview{TypeMeta: metav1.TypeMeta{APIVersion: reviewAPIVersion, Kind: reviewKind}, Response: resp}
+		if err := jsonv2.MarshalWrite(&generic, &review, encodeOptions); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), generic.Bytes()) {
+			t.Errorf("%s (written directly: %v): encodeResponse writes\n%s\nencoding/json/v2 writes\n%s", resp.UID, plainResponse(resp), out.Bytes(), generic.Bytes())
+		}
+		if plainResponse(resp) {
+			plain++
 		}
 		var got, want admissionv1.AdmissionReview
 		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(out.Bytes(), &got); err != nil {
@@ -567,6 +583,9 @@ func TestEncodeDifferential(t *testing.T) {
 		if !slices.Equal(gotTop, wantTop) || !slices.Equal(gotResp, wantResp) || !slices.Equal(gotStatus, wantStatus) {
 			t.Errorf("%s: members %v %v %v, encoding/json wrote %v %v %v", resp.UID, gotTop, gotResp, gotStatus, wantTop, wantResp, wantStatus)
 		}
+	}
+	if plain < 10 || plain == len(responses) {
+		t.Errorf("%d of %d responses written directly: both ways must be compared", plain, len(responses))
 	}
 }
 
