@@ -1,10 +1,12 @@
 // Command apiserver-latency measures the latency vnfguard adds to a pod CREATE through a real kube-apiserver:
-// the same load — N creates from C concurrent clients, each with its own connection — with and without the
-// vnfguard webhook registered, in alternating rounds of one run, side by side.
+// the same load — N creates from C concurrent clients, each with its own connection — with no admission, with the
+// vnfguard webhook registered, and with vnfguard's ValidatingAdmissionPolicies (admission.mode policies: the CEL
+// twins, evaluated in the API server) instead, in rotating rounds of one run, side by side.
 //
 // The pod is a typical CNF pod in a protected VNF namespace, created by the VNFM identity for an INSTANTIATED
 // instance with the declared image digest: vnfguard runs every check and allows it, so the difference between the
-// two configurations is what the webhook call costs (TLS round trip, AdmissionReview encoding, policy, lookups).
+// configurations is what the webhook call costs (TLS round trip, AdmissionReview encoding, policy, lookups) and what
+// the in-process policies cost.
 //
 // The control plane is started without controllers, scheduler and simulated node (lab.Options.APIServerOnly), so
 // that nothing but the benchmark's requests competes for the CPU; API Priority and Fairness is off, so that the
@@ -35,15 +37,20 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/flowcontrol"
 
+	"github.com/vnfguard/vnfguard/internal/apipolicy"
+	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 type options struct {
 	controlPlaneDir, vnfguard, workDir string
+	twins                              string
 	creates, concurrency, rounds       int
 	warmup                             int
 	rate                               float64
@@ -61,6 +68,7 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 300, "creates per configuration before measuring (connections, caches, JIT of the Go runtime's pools)")
 	flag.Float64Var(&o.rate, "rate", 0, "total creates per second, paced (open loop); 0 sends as fast as the clients can (closed loop, saturation)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.StringVar(&o.twins, "twins", "", "comma-separated checks whose CEL twins the policies configuration installs (default: all), to see what each costs")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "apiserver-latency:", err)
@@ -108,7 +116,7 @@ func run(ctx context.Context, o options) error {
 
 	progress("starting etcd, kube-apiserver and vnfguard")
 	env, err := lab.StartStack(ctx, lab.Options{
-		BinDir: binDir, WorkDir: workDir, Logger: logger, APIServerOnly: true,
+		BinDir: binDir, WorkDir: workDir, Logger: logger, APIServerOnly: true, AdmissionPolicies: true,
 		ExtraAPIServerArgs: []string{"--enable-priority-and-fairness=false", "--max-mutating-requests-inflight=400"},
 	}, binary)
 	if err != nil {
@@ -125,15 +133,45 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	with := &result{name: "with vnfguard"}
-	without := &result{name: "without webhook"}
+	// The same checks as the API server's own policies (admission.mode policies): the CEL twins of vnfguard's
+	// configuration, applied directly, with the lifecycle parameters every benchmark namespace needs.
+	admin, adminCfg := env.CP.ClientFor(lab.Admin)
+	cfg, err := config.Load(env.Guard.ConfigPath)
+	if err != nil {
+		return err
+	}
+	set, err := apipolicy.Render(cfg)
+	if err != nil {
+		return err
+	}
+	if o.twins != "" {
+		keep := strings.Split(o.twins, ",")
+		var filtered apipolicy.Set
+		for i, p := range set.Policies {
+			if slices.Contains(keep, p.Annotations[apipolicy.CheckAnnotation]) {
+				filtered.Policies = append(filtered.Policies, p)
+				filtered.Bindings = append(filtered.Bindings, set.Bindings[i])
+			}
+		}
+		set = &filtered
+	}
+	dyn, err := dynamic.NewForConfig(adminCfg)
+	if err != nil {
+		return err
+	}
+	with := &result{name: "webhook"}
+	policies := &result{name: "policies"}
+	without := &result{name: "no admission"}
+	mode := modeWebhook
 	perRound := o.creates / o.rounds
-	registered := true
 	ns := 0
 	load := func(r *result, n int, measure bool) error {
 		ns++
 		namespace := fmt.Sprintf("bench-%d", ns)
 		if err := env.CP.EnsureNamespace(ctx, namespace, map[string]string{"vnfguard.io/protected": "true"}); err != nil {
+			return err
+		}
+		if err := writeParams(ctx, dyn, namespace); err != nil {
 			return err
 		}
 		target := r
@@ -146,49 +184,63 @@ func run(ctx context.Context, o options) error {
 		}
 		return nil
 	}
-	setRegistered := func(want bool) error {
-		if want == registered {
+	setMode := func(want int) error {
+		if want == mode {
 			return nil
 		}
-		registered = want
-		if want {
-			return env.Guard.Register(ctx)
+		switch {
+		case mode == modeWebhook:
+			if err := env.Guard.Unregister(ctx); err != nil {
+				return err
+			}
+		case mode == modePolicies:
+			if err := apipolicy.Remove(ctx, admin); err != nil {
+				return err
+			}
+			if err := lab.WaitPoliciesEnforced(ctx, env.CP, false); err != nil {
+				return err
+			}
 		}
-		return env.Guard.Unregister(ctx)
+		mode = want
+		switch want {
+		case modeWebhook:
+			return env.Guard.Register(ctx)
+		case modePolicies:
+			if err := (&apipolicy.Keeper{Client: admin, Set: set}).Apply(ctx); err != nil {
+				return err
+			}
+			return lab.WaitPoliciesEnforced(ctx, env.CP, true)
+		}
+		return nil
 	}
+	configs := []struct {
+		r    *result
+		mode int
+	}{{without, modeNone}, {with, modeWebhook}, {policies, modePolicies}}
 
 	progress("warm-up: %d creates per configuration", o.warmup)
-	for _, cfg := range []struct {
-		r   *result
-		reg bool
-	}{{with, true}, {without, false}} {
-		if err := setRegistered(cfg.reg); err != nil {
+	for _, c := range configs {
+		if err := setMode(c.mode); err != nil {
 			return err
 		}
-		if err := load(cfg.r, o.warmup, false); err != nil {
+		if err := load(c.r, o.warmup, false); err != nil {
 			return err
 		}
 	}
 	for round := 1; round <= o.rounds; round++ {
-		// Alternate which configuration goes first, so that drift (a growing etcd, GC) hits both alike.
-		order := []struct {
-			r   *result
-			reg bool
-		}{{without, false}, {with, true}}
-		if round%2 == 0 {
-			order[0], order[1] = order[1], order[0]
-		}
-		for _, cfg := range order {
-			if err := setRegistered(cfg.reg); err != nil {
+		// Rotate which configuration goes first, so that drift (a growing etcd, GC) hits all alike.
+		order := append(slices.Clone(configs[round%len(configs):]), configs[:round%len(configs)]...)
+		for _, c := range order {
+			if err := setMode(c.mode); err != nil {
 				return err
 			}
-			progress("round %d/%d: %d creates %s, %d clients", round, o.rounds, perRound, cfg.r.name, o.concurrency)
-			if err := load(cfg.r, perRound, true); err != nil {
+			progress("round %d/%d: %d creates %s, %d clients", round, o.rounds, perRound, c.r.name, o.concurrency)
+			if err := load(c.r, perRound, true); err != nil {
 				return err
 			}
 		}
 	}
-	report(os.Stdout, o, []*result{without, with})
+	report(os.Stdout, o, []*result{without, with, policies})
 	if text, err := env.Guard.Metrics(ctx); err == nil {
 		sum, count := metricValue(text, "vnfguard_admission_duration_seconds_sum"), metricValue(text, "vnfguard_admission_duration_seconds_count")
 		if count > 0 {
@@ -196,8 +248,9 @@ func run(ctx context.Context, o options) error {
 				int(count), sum/count*1000, bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.5), bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.99))
 		}
 	}
-	if with.errors > 0 || without.errors > 0 {
-		return fmt.Errorf("%d creates failed with vnfguard, %d without; first: %v", with.errors, without.errors, errors.Join(with.firstErr, without.firstErr))
+	if with.errors > 0 || without.errors > 0 || policies.errors > 0 {
+		return fmt.Errorf("%d creates failed with the webhook, %d with the policies, %d without; first: %v", with.errors, policies.errors, without.errors,
+			errors.Join(with.firstErr, policies.firstErr, without.firstErr))
 	}
 	return nil
 }
@@ -352,9 +405,9 @@ func report(w *os.File, o options, results []*result) {
 		all[i] = s
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%.0f\t\n", r.name, s.n, r.errors, ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), s.throughput)
 	}
-	if len(all) == 2 {
+	for i := 1; i < len(all); i++ {
 		d := func(a, b time.Duration) string { return ms(b - a) }
-		fmt.Fprintf(tw, "added by vnfguard\t\t\t%s\t%s\t%s\t%s\t\t\n", d(all[0].p50, all[1].p50), d(all[0].p90, all[1].p90), d(all[0].p99, all[1].p99), d(all[0].mean, all[1].mean))
+		fmt.Fprintf(tw, "added by %s\t\t\t%s\t%s\t%s\t%s\t\t\n", results[i].name, d(all[0].p50, all[i].p50), d(all[0].p90, all[i].p90), d(all[0].p99, all[i].p99), d(all[0].mean, all[i].mean))
 	}
 	tw.Flush()
 }
@@ -428,3 +481,22 @@ func bucketQuantile(text, name string, q float64) string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// The admission configurations compared.
+const (
+	modeNone = iota
+	modeWebhook
+	modePolicies
+)
+
+// writeParams gives a benchmark namespace the lifecycle parameters the policies need in a protected namespace: the
+// UPF instance, running (what vnfguard's reconciliation would write).
+func writeParams(ctx context.Context, dyn dynamic.Interface, namespace string) error {
+	obj := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": apipolicy.ParamsGroup + "/" + apipolicy.ParamsVersion, "kind": apipolicy.ParamsKind,
+		"metadata": map[string]any{"name": apipolicy.ParamsName, "namespace": namespace},
+		"data":     map[string]any{apipolicy.KeyInstance + lab.UPF.InstanceID: apipolicy.Runnable},
+	}}
+	_, err := dyn.Resource(lab.LifecycleParams).Namespace(namespace).Create(ctx, obj, metav1.CreateOptions{})
+	return err
+}

@@ -243,6 +243,13 @@ func WaitPoliciesEnforced(ctx context.Context, cp *ControlPlane, enforced bool) 
 		return err
 	}
 	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
+	// Without a controller manager (APIServerOnly) nobody makes namespace default's ServiceAccount, which the
+	// probe pod needs to get as far as admission.
+	admin, _ := cp.ClientFor(Admin)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("lab: ServiceAccount default/default: %w", err)
+	}
 	var last string
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		pod := privilegedSandboxPod()
