@@ -78,8 +78,8 @@ func TestMalformedReviewIs400(t *testing.T) {
 	}
 }
 
-// modalVerb spells encoding/json/v2's errors one way: v2 says "cannot" or "unable to" at random, so that no test
-// depends on its exact wording; these tests want the rest of the message exactly.
+// modalVerb spells encoding/json/v2's errors one way: v2 says "cannot" or "unable to", picked at random once per
+// process so that no test depends on its exact wording; these tests want the rest of the message exactly.
 func modalVerb(s string) string { return strings.ReplaceAll(s, "json: unable to ", "json: cannot ") }
 
 func TestTransportErrors(t *testing.T) {
