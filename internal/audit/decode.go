@@ -167,7 +167,7 @@ func DecodeEventList(data []byte) (*auditv1.EventList, error) {
 //   - A name twice in the event's own members is an error (v2's default; v1 took the last), for the same reason:
 //     a line that says two things is read one way here and maybe another way elsewhere, so it is refused with the
 //     offset of the second name, never guessed at. Inside requestObject and responseObject duplicates are kept
-//     (see unmarshalBody): those bodies are logged as the client sent them.
+//     (see rawBody): those bodies are logged as the client sent them.
 //   - Invalid UTF-8 is accepted and each bad byte read as U+FFFD, as v1 did. The API server's encoder never
 //     writes it; a request body logged verbatim can carry it, and a stray byte in a hand-edited userAgent must
 //     not make the detector drop the event. v1's reading is kept, so that a string means the same as before.
