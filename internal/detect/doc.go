@@ -82,9 +82,11 @@
 //
 // Optional syntax (a.?b.orValue(x)) and the strings extension (join, split, lowerAscii, ...) are enabled.
 //
-// Before a rule's program runs, the engine checks the rule's guard: the conjuncts at the top of its condition that
-// test the event's own fields against string literals or call an event-only helper (isPodAccess() and the like),
-// done in Go (guard.go). A false guard means a false condition, so the program is skipped; the result is the same.
+// Before a rule's program runs, the engine checks the rule's guard (guard.go): the conjuncts at the top of its
+// condition that have a form Go can do (tests of the event's fields against literals, of helpers' values, exists()
+// over a list of strings ...) are done in Go, with CEL's values. A false one means a false condition, so the program
+// is skipped; when every conjunct is one, the program is not run at all. Either way the result is the same. The
+// rules are indexed by the resources their guards can match, so that an event visits only its resource's rules.
 // The request and response bodies are decoded from the raw JSON the audit decoder kept, with encoding/json v1's
 // reading of duplicates and invalid UTF-8, since that is how the API server read them (body.go).
 //

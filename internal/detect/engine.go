@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -77,6 +78,17 @@ type Engine struct {
 	// opened holds the audit IDs of sessions judged when they opened (ResponseStarted).
 	opened *boundedMap[ktypes.UID, struct{}]
 	writes *workloadWrites
+
+	// The rules an event can match, as indices into rules in their order: byResource for an audit event whose
+	// objectRef.resource some rule's guard names, anyResource (the rules whose guards name none) for any other,
+	// runtimeRules for a node agent's report.
+	byResource   map[string][]int
+	anyResource  []int
+	runtimeRules []int
+
+	// checkRules, set by tests only, is called after the rules with the event's activation, to compare the
+	// guards and the index with CEL (guard_test.go).
+	checkRules func(act *activation, source string)
 }
 
 // Stats are the engine's counters.
@@ -128,7 +140,44 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 		}
 	}
 	e.errs = make([]atomic.Int64, len(e.rules))
+	e.index()
 	return e, nil
+}
+
+// index files the rules by the resources their guards say they can match: an event then visits only the rules of
+// its resource and those that name none.
+func (e *Engine) index() {
+	e.byResource = map[string][]int{}
+	for _, r := range e.rules {
+		for _, res := range r.guard.resources {
+			e.byResource[res] = nil
+		}
+	}
+	for i, r := range e.rules {
+		if r.Events == EventsRuntime {
+			e.runtimeRules = append(e.runtimeRules, i)
+			continue
+		}
+		if r.guard.resources == nil {
+			e.anyResource = append(e.anyResource, i)
+		}
+		for res := range e.byResource {
+			if r.guard.resources == nil || slices.Contains(r.guard.resources, res) {
+				e.byResource[res] = append(e.byResource[res], i)
+			}
+		}
+	}
+}
+
+// candidates are the rules that can match an event of the source.
+func (e *Engine) candidates(ev *auditv1.Event, source string) []int {
+	if source == EventsRuntime {
+		return e.runtimeRules
+	}
+	if list, ok := e.byResource[objRef(ev).Resource]; ok {
+		return list
+	}
+	return e.anyResource
 }
 
 // Rules returns the enabled rules in evaluation order.
@@ -178,25 +227,31 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 		act.denials = e.denials.observe(ev)
 	}
 	var out []finding.Finding
-	for i, r := range e.rules {
-		if r.Events != source || r.guard != nil && !r.guard(ev) {
+	for _, i := range e.candidates(ev, source) {
+		r := e.rules[i]
+		if !r.guard.admits(act) {
 			continue
 		}
-		// Eval, not ContextEval: the context is checked once per event above, and wrapping the activation for
-		// every rule costs more than the rule.
-		val, _, err := r.cond.Eval(act)
-		if err != nil {
-			if ctx.Err() != nil {
-				return out, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, ctx.Err())
+		if !r.guard.complete {
+			// Eval, not ContextEval: the context is checked once per event above, and wrapping the activation
+			// for every rule costs more than the rule.
+			val, _, err := r.cond.Eval(act)
+			if err != nil {
+				if ctx.Err() != nil {
+					return out, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, ctx.Err())
+				}
+				e.errs[i].Add(1)
+				e.log.Debug("rule evaluation failed", "rule", r.ID, "source", r.Source, "auditID", string(ev.AuditID), "err", err)
+				continue
 			}
-			e.errs[i].Add(1)
-			e.log.Debug("rule evaluation failed", "rule", r.ID, "source", r.Source, "auditID", string(ev.AuditID), "err", err)
-			continue
-		}
-		if val != types.True {
-			continue
+			if val != types.True {
+				continue
+			}
 		}
 		out = append(out, e.finding(r, act))
+	}
+	if e.checkRules != nil {
+		e.checkRules(act, source)
 	}
 	// After the rules: they judge a namespace change against what the namespace was before it.
 	if act.rt == nil {
@@ -380,7 +435,7 @@ type activation struct {
 	nsDormant, nsDone     bool
 	protected, protDone   bool
 	vnfm, breakGlass, ctl int8 // 0 unknown, 1 false, 2 true
-	admin                 int8
+	admin, removed        int8
 	rt                    *runtimeState // a node agent's report; nil for an API-server audit event
 }
 
@@ -389,7 +444,8 @@ var _ interpreter.Activation = (*activation)(nil)
 // Parent implements interpreter.Activation.
 func (a *activation) Parent() interpreter.Activation { return nil }
 
-// ResolveName implements interpreter.Activation.
+// ResolveName implements interpreter.Activation. The helpers are served from the same tables the rules' Go tests
+// (guard.go) call, so that a condition tested in Go and the same condition run by CEL read one function.
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "event":
@@ -398,60 +454,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.requestObject(), true
 	case "responseObject":
 		return a.responseObject(), true
-	case "_vnfInstance":
-		a.resolve()
-		return a.instanceID, true
-	case "_vnfProduct":
-		a.resolve()
-		return a.product, true
-	case "_vnfState":
-		a.resolve()
-		return a.state, true
-	case "_isDormant":
-		a.resolve()
-		return a.state == string(vnf.Stopped) || a.state == string(vnf.NotInstantiated) || a.state == "UNKNOWN", true
-	case "_isDormantNamespace":
-		return a.dormantNamespace(), true
-	case "_isVNFM":
-		return a.identity(&a.vnfm, &a.e.env.Config.Identities.VNFM), true
-	case "_isBreakGlass":
-		return a.identity(&a.breakGlass, &a.e.env.Config.Identities.BreakGlass), true
-	case "_fromOutsideCluster":
-		return a.fromOutsideCluster(), true
-	case "_isAdministrator":
-		return a.identity(&a.admin, &a.e.env.Config.Identities.Administrators), true
-	case "_isVNFGuard":
-		return a.isVNFGuard(), true
-	case "_isVNFGuardObject":
-		return a.isVNFGuardObject(), true
-	case "_protectionRemoved":
-		return a.protectionRemoved(), true
-	case "_isController":
-		return a.identity(&a.ctl, &a.e.env.Config.Identities.Controllers), true
-	case "_isProtectedNamespace":
-		return a.isProtected(), true
-	case "_isPodAccess":
-		return isPodAccess(a.ev), true
-	case "_execCommand":
-		return a.execCommand(), true
-	case "_isSystemComponent":
-		return isSystemComponent(a.ev.User.Username), true
-	case "_isWorkloadWrite":
-		return isWorkloadWrite(a.ev), true
 	case "_object":
 		return a.object(), true
-	case "_hostTakeover":
-		return a.hostTakeover(), true
-	case "_dangerousCapabilities":
-		return a.dangerousCapabilities(), true
-	case "_runsAsRoot":
-		return a.runsAsRoot(), true
-	case "_isVNFGuardDenial":
-		return isVNFGuardDenial(a.ev), true
-	case "_denialCount":
-		return int64(a.denials), true
-	case "_podHostTakeover":
-		return a.podHostTakeover(), true
 	case "_podSpec":
 		return a.podSpec(), true
 	case "runtime":
@@ -459,25 +463,102 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			return map[string]any{}, true
 		}
 		return a.requestObject(), true
-	case "_apiServerExec":
-		return a.apiServerExec(), true
-	case "_ownerWriteSeen":
-		return a.ownerWriteSeen(), true
-	case "_isPodHook":
-		return a.isPodHook(), true
-	case "_runtimeCommand":
-		return a.runtimeCommand(), true
-	case "_declaredImages":
-		return a.declaredImages(), true
-	case "_wasDormant":
-		return a.wasDormant(), true
-	case "_podCommands":
-		if a.commands == nil {
-			a.commands = podCommands(a.podSpec())
-		}
-		return a.commands, true
+	case "_denialCount":
+		return a.denialCount(), true
+	}
+	if f := boolHelpers[name]; f != nil {
+		return f(a), true
+	}
+	if f := stringHelpers[name]; f != nil {
+		return f(a), true
+	}
+	if f := listHelpers[name]; f != nil {
+		return f(a), true
 	}
 	return nil, false
+}
+
+// boolHelpers, stringHelpers and listHelpers are the helpers of those types, by their hidden variable's name
+// (env.go); TestHelperTables keeps them in step with the declarations.
+var (
+	boolHelpers = map[string]func(*activation) bool{
+		"_isDormant":            (*activation).isDormant,
+		"_isDormantNamespace":   (*activation).dormantNamespace,
+		"_isVNFM":               (*activation).isVNFM,
+		"_isBreakGlass":         (*activation).isBreakGlass,
+		"_isController":         (*activation).isController,
+		"_isAdministrator":      (*activation).isAdministrator,
+		"_fromOutsideCluster":   (*activation).fromOutsideCluster,
+		"_isVNFGuard":           (*activation).isVNFGuard,
+		"_isVNFGuardObject":     (*activation).isVNFGuardObject,
+		"_protectionRemoved":    (*activation).protectionRemovedOnce,
+		"_isProtectedNamespace": (*activation).isProtected,
+		"_isPodAccess":          func(a *activation) bool { return isPodAccess(a.ev) },
+		"_isSystemComponent":    func(a *activation) bool { return isSystemComponent(a.ev.User.Username) },
+		"_isWorkloadWrite":      func(a *activation) bool { return isWorkloadWrite(a.ev) },
+		"_isVNFGuardDenial":     func(a *activation) bool { return isVNFGuardDenial(a.ev) },
+		"_ownerWriteSeen":       (*activation).ownerWriteSeen,
+		"_isPodHook":            (*activation).isPodHook,
+		"_wasDormant":           (*activation).wasDormant,
+	}
+	stringHelpers = map[string]func(*activation) string{
+		"_vnfInstance":    func(a *activation) string { a.resolve(); return a.instanceID },
+		"_vnfProduct":     func(a *activation) string { a.resolve(); return a.product },
+		"_vnfState":       func(a *activation) string { a.resolve(); return a.state },
+		"_execCommand":    (*activation).execCommand,
+		"_apiServerExec":  (*activation).apiServerExec,
+		"_runtimeCommand": (*activation).runtimeCommand,
+	}
+	listHelpers = map[string]func(*activation) []string{
+		"_hostTakeover":          (*activation).hostTakeover,
+		"_dangerousCapabilities": (*activation).dangerousCapabilities,
+		"_runsAsRoot":            (*activation).runsAsRoot,
+		"_podHostTakeover":       (*activation).podHostTakeover,
+		"_declaredImages":        (*activation).declaredImages,
+		"_podCommands":           (*activation).podCommands,
+	}
+)
+
+func (a *activation) isDormant() bool {
+	a.resolve()
+	return a.state == string(vnf.Stopped) || a.state == string(vnf.NotInstantiated) || a.state == "UNKNOWN"
+}
+
+func (a *activation) isVNFM() bool {
+	return a.identity(&a.vnfm, &a.e.env.Config.Identities.VNFM)
+}
+
+func (a *activation) isBreakGlass() bool {
+	return a.identity(&a.breakGlass, &a.e.env.Config.Identities.BreakGlass)
+}
+
+func (a *activation) isController() bool {
+	return a.identity(&a.ctl, &a.e.env.Config.Identities.Controllers)
+}
+
+func (a *activation) isAdministrator() bool {
+	return a.identity(&a.admin, &a.e.env.Config.Identities.Administrators)
+}
+
+func (a *activation) denialCount() int64 { return int64(a.denials) }
+
+func (a *activation) podCommands() []string {
+	if a.commands == nil {
+		a.commands = podCommands(a.podSpec())
+	}
+	return a.commands
+}
+
+// protectionRemovedOnce is protectionRemoved, computed once per event: a rule's Go test and its CEL program may
+// both ask, and each answer may cost a namespace lookup.
+func (a *activation) protectionRemovedOnce() bool {
+	if a.removed == 0 {
+		a.removed = 1
+		if a.protectionRemoved() {
+			a.removed = 2
+		}
+	}
+	return a.removed == 2
 }
 
 func (a *activation) requestObject() map[string]any {

@@ -37,7 +37,7 @@ type Rule struct {
 	Override bool
 
 	cond   cel.Program
-	guard  guard // what of cond Go can tell from the event alone; nil: nothing (guard.go)
+	guard  guard // what of cond the engine does in Go (guard.go)
 	output []outputPart
 }
 

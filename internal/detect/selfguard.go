@@ -234,6 +234,10 @@ func patchNamesKeys(ev *auditv1.Event, keys []string) bool {
 	return false
 }
 
+// vnfguardObjectResources are the resources isVNFGuardObject can be true for (the rules' index reads them).
+var vnfguardObjectResources = []string{"validatingwebhookconfigurations", "namespaces", "serviceaccounts", "clusterroles",
+	"clusterrolebindings", "roles", "rolebindings", "deployments", "statefulsets", "daemonsets"}
+
 // isVNFGuardObject reports whether the event changes or deletes one of vnfguard's own objects (config.Self): its
 // webhook configurations, its namespace, its service account, its RBAC objects, its workload (and its scale).
 // A deletecollection that could take one of them is included.
