@@ -30,11 +30,11 @@ func (a *activation) shape() *shapeState {
 	return a.shapes
 }
 
-// dangerPod is podSpec() read into danger's view, once per event.
+// dangerPod is the pod spec read into danger's view, once per event.
 func (a *activation) dangerPod() danger.Pod {
 	if !a.shape().podDone {
 		a.shapes.podDone = true
-		a.shapes.pod = danger.PodOfMap(a.podSpec())
+		a.shapes.pod = danger.PodOfMap(a.podSpecView())
 	}
 	return a.shapes.pod
 }

@@ -365,6 +365,10 @@ func (e *Engine) render(r *Rule, act *activation) string {
 			b.WriteString(p.text)
 			continue
 		}
+		if p.str != nil {
+			b.WriteString(p.str(act))
+			continue
+		}
 		v, _, err := p.prog.ContextEval(act.ctx, act)
 		if err != nil {
 			e.log.Debug("rule output failed", "rule", r.ID, "err", err)
@@ -420,23 +424,25 @@ type activation struct {
 	ev    *auditv1.Event
 	event *eventVal
 
-	snap                  *vnf.Snapshot // the inventory in force when the request was received
-	reqObj, respObj       map[string]any
-	reqDone, respDone     bool
-	spec                  map[string]any
-	specDone              bool
-	commands              []string
-	takeover              []string
-	shapes                *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
-	denials               int
-	resolved              bool
-	instanceID, product   string
-	state                 string
-	nsDormant, nsDone     bool
-	protected, protDone   bool
-	vnfm, breakGlass, ctl int8 // 0 unknown, 1 false, 2 true
-	admin, removed        int8
-	rt                    *runtimeState // a node agent's report; nil for an API-server audit event
+	snap              *vnf.Snapshot // the inventory in force when the request was received
+	reqObj, respObj   map[string]any
+	reqDone, respDone bool
+	spec              map[string]any
+	specDone          bool
+	// The views of the bodies (viewShape) and the pod spec in them, for the engine's own helpers; nil until read.
+	reqView, respView, specView map[string]any
+	commands                    []string
+	takeover                    []string
+	shapes                      *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
+	denials                     int
+	resolved                    bool
+	instanceID, product         string
+	state                       string
+	nsDormant, nsDone           bool
+	protected, protDone         bool
+	vnfm, breakGlass, ctl       int8 // 0 unknown, 1 false, 2 true
+	admin, removed              int8
+	rt                          *runtimeState // a node agent's report; nil for an API-server audit event
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -544,7 +550,7 @@ func (a *activation) denialCount() int64 { return int64(a.denials) }
 
 func (a *activation) podCommands() []string {
 	if a.commands == nil {
-		a.commands = podCommands(a.podSpec())
+		a.commands = podCommands(a.podSpecView())
 	}
 	return a.commands
 }
@@ -577,13 +583,40 @@ func (a *activation) responseObject() map[string]any {
 	return a.respObj
 }
 
+// requestView and responseView are the views of the bodies (body.go: what the engine's helpers read of them): the
+// full decode when a rule has made it, else a decode of those members alone.
+func (a *activation) requestView() map[string]any {
+	if a.reqDone {
+		return a.reqObj
+	}
+	if a.reqView == nil {
+		a.reqView = decodeView(a.ev.RequestObject)
+	}
+	return a.reqView
+}
+
+func (a *activation) responseView() map[string]any {
+	if a.respDone {
+		return a.respObj
+	}
+	if a.respView == nil {
+		a.respView = decodeView(a.ev.ResponseObject)
+	}
+	return a.respView
+}
+
 // object is the full object of a write: the request body, or for a patch (whose body is a patch, not an object)
 // the response body.
-func (a *activation) object() map[string]any {
-	if req := a.requestObject(); req["kind"] != nil {
+func (a *activation) object() map[string]any { return writtenObject(a.requestObject, a.responseObject) }
+
+// objectView is object() of the views.
+func (a *activation) objectView() map[string]any { return writtenObject(a.requestView, a.responseView) }
+
+func writtenObject(request, response func() map[string]any) map[string]any {
+	if req := request(); req["kind"] != nil {
 		return req
 	}
-	if resp := a.responseObject(); resp["kind"] != nil && resp["kind"] != "Status" {
+	if resp := response(); resp["kind"] != nil && resp["kind"] != "Status" {
 		return resp
 	}
 	return map[string]any{}
@@ -591,17 +624,26 @@ func (a *activation) object() map[string]any {
 
 func (a *activation) hostTakeover() []string {
 	if a.takeover == nil {
-		a.takeover = hostTakeover(a.podSpec())
+		a.takeover = hostTakeover(a.podSpecView())
 	}
 	return a.takeover
 }
 
+// podSpec is the pod spec CEL's podSpec() gives: of the full decode.
 func (a *activation) podSpec() map[string]any {
 	if !a.specDone {
 		a.specDone = true
 		a.spec = podSpecOf(a.object())
 	}
 	return a.spec
+}
+
+// podSpecView is the pod spec the engine's helpers read: of the views.
+func (a *activation) podSpecView() map[string]any {
+	if a.specView == nil {
+		a.specView = podSpecOf(a.objectView())
+	}
+	return a.specView
 }
 
 func (a *activation) identity(cache *int8, set *config.IdentitySet) bool {
@@ -676,10 +718,11 @@ func (a *activation) dormantNamespace() bool {
 }
 
 // objectMeta reads the metadata of the event's object from the request body, or from the response body when the
-// request names no object (generateName): decoding the response costs a second full decode, so only then.
+// request names no object (generateName): decoding the response costs a second decode, so only then. It reads the
+// bodies' views.
 func (a *activation) objectMeta() (*metav1.ObjectMeta, bool) {
 	var fallback map[string]any
-	for i, get := range []func() map[string]any{a.requestObject, a.responseObject} {
+	for i, get := range []func() map[string]any{a.requestView, a.responseView} {
 		obj := get()
 		md, _ := obj["metadata"].(map[string]any)
 		if md == nil {

@@ -122,13 +122,8 @@ type compileError struct {
 
 func (e *compileError) Error() string { return fmt.Sprintf("%d:%d: %s", e.line, e.col+1, e.msg) }
 
-// compileExpr compiles and type-checks one expression that must have the given type.
-func compileExpr(expr string, want *cel.Type) (cel.Program, error) {
-	prog, _, err := compileChecked(expr, want)
-	return prog, err
-}
-
-// compileChecked is compileExpr that also returns the type-checked expression (conditionGuard reads it).
+// compileChecked compiles and type-checks one expression that must have the given type (nil: any), and returns
+// the type-checked expression too (conditionGuard and outputString read it).
 func compileChecked(expr string, want *cel.Type) (cel.Program, *cel.Ast, error) {
 	env, err := environment()
 	if err != nil {
@@ -194,7 +189,7 @@ func compileOutput(tmpl string) ([]outputPart, error) {
 				return nil, &compileError{line: line, col: col, msg: "unclosed ${ in output"}
 			}
 			expr := tmpl[i+2 : j-1]
-			prog, err := compileExpr(expr, nil)
+			prog, checked, err := compileChecked(expr, nil)
 			if err != nil {
 				var ce *compileError
 				if errors.As(err, &ce) {
@@ -209,7 +204,7 @@ func compileOutput(tmpl string) ([]outputPart, error) {
 				parts = append(parts, outputPart{text: lit.String()})
 				lit.Reset()
 			}
-			parts = append(parts, outputPart{prog: prog})
+			parts = append(parts, outputPart{prog: prog, str: outputString(checked.NativeRep().Expr())})
 			for _, ch := range tmpl[i:j] {
 				if ch == '\n' {
 					line, col = line+1, 0

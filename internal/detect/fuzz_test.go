@@ -108,7 +108,7 @@ func FuzzGuardsAgreeWithCEL(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkGuards(t, e)
+		_, _, _ = checkGuards(t, e)
 		ev := &auditv1.Event{AuditID: "fuzz", Stage: auditv1.StageResponseComplete, Verb: verb, RequestURI: uri, UserAgent: agent,
 			User:      authnv1.UserInfo{Username: user, Groups: []string{group}},
 			ObjectRef: &auditv1.ObjectReference{Resource: resource, Subresource: subresource, Namespace: namespace, Name: name},

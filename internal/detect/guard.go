@@ -2,6 +2,7 @@ package detect
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -508,4 +509,47 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// outputString does an output expression in Go when it is of a form whose value CEL prints as a string without
+// error: a string expression of strOf (printed as it is), an int of intOf (printed in decimal, as valueString
+// converts an int), list.join("sep") of a list of strings, or c ? s : t of those with a condition of partOf. Nil for
+// anything else. CEL evaluates the condition of c ? s : t and then one branch; so does this.
+func outputString(e ast.Expr) func(*activation) string {
+	if s := strOf(e, ""); s != nil {
+		f := s.fn
+		return func(a *activation) string { return f(a, "") }
+	}
+	if f, _, ok := intOf(e); ok {
+		return func(a *activation) string { return strconv.FormatInt(f(a), 10) }
+	}
+	if e.Kind() != ast.CallKind {
+		return nil
+	}
+	call := e.AsCall()
+	args := call.Args()
+	switch {
+	case call.FunctionName() == operators.Conditional && len(args) == 3:
+		c := boolPart(args[0], "")
+		s, t := outputString(args[1]), outputString(args[2])
+		if c == nil || s == nil || t == nil {
+			return nil
+		}
+		cond := c.fn
+		return func(a *activation) string {
+			if cond(a, "") {
+				return s(a)
+			}
+			return t(a)
+		}
+	case call.FunctionName() == "join" && call.IsMemberFunction() && len(args) == 1:
+		l := listOf(call.Target())
+		sep, ok := stringLiteral(args[0])
+		if l == nil || !ok {
+			return nil
+		}
+		get := l.fn
+		return func(a *activation) string { return strings.Join(get(a), sep) }
+	}
+	return nil
 }

@@ -327,11 +327,23 @@ func TestHelperResources(t *testing.T) {
 	}
 }
 
+// celOnlyRule is r without its guard and with its output done by CEL alone.
+func celOnlyRule(r *Rule) *Rule {
+	c := *r
+	c.guard = guard{}
+	c.output = slices.Clone(r.output)
+	for i := range c.output {
+		c.output[i].str = nil
+	}
+	return &c
+}
+
 // checkGuards makes e compare, for every event it evaluates, each rule's guard and the index with the rule's CEL
 // program on the same activation: a rule the index leaves out or the guard refuses must be false in CEL, and a
-// complete guard's verdict must be CEL's. It returns the counts of rules skipped and decided without CEL.
-func checkGuards(t *testing.T, e *Engine) (skipped, decided *int) {
-	skipped, decided = new(int), new(int)
+// complete guard's verdict must be CEL's; and a matching rule's output must be the same with its parts done in Go
+// as by CEL alone. It returns the counts of rules skipped, decided without CEL, and outputs compared.
+func checkGuards(t *testing.T, e *Engine) (skipped, decided, rendered *int) {
+	skipped, decided, rendered = new(int), new(int), new(int)
 	e.checkRules = func(act *activation, source string) {
 		cands := e.candidates(act.ev, source)
 		for i, r := range e.rules {
@@ -356,9 +368,16 @@ func checkGuards(t *testing.T, e *Engine) (skipped, decided *int) {
 			if msg := guardDisagrees(r.guard, admits, val, err); msg != "" {
 				t.Errorf("rule %s: event %s: %s", r.ID, act.ev.AuditID, msg)
 			}
+			if val == types.True {
+				// The output, with its parts done in Go and by CEL alone.
+				if got, want := e.render(r, act), e.render(celOnlyRule(r), act); got != want {
+					t.Errorf("rule %s: event %s: output %q, by CEL alone %q", r.ID, act.ev.AuditID, got, want)
+				}
+				*rendered++
+			}
 		}
 	}
-	return skipped, decided
+	return skipped, decided, rendered
 }
 
 // TestGuardsAgreeWithCEL runs the built-in pack with guards and index and with CEL alone over every event of the
@@ -372,9 +391,7 @@ func TestGuardsAgreeWithCEL(t *testing.T) {
 	converted := 0
 	celOnly := make([]*Rule, len(pack))
 	for i, r := range pack {
-		c := *r
-		c.guard = guard{}
-		celOnly[i] = &c
+		celOnly[i] = celOnlyRule(r)
 		if r.guard.complete {
 			converted++
 		}
@@ -416,13 +433,13 @@ func TestGuardsAgreeWithCEL(t *testing.T) {
 	worlds = append(worlds, world{"recorded corpus", func(rs []*Rule) (*Engine, error) {
 		return NewEngine(rs, Env{Config: cfg, Inventory: timeline})
 	}, recorded})
-	skipped, decided, findings := 0, 0, 0
+	skipped, decided, rendered, findings := 0, 0, 0, 0
 	for _, w := range worlds {
 		with, err := w.mk(pack)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, d := checkGuards(t, with)
+		s, d, r := checkGuards(t, with)
 		without, err := w.mk(celOnly)
 		if err != nil {
 			t.Fatal(err)
@@ -441,10 +458,10 @@ func TestGuardsAgreeWithCEL(t *testing.T) {
 		if x, y := with.Stats(), without.Stats(); !reflect.DeepEqual(x.RuleErrors, y.RuleErrors) || x.Findings != y.Findings {
 			t.Errorf("%s: stats with guards %+v, without %+v", w.name, x, y)
 		}
-		skipped, decided = skipped+*s, decided+*d
+		skipped, decided, rendered = skipped+*s, decided+*d, rendered+*r
 	}
-	t.Logf("%d findings alike; %d rule evaluations skipped, %d decided without CEL", findings, skipped, decided)
-	if skipped == 0 || decided == 0 || findings < 50 {
+	t.Logf("%d findings alike; %d rule evaluations skipped, %d decided without CEL; %d outputs alike", findings, skipped, decided, rendered)
+	if skipped == 0 || decided == 0 || rendered < 50 || findings < 50 {
 		t.Fatal("the comparison proved little: no rule skipped, none decided in Go, or few findings")
 	}
 }

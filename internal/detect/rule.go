@@ -41,10 +41,12 @@ type Rule struct {
 	output []outputPart
 }
 
-// outputPart is a literal or a compiled ${expr} of an output template.
+// outputPart is a literal or a compiled ${expr} of an output template. str, when set, is the expression done in Go
+// (guard.go's forms, outputString), with the text CEL's value prints as; prog is then not run.
 type outputPart struct {
 	text string
 	prog cel.Program
+	str  func(*activation) string
 }
 
 // What a rule reads (its source: key).
