@@ -50,6 +50,7 @@ import (
 
 type options struct {
 	controlPlaneDir, vnfguard, workDir string
+	profile                            string
 	twins                              string
 	creates, concurrency, rounds       int
 	warmup                             int
@@ -68,7 +69,8 @@ func main() {
 	flag.IntVar(&o.warmup, "warmup", 300, "creates per configuration before measuring (connections, caches, JIT of the Go runtime's pools)")
 	flag.Float64Var(&o.rate, "rate", 0, "total creates per second, paced (open loop); 0 sends as fast as the clients can (closed loop, saturation)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
-	flag.StringVar(&o.twins, "twins", "", "comma-separated checks whose CEL twins the policies configuration installs (default: all), to see what each costs")
+	flag.StringVar(&o.profile, "apiserver-profile", "", "write kube-apiserver's CPU profile (5 s, /debug/pprof) taken during the first measured round of this configuration (e.g. policies:cpu.pprof)")
+	flag.StringVar(&o.twins, "twins", "", "comma-separated checks: the policies configuration installs only the policies that hold their twins (default: all)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "apiserver-latency:", err)
@@ -117,7 +119,7 @@ func run(ctx context.Context, o options) error {
 	progress("starting etcd, kube-apiserver and vnfguard")
 	env, err := lab.StartStack(ctx, lab.Options{
 		BinDir: binDir, WorkDir: workDir, Logger: logger, APIServerOnly: true, AdmissionPolicies: true,
-		ExtraAPIServerArgs: []string{"--enable-priority-and-fairness=false", "--max-mutating-requests-inflight=400"},
+		ExtraAPIServerArgs: append([]string{"--enable-priority-and-fairness=false", "--max-mutating-requests-inflight=400"}, profiling(o.profile)...),
 	}, binary)
 	if err != nil {
 		return err
@@ -147,10 +149,10 @@ func run(ctx context.Context, o options) error {
 	if o.twins != "" {
 		keep := strings.Split(o.twins, ",")
 		var filtered apipolicy.Set
-		for i, p := range set.Policies {
-			if slices.Contains(keep, p.Annotations[apipolicy.CheckAnnotation]) {
+		for _, p := range set.Policies {
+			if slices.ContainsFunc(strings.Split(p.Annotations[apipolicy.CheckAnnotation], ","), func(c string) bool { return slices.Contains(keep, c) }) {
 				filtered.Policies = append(filtered.Policies, p)
-				filtered.Bindings = append(filtered.Bindings, set.Bindings[i])
+				filtered.Bindings = append(filtered.Bindings, set.BindingsOf(p.Name)...)
 			}
 		}
 		set = &filtered
@@ -235,8 +237,18 @@ func run(ctx context.Context, o options) error {
 				return err
 			}
 			progress("round %d/%d: %d creates %s, %d clients", round, o.rounds, perRound, c.r.name, o.concurrency)
+			var profiled chan error
+			if name, file, ok := strings.Cut(o.profile, ":"); ok && name == c.r.name && round == 1 {
+				profiled = make(chan error, 1)
+				go func() { profiled <- apiserverProfile(ctx, admin, file) }()
+			}
 			if err := load(c.r, perRound, true); err != nil {
 				return err
+			}
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -499,4 +511,21 @@ func writeParams(ctx context.Context, dyn dynamic.Interface, namespace string) e
 	}}
 	_, err := dyn.Resource(lab.LifecycleParams).Namespace(namespace).Create(ctx, obj, metav1.CreateOptions{})
 	return err
+}
+
+// apiserverProfile writes a 5-second CPU profile of kube-apiserver to file.
+func apiserverProfile(ctx context.Context, admin kubernetes.Interface, file string) error {
+	data, err := admin.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "5").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("kube-apiserver CPU profile: %w", err)
+	}
+	return os.WriteFile(file, data, 0o644)
+}
+
+// profiling turns kube-apiserver's /debug/pprof on (the lab turns it off) when a profile is asked for.
+func profiling(profile string) []string {
+	if profile == "" {
+		return nil
+	}
+	return []string{"--profiling=true"}
 }

@@ -60,11 +60,11 @@ func (k *Keeper) Apply(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("apply ValidatingAdmissionPolicyBinding %s: %w", b.Name, err))
 		}
 	}
-	names := k.Set.Names()
+	names, bindings := k.Set.Names(), k.Set.BindingNames()
 	sel := metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy}
 	if bl, err := api.ValidatingAdmissionPolicyBindings().List(ctx, sel); err == nil {
 		for _, b := range bl.Items {
-			if !slices.Contains(names, b.Name) {
+			if !slices.Contains(bindings, b.Name) {
 				errs = append(errs, ignoreNotFound(api.ValidatingAdmissionPolicyBindings().Delete(ctx, b.Name, metav1.DeleteOptions{})))
 			}
 		}
@@ -153,7 +153,11 @@ func (k *Keeper) Run(ctx context.Context) error {
 				m, ok = d.Obj.(metav1.Object)
 			}
 		}
-		if !ok || !slices.Contains(k.Set.Names(), m.GetName()) {
+		known := k.Set.Names()
+		if kind == "ValidatingAdmissionPolicyBinding" {
+			known = k.Set.BindingNames()
+		}
+		if !ok || !slices.Contains(known, m.GetName()) {
 			return
 		}
 		if what == "changed" && !k.changedByOthers(m) {

@@ -133,58 +133,120 @@ func TestIdentityMatchesConfig(t *testing.T) {
 	}
 }
 
-// Render makes one policy and one binding per twin, in the check's configured mode, the lifecycle twins with the
-// VNFLifecycle parameters (allowed when absent: the policies refuse themselves in protected namespaces).
+// Render makes one policy and binding per group of twins and mode — the pod and workload twins together, so that
+// the API server converts the object once — each validation naming its check, the lifecycle twins' policies with
+// the VNFLifecycle parameters (allowed when absent: the policies refuse themselves in protected namespaces).
 func TestRender(t *testing.T) {
 	cfg := parse(t, "checks: {reverse-shell: {mode: warn}, host-takeover: {mode: audit}}\n")
 	set, err := Render(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := set.Names(); !slices.Equal(got, prefixed(Checks())) {
-		t.Fatalf("policies %v, want one per twin %v", got, Checks())
+	want := []string{PolicyName("workloads", config.Audit), Prefix + "lifecycle", Prefix + "lifecycle-access", Prefix + "params-guard", Prefix + "workloads", Prefix + "workloads-warn"}
+	slices.Sort(want)
+	if got := set.Names(); !slices.Equal(got, want) {
+		t.Fatalf("policies %v, want %v", got, want)
 	}
-	for i, p := range set.Policies {
-		b := set.Bindings[i]
-		check := p.Annotations[CheckAnnotation]
-		if b.Name != p.Name || b.Spec.PolicyName != p.Name || p.Labels[ManagedByLabel] != ManagedBy {
-			t.Errorf("%s: binding %s for %s, labels %v", p.Name, b.Name, b.Spec.PolicyName, p.Labels)
+	var seen []string
+	for _, p := range set.Policies {
+		bindings := set.BindingsOf(p.Name)
+		if len(bindings) == 0 {
+			t.Fatalf("%s: no binding", p.Name)
+		}
+		b := bindings[0]
+		checks := strings.Split(p.Annotations[CheckAnnotation], ",")
+		seen = append(seen, checks...)
+		if b.Name != p.Name || p.Labels[ManagedByLabel] != ManagedBy || !slices.Contains(PolicyNames(), p.Name) {
+			t.Errorf("%s: binding %s, labels %v", p.Name, b.Name, p.Labels)
+		}
+		for _, b := range bindings {
+			if !slices.Contains(PolicyNames(), b.Name) {
+				t.Errorf("binding %s is not among the names RBAC grants", b.Name)
+			}
 		}
 		if p.Spec.FailurePolicy == nil || *p.Spec.FailurePolicy != admregv1.Fail {
 			t.Errorf("%s: failurePolicy %v, want Fail", p.Name, p.Spec.FailurePolicy)
 		}
 		want := admregv1.Deny
-		switch check {
-		case "reverse-shell":
+		switch {
+		case strings.HasSuffix(p.Name, "-warn"):
 			want = admregv1.Warn
-		case "host-takeover":
+		case strings.HasSuffix(p.Name, "-audit"):
 			want = admregv1.Audit
+		}
+		for _, c := range checks {
+			if actions(cfg.ModeOf(c))[0] != want {
+				t.Errorf("%s holds check %s in mode %s", p.Name, c, cfg.ModeOf(c))
+			}
 		}
 		if !slices.Equal(b.Spec.ValidationActions, []admregv1.ValidationAction{want}) {
 			t.Errorf("%s: actions %v, want %s", p.Name, b.Spec.ValidationActions, want)
 		}
 		params := p.Spec.ParamKind != nil
-		if params != slices.Contains([]string{"lifecycle-access", "lifecycle-data", "vnf-instantiation"}, check) {
+		if wantParams := slices.ContainsFunc(checks, func(c string) bool {
+			return slices.Contains([]string{"lifecycle-access", "lifecycle-data", "vnf-instantiation"}, c)
+		}); params != wantParams {
 			t.Errorf("%s: paramKind %v", p.Name, p.Spec.ParamKind)
 		}
-		if params && (p.Spec.ParamKind.Kind != ParamsKind || b.Spec.ParamRef == nil || b.Spec.ParamRef.Name != ParamsName ||
-			*b.Spec.ParamRef.ParameterNotFoundAction != admregv1.AllowAction) {
-			t.Errorf("%s: parameters %v %v", p.Name, p.Spec.ParamKind, b.Spec.ParamRef)
+		if params {
+			// Skipped where not protected and without parameters; required in the protected namespaces.
+			actions := map[string]admregv1.ParameterNotFoundActionType{}
+			for _, b := range bindings {
+				if b.Spec.ParamRef == nil || b.Spec.ParamRef.Name != ParamsName {
+					t.Errorf("%s: paramRef %v", b.Name, b.Spec.ParamRef)
+					continue
+				}
+				actions[b.Name] = *b.Spec.ParamRef.ParameterNotFoundAction
+			}
+			if p.Spec.ParamKind.Kind != ParamsKind || actions[p.Name] != admregv1.AllowAction || actions[p.Name+protectedByLabel] != admregv1.DenyAction {
+				t.Errorf("%s: parameters %v, bindings %v", p.Name, p.Spec.ParamKind, actions)
+			}
+		} else if len(bindings) != 1 {
+			t.Errorf("%s: %d bindings for a policy without parameters", p.Name, len(bindings))
 		}
 		for _, v := range p.Spec.Validations {
-			if !strings.Contains(v.Message, "["+check+" ") {
-				t.Errorf("%s: message %q does not name the check as the webhook does", p.Name, v.Message)
+			if !slices.ContainsFunc(checks, func(c string) bool { return strings.Contains(v.Message, "["+c+" ") }) {
+				t.Errorf("%s: message %q names none of its checks %v as the webhook would", p.Name, v.Message, checks)
 			}
 		}
+	}
+	slices.Sort(seen)
+	if !slices.Equal(seen, Checks()) {
+		t.Errorf("the policies hold the twins %v, want every twin once: %v", seen, Checks())
 	}
 	off := parse(t, "podSecurity: {everywhere: privileged, protected: privileged}\n")
 	set, err = Render(off)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(set.Names(), Prefix+"pod-security") {
-		t.Error("pod-security twin rendered although every level is privileged")
+	for _, p := range set.Policies {
+		if strings.Contains(p.Annotations[CheckAnnotation], "pod-security") {
+			t.Error("pod-security twin rendered although every level is privileged")
+		}
 	}
+}
+
+// A twin's validations apply only to what the twin matches, inside a policy that matches more: vnf-instantiation's
+// gate leaves VolumeSnapshots (lifecycle-data's) alone.
+func TestGateOf(t *testing.T) {
+	set, err := Render(parse(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range set.Policies {
+		if p.Name != Prefix+"lifecycle" {
+			continue
+		}
+		for _, v := range p.Spec.Validations {
+			snapshots := strings.Contains(v.Message, "[lifecycle-data ")
+			gated := strings.Contains(v.Expression, "request.resource.resource")
+			if gated == snapshots {
+				t.Errorf("validation %q: gated by resource %v", v.Message, gated)
+			}
+		}
+		return
+	}
+	t.Fatal("no lifecycle policy")
 }
 
 func prefixed(checks []string) []string {
@@ -193,4 +255,36 @@ func prefixed(checks []string) []string {
 		out[i] = Prefix + c
 	}
 	return out
+}
+
+// The binding for the namespaces that are not protected leaves out exactly the protected ones where the selector
+// allows it, so that a protected namespace is judged once.
+func TestBindingsSplitProtection(t *testing.T) {
+	set, err := Render(parse(t, "protectedNamespaces: {names: [vnf-core], selector: {matchLabels: {vnfguard.io/protected: \"true\"}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range set.BindingsOf(Prefix + "lifecycle-access") {
+		sel := b.Spec.MatchResources.NamespaceSelector
+		switch b.Name {
+		case Prefix + "lifecycle-access":
+			if len(sel.MatchExpressions) != 2 || sel.MatchExpressions[0].Operator != "NotIn" || sel.MatchExpressions[1].Operator != "NotIn" ||
+				sel.MatchExpressions[1].Key != "vnfguard.io/protected" {
+				t.Errorf("others: %+v", sel)
+			}
+		case Prefix + "lifecycle-access" + protectedByName:
+			if sel.MatchExpressions[0].Operator != "In" || sel.MatchExpressions[0].Values[0] != "vnf-core" {
+				t.Errorf("by name: %+v", sel)
+			}
+		case Prefix + "lifecycle-access" + protectedByLabel:
+			if sel.MatchLabels["vnfguard.io/protected"] != "true" {
+				t.Errorf("by label: %+v", sel)
+			}
+		default:
+			t.Errorf("unexpected binding %s", b.Name)
+		}
+	}
+	if n := len(set.BindingsOf(Prefix + "lifecycle-access")); n != 3 {
+		t.Errorf("%d bindings, want 3", n)
+	}
 }

@@ -18,7 +18,7 @@ any validating admission runs, so no twin ever sees one. Left to the webhook: vn
 (notNodeAgent), whose exact shape the webhook checks.
 */
 func init() {
-	register(twin{check: "host-takeover", technique: finding.MaliciousVNFInstantiation, spec: hostTakeover})
+	register(twin{check: "host-takeover", group: "workloads", technique: finding.MaliciousVNFInstantiation, spec: hostTakeover})
 }
 
 func hostTakeover(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
@@ -28,7 +28,7 @@ func hostTakeover(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) 
 		admregv1.Variable{Name: "takeoverPaths", Expression: "variables.spec.?volumes.orValue([]).filter(v, has(v.hostPath))" +
 			".map(v, '/' + v.hostPath.path.split('/').filter(s, s != '' && s != '.').join('/'))" +
 			".filter(p, " + takeover + ")"},
-		admregv1.Variable{Name: "privileged", Expression: "variables.containers.exists(c, c.?securityContext.?privileged.orValue(false)) || variables.ephemeral.exists(c, c.?securityContext.?privileged.orValue(false))"},
+		admregv1.Variable{Name: "privilegedAny", Expression: "variables.containers.exists(c, c.?securityContext.?privileged.orValue(false)) || variables.ephemeral.exists(c, c.?securityContext.?privileged.orValue(false))"},
 	)
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
@@ -42,7 +42,7 @@ func hostTakeover(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) 
 				Reason:            forbidden(),
 			},
 			{
-				Expression:        "!variables.specChanged || !(variables.spec.?hostPID.orValue(false) && variables.privileged)",
+				Expression:        "!variables.specChanged || !(variables.spec.?hostPID.orValue(false) && variables.privilegedAny)",
 				Message:           "vnfguard denied (in the API server): " + r.tag() + " hostPID with a privileged container (nsenter into the node's PID 1)",
 				MessageExpression: r.denied() + " + 'spec.hostPID: hostPID with a privileged container (nsenter into the node\\'s PID 1)'",
 				Reason:            forbidden(),

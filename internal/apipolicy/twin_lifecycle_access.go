@@ -12,14 +12,15 @@ Twin lifecycle-access judges all of check lifecycle-access: CONNECT on pods/exec
 
 Refused, for everyone: a pod the lifecycle parameters name (KeyPod): a pod of an instance that is STOPPED,
 NOT_INSTANTIATED, TERMINATING or no longer in the inventory, or a pod being deleted. Refused in protected namespaces:
-every identity that is not break-glass, and everyone while the namespace has no lifecycle parameters (they are
-vnfguard's to write; deleting them must not open the dormant VNFs).
+every identity that is not break-glass, and everyone while the namespace has no lifecycle parameters (the binding
+for protected namespaces requires them: they are vnfguard's to write, and deleting them must not open the dormant
+VNFs).
 
 The webhook keeps the record of each break-glass use (a finding): the API server lets it through and cannot
 report it.
 */
 func init() {
-	register(twin{check: "lifecycle-access", technique: finding.AccessingTerminatedVNF, params: true, spec: lifecycleAccess})
+	register(twin{check: "lifecycle-access", group: "lifecycle-access", technique: finding.AccessingTerminatedVNF, params: true, spec: lifecycleAccess})
 }
 
 func lifecycleAccess(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
@@ -42,7 +43,6 @@ func lifecycleAccess(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, erro
 			{Name: "verb", Expression: verb},
 		},
 		Validations: []admregv1.Validation{
-			paramsPresent(r),
 			{
 				Expression: "variables.state == ''",
 				Message:    "vnfguard denied (in the API server): " + r.tag() + " the pod belongs to a dormant VNF instance",
@@ -70,15 +70,4 @@ func paramValue(key string) string {
 func describeState(v string) string {
 	return "(" + v + ".indexOf(' ') < 0 ? 'a VNF instance that is ' + " + v + " : 'VNF instance ' + " + v + ".substring(" + v + ".indexOf(' ') + 1) + ', which is ' + " +
 		v + ".substring(0, " + v + ".indexOf(' ')))"
-}
-
-// paramsPresent refuses every request the twin judges in a protected namespace that has no lifecycle parameters.
-func paramsPresent(r *renderer) admregv1.Validation {
-	return admregv1.Validation{
-		Expression: "!variables.protected || params != null",
-		Message:    "vnfguard denied (in the API server): " + r.tag() + " the protected namespace has no lifecycle parameters (" + ParamsKind + " " + ParamsName + ")",
-		MessageExpression: r.denied() + " + 'protected namespace ' + request.namespace + ' has no lifecycle parameters (" + ParamsKind + " " + ParamsName +
-			"): vnfguard writes them once its inventory has loaded; until then the API server refuses what needs them'",
-		Reason: forbidden(),
-	}
 }

@@ -10,14 +10,15 @@ import (
 Twin lifecycle-data judges the mounts of check lifecycle-data: a new pod, or a workload's pod template, that mounts a
 PersistentVolumeClaim the lifecycle parameters name (KeyClaim: a claim of an instance that is STOPPED,
 NOT_INSTANTIATED or no longer in the inventory, with no LCM operation in progress), and a VolumeSnapshot of such a
-claim. In a protected namespace without lifecycle parameters it refuses them all.
+claim. In a protected namespace without lifecycle parameters it refuses them all (the binding for protected
+namespaces requires them).
 
 Left to the webhook: what is decided at the PersistentVolume (a claim or an ephemeral volume naming a dormant
 instance's volume by spec.volumeName, claimRef and instance-label edits): volumes are cluster-scoped and have no
 namespace to hold their parameters.
 */
 func init() {
-	register(twin{check: "lifecycle-data", technique: finding.AccessingTerminatedVNF, params: true, spec: lifecycleData})
+	register(twin{check: "lifecycle-data", group: "lifecycle", technique: finding.AccessingTerminatedVNF, params: true, spec: lifecycleData})
 }
 
 func lifecycleData(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
@@ -40,7 +41,6 @@ func lifecycleData(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error)
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: rules},
 		Variables:        vars,
 		Validations: []admregv1.Validation{
-			paramsPresent(r),
 			{
 				Expression: "variables.snapshot || !variables.specChanged || variables.dormantClaims.size() == 0",
 				Message:    "vnfguard denied (in the API server): " + r.tag() + " mounts a PersistentVolumeClaim of a dormant VNF instance",

@@ -15,7 +15,7 @@ server's policies. Deleting them opens nothing (the policies refuse what needs t
 without them), but would stop the API server from telling running from dormant.
 */
 func init() {
-	register(twin{check: "params-guard", technique: finding.AccessingTerminatedVNF, spec: paramsGuard})
+	register(twin{check: "params-guard", group: "params-guard", technique: finding.AccessingTerminatedVNF, spec: paramsGuard})
 }
 
 func paramsGuard(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {

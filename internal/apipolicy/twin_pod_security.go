@@ -19,7 +19,7 @@ sysctls, volume types, ...), whose profile exceptions depend on the VNF product 
 owner-chain lookup finds; and vnfguard's own node agent (notNodeAgent), whose exact shape the webhook checks.
 */
 func init() {
-	register(twin{check: "pod-security", technique: finding.MaliciousVNFInstantiation, spec: podSecurity})
+	register(twin{check: "pod-security", group: "workloads", technique: finding.MaliciousVNFInstantiation, spec: podSecurity})
 }
 
 func podSecurity(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
@@ -37,7 +37,7 @@ func podSecurity(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 	privileged := "c, c.?securityContext.?privileged.orValue(false)"
 	vars := append([]admregv1.Variable{{Name: "protected", Expression: protected}, {Name: "judged", Expression: judged}}, podVariables()...)
 	vars = append(vars,
-		admregv1.Variable{Name: "privileged", Expression: "variables.containers.filter(" + privileged + ").map(c, c.name) + variables.ephemeral.filter(" + privileged + ").map(c, c.name)"},
+		admregv1.Variable{Name: "privilegedNames", Expression: "variables.containers.filter(" + privileged + ").map(c, c.name) + variables.ephemeral.filter(" + privileged + ").map(c, c.name)"},
 		admregv1.Variable{Name: "hostNamespaces", Expression: "(variables.spec.?hostPID.orValue(false) ? ['hostPID'] : []) + (variables.spec.?hostIPC.orValue(false) ? ['hostIPC'] : [])"},
 		admregv1.Variable{Name: "hostPaths", Expression: "variables.spec.?volumes.orValue([]).filter(v, has(v.hostPath)).map(v, v.name)"},
 	)
@@ -55,7 +55,7 @@ func podSecurity(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 		MatchConditions:  []admregv1.MatchCondition{r.notNodeAgent()},
 		Variables:        vars,
 		Validations: []admregv1.Validation{
-			deny("variables.privileged.size() == 0", "privileged containers", "'privileged (containers ' + variables.privileged.join(', ') + ' must not set securityContext.privileged=true)'"),
+			deny("variables.privilegedNames.size() == 0", "privileged containers", "'privileged (containers ' + variables.privilegedNames.join(', ') + ' must not set securityContext.privileged=true)'"),
 			deny("variables.hostNamespaces.size() == 0", "host namespaces", "'host namespaces (' + variables.hostNamespaces.join(', ') + ' must not be true)'"),
 			deny("variables.hostPaths.size() == 0", "hostPath volumes", "'hostPath volumes (volumes ' + variables.hostPaths.join(', ') + ')'"),
 		},

@@ -16,7 +16,7 @@ carry a reverse shell or a download-and-execute payload, with the patterns of in
 (CEL's matches() is RE2, as Go's regexp is), each tried only when its token occurs, as payload.Match does.
 */
 func init() {
-	register(twin{check: "reverse-shell", technique: finding.MaliciousVNFInstantiation, spec: reverseShell})
+	register(twin{check: "reverse-shell", group: "workloads", technique: finding.MaliciousVNFInstantiation, spec: reverseShell})
 }
 
 // carries is a CEL condition: the string t carries one of the payloads.

@@ -17,14 +17,15 @@ workloads) as far as the request and the lifecycle parameters tell:
     an unknown instance;
   - a controller may not create a pod whose instance label names such an instance, nor one for a workload the
     parameters name (KeyOwner: a zombie of a dormant instance);
-  - while the namespace has no lifecycle parameters (the inventory has not loaded), nothing.
+  - while the namespace has no lifecycle parameters (the inventory has not loaded), nothing: the binding for
+    protected namespaces requires them.
 
 Left to the webhook: objects without the instance label whose instance only the owner chain or the instance's
 resource list tells (the twin lets them through; the check judges them), and controller-created pods whose owner is
 bound to no instance at all.
 */
 func init() {
-	register(twin{check: "vnf-instantiation", technique: finding.MaliciousVNFInstantiation, params: true, spec: vnfInstantiation})
+	register(twin{check: "vnf-instantiation", group: "lifecycle", technique: finding.MaliciousVNFInstantiation, params: true, spec: vnfInstantiation})
 }
 
 func vnfInstantiation(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
@@ -52,7 +53,6 @@ func vnfInstantiation(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, err
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
 		Variables:        vars,
 		Validations: []admregv1.Validation{
-			paramsPresent(r),
 			{
 				Expression: "!variables.protected || variables.vnfm || variables.controller",
 				Message:    "vnfguard denied (in the API server): " + r.tag() + " only the VNFM may instantiate or change VNF workloads in a protected namespace",

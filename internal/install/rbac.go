@@ -213,10 +213,7 @@ func uninstallRules(workload string) []rbacv1.PolicyRule {
 // (vnflifecycles.vnfguard.io), one per protected namespace. The twin params-guard refuses everyone else a change of
 // them.
 func admissionPolicyRules() []rbacv1.PolicyRule {
-	var names []string
-	for _, c := range apipolicy.Checks() {
-		names = append(names, apipolicy.Prefix+c)
-	}
+	names := apipolicy.PolicyNames()
 	resources := []string{"validatingadmissionpolicies", "validatingadmissionpolicybindings"}
 	return []rbacv1.PolicyRule{
 		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: resources, Verbs: []string{"get", "list", "watch", "create"}},

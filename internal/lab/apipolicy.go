@@ -260,20 +260,36 @@ func WaitPoliciesEnforced(ctx context.Context, cp *ControlPlane, enforced bool) 
 			"metadata": map[string]any{"name": apipolicy.ParamsName, "namespace": "default"},
 		}}
 		_, cmErr := dyn.Resource(LifecycleParams).Namespace("default").Create(ctx, params, dry)
-		for _, err := range []error{podErr, cmErr} {
+		for i, err := range []error{podErr, cmErr} {
 			switch {
+			case err != nil && ctx.Err() != nil:
+				return false, nil // the deadline, not the probe: keep what the probe said last
 			case err != nil && !IsWebhookDenial(err):
 				last = err.Error()
 				return false, nil
 			case enforced != (err != nil):
-				last = fmt.Sprintf("probe denied: %v", err)
+				last = fmt.Sprintf("%s probe: denied=%v (%v)", []string{"privileged pod", "parameters"}[i], err != nil, err)
 				return false, nil
 			}
 		}
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("lab: API server policies enforced=%v: %w (last probe: %s)", enforced, err, last)
+		// What the API server says of the policies: type-checking warnings name an expression it cannot judge.
+		var status []string
+		if list, lerr := admin.AdmissionregistrationV1().ValidatingAdmissionPolicies().List(context.WithoutCancel(ctx), metav1.ListOptions{}); lerr == nil {
+			for _, p := range list.Items {
+				if tc := p.Status.TypeChecking; tc != nil {
+					for _, w := range tc.ExpressionWarnings {
+						status = append(status, p.Name+" "+w.FieldRef+": "+w.Warning)
+					}
+				}
+				for _, c := range p.Status.Conditions {
+					status = append(status, p.Name+" "+c.Type+"="+string(c.Status)+": "+c.Message)
+				}
+			}
+		}
+		return fmt.Errorf("lab: API server policies enforced=%v: %w (last probe: %s; policies: %s)", enforced, err, last, strings.Join(status, "; "))
 	}
 	return nil
 }

@@ -94,7 +94,10 @@ func IsWebhookDenial(err error) bool {
 	var status apierrors.APIStatus
 	if errors.As(err, &status) {
 		st := status.Status()
-		if st.Code != http.StatusForbidden {
+		// The API server answers a policy's refusal without a reason of its own (a binding that finds no parameters,
+		// an expression that fails under failurePolicy Fail) with 422.
+		policy := strings.Contains(st.Message, "ValidatingAdmissionPolicy '")
+		if st.Code != http.StatusForbidden && !(policy && st.Code == http.StatusUnprocessableEntity) {
 			return false
 		}
 		msg = st.Message

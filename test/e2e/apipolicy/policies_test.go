@@ -5,12 +5,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/vnfguard/vnfguard/internal/apipolicy"
 	"github.com/vnfguard/vnfguard/internal/lab"
@@ -47,7 +49,7 @@ func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 			}
 		}
 	}()
-	admin, _ := cp.ClientFor(lab.Admin)
+	admin, adminConfig := cp.ClientFor(lab.Admin)
 	if vwc, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().List(ctx, metav1.ListOptions{}); err != nil || len(vwc.Items) != 0 {
 		t.Fatalf("policies mode must register no webhook: %v %v", vwc, err)
 	}
@@ -97,6 +99,28 @@ func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 		if r.Verdict == lab.Denied && !strings.Contains(r.Message, "vnfguard denied (in the API server)") {
 			t.Errorf("%s: denied, but not by vnfguard's policy: %s", r.Step.Name, r.Message)
 		}
+	}
+
+	// An administrator (the only one params-guard lets) deletes the UDR namespace's parameters: the binding for
+	// protected namespaces requires them, so the terminated UDR's claim stays out of reach.
+	dyn, err := dynamic.NewForConfig(adminConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dyn.Resource(lab.LifecycleParams).Namespace(lab.UDR.Namespace).Delete(ctx, apipolicy.ParamsName, metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("administrator deletes the UDR namespace's lifecycle parameters: %v", err)
+	}
+	steps := lab.DormantAttacks(lab.Denied)
+	mount := slices.IndexFunc(steps, func(s lab.Step) bool { return s.Name == "mount terminated VNF's PVC" })
+	step := steps[mount]
+	step.Name, step.ExpectCheck = "mount terminated VNF's PVC, parameters deleted", ""
+	results, err = lab.RunScenario(ctx, env, lab.Scenario{Name: "parameters deleted", Steps: []lab.Step{step}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	report(t, "without the parameters", results)
+	if msg := results[0].Message; !strings.Contains(msg, "no params found") {
+		t.Errorf("the claim's mount was not refused for the missing parameters: %s", msg)
 	}
 
 	// The control: the same requests once the policies are gone.
