@@ -9,6 +9,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -210,8 +211,9 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 		return nil, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, err)
 	}
 	e.events.Add(1)
-	act := &activation{e: e, ctx: ctx, ev: ev}
-	act.event = &newEventState(ev).root
+	scratch := scratchPool.Get().(*evalScratch)
+	defer scratch.release()
+	act := scratch.reset(e, ctx, ev)
 	source := EventsAudit
 	if rt, ok, err := runtimeevent.FromEnvelope(ev); ok {
 		if err != nil {
@@ -446,6 +448,31 @@ type activation struct {
 }
 
 var _ interpreter.Activation = (*activation)(nil)
+
+// evalScratch is the activation and the CEL event of one evaluation, reused across events through scratchPool:
+// they are a kilobyte, allocated for every event otherwise, and nothing keeps them once Evaluate returns (findings
+// copy what they print; the engine's memories keep values built for them, not the activation's).
+type evalScratch struct {
+	act activation
+	st  eventState
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(evalScratch) }}
+
+// reset readies the scratch for an event, every cached value of the last one cleared.
+func (s *evalScratch) reset(e *Engine, ctx context.Context, ev *auditv1.Event) *activation {
+	s.act = activation{e: e, ctx: ctx, ev: ev}
+	s.st.init(ev)
+	s.act.event = &s.st.root
+	return &s.act
+}
+
+// release clears what the scratch refers to, so that a pooled one keeps no event alive, and pools it.
+func (s *evalScratch) release() {
+	s.act = activation{}
+	s.st.init(nil)
+	scratchPool.Put(s)
+}
 
 // Parent implements interpreter.Activation.
 func (a *activation) Parent() interpreter.Activation { return nil }

@@ -51,12 +51,18 @@ func init() {
 }
 
 func newEventState(ev *auditv1.Event) *eventState {
-	st := &eventState{ev: ev}
+	st := &eventState{}
+	st.init(ev)
+	return st
+}
+
+// init makes st the state of ev, with nothing cached.
+func (st *eventState) init(ev *auditv1.Event) {
+	*st = eventState{ev: ev}
 	st.root = eventVal{st, eventTable}
 	st.objectRef = eventVal{st, refTable}
 	st.user = eventVal{st, userTable}
 	st.response = eventVal{st, statusTable}
-	return st
 }
 
 type fieldTable struct {
