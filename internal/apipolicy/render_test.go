@@ -249,14 +249,6 @@ func TestGateOf(t *testing.T) {
 	t.Fatal("no lifecycle policy")
 }
 
-func prefixed(checks []string) []string {
-	out := make([]string, len(checks))
-	for i, c := range checks {
-		out[i] = Prefix + c
-	}
-	return out
-}
-
 // The binding for the namespaces that are not protected leaves out exactly the protected ones where the selector
 // allows it, so that a protected namespace is judged once.
 func TestBindingsSplitProtection(t *testing.T) {
