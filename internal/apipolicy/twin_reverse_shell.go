@@ -1,6 +1,7 @@
 package apipolicy
 
 import (
+	"regexp"
 	"strings"
 
 	admregv1 "k8s.io/api/admissionregistration/v1"
@@ -19,20 +20,25 @@ func init() {
 	register(twin{check: "reverse-shell", group: "workloads", technique: finding.MaliciousVNFInstantiation, spec: reverseShell})
 }
 
-// carries is a CEL condition: the string t carries one of the payloads.
+// carries is a CEL condition: the string t carries one of the payloads. One precompiled scan for every token comes
+// first: a benign command line (nearly all of them) then costs one call instead of one per pattern, and a pattern
+// is tried only when its own token occurs, as payload.Match does.
 func carries(t string) string {
-	var terms []string
+	var tokens, terms []string
 	for _, p := range payload.Patterns() {
+		tokens = append(tokens, regexp.QuoteMeta(p.Token))
 		terms = append(terms, "("+t+".contains("+quote(p.Token)+") && "+t+".matches("+quote(p.Expr)+"))")
 	}
-	return "(" + strings.Join(terms, " || ") + ")"
+	return "(" + t + ".matches(" + quote(strings.Join(tokens, "|")) + ") && (" + strings.Join(terms, " || ") + "))"
 }
 
 func reverseShell(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 	// The API server's CEL has no cel.bind: a one-element list's exists() names the text once for every pattern.
 	command := "[(c.?command.orValue([]) + c.?args.orValue([])).join(' ')].exists(t, " + carries("t") + ")"
 	env := "c.?env.orValue([]).exists(e, [e.?value.orValue('')].exists(t, " + carries("t") + "))"
-	hooks := "[c.?lifecycle.?postStart.?exec.?command.orValue([]), c.?lifecycle.?preStop.?exec.?command.orValue([]), " +
+	// Most containers have no exec hook or probe: has() says so before any list is built.
+	hooks := "(has(c.lifecycle) || has(c.livenessProbe) || has(c.readinessProbe) || has(c.startupProbe)) && " +
+		"[c.?lifecycle.?postStart.?exec.?command.orValue([]), c.?lifecycle.?preStop.?exec.?command.orValue([]), " +
 		"c.?livenessProbe.?exec.?command.orValue([]), c.?readinessProbe.?exec.?command.orValue([]), c.?startupProbe.?exec.?command.orValue([])]" +
 		".exists(h, [h.join(' ')].exists(t, " + carries("t") + "))"
 	names := func(cond string) string {
