@@ -6,6 +6,8 @@ import (
 	"time"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/apipolicy"
 )
 
 // Repeated refusals by vnfguard's admission webhook from one identity are an attack in progress: a tool trying its
@@ -23,13 +25,19 @@ type denialState struct {
 
 func newDenialState() *denialState { return &denialState{users: map[string][]time.Time{}} }
 
-// isVNFGuardDenial reports a request that one of vnfguard's webhooks (named *.vnfguard.io) refused.
+// isVNFGuardDenial reports a request that one of vnfguard's webhooks (named *.vnfguard.io) refused, or one of the
+// ValidatingAdmissionPolicies vnfguard keeps in the API server (admission.mode policies or both: named
+// apipolicy.Prefix + group; the API server then never calls the webhook, and this is the only record).
 func isVNFGuardDenial(ev *auditv1.Event) bool {
 	s := ev.ResponseStatus
 	if s == nil || s.Code < 400 {
 		return false
 	}
 	msg := s.Message
+	if p := strings.Index(msg, "ValidatingAdmissionPolicy '"+apipolicy.Prefix); p >= 0 {
+		_, after, ok := strings.Cut(msg[p+len("ValidatingAdmissionPolicy '"):], "'")
+		return ok && (strings.HasPrefix(after, " with binding '") || strings.HasPrefix(after, " denied request")) && strings.Contains(after, " denied request")
+	}
 	i := strings.Index(msg, `admission webhook "`)
 	if i < 0 {
 		return false
