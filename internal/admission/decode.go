@@ -182,96 +182,71 @@ func (d *reviewDecoder) end() error {
 // does not carry, checked for its types and dropped).
 func (d *reviewDecoder) review() error {
 	dec := d.dec
-	if ok, err := d.enterObject(func() any { return &admissionv1.AdmissionReview{} }); !ok {
-		if err != nil {
-			return err
-		}
-		return d.end() // null: an empty review, refused by finish
-	}
-	for dec.PeekKind() != '}' {
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	err := d.fields(func() any { return &admissionv1.AdmissionReview{} }, nil, func(name []byte) error {
 		switch string(name) {
 		case "apiVersion":
-			err = d.str(&d.apiVersion)
+			return d.str(&d.apiVersion)
 		case "kind":
-			err = d.str(&d.kind)
+			return d.str(&d.kind)
 		case "request":
-			err = d.request()
+			return d.request()
 		case "response":
-			err = jsonv2.UnmarshalDecode(dec, &d.ignoredResponse)
-		default:
-			err = dec.SkipValue()
+			return jsonv2.UnmarshalDecode(dec, &d.ignoredResponse)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	if _, err := dec.ReadToken(); err != nil {
+		return dec.SkipValue()
+	})
+	if err != nil {
 		return err
 	}
-	return d.end()
+	return d.end() // after null too: an empty review, refused by finish
 }
 
 // request reads the AdmissionRequest into the policy request: every field of admission/v1's, by its exact name.
 func (d *reviewDecoder) request() error {
 	dec := d.dec
-	ok, err := d.enterObject(func() any { return &admissionv1.AdmissionRequest{} })
-	if !ok {
-		return err
+	if dec.PeekKind() == '{' {
+		d.hasRequest = true // null leaves it false (as does a value of another type, an error)
 	}
-	d.hasRequest = true
 	req := d.req
-	for dec.PeekKind() != '}' {
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	return d.fields(func() any { return &admissionv1.AdmissionRequest{} }, nil, func(name []byte) error {
 		switch string(name) {
 		case "uid":
-			err = d.str(&req.UID)
+			return d.str(&req.UID)
 		case "kind":
-			err = d.groupVersion(&req.Kind.Group, &req.Kind.Version, "kind", &req.Kind.Kind, func() any { return new(metav1.GroupVersionKind) })
+			err := d.groupVersion(&req.Kind.Group, &req.Kind.Version, "kind", &req.Kind.Kind, func() any { return new(metav1.GroupVersionKind) })
 			d.kindRead = err == nil
+			return err
 		case "resource":
-			err = d.groupVersion(&req.Resource.Group, &req.Resource.Version, "resource", &req.Resource.Resource, func() any { return new(metav1.GroupVersionResource) })
+			return d.groupVersion(&req.Resource.Group, &req.Resource.Version, "resource", &req.Resource.Resource, func() any { return new(metav1.GroupVersionResource) })
 		case "subResource":
-			err = d.str(&req.SubResource)
+			return d.str(&req.SubResource)
 		case "requestKind":
 			k := &d.ignoredKind
-			err = d.groupVersion(&k.Group, &k.Version, "kind", &k.Kind, func() any { return new(metav1.GroupVersionKind) })
+			return d.groupVersion(&k.Group, &k.Version, "kind", &k.Kind, func() any { return new(metav1.GroupVersionKind) })
 		case "requestResource":
 			r := &d.ignoredResource
-			err = d.groupVersion(&r.Group, &r.Version, "resource", &r.Resource, func() any { return new(metav1.GroupVersionResource) })
+			return d.groupVersion(&r.Group, &r.Version, "resource", &r.Resource, func() any { return new(metav1.GroupVersionResource) })
 		case "requestSubResource":
-			err = d.str(&d.ignoredSubResource)
+			return d.str(&d.ignoredSubResource)
 		case "name":
-			err = d.str(&req.Name)
+			return d.str(&req.Name)
 		case "namespace":
-			err = d.str(&req.Namespace)
+			return d.str(&req.Namespace)
 		case "operation":
-			err = d.str(&req.Operation)
+			return d.str(&req.Operation)
 		case "userInfo":
-			err = d.userInfo(&req.User)
+			return d.userInfo(&req.User)
 		case "object":
-			err = d.objectValue(&d.object)
+			return d.objectValue(&d.object)
 		case "oldObject":
-			err = d.objectValue(&d.oldObject)
+			return d.objectValue(&d.oldObject)
 		case "dryRun":
-			err = d.boolPtr(&d.dryRun)
-		default:
-			// "options" is a RawExtension, which takes any JSON value; names the policy does not know are
-			// ignored as encoding/json ignored them.
-			err = dec.SkipValue()
+			return d.boolPtr(&d.dryRun)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err = dec.ReadToken()
-	return err
+		// "options" is a RawExtension, which takes any JSON value; names the policy does not know are ignored as
+		// encoding/json ignored them.
+		return dec.SkipValue()
+	})
 }
 
 // objectValue reads request.object or request.oldObject: decoded straight into its typed form when request.kind
@@ -341,69 +316,37 @@ func (d *reviewDecoder) finish() (*policy.Request, *reviewError) {
 // "resource"}) field by field: the API server sends four of them in every review, and encoding/json/v2's reflection
 // costs more than the strings. Errors are the ones v2 gives for target's type.
 func (d *reviewDecoder) groupVersion(group, version *string, last string, lastDst *string, target func() any) error {
-	dec := d.dec
-	if ok, err := d.enterObject(target); !ok {
-		if err == nil {
-			*group, *version, *lastDst = "", "", "" // null: the zero value, as v2 decodes it
-		}
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	null := func() { *group, *version, *lastDst = "", "", "" } // the zero value, as v2 decodes null
+	return d.fields(target, null, func(name []byte) error {
 		switch string(name) {
 		case "group":
-			err = d.str(group)
+			return d.str(group)
 		case "version":
-			err = d.str(version)
+			return d.str(version)
 		case last:
-			err = d.str(lastDst)
-		default:
-			err = dec.SkipValue()
+			return d.str(lastDst)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
+		return d.dec.SkipValue()
+	})
 }
 
 // userInfo reads request.userInfo: username, uid and groups field by field, extra (rare, a map of lists) with
 // encoding/json/v2.
 func (d *reviewDecoder) userInfo(u *authnv1.UserInfo) error {
-	dec := d.dec
-	if ok, err := d.enterObject(func() any { return new(authnv1.UserInfo) }); !ok {
-		if err == nil {
-			*u = authnv1.UserInfo{}
-		}
-		return err
-	}
-	for dec.PeekKind() != '}' {
-		name, err := d.name()
-		if err != nil {
-			return err
-		}
+	null := func() { *u = authnv1.UserInfo{} }
+	return d.fields(func() any { return new(authnv1.UserInfo) }, null, func(name []byte) error {
 		switch string(name) {
 		case "username":
-			err = d.str(&u.Username)
+			return d.str(&u.Username)
 		case "uid":
-			err = d.str(&u.UID)
+			return d.str(&u.UID)
 		case "groups":
-			err = d.strings(&u.Groups)
+			return d.strings(&u.Groups)
 		case "extra":
-			err = jsonv2.UnmarshalDecode(dec, &u.Extra)
-		default:
-			err = dec.SkipValue()
+			return jsonv2.UnmarshalDecode(d.dec, &u.Extra)
 		}
-		if err != nil {
-			return err
-		}
-	}
-	_, err := dec.ReadToken()
-	return err
+		return d.dec.SkipValue()
+	})
 }
 
 // strings reads a list of strings (null gives nil, [] an empty list, as v2 decodes them).
@@ -428,6 +371,30 @@ func (d *reviewDecoder) strings(dst *[]string) error {
 	}
 	*dst = list
 	return nil
+}
+
+// fields reads an object member by member: field reads the value of each member, given its name (valid until the
+// next read). For null it calls null, if not nil, and reads nothing more; a value that is neither an object nor
+// null is the error encoding/json/v2 gives for it in place of the type target makes (see enterObject).
+func (d *reviewDecoder) fields(target func() any, null func(), field func(name []byte) error) error {
+	dec := d.dec
+	if ok, err := d.enterObject(target); !ok {
+		if err == nil && null != nil {
+			null()
+		}
+		return err
+	}
+	for dec.PeekKind() != '}' {
+		name, err := d.name()
+		if err != nil {
+			return err
+		}
+		if err := field(name); err != nil {
+			return err
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
 }
 
 // enterObject reads the start of an object. For null it reports false and no error (the field is absent, as

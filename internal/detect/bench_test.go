@@ -37,22 +37,36 @@ func corpusLines(b *testing.B) [][]byte {
 	return bytes.Split(bytes.TrimSpace(data), []byte("\n"))
 }
 
-// benchEngine is the built-in pack in the world of the rule tests (a running, a stopped and a terminated instance).
-func benchEngine(b *testing.B) *Engine {
-	b.Helper()
+// builtinSuites is the built-in pack and the rule test suites under rules/tests.
+func builtinSuites(tb testing.TB) ([]*Rule, []*Suite) {
+	tb.Helper()
 	pack, err := Builtin()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	suites, err := LoadSuites(rules.FS, "tests")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return pack, suites
+}
+
+// suitesEngine is a new engine for pack in the world of the last of the rule test suites (a running, a stopped and
+// a terminated instance), the world of the benchmarks.
+func suitesEngine(tb testing.TB, pack []*Rule, suites []*Suite) *Engine {
+	tb.Helper()
 	e, err := suites[len(suites)-1].Engine(pack)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return e
+}
+
+// benchEngine is the built-in pack in the world of the rule tests (a running, a stopped and a terminated instance).
+func benchEngine(tb testing.TB) *Engine {
+	tb.Helper()
+	pack, suites := builtinSuites(tb)
+	return suitesEngine(tb, pack, suites)
 }
 
 // decodeLine is the production decode of one line, for the benchmarks.

@@ -4,21 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/vnfguard/vnfguard/rules"
 )
 
 // TestBuiltinPack runs every case under rules/tests against the embedded pack, and checks that every rule of the
 // pack fires in some case, so that no rule ships untested.
 func TestBuiltinPack(t *testing.T) {
-	pack, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	suites, err := LoadSuites(rules.FS, "tests")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pack, suites := builtinSuites(t)
 	if len(suites) == 0 {
 		t.Fatal("no rule test suites under rules/tests")
 	}

@@ -14,9 +14,7 @@ import (
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
 	"github.com/vnfguard/vnfguard/internal/audit"
-	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/finding"
-	"github.com/vnfguard/vnfguard/internal/vnf"
 	"github.com/vnfguard/vnfguard/rules"
 )
 
@@ -99,21 +97,8 @@ func sameFindings(t *testing.T, name string, mk func() *Engine, old, new []*audi
 }
 
 func TestDecodersAgreeOnCorpora(t *testing.T) {
-	pack, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	suites, err := LoadSuites(rules.FS, "tests")
-	if err != nil {
-		t.Fatal(err)
-	}
-	benchWorld := func() *Engine {
-		e, err := suites[len(suites)-1].Engine(pack)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	pack, suites := builtinSuites(t)
+	benchWorld := func() *Engine { return suitesEngine(t, pack, suites) }
 	total, findings := 0, 0
 
 	// The JSON-lines corpora, in the benchmark's world.
@@ -165,17 +150,10 @@ func TestDecodersAgreeOnCorpora(t *testing.T) {
 	if refused > 0 {
 		t.Errorf("corpus/testdata/audit.jsonl.gz: %d lines of the real API server's log refused", refused)
 	}
-	cfg, err := config.Load("corpus/testdata/config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	timeline, err := vnf.ReadTimelineFile("corpus/testdata/inventory-history.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := recordedEnv(t)
 	total += len(old)
 	findings += sameFindings(t, "recorded corpus", func() *Engine {
-		e, err := NewEngine(pack, Env{Config: cfg, Inventory: timeline})
+		e, err := NewEngine(pack, env)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,8 +10,6 @@ import (
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
-
-	"github.com/vnfguard/vnfguard/rules"
 )
 
 // FuzzLoadRules feeds arbitrary rule files to the loader: it must return rules or an error naming the file, and
@@ -82,14 +80,7 @@ func FuzzGuardsAgreeWithCEL(f *testing.F) {
 	f.Add("list", "secrets", "", "", "", "system:anonymous", "system:unauthenticated", "/api/v1/secrets", "", int32(200), "")
 	f.Add("get", "nodes", "proxy", "", "n1", "system:serviceaccount:x:y", "", "/api/v1/nodes/n1/proxy/exec/a/b/c", "", int32(200), "")
 	f.Add("create", "serviceaccounts", "token", "vnf", "sa", "system:serviceaccount:vnf:sa", "", "/healthz?x", "", int32(201), "")
-	pack, err := Builtin()
-	if err != nil {
-		f.Fatal(err)
-	}
-	suites, err := LoadSuites(rules.FS, "tests")
-	if err != nil {
-		f.Fatal(err)
-	}
+	pack, suites := builtinSuites(f)
 	type cond struct {
 		src  string
 		prog cel.Program
@@ -104,10 +95,7 @@ func FuzzGuardsAgreeWithCEL(f *testing.F) {
 		conds = append(conds, cond{src, prog, conditionGuard(checked)})
 	}
 	f.Fuzz(func(t *testing.T, verb, resource, subresource, namespace, name, user, group, uri, agent string, code int32, message string) {
-		e, err := suites[len(suites)-1].Engine(pack)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := suitesEngine(t, pack, suites)
 		_, _, _ = checkGuards(t, e)
 		ev := &auditv1.Event{AuditID: "fuzz", Stage: auditv1.StageResponseComplete, Verb: verb, RequestURI: uri, UserAgent: agent,
 			User:      authnv1.UserInfo{Username: user, Groups: []string{group}},

@@ -277,14 +277,7 @@ func TestHelperTables(t *testing.T) {
 // whatever else the event holds (every corpus and suite event, its resource replaced by each resource the corpora
 // name and some they do not).
 func TestHelperResources(t *testing.T) {
-	pack, err := Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	suites, err := LoadSuites(rules.FS, "tests")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pack, suites := builtinSuites(t)
 	evs := corpusEvents(t)
 	for _, s := range suites {
 		for _, c := range s.Cases {
@@ -300,10 +293,7 @@ func TestHelperResources(t *testing.T) {
 			resources[r] = true
 		}
 	}
-	e, err := suites[len(suites)-1].Engine(pack)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := suitesEngine(t, pack, suites)
 	checked := 0
 	for _, ev := range evs {
 		for res := range resources {
@@ -418,20 +408,13 @@ func TestGuardsAgreeWithCEL(t *testing.T) {
 		}
 		worlds = append(worlds, world{s.File, s.Engine, append(evs, corpus...)})
 	}
-	cfg, err := config.Load("corpus/testdata/config.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	timeline, err := vnf.ReadTimelineFile("corpus/testdata/inventory-history.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := recordedEnv(t)
 	recorded, err := DecodeEventLines(corpusFiles(t)[4])
 	if err != nil {
 		t.Fatal(err)
 	}
 	worlds = append(worlds, world{"recorded corpus", func(rs []*Rule) (*Engine, error) {
-		return NewEngine(rs, Env{Config: cfg, Inventory: timeline})
+		return NewEngine(rs, env)
 	}, recorded})
 	skipped, decided, rendered, findings := 0, 0, 0, 0
 	for _, w := range worlds {
@@ -478,4 +461,19 @@ func corpusEvents(t testing.TB) []*auditv1.Event {
 		out = append(out, evs...)
 	}
 	return out
+}
+
+// recordedEnv is the world the audit log recorded from a real API server ran in (corpus/testdata): its
+// configuration and the history of its VNF inventory.
+func recordedEnv(t testing.TB) Env {
+	t.Helper()
+	cfg, err := config.Load("corpus/testdata/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeline, err := vnf.ReadTimelineFile("corpus/testdata/inventory-history.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Env{Config: cfg, Inventory: timeline}
 }
