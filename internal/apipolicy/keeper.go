@@ -39,11 +39,24 @@ type Keeper struct {
 
 // Apply applies the Set once (server-side apply, forced: vnfguard owns these objects) and deletes the managed
 // policies and bindings that are not in it.
+//
+// A policy whose parameter kind the API server does not serve (the CRD of CRD not installed) is not applied, and the
+// error says so: the API server would treat the policy as misconfigured and, failurePolicy Fail, refuse every request
+// it matches — every pod of the cluster. The others are applied.
 func (k *Keeper) Apply(ctx context.Context) error {
 	api := k.Client.AdmissionregistrationV1()
 	var errs []error
+	served, err := k.paramsServed()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	skipped := map[string]bool{}
 	for i := range k.Set.Policies {
 		p := &k.Set.Policies[i]
+		if p.Spec.ParamKind != nil && !served {
+			skipped[p.Name] = true
+			continue
+		}
 		if err := apply(ctx, func(data []byte, opts metav1.PatchOptions) error {
 			_, err := api.ValidatingAdmissionPolicies().Patch(ctx, p.Name, types.ApplyPatchType, data, opts)
 			return err
@@ -53,6 +66,9 @@ func (k *Keeper) Apply(ctx context.Context) error {
 	}
 	for i := range k.Set.Bindings {
 		b := &k.Set.Bindings[i]
+		if skipped[b.Spec.PolicyName] {
+			continue
+		}
 		if err := apply(ctx, func(data []byte, opts metav1.PatchOptions) error {
 			_, err := api.ValidatingAdmissionPolicyBindings().Patch(ctx, b.Name, types.ApplyPatchType, data, opts)
 			return err
@@ -81,6 +97,23 @@ func (k *Keeper) Apply(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("list ValidatingAdmissionPolicies: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// paramsServed reports whether the API server serves the lifecycle parameters' kind; an error names what to install
+// when it does not.
+func (k *Keeper) paramsServed() (bool, error) {
+	list, err := k.Client.Discovery().ServerResourcesForGroupVersion(ParamsGroup + "/" + ParamsVersion)
+	if err == nil {
+		for _, r := range list.APIResources {
+			if r.Name == ParamsResource {
+				return true, nil
+			}
+		}
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return false, fmt.Errorf("discover %s/%s: %w", ParamsGroup, ParamsVersion, err)
+	}
+	return false, fmt.Errorf("the API server does not serve %s.%s (install the CRD: the Helm chart's crds/, or internal/apipolicy/crd.yaml): the policies that read the VNF lifecycle are not applied, since the API server would refuse every request they match", ParamsResource, ParamsGroup)
 }
 
 func apply(ctx context.Context, patch func([]byte, metav1.PatchOptions) error, obj any) error {
