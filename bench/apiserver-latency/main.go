@@ -37,7 +37,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/flowcontrol"
@@ -504,12 +503,8 @@ const (
 // writeParams gives a benchmark namespace the lifecycle parameters the policies need in a protected namespace: the
 // UPF instance, running (what vnfguard's reconciliation would write).
 func writeParams(ctx context.Context, dyn dynamic.Interface, namespace string) error {
-	obj := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": apipolicy.ParamsGroup + "/" + apipolicy.ParamsVersion, "kind": apipolicy.ParamsKind,
-		"metadata": map[string]any{"name": apipolicy.ParamsName, "namespace": namespace},
-		"data":     map[string]any{apipolicy.KeyInstance + lab.UPF.InstanceID: apipolicy.Runnable},
-	}}
-	_, err := dyn.Resource(lab.LifecycleParams).Namespace(namespace).Create(ctx, obj, metav1.CreateOptions{})
+	obj := apipolicy.ParamsObject(namespace, map[string]string{apipolicy.KeyInstance + lab.UPF.InstanceID: apipolicy.Runnable})
+	_, err := dyn.Resource(apipolicy.ParamsGVR).Namespace(namespace).Create(ctx, obj, metav1.CreateOptions{})
 	return err
 }
 

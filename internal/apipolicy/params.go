@@ -3,6 +3,9 @@ package apipolicy
 import (
 	_ "embed"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // ParamsName is the name of the VNFLifecycle object, in every protected namespace, that projects the VNF lifecycle for the
@@ -66,3 +69,23 @@ const (
 //
 //go:embed crd.yaml
 var CRD []byte
+
+// ParamsGVR is the resource of the lifecycle parameters.
+var ParamsGVR = schema.GroupVersionResource{Group: ParamsGroup, Version: ParamsVersion, Resource: ParamsResource}
+
+// ParamsObject is the namespace's lifecycle parameters object with data, labelled as vnfguard's: what
+// reconciliation applies, and what the tests and benchmarks that stand in for it create.
+func ParamsObject(namespace string, data map[string]string) *unstructured.Unstructured {
+	values := make(map[string]any, len(data))
+	for k, v := range data {
+		values[k] = v
+	}
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": ParamsGroup + "/" + ParamsVersion, "kind": ParamsKind,
+		"metadata": map[string]any{
+			"name": ParamsName, "namespace": namespace,
+			"labels": map[string]any{ManagedByLabel: ManagedBy},
+		},
+		"data": values,
+	}}
+}

@@ -42,9 +42,6 @@ func StartPoliciesGuard(ctx context.Context, cp *ControlPlane, binary string) (*
 	return &Env{CP: cp, Guard: guard, NFVO: nfvo, Logger: cp.logger}, nil
 }
 
-// LifecycleParams is the resource of the lifecycle parameters.
-var LifecycleParams = schema.GroupVersionResource{Group: apipolicy.ParamsGroup, Version: apipolicy.ParamsVersion, Resource: apipolicy.ParamsResource}
-
 // dynamicFor is a dynamic client of a lab identity.
 func (cp *ControlPlane) dynamicFor(identity string) (dynamic.Interface, error) {
 	_, cfg := cp.ClientFor(identity)
@@ -67,7 +64,7 @@ func (cp *ControlPlane) installParamsCRD(ctx context.Context) error {
 		return fmt.Errorf("lab: install CRD %s: %w", crd.GetName(), err)
 	}
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, err := dyn.Resource(LifecycleParams).Namespace("default").List(ctx, metav1.ListOptions{})
+		_, err := dyn.Resource(apipolicy.ParamsGVR).Namespace("default").List(ctx, metav1.ListOptions{})
 		return err == nil, nil
 	})
 }
@@ -82,7 +79,7 @@ func WaitParams(ctx context.Context, cp *ControlPlane, version string) error {
 	var last string
 	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		for _, ns := range []string{UPF.Namespace, UDR.Namespace} {
-			obj, err := dyn.Resource(LifecycleParams).Namespace(ns).Get(ctx, apipolicy.ParamsName, metav1.GetOptions{})
+			obj, err := dyn.Resource(apipolicy.ParamsGVR).Namespace(ns).Get(ctx, apipolicy.ParamsName, metav1.GetOptions{})
 			if apierrors.IsNotFound(err) {
 				last = ns + ": no " + apipolicy.ParamsName
 				return false, nil
@@ -213,7 +210,7 @@ func rewriteParams(ctx context.Context, env *Env) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	obj, err := dyn.Resource(LifecycleParams).Namespace(UPF.Namespace).Get(ctx, apipolicy.ParamsName, metav1.GetOptions{})
+	obj, err := dyn.Resource(apipolicy.ParamsGVR).Namespace(UPF.Namespace).Get(ctx, apipolicy.ParamsName, metav1.GetOptions{})
 	if err != nil {
 		return "", err
 	}
@@ -226,7 +223,7 @@ func rewriteParams(ctx context.Context, env *Env) (string, error) {
 	if err := unstructured.SetNestedStringMap(obj.Object, data, "data"); err != nil {
 		return "", err
 	}
-	if _, err := dyn.Resource(LifecycleParams).Namespace(UPF.Namespace).Update(ctx, obj, metav1.UpdateOptions{}); err != nil {
+	if _, err := dyn.Resource(apipolicy.ParamsGVR).Namespace(UPF.Namespace).Update(ctx, obj, metav1.UpdateOptions{}); err != nil {
 		return "", err
 	}
 	return "removed the UPF pods from " + apipolicy.ParamsName, nil
@@ -255,11 +252,7 @@ func WaitPoliciesEnforced(ctx context.Context, cp *ControlPlane, enforced bool) 
 		pod := privilegedSandboxPod()
 		pod.Namespace = "default"
 		_, podErr := cs.CoreV1().Pods("default").Create(ctx, pod, dry)
-		params := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": apipolicy.ParamsGroup + "/" + apipolicy.ParamsVersion, "kind": apipolicy.ParamsKind,
-			"metadata": map[string]any{"name": apipolicy.ParamsName, "namespace": "default"},
-		}}
-		_, cmErr := dyn.Resource(LifecycleParams).Namespace("default").Create(ctx, params, dry)
+		_, cmErr := dyn.Resource(apipolicy.ParamsGVR).Namespace("default").Create(ctx, apipolicy.ParamsObject("default", nil), dry)
 		for i, err := range []error{podErr, cmErr} {
 			switch {
 			case err != nil && ctx.Err() != nil:

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/vnfguard/vnfguard/internal/apipolicy"
 	"github.com/vnfguard/vnfguard/internal/vnf"
@@ -127,8 +125,6 @@ type writtenParams struct {
 	resourceVersion string
 }
 
-var lifecycleParams = schema.GroupVersionResource{Group: apipolicy.ParamsGroup, Version: apipolicy.ParamsVersion, Resource: apipolicy.ParamsResource}
-
 // writeParams applies each protected namespace's parameters with server-side apply (field manager
 // vnfguard-lifecycle): keys it no longer sends are removed. A failure is logged and retried at the next pass; until
 // then the API server judges from the parameters it has (or refuses what needs them, when there are none).
@@ -141,16 +137,9 @@ func (r *Reconciler) writeParams(ctx context.Context, params map[string]map[stri
 		if wrote && maps.Equal(last.data, data) && r.paramsIntact(ctx, ns, last.resourceVersion) {
 			continue
 		}
-		obj := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": apipolicy.ParamsGroup + "/" + apipolicy.ParamsVersion, "kind": apipolicy.ParamsKind,
-			"metadata": map[string]any{
-				"name": apipolicy.ParamsName, "namespace": ns,
-				"labels": map[string]any{apipolicy.ManagedByLabel: apipolicy.ManagedBy},
-			},
-			"data": toAny(data),
-		}}
+		obj := apipolicy.ParamsObject(ns, data)
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		applied, err := r.dyn.Resource(lifecycleParams).Namespace(ns).Apply(actx, apipolicy.ParamsName, obj, metav1.ApplyOptions{FieldManager: "vnfguard-lifecycle", Force: true})
+		applied, err := r.dyn.Resource(apipolicy.ParamsGVR).Namespace(ns).Apply(actx, apipolicy.ParamsName, obj, metav1.ApplyOptions{FieldManager: "vnfguard-lifecycle", Force: true})
 		cancel()
 		if err != nil {
 			r.logger.Warn("reconcile: could not write the VNF lifecycle parameters of the API server's policies; the next pass tries again",
@@ -163,20 +152,12 @@ func (r *Reconciler) writeParams(ctx context.Context, params map[string]map[stri
 	}
 }
 
-func toAny(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // paramsIntact reports whether the namespace's parameters are still the object vnfguard wrote last (same
 // resourceVersion). A GET per namespace and pass: someone deleting or editing them (an administrator; the policies
 // refuse everyone else) gets them written again at the next pass.
 func (r *Reconciler) paramsIntact(ctx context.Context, ns, resourceVersion string) bool {
 	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cur, err := r.dyn.Resource(lifecycleParams).Namespace(ns).Get(gctx, apipolicy.ParamsName, metav1.GetOptions{})
+	cur, err := r.dyn.Resource(apipolicy.ParamsGVR).Namespace(ns).Get(gctx, apipolicy.ParamsName, metav1.GetOptions{})
 	return err == nil && cur.GetResourceVersion() == resourceVersion
 }

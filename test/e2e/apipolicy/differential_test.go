@@ -19,7 +19,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -80,12 +79,7 @@ func TestDifferential(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ns, data := range params {
-		obj := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": apipolicy.ParamsGroup + "/" + apipolicy.ParamsVersion, "kind": apipolicy.ParamsKind,
-			"metadata": map[string]any{"name": apipolicy.ParamsName, "namespace": ns},
-		}}
-		_ = unstructured.SetNestedStringMap(obj.Object, data, "data")
-		if _, err := dyn.Resource(lab.LifecycleParams).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+		if _, err := dyn.Resource(apipolicy.ParamsGVR).Namespace(ns).Create(ctx, apipolicy.ParamsObject(ns, data), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

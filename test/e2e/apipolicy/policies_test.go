@@ -107,7 +107,7 @@ func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dyn.Resource(lab.LifecycleParams).Namespace(lab.UDR.Namespace).Delete(ctx, apipolicy.ParamsName, metav1.DeleteOptions{}); err != nil {
+	if err := dyn.Resource(apipolicy.ParamsGVR).Namespace(lab.UDR.Namespace).Delete(ctx, apipolicy.ParamsName, metav1.DeleteOptions{}); err != nil {
 		t.Fatalf("administrator deletes the UDR namespace's lifecycle parameters: %v", err)
 	}
 	steps := lab.DormantAttacks(lab.Denied)
