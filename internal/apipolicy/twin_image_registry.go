@@ -1,0 +1,144 @@
+package apipolicy
+
+import (
+	"strings"
+
+	admregv1 "k8s.io/api/admissionregistration/v1"
+
+	"github.com/vnfguard/vnfguard/internal/finding"
+)
+
+/*
+Twin image-registry judges check image-registry, in every namespace but kube-system, for the container images (init,
+regular and ephemeral containers) of pods and of the workloads' pod templates:
+
+  - a reference go-containerregistry does not parse for its digest, tag or repository (malformedRef) is refused;
+  - when registries.allowed is not empty, a reference whose registry or repository is not allowed is refused. The
+    registry and repository are computed in CEL as go-containerregistry computes them for a valid reference
+    (imageRefVariables): the digest (@...) is cut off, then the tag (the text after the last ':' when it holds no
+    '/'); the first path component is the registry when it contains '.' or ':', anything else is Docker Hub
+    (index.docker.io, with "library/" before a one-component repository; "docker.io" is index.docker.io). So
+    "localhost:5000/x" names the registry localhost:5000, and "localhost/x" is Docker Hub's repository
+    localhost/x, as go-containerregistry has it. An entry matches as in the check: the registry equals it, the
+    repository equals it, or it ends in '/' and the repository is at or under it; the entries are normalised as
+    the check normalises them (normaliseRegistry).
+
+Left to the webhook: references that are not valid only for their registry (Go's url.Parse judges it: a space, a
+'%', a port that is not a number), unless that registry is not allowed; and kube-system unless it is protected: the
+webhook's registration never sends the check the requests of kube-system (admission.WebhookConfiguration), whose
+system pods come from registries nobody lists.
+*/
+func init() {
+	register(twin{check: "image-registry", group: "workloads", technique: finding.MaliciousVNFInstantiation, spec: imageRegistry})
+}
+
+// unjudgedNamespace is the namespace the webhook is never asked about unless it is protected (the registration's
+// cluster webhook leaves it out): twins of checks that hold "in every namespace the webhook sees" leave it alone.
+const unjudgedNamespace = "kube-system"
+
+func imageRegistry(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
+	protected, err := r.protected()
+	if err != nil {
+		return nil, err
+	}
+	vars := append([]admregv1.Variable{{Name: "protected", Expression: protected}}, podVariables()...)
+	vars = append(vars, imageRefVariables()...)
+	vars = append(vars, admregv1.Variable{Name: "imagesMalformed", Expression: "variables.imageRefs.filter(r, " + malformedRef + ")"})
+	judged := "!variables.specChanged || (request.namespace == " + quote(unjudgedNamespace) + " && !variables.protected) || "
+	validations := []admregv1.Validation{{
+		Expression: judged + "variables.imagesMalformed.size() == 0",
+		Message:    "vnfguard denied (in the API server): " + r.tag() + " a container image is not a valid image reference",
+		MessageExpression: r.denied() + " + variables.imagesMalformed.map(r, 'container \"' + r.container + '\": image \"' + r.image + '\"').join('; ') + " +
+			quote(" is not a valid image reference"),
+		Reason: forbidden(),
+	}}
+	if len(r.cfg.Registries.Allowed) > 0 {
+		allowed, prefixes := []string{}, []string{}
+		for _, e := range r.cfg.Registries.Allowed {
+			e = normaliseRegistry(e)
+			allowed = append(allowed, e)
+			if strings.HasSuffix(e, "/") {
+				prefixes = append(prefixes, e)
+			}
+		}
+		// As the check: the host, a prefix entry the repository is at or under (repo+"/" starts with it), the
+		// repository.
+		ok := "r.registry in " + list(allowed) + " || " + list(prefixes) + ".exists(p, (r.repo + '/').startsWith(p)) || r.repo in " + list(allowed)
+		vars = append(vars, admregv1.Variable{Name: "imagesNotAllowed", Expression: "variables.imageRefs.filter(r, !(" + malformedRef + ") && !(" + ok + "))"})
+		validations = append(validations, admregv1.Validation{
+			Expression: judged + "variables.imagesNotAllowed.size() == 0",
+			Message:    "vnfguard denied (in the API server): " + r.tag() + " a container image is not from an allowed registry (" + strings.Join(allowed, ", ") + ")",
+			MessageExpression: r.denied() + " + variables.imagesNotAllowed.map(r, 'container \"' + r.container + '\": image \"' + r.image + '\" is from ' + r.registry).join('; ') + " +
+				quote(", which is not an allowed registry ("+strings.Join(allowed, ", ")+")"),
+			Reason: forbidden(),
+		})
+	}
+	return &admregv1.ValidatingAdmissionPolicySpec{
+		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
+		Variables:        vars,
+		Validations:      validations,
+	}, nil
+}
+
+// normaliseRegistry spells Docker Hub one way, as go-containerregistry does (policy's normaliseRegistry, which the
+// check applies to registries.allowed).
+func normaliseRegistry(entry string) string {
+	if entry == "docker.io" || strings.HasPrefix(entry, "docker.io/") {
+		return "index." + entry
+	}
+	return entry
+}
+
+// imageRefVariables are the variables of the image twins: imageRefs, one map of strings for each container image
+// (init, regular, ephemeral), with what go-containerregistry makes of a valid reference (policy.parseImage):
+//
+//   - container, image: the container's name and image;
+//   - digest: "@" and what follows the first '@', "" when there is none;
+//   - tag: ":" and the tag, "" when the reference names none (cut from the reference without its digest);
+//   - host: the registry as written ("" when the first path component is not one), path: the repository as written;
+//   - registry: host, or index.docker.io when there is none or it is docker.io;
+//   - repo: registry/repository, with "library/" for a one-component repository of Docker Hub.
+//
+// Every step is plain string work guarded by its index, so that no reference, valid or not, makes the CEL fail
+// (failurePolicy Fail would refuse the request with a message that names no check). The API server's CEL has no
+// cel.bind: a one-element list's map() names an intermediate value.
+func imageRefVariables() []admregv1.Variable {
+	entry := func(c string) string {
+		return "[" + c + ".?image.orValue('')].map(i, i.contains('@') ? " +
+			"{'container': " + c + ".name, 'image': i, 'base': i.substring(0, i.indexOf('@')), 'digest': i.substring(i.indexOf('@'))} : " +
+			"{'container': " + c + ".name, 'image': i, 'base': i, 'digest': ''})[0]"
+	}
+	// Cut the tag off the reference without its digest: after the last ':', unless a '/' follows (then the ':' is
+	// a registry's port).
+	named := "[r.base.lastIndexOf(':')].map(i, i >= 0 && !r.base.substring(i + 1).contains('/') ? " +
+		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'name': r.base.substring(0, i), 'tag': r.base.substring(i)} : " +
+		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'name': r.base, 'tag': ''})[0]"
+	// Split the registry off: the first path component, when it contains '.' or ':'.
+	split := "[r.name.indexOf('/')].map(s, [s >= 0 ? r.name.substring(0, s) : ''].map(h, h.contains('.') || h.contains(':') ? " +
+		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'tag': r.tag, 'host': h, 'path': r.name.substring(s + 1)} : " +
+		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'tag': r.tag, 'host': '', 'path': r.name})[0])[0]"
+	resolved := "[r.host == '' || r.host == 'docker.io' ? 'index.docker.io' : r.host].map(g, " +
+		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'tag': r.tag, 'host': r.host, 'path': r.path, 'registry': g, " +
+		"'repo': g + '/' + (g == 'index.docker.io' && !r.path.contains('/') ? 'library/' + r.path : r.path)})[0]"
+	return []admregv1.Variable{
+		{Name: "imageList", Expression: "variables.containers.map(c, " + entry("c") + ") + variables.ephemeral.map(c, " + entry("c") + ")"},
+		{Name: "imageNames", Expression: "variables.imageList.map(r, " + named + ")"},
+		{Name: "imageParts", Expression: "variables.imageNames.map(r, " + split + ")"},
+		{Name: "imageRefs", Expression: "variables.imageParts.map(r, " + resolved + ")"},
+	}
+}
+
+// malformedRef is a CEL condition on an element r of imageRefs: go-containerregistry does not parse it, for its
+// digest (more than one '@', or not sha256 with 64 lowercase hex digits), its tag (not 1 to 128 of [A-Za-z0-9_.-])
+// or its repository (not 2 to 255 of [a-z0-9_./-]). A reference with an '@' whose tag does not parse is not valid
+// either: the digest's repository then keeps the ':'. What is wrong only in the registry (which Go's url.Parse
+// judges) is not found: a twin refusing malformed references judges less, never more.
+const malformedRef = "(r.digest != '' && !r.digest.matches('^@sha256:[a-f0-9]{64}$')) || (r.tag != '' && !r.tag.matches('^:[A-Za-z0-9_.-]{1,128}$')) || " +
+	"!r.path.matches('^[a-z0-9_./-]{2,255}$')"
+
+// validTagRef is a CEL condition on an element r of imageRefs: a reference without a digest that
+// go-containerregistry parses. Exact but for the registry, of which it accepts only letters, digits, '.', '_', '-'
+// and a port of up to five digits, which Go's url.Parse takes as they are (it takes other punctuation, IPv6 literals
+// and longer ports too: those count as not valid here, so a twin that refuses only valid references judges less,
+// never more).
+const validTagRef = "r.digest == '' && !(" + malformedRef + ") && (r.host == '' || r.host.matches('^[A-Za-z0-9._-]+(:[0-9]{1,5})?$'))"
