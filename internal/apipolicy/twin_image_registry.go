@@ -103,23 +103,25 @@ func normaliseRegistry(entry string) string {
 // (failurePolicy Fail would refuse the request with a message that names no check). The API server's CEL has no
 // cel.bind: a one-element list's map() names an intermediate value.
 func imageRefVariables() []admregv1.Variable {
+	// The API server's CEL wants homogeneous literals: every value a string (string() of what may be dyn).
 	entry := func(c string) string {
-		return "[" + c + ".?image.orValue('')].map(i, i.contains('@') ? " +
-			"{'container': " + c + ".name, 'image': i, 'base': i.substring(0, i.indexOf('@')), 'digest': i.substring(i.indexOf('@'))} : " +
-			"{'container': " + c + ".name, 'image': i, 'base': i, 'digest': ''})[0]"
+		return "[string(" + c + ".?image.orValue(''))].map(i, [string(" + c + ".name)].map(n, i.contains('@') ? " +
+			"{'container': n, 'image': i, 'base': i.substring(0, i.indexOf('@')), 'digest': i.substring(i.indexOf('@'))} : " +
+			"{'container': n, 'image': i, 'base': i, 'digest': ''})[0])[0]"
 	}
 	// Cut the tag off the reference without its digest: after the last ':', unless a '/' follows (then the ':' is
 	// a registry's port).
-	named := "[r.base.lastIndexOf(':')].map(i, i >= 0 && !r.base.substring(i + 1).contains('/') ? " +
-		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'name': r.base.substring(0, i), 'tag': r.base.substring(i)} : " +
-		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'name': r.base, 'tag': ''})[0]"
+	named := "[string(r.base)].map(b, [b.lastIndexOf(':')].map(i, i >= 0 && !b.substring(i + 1).contains('/') ? " +
+		"{'container': string(r.container), 'image': string(r.image), 'digest': string(r.digest), 'name': b.substring(0, i), 'tag': b.substring(i)} : " +
+		"{'container': string(r.container), 'image': string(r.image), 'digest': string(r.digest), 'name': b, 'tag': ''})[0])[0]"
 	// Split the registry off: the first path component, when it contains '.' or ':'.
-	split := "[r.name.indexOf('/')].map(s, [s >= 0 ? r.name.substring(0, s) : ''].map(h, h.contains('.') || h.contains(':') ? " +
-		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'tag': r.tag, 'host': h, 'path': r.name.substring(s + 1)} : " +
-		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'tag': r.tag, 'host': '', 'path': r.name})[0])[0]"
-	resolved := "[r.host == '' || r.host == 'docker.io' ? 'index.docker.io' : r.host].map(g, " +
-		"{'container': r.container, 'image': r.image, 'digest': r.digest, 'tag': r.tag, 'host': r.host, 'path': r.path, 'registry': g, " +
-		"'repo': g + '/' + (g == 'index.docker.io' && !r.path.contains('/') ? 'library/' + r.path : r.path)})[0]"
+	split := "[string(r.name)].map(m, [m.indexOf('/')].map(s, [s >= 0 ? m.substring(0, s) : ''].map(h, h.contains('.') || h.contains(':') ? " +
+		"{'container': string(r.container), 'image': string(r.image), 'digest': string(r.digest), 'tag': string(r.tag), 'host': h, 'path': m.substring(s + 1)} : " +
+		"{'container': string(r.container), 'image': string(r.image), 'digest': string(r.digest), 'tag': string(r.tag), 'host': '', 'path': m})[0])[0])[0]"
+	resolved := "[string(r.host) == '' || string(r.host) == 'docker.io' ? 'index.docker.io' : string(r.host)].map(g, " +
+		"{'container': string(r.container), 'image': string(r.image), 'digest': string(r.digest), 'tag': string(r.tag), 'host': string(r.host), " +
+		"'path': string(r.path), 'registry': g, " +
+		"'repo': g + '/' + (g == 'index.docker.io' && !string(r.path).contains('/') ? 'library/' + string(r.path) : string(r.path))})[0]"
 	return []admregv1.Variable{
 		{Name: "imageList", Expression: "variables.containers.map(c, " + entry("c") + ") + variables.ephemeral.map(c, " + entry("c") + ")"},
 		{Name: "imageNames", Expression: "variables.imageList.map(r, " + named + ")"},

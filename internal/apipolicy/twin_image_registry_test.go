@@ -13,7 +13,6 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
-	"github.com/google/cel-go/ext"
 	"github.com/google/go-containerregistry/pkg/name"
 	admregv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -23,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/cel/environment"
 	"k8s.io/utils/ptr"
 
 	"github.com/vnfguard/vnfguard/internal/config"
@@ -30,8 +30,8 @@ import (
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
-// compiled is one twin's policy compiled with cel-go, the API server's CEL: its variables in order, then its
-// validations.
+// compiled is one twin's policy compiled with cel-go in the API server's CEL environment (as render_test.go's eval,
+// with the API server's libraries and options): its variables in order, then its validations.
 type compiled struct {
 	vars        []string
 	varPrg      []cel.Program
@@ -42,8 +42,9 @@ type compiled struct {
 
 func compileSpec(t *testing.T, spec *admregv1.ValidatingAdmissionPolicySpec) *compiled {
 	t.Helper()
-	env, err := cel.NewEnv(cel.OptionalTypes(), ext.Strings(),
-		cel.Variable("request", cel.DynType), cel.Variable("object", cel.DynType), cel.Variable("oldObject", cel.DynType),
+	// The API server's own environment: its libraries, and its options (homogeneous aggregate literals among them).
+	base := environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion(), true).NewExpressionsEnv()
+	env, err := base.Extend(cel.Variable("request", cel.DynType), cel.Variable("object", cel.DynType), cel.Variable("oldObject", cel.DynType),
 		cel.Variable("namespaceObject", cel.DynType), cel.Variable("variables", cel.MapType(cel.StringType, cel.DynType)))
 	if err != nil {
 		t.Fatal(err)
