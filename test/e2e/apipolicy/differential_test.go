@@ -62,7 +62,7 @@ func TestDifferential(t *testing.T) {
 	}
 	defer cp.Stop()
 	admin, adminCfg := cp.ClientFor(lab.Admin)
-	cfg, err := config.Parse([]byte(lab.ConfigYAML(filepath.Join(dir, "unused-inventory.yaml"))))
+	cfg, err := config.Parse([]byte(corpusConfigYAML(filepath.Join(dir, "unused-inventory.yaml"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,6 +166,8 @@ func twinJudges(v policy.Violation, c request) bool {
 		spec := c.podSpec()
 		return strings.HasSuffix(v.Field, "securityContext.privileged") || strings.HasSuffix(v.Field, "volumes[*].hostPath") ||
 			strings.HasSuffix(v.Field, "hostNetwork|hostPID|hostIPC") && spec != nil && (spec.HostPID || spec.HostIPC)
+	case "image-registry", "image-provenance", "readonly-rootfs":
+		return imageTwinJudges(v, c)
 	case "vnf-instantiation":
 		if c.identity != lab.VNFM && c.identity != lab.ControllerManager {
 			return true
@@ -366,7 +368,7 @@ func corpus(t *testing.T) []request {
 		}
 	}
 	out = append(out, request{name: "exec a sandbox pod", identity: lab.OpsAdmin, namespace: sandboxNS, pod: "pod-sandbox", subresource: "exec"})
-	return out
+	return append(out, imageCorpus(t)...)
 }
 
 // privileged is c, named name, privileged (which the API server accepts only with privilege escalation allowed).
