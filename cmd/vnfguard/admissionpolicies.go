@@ -31,9 +31,13 @@ protected namespace); this command shows what it applies, for review or GitOps d
 			if err != nil {
 				return usageError(err)
 			}
-			items := make([]any, 0, 2*len(set.Policies))
+			// Each policy, then its bindings (a policy that reads the lifecycle parameters has several).
+			items := make([]any, 0, len(set.Policies)+len(set.Bindings))
 			for i := range set.Policies {
-				items = append(items, &set.Policies[i], &set.Bindings[i])
+				items = append(items, &set.Policies[i])
+				for _, b := range set.BindingsOf(set.Policies[i].Name) {
+					items = append(items, &b)
+				}
 			}
 			list := map[string]any{"apiVersion": "v1", "kind": "List", "items": items}
 			var out []byte

@@ -40,23 +40,23 @@ type Keeper struct {
 // Apply applies the Set once (server-side apply, forced: vnfguard owns these objects) and deletes the managed
 // policies and bindings that are not in it.
 //
-// A policy whose parameter kind the API server does not serve (the CRD of CRD not installed) is not applied, and the
-// error says so: the API server would treat the policy as misconfigured and, failurePolicy Fail, refuse every request
-// it matches — every pod of the cluster. The others are applied.
+// While the API server does not serve the parameters' kind (the CRD not installed), it applies the Set's
+// WithoutParams, and the error says what to install: a policy that reads them would be misconfigured and,
+// failurePolicy Fail, make the API server refuse every request it matches — every pod of the cluster. The policies
+// that read them are not deleted then: a policy already in place keeps failing closed.
 func (k *Keeper) Apply(ctx context.Context) error {
 	api := k.Client.AdmissionregistrationV1()
 	var errs []error
+	set := k.Set
 	served, err := k.paramsServed()
 	if err != nil {
 		errs = append(errs, err)
 	}
-	skipped := map[string]bool{}
-	for i := range k.Set.Policies {
-		p := &k.Set.Policies[i]
-		if p.Spec.ParamKind != nil && !served {
-			skipped[p.Name] = true
-			continue
-		}
+	if !served {
+		set = k.Set.WithoutParams()
+	}
+	for i := range set.Policies {
+		p := &set.Policies[i]
 		if err := apply(ctx, func(data []byte, opts metav1.PatchOptions) error {
 			_, err := api.ValidatingAdmissionPolicies().Patch(ctx, p.Name, types.ApplyPatchType, data, opts)
 			return err
@@ -64,11 +64,8 @@ func (k *Keeper) Apply(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("apply ValidatingAdmissionPolicy %s: %w", p.Name, err))
 		}
 	}
-	for i := range k.Set.Bindings {
-		b := &k.Set.Bindings[i]
-		if skipped[b.Spec.PolicyName] {
-			continue
-		}
+	for i := range set.Bindings {
+		b := &set.Bindings[i]
 		if err := apply(ctx, func(data []byte, opts metav1.PatchOptions) error {
 			_, err := api.ValidatingAdmissionPolicyBindings().Patch(ctx, b.Name, types.ApplyPatchType, data, opts)
 			return err
@@ -216,7 +213,11 @@ func (k *Keeper) Run(ctx context.Context) error {
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	backoff := wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 8, Cap: 30 * time.Second}
+	// Retries back off from half a second to half a minute, and start again from the beginning after a success.
+	newBackoff := func() wait.Backoff {
+		return wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 8, Cap: 30 * time.Second}
+	}
+	backoff := newBackoff()
 	tick := time.NewTicker(resync)
 	defer tick.Stop()
 	signal()
@@ -229,7 +230,7 @@ func (k *Keeper) Run(ctx context.Context) error {
 		}
 		err := k.Apply(ctx)
 		if err == nil {
-			backoff = wait.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.2, Steps: 8, Cap: 30 * time.Second}
+			backoff = newBackoff()
 			logger.Debug("API server policies applied", "policies", len(k.Set.Policies))
 			continue
 		}

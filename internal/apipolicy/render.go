@@ -30,6 +30,25 @@ const (
 type Set struct {
 	Policies []admregv1.ValidatingAdmissionPolicy
 	Bindings []admregv1.ValidatingAdmissionPolicyBinding
+	// withoutParams is what to apply while the API server does not serve the parameters' kind.
+	withoutParams *Set
+}
+
+// WithoutParams is what the API server can take while it does not serve the lifecycle parameters' kind (the CRD is
+// not installed): no policy that reads them, and the workload twins bound in every namespace, protected ones too,
+// since no joint policy judges them there. A Set not made by Render is returned without its parameter policies.
+func (s *Set) WithoutParams() *Set {
+	if s.withoutParams != nil {
+		return s.withoutParams
+	}
+	out := &Set{}
+	for _, p := range s.Policies {
+		if p.Spec.ParamKind == nil {
+			out.Policies = append(out.Policies, p)
+			out.Bindings = append(out.Bindings, s.BindingsOf(p.Name)...)
+		}
+	}
+	return out
 }
 
 // Names returns the policies' names, sorted.
@@ -95,17 +114,51 @@ func Checks() []string {
 // mode costs one conversion. Each validation still names its own check. A check configured in audit or warn mode
 // gets the same validation action in the API server (Audit, Warn) and a policy of its own (name suffix -audit,
 // -warn); in enforce mode, Deny.
+//
+// In a protected namespace, a pod or workload would meet two policies: the workload twins' and the lifecycle twins'
+// (which read the parameters). There, one joint policy (PolicyName(JointGroup, mode)) holds both groups' twins and is
+// the only one bound, so the API server converts and judges the object once; the groups' own policies are bound only
+// where a namespace is not protected. This needs a namespace selector that leaves out exactly the protected
+// namespaces (names, and a label selector of one term); with a wider selector every policy is bound as if alone.
+//
+// The Set also holds what to apply while the API server does not serve the parameters' kind (WithoutParams).
 func Render(cfg *config.Config) (*Set, error) {
+	set, err := render(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	if set.withoutParams, err = render(cfg, false); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// JointGroup names the policy that judges the twins of jointGroups in protected namespaces.
+const JointGroup = "protected"
+
+// jointGroups are the groups judged by one policy in a protected namespace: the ones that match pods and workloads.
+var jointGroups = []string{"workloads", "lifecycle"}
+
+// part is one twin's rendering.
+type part struct {
+	t    twin
+	spec *admregv1.ValidatingAdmissionPolicySpec
+}
+
+// render builds the Set; without params, it leaves out every twin that reads the lifecycle parameters.
+func render(cfg *config.Config, params bool) (*Set, error) {
 	r := &renderer{cfg: cfg}
+	scope, err := r.scope()
+	if err != nil {
+		return nil, err
+	}
 	ordered := append([]twin(nil), twins...)
 	sort.Slice(ordered, func(i, j int) bool { return ordered[i].check < ordered[j].check })
-	type part struct {
-		t    twin
-		spec *admregv1.ValidatingAdmissionPolicySpec
-	}
 	groups := map[string][]part{}
-	var names []string
 	for _, t := range ordered {
+		if t.params && !params {
+			continue
+		}
 		r.twin = t
 		spec, err := t.spec(r)
 		if err != nil {
@@ -115,63 +168,127 @@ func Render(cfg *config.Config) (*Set, error) {
 			continue
 		}
 		name := PolicyName(t.group, cfg.ModeOf(t.check))
-		if _, ok := groups[name]; !ok {
-			names = append(names, name)
-		}
 		groups[name] = append(groups[name], part{t, spec})
+	}
+	// joined names the group policies whose protected namespaces a joint policy judges; joint, the joint policies.
+	joined, joint := map[string]bool{}, map[string]bool{}
+	if params && scope.exact && (scope.byName != nil || scope.byLabel != nil) {
+		for _, mode := range []config.Mode{config.Enforce, config.Warn, config.Audit} {
+			var parts []part
+			var members []string
+			for _, g := range jointGroups {
+				if p := groups[PolicyName(g, mode)]; len(p) > 0 {
+					parts = append(parts, p...)
+					members = append(members, PolicyName(g, mode))
+				}
+			}
+			if len(members) < len(jointGroups) {
+				continue // nothing to save: a protected namespace meets one policy of these groups anyway
+			}
+			sort.Slice(parts, func(i, j int) bool { return parts[i].t.check < parts[j].t.check })
+			groups[PolicyName(JointGroup, mode)] = parts
+			joint[PolicyName(JointGroup, mode)] = true
+			for _, m := range members {
+				joined[m] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(groups))
+	for name := range groups {
+		names = append(names, name)
 	}
 	sort.Strings(names)
 	set := &Set{}
 	for _, name := range names {
 		parts := groups[name]
-		merged := &admregv1.ValidatingAdmissionPolicySpec{MatchConstraints: &admregv1.MatchResources{}}
-		var checks []string
-		params := false
-		ungated := map[string]bool{}
-		for _, p := range parts {
-			merged.MatchConstraints.ResourceRules = appendRules(merged.MatchConstraints.ResourceRules, p.spec.MatchConstraints.ResourceRules)
-		}
-		for _, p := range parts {
-			checks = append(checks, p.t.check)
-			params = params || p.t.params
-			var err error
-			if merged.Variables, err = appendVariables(merged.Variables, p.spec.Variables); err != nil {
-				return nil, fmt.Errorf("render policy %s: check %s: %w", name, p.t.check, err)
-			}
-			gate := gateOf(p.spec, merged.MatchConstraints.ResourceRules)
-			for _, v := range p.spec.Validations {
-				if ungated[v.Expression] {
-					continue // an earlier twin's same validation applies to everything this one matches
-				}
-				if gate == "" {
-					ungated[v.Expression] = true
-				} else {
-					v.Expression = "!(" + gate + ") || (" + v.Expression + ")"
-				}
-				merged.Validations = append(merged.Validations, v)
-			}
-		}
-		fail := admregv1.Fail
-		eq := admregv1.Equivalent
-		merged.FailurePolicy, merged.MatchConstraints.MatchPolicy = &fail, &eq
-		if params {
-			merged.ParamKind = &admregv1.ParamKind{APIVersion: ParamsGroup + "/" + ParamsVersion, Kind: ParamsKind}
-		}
-		meta := metav1.ObjectMeta{
-			Name:        name,
-			Labels:      map[string]string{ManagedByLabel: ManagedBy},
-			Annotations: map[string]string{CheckAnnotation: strings.Join(checks, ",")},
-		}
-		pol := admregv1.ValidatingAdmissionPolicy{ObjectMeta: meta, Spec: *merged}
-		pol.APIVersion, pol.Kind = "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"
-		bindings, err := r.bindings(meta, params, actions(cfg.ModeOf(parts[0].t.check)))
+		pol, err := merge(name, parts)
 		if err != nil {
-			return nil, fmt.Errorf("render the bindings of policy %s: %w", name, err)
+			return nil, err
+		}
+		acts := actions(cfg.ModeOf(parts[0].t.check))
+		reads := pol.Spec.ParamKind != nil
+		var bindings []admregv1.ValidatingAdmissionPolicyBinding
+		switch {
+		case joint[name]:
+			// The joint policy: only where a namespace is protected, where the parameters are required.
+			bindings = scope.protectedBindings(pol.ObjectMeta, name, name+byLabel, acts)
+			setVariable(&pol.Spec, "protected", "true")
+		case joined[name]:
+			// A group of the joint policy: only where a namespace is not protected.
+			bindings = []admregv1.ValidatingAdmissionPolicyBinding{scope.binding(pol.ObjectMeta, name, scope.others, reads, admregv1.AllowAction, acts)}
+			setVariable(&pol.Spec, "protected", "false")
+		case reads:
+			bindings = append([]admregv1.ValidatingAdmissionPolicyBinding{scope.binding(pol.ObjectMeta, name, scope.others, true, admregv1.AllowAction, acts)},
+				scope.protectedBindings(pol.ObjectMeta, name+protectedByName, name+protectedByLabel, acts)...)
+		default:
+			bindings = []admregv1.ValidatingAdmissionPolicyBinding{scope.binding(pol.ObjectMeta, name, nil, false, "", acts)}
 		}
 		set.Policies = append(set.Policies, pol)
 		set.Bindings = append(set.Bindings, bindings...)
 	}
 	return set, nil
+}
+
+// merge makes one policy of the twins' specs: the union of their resources and variables, and each twin's
+// validations gated to what it matches.
+func merge(name string, parts []part) (admregv1.ValidatingAdmissionPolicy, error) {
+	merged := &admregv1.ValidatingAdmissionPolicySpec{MatchConstraints: &admregv1.MatchResources{}}
+	var checks []string
+	params := false
+	ungated := map[string]bool{}
+	for _, p := range parts {
+		merged.MatchConstraints.ResourceRules = appendRules(merged.MatchConstraints.ResourceRules, p.spec.MatchConstraints.ResourceRules)
+	}
+	// A gate is a variable, so that the API server evaluates it once per request however many validations it gates.
+	gates := map[string]string{}
+	for _, p := range parts {
+		checks = append(checks, p.t.check)
+		params = params || p.t.params
+		var err error
+		if merged.Variables, err = appendVariables(merged.Variables, p.spec.Variables); err != nil {
+			return admregv1.ValidatingAdmissionPolicy{}, fmt.Errorf("render policy %s: check %s: %w", name, p.t.check, err)
+		}
+		gate := gateOf(p.spec, merged.MatchConstraints.ResourceRules)
+		if gate != "" && gates[gate] == "" {
+			gates[gate] = "applies" + strconv.Itoa(len(gates))
+			merged.Variables = append(merged.Variables, admregv1.Variable{Name: gates[gate], Expression: gate})
+		}
+		for _, v := range p.spec.Validations {
+			if ungated[v.Expression] {
+				continue // an earlier twin's same validation applies to everything this one matches
+			}
+			if gate == "" {
+				ungated[v.Expression] = true
+			} else {
+				v.Expression = "!variables." + gates[gate] + " || (" + v.Expression + ")"
+			}
+			merged.Validations = append(merged.Validations, v)
+		}
+	}
+	fail := admregv1.Fail
+	eq := admregv1.Equivalent
+	merged.FailurePolicy, merged.MatchConstraints.MatchPolicy = &fail, &eq
+	if params {
+		merged.ParamKind = &admregv1.ParamKind{APIVersion: ParamsGroup + "/" + ParamsVersion, Kind: ParamsKind}
+	}
+	meta := metav1.ObjectMeta{
+		Name:        name,
+		Labels:      map[string]string{ManagedByLabel: ManagedBy},
+		Annotations: map[string]string{CheckAnnotation: strings.Join(checks, ",")},
+	}
+	pol := admregv1.ValidatingAdmissionPolicy{ObjectMeta: meta, Spec: *merged}
+	pol.APIVersion, pol.Kind = "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"
+	return pol, nil
+}
+
+// setVariable gives a variable the policy has a new expression: "protected" is a constant in a policy bound only
+// where it is true (or only where it is false), and the API server need not read the namespace to know it.
+func setVariable(spec *admregv1.ValidatingAdmissionPolicySpec, name, expression string) {
+	for i := range spec.Variables {
+		if spec.Variables[i].Name == name {
+			spec.Variables[i].Expression = expression
+		}
+	}
 }
 
 // PolicyName is the name of the policy (and binding) of a group of twins in a mode.
@@ -185,80 +302,113 @@ func PolicyName(group string, mode config.Mode) string {
 // PolicyNames are every name Render can give a policy or binding, for RBAC's resourceNames.
 func PolicyNames() []string {
 	var out []string
-	for _, t := range twins {
-		for _, m := range []config.Mode{config.Enforce, config.Warn, config.Audit} {
-			n := PolicyName(t.group, m)
-			for _, name := range []string{n, n + protectedByName, n + protectedByLabel} {
-				if !slices.Contains(out, name) && (name == n || t.params) {
-					out = append(out, name)
-				}
+	add := func(names ...string) {
+		for _, n := range names {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
 			}
 		}
+	}
+	for _, m := range []config.Mode{config.Enforce, config.Warn, config.Audit} {
+		for _, t := range twins {
+			n := PolicyName(t.group, m)
+			add(n)
+			if t.params {
+				add(n+protectedByName, n+protectedByLabel)
+			}
+		}
+		n := PolicyName(JointGroup, m)
+		add(n, n+byLabel)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// The name suffixes of the bindings that require the lifecycle parameters in protected namespaces.
+// The name suffixes of the bindings that require the lifecycle parameters in protected namespaces: a policy's own
+// (its name is its binding's for the other namespaces), and the joint policy's (bound only there).
 const (
 	protectedByName  = "-protected"
 	protectedByLabel = "-protected-by-label"
+	byLabel          = "-by-label"
 )
 
-// bindings binds a policy. A policy without parameters has one binding, everywhere. A policy that reads the
-// lifecycle parameters has one binding for the namespaces that are not protected, where it is skipped when they have
-// none (ParameterNotFoundAction Allow: they have none unless a dormant VNF lives there), and one for the protected
-// namespaces (by name, and by label), where a namespace without them is refused (Deny): deleting the parameters
-// must not open a dormant VNF. Where the configuration's selector cannot be inverted into the first binding's
-// namespace selector (several terms), both bindings match a protected namespace and the policy is evaluated twice
-// there: correct, at twice the cost.
-func (r *renderer) bindings(meta metav1.ObjectMeta, params bool, acts []admregv1.ValidationAction) ([]admregv1.ValidatingAdmissionPolicyBinding, error) {
-	binding := func(name string, sel *metav1.LabelSelector, notFound admregv1.ParameterNotFoundActionType) admregv1.ValidatingAdmissionPolicyBinding {
-		m := *meta.DeepCopy()
-		m.Name = name
-		b := admregv1.ValidatingAdmissionPolicyBinding{ObjectMeta: m, Spec: admregv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName: meta.Name, ValidationActions: acts,
-		}}
-		b.APIVersion, b.Kind = "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"
-		if sel != nil {
-			b.Spec.MatchResources = &admregv1.MatchResources{NamespaceSelector: sel}
-		}
-		if params {
-			b.Spec.ParamRef = &admregv1.ParamRef{Name: ParamsName, ParameterNotFoundAction: &notFound}
-		}
-		return b
-	}
-	if !params {
-		return []admregv1.ValidatingAdmissionPolicyBinding{binding(meta.Name, nil, "")}, nil
-	}
+// scope holds the namespace selectors of the bindings: the protected namespaces by name and by label, and the others.
+type scope struct {
+	// others selects the namespaces that are not protected; exact when it leaves out every protected one (a label
+	// selector of several terms cannot be inverted into one requirement: others then selects every namespace not
+	// named, and a policy bound to both is evaluated twice in a protected namespace: correct, at twice the cost).
+	others *metav1.LabelSelector
+	exact  bool
+	// byName and byLabel select the protected namespaces; nil when the configuration protects none that way.
+	byName, byLabel *metav1.LabelSelector
+}
+
+// scope renders the configuration's protection into namespace selectors.
+func (r *renderer) scope() (scope, error) {
 	const nameLabel = "kubernetes.io/metadata.name"
 	pn := r.cfg.ProtectedNamespaces
-	var protectedSel *metav1.LabelSelector
+	s := scope{others: &metav1.LabelSelector{}, exact: true}
+	var labelled *metav1.LabelSelector
 	if pn.Selector != nil && (len(pn.Selector.MatchLabels) > 0 || len(pn.Selector.MatchExpressions) > 0) {
-		protectedSel = &metav1.LabelSelector{MatchLabels: pn.Selector.MatchLabels}
+		labelled = &metav1.LabelSelector{MatchLabels: pn.Selector.MatchLabels}
 		for _, e := range pn.Selector.MatchExpressions {
-			protectedSel.MatchExpressions = append(protectedSel.MatchExpressions, metav1.LabelSelectorRequirement{
+			labelled.MatchExpressions = append(labelled.MatchExpressions, metav1.LabelSelectorRequirement{
 				Key: e.Key, Operator: metav1.LabelSelectorOperator(e.Operator), Values: e.Values})
 		}
 	}
-	others := &metav1.LabelSelector{}
 	if len(pn.Names) > 0 {
-		others.MatchExpressions = append(others.MatchExpressions, metav1.LabelSelectorRequirement{Key: nameLabel, Operator: metav1.LabelSelectorOpNotIn, Values: pn.Names})
+		notNamed := metav1.LabelSelectorRequirement{Key: nameLabel, Operator: metav1.LabelSelectorOpNotIn, Values: pn.Names}
+		s.others.MatchExpressions = append(s.others.MatchExpressions, notNamed)
+		s.byName = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: nameLabel, Operator: metav1.LabelSelectorOpIn, Values: pn.Names}}}
+		if labelled != nil {
+			// A namespace both named and labelled is judged by the by-name binding alone, not twice.
+			s.byLabel = labelled.DeepCopy()
+			s.byLabel.MatchExpressions = append(s.byLabel.MatchExpressions, notNamed)
+		}
+	} else {
+		s.byLabel = labelled
 	}
-	if protectedSel != nil {
-		if inverse, ok := invert(protectedSel); ok {
-			others.MatchExpressions = append(others.MatchExpressions, inverse)
+	if labelled != nil {
+		if inverse, ok := invert(labelled); ok {
+			s.others.MatchExpressions = append(s.others.MatchExpressions, inverse)
+		} else {
+			s.exact = false
 		}
 	}
-	out := []admregv1.ValidatingAdmissionPolicyBinding{binding(meta.Name, others, admregv1.AllowAction)}
-	if len(pn.Names) > 0 {
-		byName := &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: nameLabel, Operator: metav1.LabelSelectorOpIn, Values: pn.Names}}}
-		out = append(out, binding(meta.Name+protectedByName, byName, admregv1.DenyAction))
+	return s, nil
+}
+
+// binding binds a policy where sel selects (nil: everywhere); with params, to the lifecycle parameters, and with
+// notFound for a namespace that has none.
+func (s scope) binding(meta metav1.ObjectMeta, name string, sel *metav1.LabelSelector, params bool, notFound admregv1.ParameterNotFoundActionType, acts []admregv1.ValidationAction) admregv1.ValidatingAdmissionPolicyBinding {
+	m := *meta.DeepCopy()
+	m.Name = name
+	b := admregv1.ValidatingAdmissionPolicyBinding{ObjectMeta: m, Spec: admregv1.ValidatingAdmissionPolicyBindingSpec{
+		PolicyName: meta.Name, ValidationActions: acts,
+	}}
+	b.APIVersion, b.Kind = "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"
+	if sel != nil {
+		b.Spec.MatchResources = &admregv1.MatchResources{NamespaceSelector: sel.DeepCopy()}
 	}
-	if protectedSel != nil {
-		out = append(out, binding(meta.Name+protectedByLabel, protectedSel, admregv1.DenyAction))
+	if params {
+		b.Spec.ParamRef = &admregv1.ParamRef{Name: ParamsName, ParameterNotFoundAction: &notFound}
 	}
-	return out, nil
+	return b
+}
+
+// protectedBindings bind a policy that reads the lifecycle parameters in the protected namespaces (by name, and by
+// label), where a namespace without them is refused (Deny): deleting the parameters must not open a dormant VNF.
+// Where a namespace is not protected, a policy that reads them is bound with Allow (binding): it is skipped in a
+// namespace that has none, as a namespace has none unless a dormant VNF lives there.
+func (s scope) protectedBindings(meta metav1.ObjectMeta, byName, byLabel string, acts []admregv1.ValidationAction) []admregv1.ValidatingAdmissionPolicyBinding {
+	var out []admregv1.ValidatingAdmissionPolicyBinding
+	if s.byName != nil {
+		out = append(out, s.binding(meta, byName, s.byName, true, admregv1.DenyAction, acts))
+	}
+	if s.byLabel != nil {
+		out = append(out, s.binding(meta, byLabel, s.byLabel, true, admregv1.DenyAction, acts))
+	}
+	return out
 }
 
 // invert returns the requirement that matches exactly the namespaces sel does not, when sel is one term.

@@ -9,6 +9,8 @@ import (
 	"github.com/google/cel-go/ext"
 	admregv1 "k8s.io/api/admissionregistration/v1"
 	authnv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/vnfguard/vnfguard/internal/config"
 )
@@ -142,12 +144,13 @@ func TestRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{PolicyName("workloads", config.Audit), Prefix + "lifecycle", Prefix + "lifecycle-access", Prefix + "params-guard", Prefix + "workloads", Prefix + "workloads-warn"}
+	joint := PolicyName(JointGroup, config.Enforce)
+	want := []string{PolicyName("workloads", config.Audit), Prefix + "lifecycle", Prefix + "lifecycle-access", Prefix + "params-guard", joint, Prefix + "workloads", Prefix + "workloads-warn"}
 	slices.Sort(want)
 	if got := set.Names(); !slices.Equal(got, want) {
 		t.Fatalf("policies %v, want %v", got, want)
 	}
-	var seen []string
+	var seen, jointChecks []string
 	for _, p := range set.Policies {
 		bindings := set.BindingsOf(p.Name)
 		if len(bindings) == 0 {
@@ -155,13 +158,17 @@ func TestRender(t *testing.T) {
 		}
 		b := bindings[0]
 		checks := strings.Split(p.Annotations[CheckAnnotation], ",")
-		seen = append(seen, checks...)
-		if b.Name != p.Name || p.Labels[ManagedByLabel] != ManagedBy || !slices.Contains(PolicyNames(), p.Name) {
-			t.Errorf("%s: binding %s, labels %v", p.Name, b.Name, p.Labels)
+		if p.Name == joint {
+			jointChecks = checks
+		} else {
+			seen = append(seen, checks...)
+		}
+		if p.Labels[ManagedByLabel] != ManagedBy || !slices.Contains(PolicyNames(), p.Name) {
+			t.Errorf("%s: labels %v, not among the names RBAC grants", p.Name, p.Labels)
 		}
 		for _, b := range bindings {
-			if !slices.Contains(PolicyNames(), b.Name) {
-				t.Errorf("binding %s is not among the names RBAC grants", b.Name)
+			if !slices.Contains(PolicyNames(), b.Name) || b.Spec.PolicyName != p.Name {
+				t.Errorf("binding %s of %s: not among the names RBAC grants, or binds %s", b.Name, p.Name, b.Spec.PolicyName)
 			}
 		}
 		if p.Spec.FailurePolicy == nil || *p.Spec.FailurePolicy != admregv1.Fail {
@@ -188,21 +195,37 @@ func TestRender(t *testing.T) {
 		}); params != wantParams {
 			t.Errorf("%s: paramKind %v", p.Name, p.Spec.ParamKind)
 		}
-		if params {
-			// Skipped where not protected and without parameters; required in the protected namespaces.
-			actions := map[string]admregv1.ParameterNotFoundActionType{}
-			for _, b := range bindings {
-				if b.Spec.ParamRef == nil || b.Spec.ParamRef.Name != ParamsName {
-					t.Errorf("%s: paramRef %v", b.Name, b.Spec.ParamRef)
-					continue
-				}
-				actions[b.Name] = *b.Spec.ParamRef.ParameterNotFoundAction
+		// Where a binding applies: a joint policy only in the protected namespaces (the default protects by label);
+		// the policies of its groups only outside them; another policy with parameters in both; one without, everywhere.
+		notFound := map[string]admregv1.ParameterNotFoundActionType{}
+		for _, b := range bindings {
+			if (b.Spec.ParamRef != nil) != params || params && b.Spec.ParamRef.Name != ParamsName {
+				t.Errorf("%s: paramRef %v", b.Name, b.Spec.ParamRef)
+				continue
 			}
-			if p.Spec.ParamKind.Kind != ParamsKind || actions[p.Name] != admregv1.AllowAction || actions[p.Name+protectedByLabel] != admregv1.DenyAction {
-				t.Errorf("%s: parameters %v, bindings %v", p.Name, p.Spec.ParamKind, actions)
+			if params {
+				notFound[b.Name] = *b.Spec.ParamRef.ParameterNotFoundAction
 			}
-		} else if len(bindings) != 1 {
-			t.Errorf("%s: %d bindings for a policy without parameters", p.Name, len(bindings))
+		}
+		grouped := p.Name == Prefix+"workloads" || p.Name == Prefix+"lifecycle"
+		switch {
+		case p.Name == joint:
+			if len(bindings) != 1 || notFound[p.Name+byLabel] != admregv1.DenyAction || variable(p, "protected") != "true" {
+				t.Errorf("%s: bindings %v, protected %q", p.Name, notFound, variable(p, "protected"))
+			}
+		case grouped:
+			if len(bindings) != 1 || b.Spec.MatchResources == nil || len(b.Spec.MatchResources.NamespaceSelector.MatchExpressions) != 1 ||
+				params && notFound[p.Name] != admregv1.AllowAction || variable(p, "protected") != "false" {
+				t.Errorf("%s: binding %+v, protected %q", p.Name, b.Spec, variable(p, "protected"))
+			}
+		case params:
+			if len(bindings) != 2 || notFound[p.Name] != admregv1.AllowAction || notFound[p.Name+protectedByLabel] != admregv1.DenyAction {
+				t.Errorf("%s: bindings %v", p.Name, notFound)
+			}
+		default:
+			if len(bindings) != 1 || b.Spec.MatchResources != nil {
+				t.Errorf("%s: %d bindings for a policy without parameters, the first %+v", p.Name, len(bindings), b.Spec)
+			}
 		}
 		for _, v := range p.Spec.Validations {
 			if !slices.ContainsFunc(checks, func(c string) bool { return strings.Contains(v.Message, "["+c+" ") }) {
@@ -214,6 +237,18 @@ func TestRender(t *testing.T) {
 	if !slices.Equal(seen, Checks()) {
 		t.Errorf("the policies hold the twins %v, want every twin once: %v", seen, Checks())
 	}
+	var grouped []string
+	for _, name := range []string{Prefix + "workloads", Prefix + "lifecycle"} {
+		for _, p := range set.Policies {
+			if p.Name == name {
+				grouped = append(grouped, strings.Split(p.Annotations[CheckAnnotation], ",")...)
+			}
+		}
+	}
+	slices.Sort(grouped)
+	if !slices.Equal(jointChecks, grouped) {
+		t.Errorf("the joint policy holds %v, want the twins of its groups in its mode: %v", jointChecks, grouped)
+	}
 	off := parse(t, "podSecurity: {everywhere: privileged, protected: privileged}\n")
 	set, err = Render(off)
 	if err != nil {
@@ -224,6 +259,16 @@ func TestRender(t *testing.T) {
 			t.Error("pod-security twin rendered although every level is privileged")
 		}
 	}
+}
+
+// variable is the expression of a policy's variable, "" when it has none of that name.
+func variable(p admregv1.ValidatingAdmissionPolicy, name string) string {
+	for _, v := range p.Spec.Variables {
+		if v.Name == name {
+			return v.Expression
+		}
+	}
+	return ""
 }
 
 // A twin's validations apply only to what the twin matches, inside a policy that matches more: vnf-instantiation's
@@ -239,7 +284,8 @@ func TestGateOf(t *testing.T) {
 		}
 		for _, v := range p.Spec.Validations {
 			snapshots := strings.Contains(v.Message, "[lifecycle-data ")
-			gated := strings.Contains(v.Expression, "request.resource.resource")
+			gate, _, found := strings.Cut(strings.TrimPrefix(v.Expression, "!variables."), " || ")
+			gated := found && strings.HasPrefix(v.Expression, "!variables.applies") && strings.Contains(variable(p, gate), "request.resource.resource")
 			if gated == snapshots {
 				t.Errorf("validation %q: gated by resource %v", v.Message, gated)
 			}
@@ -278,5 +324,95 @@ func TestBindingsSplitProtection(t *testing.T) {
 	}
 	if n := len(set.BindingsOf(Prefix + "lifecycle-access")); n != 3 {
 		t.Errorf("%d bindings, want 3", n)
+	}
+}
+
+// The bindings' namespace selectors divide the namespaces as config.Config.IsProtected does: where the selector can
+// be inverted, each namespace is selected by exactly one of them (so a protected namespace is judged once, by the
+// joint policy, and an unprotected one never by it); where it cannot, the protected ones are still selected by one
+// protected binding only, and every unprotected one by the others' binding.
+func TestScopeDividesNamespaces(t *testing.T) {
+	namespaces := []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"vnf-core", nil},
+		{"vnf-core", map[string]string{"vnfguard.io/protected": "true"}},
+		{"default", nil},
+		{"labelled", map[string]string{"vnfguard.io/protected": "true"}},
+		{"other-value", map[string]string{"vnfguard.io/protected": "false"}},
+		{"tiered", map[string]string{"tier": "core"}},
+		{"both", map[string]string{"vnfguard.io/protected": "true", "tier": "core"}},
+	}
+	for _, tc := range []struct {
+		yaml  string
+		exact bool
+	}{
+		{"", true},
+		{"protectedNamespaces: {names: [vnf-core]}\n", true},
+		{"protectedNamespaces: {names: [vnf-core], selector: {matchLabels: {vnfguard.io/protected: \"true\"}}}\n", true},
+		{"protectedNamespaces: {selector: {matchExpressions: [{key: tier, operator: NotIn, values: [core]}]}}\n", true},
+		{"protectedNamespaces: {names: [vnf-core], selector: {matchExpressions: [{key: tier, operator: Exists}]}}\n", true},
+		{"protectedNamespaces: {names: [vnf-core], selector: {matchLabels: {vnfguard.io/protected: \"true\", tier: core}}}\n", false},
+	} {
+		cfg := parse(t, tc.yaml)
+		s, err := (&renderer{cfg: cfg}).scope()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.exact != tc.exact {
+			t.Errorf("%q: exact %v, want %v", tc.yaml, s.exact, tc.exact)
+		}
+		selects := func(sel *metav1.LabelSelector, name string, nsLabels map[string]string) bool {
+			if sel == nil {
+				return false
+			}
+			all := map[string]string{"kubernetes.io/metadata.name": name}
+			for k, v := range nsLabels {
+				all[k] = v
+			}
+			ls, err := metav1.LabelSelectorAsSelector(sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ls.Matches(labels.Set(all))
+		}
+		for _, ns := range namespaces {
+			protected := cfg.IsProtected(ns.name, ns.labels)
+			others := selects(s.others, ns.name, ns.labels)
+			byName, byLabel := selects(s.byName, ns.name, ns.labels), selects(s.byLabel, ns.name, ns.labels)
+			if protected != (byName || byLabel) || byName && byLabel {
+				t.Errorf("%q: namespace %s %v: protected %v, by name %v, by label %v", tc.yaml, ns.name, ns.labels, protected, byName, byLabel)
+			}
+			if !protected && !others || tc.exact && protected && others {
+				t.Errorf("%q: namespace %s %v: protected %v, selected by the others' binding %v", tc.yaml, ns.name, ns.labels, protected, others)
+			}
+		}
+	}
+}
+
+// Without the parameters' kind, the Set keeps no policy that reads them, and the workload twins are bound in every
+// namespace: no joint policy judges them in the protected ones then.
+func TestWithoutParams(t *testing.T) {
+	set, err := Render(parse(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(set.Names(), PolicyName(JointGroup, config.Enforce)) {
+		t.Fatalf("policies %v: no joint policy", set.Names())
+	}
+	without := set.WithoutParams()
+	if got, want := without.Names(), []string{Prefix + "params-guard", Prefix + "workloads"}; !slices.Equal(got, want) {
+		t.Fatalf("without parameters: policies %v, want %v", got, want)
+	}
+	for _, b := range without.Bindings {
+		if b.Spec.MatchResources != nil || b.Spec.ParamRef != nil {
+			t.Errorf("binding %s: %+v, want every namespace without parameters", b.Name, b.Spec)
+		}
+	}
+	for _, p := range without.Policies {
+		if p.Name == Prefix+"workloads" && variable(p, "protected") == "false" {
+			t.Error("the workloads policy bound everywhere takes every namespace for unprotected")
+		}
 	}
 }

@@ -72,12 +72,20 @@ func TestNoCRDNoLifecyclePolicies(t *testing.T) {
 	privileged := lab.RestrictedPodSpec("app", lab.ImageRef("5gc/upf"), []string{"/usr/bin/upf"})
 	privileged.Containers[0].SecurityContext.Privileged = ptr.To(true)
 	privileged.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
-	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		_, err := mallory.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}, Spec: privileged},
-			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return lab.IsWebhookDenial(err), nil
-	}); err != nil {
-		t.Fatalf("the workloads policy never refused a privileged pod: %v", err)
+	// In a protected namespace too: with the parameters, the joint policy judges the workload twins there; without
+	// them, the workloads policy must be bound there itself.
+	const protected = "vnf-protected"
+	if err := cp.EnsureNamespace(ctx, protected, map[string]string{"vnfguard.io/protected": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"default", protected} {
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			_, err := mallory.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: ns}, Spec: privileged},
+				metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			return lab.IsWebhookDenial(err) && strings.Contains(err.Error(), "[pod-security "), nil
+		}); err != nil {
+			t.Fatalf("the workloads policy never refused a privileged pod in namespace %s: %v", ns, err)
+		}
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "benign", Namespace: "default"},
 		Spec: lab.RestrictedPodSpec("app", lab.ImageRef("5gc/upf"), []string{"/usr/bin/upf"})}
