@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	jsonv1 "encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 
@@ -115,45 +118,53 @@ func TestDecodeObjectMatchesV1(t *testing.T) {
 	}
 }
 
-// prune is a fully decoded value cut to a shape, as the view decode must give it.
-func prune(v any, sh *shape) any {
-	if sh == nil {
-		return v
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		if sh.fields == nil {
-			return v
-		}
-		out := map[string]any{}
-		for k, sub := range sh.fields {
-			if val, ok := x[k]; ok {
-				out[k] = prune(val, sub)
-			}
-		}
-		return out
-	case []any:
-		if sh.elem == nil {
-			return v
-		}
-		out := make([]any, len(x))
-		for i := range x {
-			out[i] = prune(x[i], sh.elem)
-		}
-		return out
-	}
-	return v
+// kindReading is what the helpers read of a kind: whether it is there and not null, and whether it is a string
+// and which.
+type kindReading struct {
+	set, isString bool
+	kind          string
 }
 
-// helperReading is everything the engine's own helpers read of an object: what objectMeta, podSpecOf, hostTakeover,
-// podCommands and danger.PodOfMap make of it.
-func helperReading(obj map[string]any) any {
-	var meta any
+// helperReading is everything the engine's own helpers read of a full decode: its kind, what metaFromMap makes of
+// its metadata, and what hostTakeover, podCommands and danger.PodOfMap make of the pod spec podSpecOf finds.
+func helperReading(obj map[string]any) []any {
+	var meta *metav1.ObjectMeta
 	if md, ok := obj["metadata"].(map[string]any); ok {
 		meta = metaFromMap(md)
 	}
+	k, isString := obj["kind"].(string)
 	spec := podSpecOf(obj)
-	return []any{obj["kind"], meta, hostTakeover(spec), podCommands(spec), danger.PodOfMap(spec)}
+	return []any{kindReading{obj["kind"] != nil, isString, k}, meta, mapHostTakeover(spec), mapPodCommands(spec), danger.PodOfMap(spec)}
+}
+
+// viewReading is helperReading of a body's view.
+func viewReading(v *bodyView) []any {
+	var meta *metav1.ObjectMeta
+	if v.meta.object {
+		meta = v.objectMeta("")
+	}
+	spec := v.podSpec()
+	return []any{kindReading{v.kindSet, v.kindString, v.kind}, meta, spec.hostTakeover(), spec.podCommands(), spec.dangerPod()}
+}
+
+// readsAsFullDecode reports how the view of raw and its full decode differ for the helpers, or "".
+func readsAsFullDecode(raw []byte) string {
+	var v bodyView
+	readView(&runtime.Unknown{Raw: raw}, &v)
+	full := decodeObject(&runtime.Unknown{Raw: raw})
+	if v.object != (len(full) > 0 || isEmptyObject(raw)) {
+		return fmt.Sprintf("the view reads it as an object: %v; the full decode is %#v", v.object, full)
+	}
+	if got, want := viewReading(&v), helperReading(full); !reflect.DeepEqual(got, want) {
+		return fmt.Sprintf("the helpers read\n%#v from the view,\n%#v from the full decode", got, want)
+	}
+	return ""
+}
+
+// isEmptyObject reports whether raw is {} (with whitespace): the full decode's {} for it is an object, not a failure.
+func isEmptyObject(raw []byte) bool {
+	var m map[string]any
+	return jsonv1.Unmarshal(raw, &m) == nil && m != nil && len(m) == 0
 }
 
 // viewEdgeBodies are bodies that test the view's shape: members in any order, duplicates (last wins, also of a
@@ -183,39 +194,175 @@ var viewEdgeBodies = []string{
 	`{"ki\u006ed":"Pod","sp\u0065c":{"hostPID":true}}`,
 	"{\"kind\":\"Pod\",\"spec\":{\"containers\":[{\"name\":\"\xff\"}]},\"\xfe\":1}",
 	`{"kind":null,"metadata":{"name":"n"}}`,
+	`{"kind":"Pod","kind":null}`,
+	`{"kind":"Pod","metadata":"x"}`,
+	`{"kind":"Pod","metadata":null}`,
+	`{"kind":"Pod","metadata":{"name":null}}`,
+	`{"kind":"Pod","metadata":{"name":"a","name":["b"]}}`,
+	`{"kind":"Pod","metadata":{}}`,
+	`{"kind":"Pod","kind":7,"metadata":{"name":"n"}}`,
+	// Duplicates at each level the view reads into its own fields: the last value replaces the earlier one whole.
+	`{"metadata":{"labels":{"p":"1","p":null,"q":"2","q":"3","r":1,"r":"4"}}}`,
+	`{"metadata":{"labels":{"p":"1"},"labels":{"s":"5"}}}`,
+	`{"metadata":{"labels":{"p":"1"},"labels":"x","ownerReferences":[{"kind":"R","controller":true,"controller":"y"}]}}`,
+	"{\"metadata\":{\"labels\":{\"a\\u0062\":\"c\",\"\xff\":\"d\"}}}",
+	`{"kind":"Pod","metadata":{"name":"a"},"metadata":{"namespace":"b"}}`,
+	`{"kind":"Pod","spec":{"securityContext":{"runAsUser":0},"securityContext":{"runAsNonRoot":true},"containers":[{"name":"c","securityContext":{"privileged":true},"securityContext":{"runAsUser":1e3}}]}}`,
+	`{"kind":"Pod","spec":{"containers":[{"lifecycle":{"preStop":{"exec":{"command":["a"]}}},"lifecycle":{}}]}}`,
+	`{"kind":"Pod","spec":{"containers":[1],"containers":[]}}`,
+	`{"kind":"Pod","spec":{"containers":[{"env":[{"value":"a"}],"env":[]}]}}`,
+	`{"kind":"Deployment","spec":{"template":{"spec":{"hostPID":true},"spec":{}}}}`,
+	`{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostPID":true}}}},"jobTemplate":{}}}`,
+	`{"kind":"Pod","spec":{"containers":[{"lifecycle":{"postStart":{"exec":{"command":["a"]}},"postStart":{"httpGet":{}}},"livenessProbe":{"exec":{"command":["b"],"command":"c"}},"readinessProbe":{"exec":{"command":["d"]},"exec":{}}}]}}`,
+	`{"kind":"Pod","spec":{"containers":[{"env":[{"value":"a","value":""},{"value":"b","name":"x","value":"c"}],"command":["x"],"command":[],"args":["y"]}]}}`,
+	`{"kind":"Pod","spec":{"containers":[1,2,3],"containers":[{"name":"a"}],"initContainers":[{"name":"i"},"x"],"initContainers":[]}}`,
+	`{"kind":"Pod","spec":{"volumes":[{"name":"v","hostPath":{"path":"/"},"hostPath":{}}],"hostPID":true,"hostPID":"true"}}`,
+	`{"kind":"Deployment","spec":{"template":{"spec":{"hostPID":true}},"template":{"metadata":{}}}}`,
+	`{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostPID":true}}},"spec":{"template":"x"}}}}`,
+	`{"kind":"Pod","spec":{"hostPID":true},"spec":{}}`,
+	`{"kind":"Pod","spec":{"containers":[{"name":"a\"b\\","command":["\\\"","\ud83d\ude00"],"securityContext":{"runAsUser":-0,"capabilities":{"add":["SYS_ADMIN"],"add":"x"}}}]}}`,
+	`{"kind":"Pod","spec":{"containers":[{"securityContext":{"runAsUser":9223372036854775807}},{"securityContext":{"runAsUser":1.5}},{"securityContext":{"runAsUser":-1E2}}]}}`,
+	` {"kind" : "Pod" , "spec" : { "hostIPC" : true , "volumes" : [ ] } } `,
+	`{"kind":"Pod","metadata":{"ownerReferences":[]},"spec":{"containers":[{"name":"c","env":"x","lifecycle":[]}]}}`,
 }
 
-// TestBodyViewIsFullDecodePruned: the view of every body of the corpora and of viewEdgeBodies is its full decode
-// cut to viewShape, and the helpers read the same of both.
-func TestBodyViewIsFullDecodePruned(t *testing.T) {
+// TestBodyViewReadsAsFullDecode: the helpers read the same of the view of every body of the corpora and of
+// viewEdgeBodies as of its full decode; and so do the activation's objectMeta() and pod spec, which choose between
+// the request and the response body, over every event of the corpora.
+func TestBodyViewReadsAsFullDecode(t *testing.T) {
 	bodies := corpusBodies(t)
 	for _, s := range viewEdgeBodies {
 		bodies = append(bodies, []byte(s))
 	}
 	pods := 0
 	for _, raw := range bodies {
-		full := decodeObject(&runtime.Unknown{Raw: raw})
-		view := decodeView(&runtime.Unknown{Raw: raw})
-		if want := prune(full, viewShape); !reflect.DeepEqual(view, want) {
-			t.Errorf("body %.200q:\nview   %#v\npruned %#v", raw, view, want)
+		if diff := readsAsFullDecode(raw); diff != "" {
+			t.Errorf("body %.200q: %s", raw, diff)
 		}
-		if got, want := helperReading(view), helperReading(full); !reflect.DeepEqual(got, want) {
-			t.Errorf("body %.200q: the helpers read\n%#v from the view,\n%#v from the full decode", raw, got, want)
+		for _, ev := range bodyEvents(raw) {
+			if diff := activationReadsAsFullDecode(ev); diff != "" {
+				t.Errorf("body %.200q as %s: %s", raw, ev.AuditID, diff)
+			}
 		}
-		if full["kind"] == "Pod" {
+		if decodeObject(&runtime.Unknown{Raw: raw})["kind"] == "Pod" {
 			pods++
 		}
 	}
 	if pods < 20 {
 		t.Errorf("only %d pod bodies compared", pods)
 	}
-	if got := decodeView(nil); got == nil || len(got) != 0 {
-		t.Errorf("decodeView(nil) = %#v, want an empty map", got)
+	var nothing bodyView
+	readView(nil, &nothing)
+	if !reflect.DeepEqual(nothing, bodyView{}) {
+		t.Errorf("the view of no body is %#v, want the zero view", nothing)
+	}
+	for _, ev := range corpusEvents(t) {
+		if diff := activationReadsAsFullDecode(ev); diff != "" {
+			t.Errorf("event %s: %s", ev.AuditID, diff)
+		}
 	}
 }
 
+// bodyEvents are events with raw as their request body, response body, or both, for the activation's choice
+// between them.
+func bodyEvents(raw []byte) []*auditv1.Event {
+	status := &runtime.Unknown{Raw: []byte(`{"kind":"Status","metadata":{}}`)}
+	body := &runtime.Unknown{Raw: raw}
+	return []*auditv1.Event{
+		{AuditID: "req", RequestObject: body},
+		{AuditID: "resp", ResponseObject: body, ObjectRef: &auditv1.ObjectReference{Namespace: "ns", Name: "ref"}},
+		{AuditID: "both", RequestObject: body, ResponseObject: body},
+		{AuditID: "status", RequestObject: body, ResponseObject: status},
+	}
+}
+
+// activationReadsAsFullDecode reports how the activation's objectMeta() and pod spec of ev differ from those the
+// engine read of the full decodes of its bodies, or "".
+func activationReadsAsFullDecode(ev *auditv1.Event) string {
+	a := &activation{ev: ev}
+	a.event = &newEventState(ev).root
+	req, resp := decodeObject(ev.RequestObject), decodeObject(ev.ResponseObject)
+	got, gotOK := a.objectMeta()
+	want, wantOK := mapObjectMeta(req, resp)
+	if wantOK && want.Namespace == "" && ev.ObjectRef != nil {
+		want.Namespace = ev.ObjectRef.Namespace
+	}
+	if gotOK != wantOK || !reflect.DeepEqual(got, want) {
+		return fmt.Sprintf("objectMeta() %#v, %v; from the full decodes %#v, %v", got, gotOK, want, wantOK)
+	}
+	if diff := objectNameAgreesWithCEL(a); diff != "" {
+		return diff
+	}
+	spec := podSpecOf(writtenObject(func() map[string]any { return req }, func() map[string]any { return resp }))
+	view := a.podSpecView()
+	if g, w := []any{view.hostTakeover(), view.podCommands(), view.dangerPod()},
+		[]any{mapHostTakeover(spec), mapPodCommands(spec), danger.PodOfMap(spec)}; !reflect.DeepEqual(g, w) {
+		return fmt.Sprintf("the pod spec reads\n%#v from the views,\n%#v from the full decodes", g, w)
+	}
+	return ""
+}
+
+// objectNameOutput is the output the built-in rules print a created object's name with, compiled.
+var objectNameOutput = sync.OnceValue(func() outputPart {
+	parts, err := compileOutput(`${object().?metadata.?name.orValue(event.objectRef.name)}`)
+	if err != nil || len(parts) != 1 || parts[0].str == nil {
+		panic(fmt.Sprintf("the output is not done in Go: %v", err))
+	}
+	return parts[0]
+})
+
+// objectNameAgreesWithCEL reports how objectName's text for a's event differs from what CEL prints, when objectName
+// tells (ok) — else CEL must print something objectName could not have: a name or metadata of another kind.
+func objectNameAgreesWithCEL(a *activation) string {
+	part := objectNameOutput()
+	got, ok := part.str(a)
+	want := "<error>"
+	if v, _, err := part.prog.Eval(a); err == nil {
+		want = valueString(v)
+	}
+	if ok && got != want {
+		return fmt.Sprintf("object().?metadata.?name.orValue(...) prints %q in Go, %q in CEL", got, want)
+	}
+	if md, isMap := a.object()["metadata"].(map[string]any); !ok && isMap {
+		if name, isString := md["name"].(string); isString || md["name"] == nil && !hasKey(md, "name") {
+			return fmt.Sprintf("objectName left %q (%v) to CEL, which it could read", name, md["name"])
+		}
+	}
+	return ""
+}
+
+func hasKey(m map[string]any, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// mapObjectMeta is objectMeta() as the engine read it of the full decodes: the request's metadata, or the
+// response's when the request names no object.
+func mapObjectMeta(req, resp map[string]any) (*metav1.ObjectMeta, bool) {
+	var fallback map[string]any
+	for i, obj := range []map[string]any{req, resp} {
+		md, _ := obj["metadata"].(map[string]any)
+		if md == nil {
+			continue
+		}
+		if kind, _ := obj["kind"].(string); kind == "Status" || strings.HasSuffix(kind, "List") {
+			continue
+		}
+		if name, _ := md["name"].(string); name != "" {
+			return metaFromMap(md), true
+		}
+		if i == 0 {
+			fallback = md
+		}
+	}
+	if fallback != nil {
+		return metaFromMap(fallback), true
+	}
+	return nil, false
+}
+
 // FuzzDecodeObject holds the body decoder to encoding/json v1's reading on any input: same map, or both {}; and the
-// view decode to the full decode cut to viewShape, with the same reading by the helpers.
+// view to the full decode, as the helpers read them, of the body alone and as the request or response of an event.
 func FuzzDecodeObject(f *testing.F) {
 	for i, raw := range corpusBodies(f) {
 		if i%5 == 0 { // a sample is enough to seed; the fuzzer mutates from there
@@ -232,12 +379,13 @@ func FuzzDecodeObject(f *testing.F) {
 		if want := decodeObjectV1(raw); !reflect.DeepEqual(got, want) {
 			t.Fatalf("body %q:\ngot  %#v\nwant %#v", raw, got, want)
 		}
-		view := decodeView(&runtime.Unknown{Raw: raw})
-		if want := prune(got, viewShape); !reflect.DeepEqual(view, want) {
-			t.Fatalf("body %q:\nview   %#v\npruned %#v", raw, view, want)
+		if diff := readsAsFullDecode(raw); diff != "" {
+			t.Fatalf("body %q: %s", raw, diff)
 		}
-		if a, b := helperReading(view), helperReading(got); !reflect.DeepEqual(a, b) {
-			t.Fatalf("body %q: the helpers read\n%#v from the view,\n%#v from the full decode", raw, a, b)
+		for _, ev := range bodyEvents(raw) {
+			if diff := activationReadsAsFullDecode(ev); diff != "" {
+				t.Fatalf("body %q as %s: %s", raw, ev.AuditID, diff)
+			}
 		}
 	})
 }

@@ -34,7 +34,7 @@ func (a *activation) shape() *shapeState {
 func (a *activation) dangerPod() danger.Pod {
 	if !a.shape().podDone {
 		a.shapes.podDone = true
-		a.shapes.pod = danger.PodOfMap(a.podSpecView())
+		a.shapes.pod = a.podSpecView().dangerPod()
 	}
 	return a.shapes.pod
 }

@@ -23,8 +23,12 @@ import (
 // posture run too.
 func TestSharedHostPathTable(t *testing.T) {
 	for _, tc := range danger.HostPathCases {
-		spec := map[string]any{"volumes": []any{map[string]any{"name": "h", "hostPath": map[string]any{"path": tc.Path}}}}
-		if got := len(hostTakeover(spec)) > 0; got != tc.Takeover {
+		pod := map[string]any{"kind": "Pod", "spec": map[string]any{"volumes": []any{map[string]any{"name": "h", "hostPath": map[string]any{"path": tc.Path}}}}}
+		raw, err := json.Marshal(pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(podViewOf(t, raw).hostTakeover()) > 0; got != tc.Takeover {
 			t.Errorf("detection: hostPath %q takeover %v, the shared table says %v", tc.Path, got, tc.Takeover)
 		}
 	}
@@ -185,15 +189,12 @@ func BenchmarkDangerHelpers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var obj map[string]any
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		b.Fatal(err)
-	}
-	ev := &auditv1.Event{Verb: "create", ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "default"}}
+	ev := &auditv1.Event{Verb: "create", ObjectRef: &auditv1.ObjectReference{Resource: "pods", Namespace: "default"},
+		RequestObject: &runtime.Unknown{Raw: raw}}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		a := &activation{e: e, ctx: context.Background(), ev: ev, reqObj: obj, reqDone: true}
+		a := &activation{e: e, ctx: context.Background(), ev: ev}
 		if len(a.dangerousCapabilities()) != 3 || len(a.runsAsRoot()) != 3 {
 			b.Fatal("wrong verdict")
 		}

@@ -368,8 +368,10 @@ func (e *Engine) render(r *Rule, act *activation) string {
 			continue
 		}
 		if p.str != nil {
-			b.WriteString(p.str(act))
-			continue
+			if s, ok := p.str(act); ok {
+				b.WriteString(s)
+				continue
+			}
 		}
 		v, _, err := p.prog.ContextEval(act.ctx, act)
 		if err != nil {
@@ -431,20 +433,24 @@ type activation struct {
 	reqDone, respDone bool
 	spec              map[string]any
 	specDone          bool
-	// The views of the bodies (viewShape) and the pod spec in them, for the engine's own helpers; nil until read.
-	reqView, respView, specView map[string]any
-	commands                    []string
-	takeover                    []string
-	shapes                      *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
-	denials                     int
-	resolved                    bool
-	instanceID, product         string
-	state                       string
-	nsDormant, nsDone           bool
-	protected, protDone         bool
-	vnfm, breakGlass, ctl       int8 // 0 unknown, 1 false, 2 true
-	admin, removed              int8
-	rt                          *runtimeState // a node agent's report; nil for an API-server audit event
+	// bodies are the views of the request and response bodies (bodyview.go), what the engine's own helpers read
+	// of them; specView the pod spec in them (nil: {}) once specViewDone; meta the object's metadata once metaDone.
+	bodies                 *eventBodies
+	specView               *podView
+	specViewDone, metaDone bool
+	meta                   *metav1.ObjectMeta
+	commands               []string
+	takeover               []string
+	shapes                 *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
+	denials                int
+	resolved               bool
+	instanceID, product    string
+	state                  string
+	nsDormant, nsDone      bool
+	protected, protDone    bool
+	vnfm, breakGlass, ctl  int8 // 0 unknown, 1 false, 2 true
+	admin, removed         int8
+	rt                     *runtimeState // a node agent's report; nil for an API-server audit event
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -453,15 +459,22 @@ var _ interpreter.Activation = (*activation)(nil)
 // they are a kilobyte, allocated for every event otherwise, and nothing keeps them once Evaluate returns (findings
 // copy what they print; the engine's memories keep values built for them, not the activation's).
 type evalScratch struct {
-	act activation
-	st  eventState
+	act    activation
+	st     eventState
+	bodies eventBodies
+}
+
+// eventBodies are the views of one event's bodies, read on first use.
+type eventBodies struct {
+	req, resp         bodyView
+	reqRead, respRead bool
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(evalScratch) }}
 
 // reset readies the scratch for an event, every cached value of the last one cleared.
 func (s *evalScratch) reset(e *Engine, ctx context.Context, ev *auditv1.Event) *activation {
-	s.act = activation{e: e, ctx: ctx, ev: ev}
+	s.act = activation{e: e, ctx: ctx, ev: ev, bodies: &s.bodies}
 	s.st.init(ev)
 	s.act.event = &s.st.root
 	return &s.act
@@ -471,6 +484,9 @@ func (s *evalScratch) reset(e *Engine, ctx context.Context, ev *auditv1.Event) *
 func (s *evalScratch) release() {
 	s.act = activation{}
 	s.st.init(nil)
+	if s.bodies.reqRead || s.bodies.respRead {
+		s.bodies = eventBodies{}
+	}
 	scratchPool.Put(s)
 }
 
@@ -577,7 +593,7 @@ func (a *activation) denialCount() int64 { return int64(a.denials) }
 
 func (a *activation) podCommands() []string {
 	if a.commands == nil {
-		a.commands = podCommands(a.podSpecView())
+		a.commands = a.podSpecView().podCommands()
 	}
 	return a.commands
 }
@@ -610,34 +626,49 @@ func (a *activation) responseObject() map[string]any {
 	return a.respObj
 }
 
-// requestView and responseView are the views of the bodies (body.go: what the engine's helpers read of them): the
-// full decode when a rule has made it, else a decode of those members alone.
-func (a *activation) requestView() map[string]any {
-	if a.reqDone {
-		return a.reqObj
+// requestView and responseView are the views of the bodies (bodyview.go), each read once, on first use.
+func (a *activation) requestView() *bodyView {
+	b := a.eventBodies()
+	if !b.reqRead {
+		b.reqRead = true
+		readView(a.ev.RequestObject, &b.req)
 	}
-	if a.reqView == nil {
-		a.reqView = decodeView(a.ev.RequestObject)
-	}
-	return a.reqView
+	return &b.req
 }
 
-func (a *activation) responseView() map[string]any {
-	if a.respDone {
-		return a.respObj
+func (a *activation) responseView() *bodyView {
+	b := a.eventBodies()
+	if !b.respRead {
+		b.respRead = true
+		readView(a.ev.ResponseObject, &b.resp)
 	}
-	if a.respView == nil {
-		a.respView = decodeView(a.ev.ResponseObject)
+	return &b.resp
+}
+
+// eventBodies is where the views are read into: the evaluation's scratch, or for an activation made without one
+// (tests), a new one.
+func (a *activation) eventBodies() *eventBodies {
+	if a.bodies == nil {
+		a.bodies = new(eventBodies)
 	}
-	return a.respView
+	return a.bodies
 }
 
 // object is the full object of a write: the request body, or for a patch (whose body is a patch, not an object)
 // the response body.
 func (a *activation) object() map[string]any { return writtenObject(a.requestObject, a.responseObject) }
 
-// objectView is object() of the views.
-func (a *activation) objectView() map[string]any { return writtenObject(a.requestView, a.responseView) }
+// writtenView is object() of the views: the request body when it has a kind, else the response body unless it is a
+// Status, else none (nil, for {}).
+func (a *activation) writtenView() *bodyView {
+	if req := a.requestView(); req.kindSet {
+		return req
+	}
+	if resp := a.responseView(); resp.kindSet && !(resp.kindString && resp.kind == "Status") {
+		return resp
+	}
+	return nil
+}
 
 func writtenObject(request, response func() map[string]any) map[string]any {
 	if req := request(); req["kind"] != nil {
@@ -651,7 +682,7 @@ func writtenObject(request, response func() map[string]any) map[string]any {
 
 func (a *activation) hostTakeover() []string {
 	if a.takeover == nil {
-		a.takeover = hostTakeover(a.podSpecView())
+		a.takeover = a.podSpecView().hostTakeover()
 	}
 	return a.takeover
 }
@@ -665,10 +696,13 @@ func (a *activation) podSpec() map[string]any {
 	return a.spec
 }
 
-// podSpecView is the pod spec the engine's helpers read: of the views.
-func (a *activation) podSpecView() map[string]any {
-	if a.specView == nil {
-		a.specView = podSpecOf(a.objectView())
+// podSpecView is the pod spec the engine's helpers read: of the views; nil reads as {}.
+func (a *activation) podSpecView() *podView {
+	if !a.specViewDone {
+		a.specViewDone = true
+		if w := a.writtenView(); w != nil {
+			a.specView = w.podSpec()
+		}
 	}
 	return a.specView
 }
@@ -746,29 +780,37 @@ func (a *activation) dormantNamespace() bool {
 
 // objectMeta reads the metadata of the event's object from the request body, or from the response body when the
 // request names no object (generateName): decoding the response costs a second decode, so only then. It reads the
-// bodies' views.
+// bodies' views, once per event; the namespace is the objectRef's when the body names none, as every caller would
+// fill it in. Callers share the result and must not change it.
 func (a *activation) objectMeta() (*metav1.ObjectMeta, bool) {
-	var fallback map[string]any
-	for i, get := range []func() map[string]any{a.requestView, a.responseView} {
-		obj := get()
-		md, _ := obj["metadata"].(map[string]any)
-		if md == nil {
+	if !a.metaDone {
+		a.metaDone = true
+		a.meta = a.readObjectMeta()
+	}
+	return a.meta, a.meta != nil
+}
+
+func (a *activation) readObjectMeta() *metav1.ObjectMeta {
+	var fallback *bodyView
+	for i, get := range [...]func() *bodyView{a.requestView, a.responseView} {
+		v := get()
+		if !v.meta.object {
 			continue
 		}
-		if kind, _ := obj["kind"].(string); kind == "Status" || strings.HasSuffix(kind, "List") {
+		if v.kindString && (v.kind == "Status" || strings.HasSuffix(v.kind, "List")) {
 			continue
 		}
-		if name, _ := md["name"].(string); name != "" {
-			return metaFromMap(md), true
+		if v.meta.name != "" {
+			return v.objectMeta(a.namespace())
 		}
 		if i == 0 {
-			fallback = md
+			fallback = v
 		}
 	}
 	if fallback != nil {
-		return metaFromMap(fallback), true
+		return fallback.objectMeta(a.namespace())
 	}
-	return nil, false
+	return nil
 }
 
 // metaFromMap reads what resolution needs from decoded metadata: name, namespace, labels and owners. Fields of the
@@ -833,9 +875,6 @@ func (a *activation) resolve() {
 	var obj metav1.Object
 	if ref.Subresource == "" {
 		if md, ok := a.objectMeta(); ok {
-			if md.Namespace == "" {
-				md.Namespace = ref.Namespace
-			}
 			obj = md
 		}
 	}

@@ -513,15 +513,17 @@ func intersect(a, b []string) []string {
 
 // outputString does an output expression in Go when it is of a form whose value CEL prints as a string without
 // error: a string expression of strOf (printed as it is), an int of intOf (printed in decimal, as valueString
-// converts an int), list.join("sep") of a list of strings, or c ? s : t of those with a condition of partOf. Nil for
-// anything else. CEL evaluates the condition of c ? s : t and then one branch; so does this.
-func outputString(e ast.Expr) func(*activation) string {
+// converts an int), list.join("sep") of a list of strings, object().?metadata.?name.orValue(s) with s of strOf
+// (objectName), or c ? s : t of those with a condition of partOf. Nil for anything else. CEL evaluates the
+// condition of c ? s : t and then one branch; so does this. The function returns false when it cannot tell what CEL
+// prints (objectName, of a body it cannot read so); CEL then evaluates the whole expression.
+func outputString(e ast.Expr) func(*activation) (string, bool) {
 	if s := strOf(e, ""); s != nil {
 		f := s.fn
-		return func(a *activation) string { return f(a, "") }
+		return func(a *activation) (string, bool) { return f(a, ""), true }
 	}
 	if f, _, ok := intOf(e); ok {
-		return func(a *activation) string { return strconv.FormatInt(f(a), 10) }
+		return func(a *activation) (string, bool) { return strconv.FormatInt(f(a), 10), true }
 	}
 	if e.Kind() != ast.CallKind {
 		return nil
@@ -536,7 +538,7 @@ func outputString(e ast.Expr) func(*activation) string {
 			return nil
 		}
 		cond := c.fn
-		return func(a *activation) string {
+		return func(a *activation) (string, bool) {
 			if cond(a, "") {
 				return s(a)
 			}
@@ -549,7 +551,49 @@ func outputString(e ast.Expr) func(*activation) string {
 			return nil
 		}
 		get := l.fn
-		return func(a *activation) string { return strings.Join(get(a), sep) }
+		return func(a *activation) (string, bool) { return strings.Join(get(a), sep), true }
+	case call.FunctionName() == "orValue" && call.IsMemberFunction() && len(args) == 1:
+		s := strOf(args[0], "")
+		if s == nil || !isOptionalSelect(call.Target(), "_object", "metadata", "name") {
+			return nil
+		}
+		return objectName(s.fn)
 	}
 	return nil
+}
+
+// isOptionalSelect reports whether e is ident.?f1.?f2...
+func isOptionalSelect(e ast.Expr, ident string, fields ...string) bool {
+	for i := len(fields) - 1; i >= 0; i-- {
+		if e.Kind() != ast.CallKind {
+			return false
+		}
+		call := e.AsCall()
+		args := call.Args()
+		if call.FunctionName() != operators.OptSelect || len(args) != 2 {
+			return false
+		}
+		if f, ok := stringLiteral(args[1]); !ok || f != fields[i] {
+			return false
+		}
+		e = args[0]
+	}
+	return e.Kind() == ast.IdentKind && e.AsIdent() == ident
+}
+
+// objectName does object().?metadata.?name.orValue(s) from the views of the bodies: the name of the object a write
+// names, the way the built-in rules print a created object's name (a create's objectRef has none), without the
+// full decode of the body that object() would cost. It tells when the view knows what CEL prints: the name is a
+// string, or it or the metadata is absent (s is printed); any other value is left to CEL.
+func objectName(orValue func(a *activation, x string) string) func(*activation) (string, bool) {
+	return func(a *activation) (string, bool) {
+		w := a.writtenView()
+		switch {
+		case w == nil || !w.metaSet || w.meta.object && !w.meta.nameSet:
+			return orValue(a, ""), true
+		case w.meta.object && w.meta.nameString:
+			return w.meta.name, true
+		}
+		return "", false
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	authnv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 )
 
@@ -104,11 +105,7 @@ func TestHostTakeover(t *testing.T) {
 		{`{"containers":"garbage","volumes":[1,"x"]}`, []string{}},
 	}
 	for _, tt := range tests {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(tt.spec), &m); err != nil {
-			t.Fatal(err)
-		}
-		if got := hostTakeover(m); !slices.Equal(got, tt.want) {
+		if got := podViewOf(t, []byte(`{"kind":"Pod","spec":`+tt.spec+`}`)).hostTakeover(); !slices.Equal(got, tt.want) {
 			t.Errorf("hostTakeover(%s) = %q, want %q", tt.spec, got, tt.want)
 		}
 	}
@@ -189,4 +186,15 @@ func TestDenialStateBounded(t *testing.T) {
 	if len(d.users) > maxDenialUsers {
 		t.Errorf("%d identities tracked, want at most %d", len(d.users), maxDenialUsers)
 	}
+}
+
+// podViewOf is the pod spec the helpers read of a body.
+func podViewOf(t *testing.T, raw []byte) *podView {
+	t.Helper()
+	var v bodyView
+	readView(&runtime.Unknown{Raw: raw}, &v)
+	if !v.object {
+		t.Fatalf("body %s: not read as a JSON object", raw)
+	}
+	return v.podSpec()
 }

@@ -45,9 +45,6 @@ func (m *objectMemory) observe(a *activation) {
 	if !ok || md.Name == "" || len(md.Labels) == 0 && len(md.OwnerReferences) == 0 {
 		return // nothing that could bind it to an instance
 	}
-	if md.Namespace == "" {
-		md.Namespace = r.Namespace
-	}
 	m.objects.put(objectKey{kind, md.Namespace, md.Name}, md)
 }
 

@@ -45,15 +45,11 @@ func (a *activation) ownerWriteSeen() bool {
 	if !ok {
 		return false
 	}
-	namespace := md.Namespace
-	if namespace == "" && a.ev.ObjectRef != nil {
-		namespace = a.ev.ObjectRef.Namespace
-	}
 	for _, ref := range md.OwnerReferences {
 		if ref.Controller == nil || !*ref.Controller {
 			continue
 		}
-		_, seen := a.e.writes.seen.get(objectKey{ref.Kind, namespace, ref.Name})
+		_, seen := a.e.writes.seen.get(objectKey{ref.Kind, md.Namespace, ref.Name})
 		return seen
 	}
 	return false

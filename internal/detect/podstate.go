@@ -40,11 +40,7 @@ func (p *podState) observe(a *activation) {
 		if !ok || md.Name == "" {
 			return
 		}
-		ns := md.Namespace
-		if ns == "" {
-			ns = r.Namespace
-		}
-		p.pods.put(ns+"/"+md.Name, reasons)
+		p.pods.put(md.Namespace+"/"+md.Name, reasons)
 	}
 }
 

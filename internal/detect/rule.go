@@ -42,11 +42,12 @@ type Rule struct {
 }
 
 // outputPart is a literal or a compiled ${expr} of an output template. str, when set, is the expression done in Go
-// (guard.go's forms, outputString), with the text CEL's value prints as; prog is then not run.
+// (guard.go's forms, outputString), with the text CEL's value prints as; prog is then not run, unless str says it
+// cannot tell (false).
 type outputPart struct {
 	text string
 	prog cel.Program
-	str  func(*activation) string
+	str  func(*activation) (string, bool)
 }
 
 // What a rule reads (its source: key).
