@@ -441,6 +441,8 @@ type activation struct {
 	meta                   *metav1.ObjectMeta
 	commands               []string
 	takeover               []string
+	command                string // execCommand(), once commandDone
+	commandDone            bool
 	shapes                 *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
 	denials                int
 	resolved               bool

