@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -332,19 +333,19 @@ func (e *Engine) finding(r *Rule, act *activation) finding.Finding {
 		VNFProduct:  act.product,
 		Identity:    ev.User.Username,
 		Object:      obj,
-		Evidence: map[string]string{
-			"auditID":    string(ev.AuditID),
-			"stage":      string(ev.Stage),
-			"verb":       ev.Verb,
-			"requestURI": ev.RequestURI,
-			"sourceIPs":  strings.Join(ev.SourceIPs, ","),
-		},
+		// Sized for the eight entries an audit finding can have, so that the map is made once.
+		Evidence: make(map[string]string, 8),
 	}
+	f.Evidence["auditID"] = string(ev.AuditID)
+	f.Evidence["stage"] = string(ev.Stage)
+	f.Evidence["verb"] = ev.Verb
+	f.Evidence["requestURI"] = ev.RequestURI
+	f.Evidence["sourceIPs"] = strings.Join(ev.SourceIPs, ",")
 	if ev.UserAgent != "" {
 		f.Evidence["userAgent"] = ev.UserAgent
 	}
 	if ev.ResponseStatus != nil {
-		f.Evidence["responseCode"] = fmt.Sprint(ev.ResponseStatus.Code)
+		f.Evidence["responseCode"] = strconv.FormatInt(int64(ev.ResponseStatus.Code), 10)
 	}
 	if act.state != "" {
 		f.Evidence["vnfState"] = act.state
@@ -472,20 +473,26 @@ type eventBodies struct {
 	reqRead, respRead bool
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(evalScratch) }}
+var scratchPool = sync.Pool{New: func() any {
+	s := new(evalScratch)
+	s.st.init(nil)
+	return s
+}}
 
-// reset readies the scratch for an event, every cached value of the last one cleared.
+// reset readies a scratch as release left it (or New made it: cleared) for an event.
 func (s *evalScratch) reset(e *Engine, ctx context.Context, ev *auditv1.Event) *activation {
-	s.act = activation{e: e, ctx: ctx, ev: ev, bodies: &s.bodies}
-	s.st.init(ev)
-	s.act.event = &s.st.root
+	s.act.e, s.act.ctx, s.act.ev, s.act.bodies, s.act.event = e, ctx, ev, &s.bodies, &s.st.root
+	s.st.ev = ev
 	return &s.act
 }
 
-// release clears what the scratch refers to, so that a pooled one keeps no event alive, and pools it.
+// release clears what the scratch refers to, so that a pooled one keeps no event alive, and pools it. The event
+// state's links between its values stay: they point into the scratch itself.
 func (s *evalScratch) release() {
 	s.act = activation{}
-	s.st.init(nil)
+	s.st.ev = nil
+	clear(s.st.cache[:])
+	clear(s.st.found[:])
 	if s.bodies.reqRead || s.bodies.respRead {
 		s.bodies = eventBodies{}
 	}

@@ -24,6 +24,19 @@ func TestSeverityText(t *testing.T) {
 
 func TestKeyAndJSON(t *testing.T) {
 	obj := ObjectRef{Kind: "Pod", Namespace: "vnf", Name: "upf-0", Subresource: "exec"}
+	// IDs are stored and compared across versions: these are the values every release has computed.
+	for want, ref := range map[string]ObjectRef{
+		"516044ab3f04fdd4b32d9630": {Kind: "Pod", Namespace: "core", Name: "upf-0", Subresource: "exec"},
+		"b0f66adc8364158665686681": {},
+	} {
+		rule, instance := "exec-into-vnf", "upf-1"
+		if ref.Kind == "" {
+			rule, instance = "", ""
+		}
+		if got := Key(rule, ref, instance); got != want {
+			t.Errorf("Key(%q, %+v, %q) = %s, want %s", rule, ref, instance, got, want)
+		}
+	}
 	first, again := Key("a", obj, "i"), Key("a", ObjectRef{Kind: "Pod", Namespace: "vnf", Name: "upf-0", Subresource: "exec"}, "i")
 	if first != again || first == Key("b", obj, "i") || first == Key("a", obj, "j") {
 		t.Error("keys must be stable and differ by rule and instance")
