@@ -81,6 +81,7 @@ type scanOptions struct {
 	outputFile    string
 	failOn        string
 	policyReports bool
+	reportAPI     reportAPIFlag
 }
 
 func newScanCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -120,7 +121,8 @@ Output: -o table|json|sarif|html. Exit code 1 when a finding is at or above --fa
 	f.StringVarP(&o.output, "output", "o", "table", "output format: "+strings.Join(report.Formats(), ", "))
 	f.StringVar(&o.outputFile, "output-file", "", "write the report to this file instead of standard output")
 	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity (info, low, medium, high, critical; none never fails)")
-	f.BoolVar(&o.policyReports, "policy-reports", false, "also publish the findings as wgpolicyk8s.io/v1alpha2 PolicyReports (one vnfguard-posture report per namespace, a ClusterPolicyReport for cluster-scoped objects) in the scanned cluster, for Policy Reporter; reports of namespaces now clean are deleted")
+	f.BoolVar(&o.policyReports, "policy-reports", false, "also publish the findings as policy reports (one vnfguard-posture report per namespace, a cluster report for cluster-scoped objects) in the scanned cluster, for Policy Reporter, in the report APIs of --policy-report-api; reports of namespaces now clean are deleted")
+	f.Var(&o.reportAPI, "policy-report-api", "with --policy-reports: "+reportAPIUsage+" (one chosen by name and not served fails the scan)")
 	cmd.AddCommand(newScanRBACCommand(stdout))
 	return cmd
 }
@@ -134,7 +136,7 @@ func (o *scanOptions) publishPolicyReports(ctx context.Context, fs []finding.Fin
 	if err != nil {
 		return usageError(err)
 	}
-	pr, err := newPolicyReporter(restCfg, "posture", slog.New(slog.NewTextHandler(stderr, nil)))
+	pr, err := newPolicyReporter(restCfg, "posture", &o.reportAPI, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}

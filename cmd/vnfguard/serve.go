@@ -49,6 +49,7 @@ type serveOptions struct {
 	shutdownDelay             time.Duration
 	reconcile                 bool
 	policyReports             time.Duration
+	policyReportAPI           reportAPIFlag
 	console                   bool
 	audit                     auditFlags
 	runtime                   runtimeFlags
@@ -131,7 +132,8 @@ bundle.`,
 	o.runtime.add(f)
 	f.BoolVar(&o.reconcile, "reconcile", true, "reconcile the inventory with the cluster continuously (rogue, zombie, residual, drift findings); needs a cluster")
 	f.BoolVar(&o.console, "console", true, "serve the read-only findings console at /console (needs --store and a cluster; readers need get on findings.vnfguard.io)")
-	f.DurationVar(&o.policyReports, "policy-reports", time.Minute, "publish the open reconciliation findings as wgpolicyk8s.io/v1alpha2 PolicyReports (vnfguard-reconcile, per namespace) for Policy Reporter this often, on the leader; 0 disables (a cluster without the CRDs is said once and tried again)")
+	f.DurationVar(&o.policyReports, "policy-reports", time.Minute, "publish the open reconciliation findings as policy reports (vnfguard-reconcile, per namespace) for Policy Reporter this often, on the leader, in the report APIs of --policy-report-api; 0 disables (a cluster without the CRDs is said once and tried again)")
+	f.Var(&o.policyReportAPI, "policy-report-api", reportAPIUsage)
 	o.outputs.add(f)
 	o.registration.add(f)
 	o.election.add(f)
@@ -312,7 +314,7 @@ func (o *serveOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		shared := view.Informers()
 		var reports *policyReporter
 		if o.policyReports > 0 {
-			if reports, err = newPolicyReporter(restCfg, "reconcile", logger); err != nil {
+			if reports, err = newPolicyReporter(restCfg, "reconcile", &o.policyReportAPI, logger); err != nil {
 				return err
 			}
 		}

@@ -108,9 +108,11 @@ var serveRules = []rbacv1.PolicyRule{
 	// The findings console (/console) lets in whom the cluster's RBAC lets get findings.vnfguard.io: a
 	// SubjectAccessReview per reader (cached a minute), which reads and changes nothing.
 	{APIGroups: []string{"authorization.k8s.io"}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}},
-	// Reconciliation results published as wgpolicyk8s.io PolicyReports for Policy Reporter (serve
-	// --policy-reports): vnfguard writes and garbage-collects only the reports it labelled as its own.
+	// Reconciliation results published as wgpolicyk8s.io PolicyReports and openreports.io Reports for Policy
+	// Reporter (serve --policy-reports, in the APIs of --policy-report-api): vnfguard writes and garbage-collects
+	// only the reports it labelled as its own.
 	{APIGroups: []string{"wgpolicyk8s.io"}, Resources: []string{"policyreports", "clusterpolicyreports"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete"}},
+	{APIGroups: []string{"openreports.io"}, Resources: []string{"reports", "clusterreports"}, Verbs: []string{"get", "list", "create", "update", "patch", "delete"}},
 }
 
 // namespaceDataRules are granted only inside protected namespaces: reading a Secret's metadata needs the same

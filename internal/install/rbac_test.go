@@ -73,6 +73,9 @@ func TestServeIsLeastPrivilege(t *testing.T) {
 		// Its PolicyReports, and nothing else of the report API's neighbours.
 		{"create", "policyreports.wgpolicyk8s.io", "", "vnf-upf", true},
 		{"delete", "clusterpolicyreports.wgpolicyk8s.io", "", "", true},
+		{"patch", "reports.openreports.io", "", "vnf-upf", true},
+		{"delete", "clusterreports.openreports.io", "", "", true},
+		{"list", "reports.openreports.io", "", "", true},
 		{"get", "tokenreviews.authentication.k8s.io", "", "", false},
 		{"list", "secrets", "", "vnf-upf", true},
 		{"watch", "configmaps", "", "vnf-udr", true},

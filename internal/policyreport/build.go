@@ -9,20 +9,62 @@ import (
 	"slices"
 	"strings"
 
+	openreports "github.com/openreports/reports-api/apis/openreports.io/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
 )
 
-// The API the reports are written in.
+// API is one of the report APIs vnfguard writes: the same reports, in another group.
+type API struct {
+	// Name is what --policy-report-api calls it.
+	Name         string
+	GroupVersion schema.GroupVersion
+	// Kind and Resource of the namespaced reports, ClusterKind and ClusterResource of the cluster-scoped one.
+	Kind, ClusterKind         string
+	Resource, ClusterResource schema.GroupVersionResource
+	// sourceField: the report itself has a source (openreports.io); wgpolicyk8s.io's has one only per result.
+	sourceField bool
+}
+
+// The report APIs. wgpolicyk8s.io/v1alpha2 is the one Kyverno, Trivy Operator and kube-bench adapters write and
+// every Policy Reporter reads; openreports.io/v1alpha1 is its successor (Kyverno >= 1.15 with
+// --openreportsEnabled, Policy Reporter 3). Their results have the same schema: both are written from
+// openreports.io's Go types.
 var (
-	GroupVersion            = schema.GroupVersion{Group: "wgpolicyk8s.io", Version: "v1alpha2"}
-	PolicyReports           = GroupVersion.WithResource("policyreports")
-	ClusterPolicyReports    = GroupVersion.WithResource("clusterpolicyreports")
-	policyReportKind        = "PolicyReport"
-	clusterPolicyReportKind = "ClusterPolicyReport"
+	WGPolicy = API{
+		Name:         "wgpolicyk8s",
+		GroupVersion: schema.GroupVersion{Group: "wgpolicyk8s.io", Version: "v1alpha2"},
+		Kind:         "PolicyReport", ClusterKind: "ClusterPolicyReport",
+		Resource:        schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "policyreports"},
+		ClusterResource: schema.GroupVersionResource{Group: "wgpolicyk8s.io", Version: "v1alpha2", Resource: "clusterpolicyreports"},
+	}
+	OpenReports = API{
+		Name:         "openreports",
+		GroupVersion: schema.GroupVersion(openreports.GroupVersion),
+		Kind:         "Report", ClusterKind: "ClusterReport",
+		Resource:        openreports.SchemeGroupVersion.WithResource("reports"),
+		ClusterResource: openreports.SchemeGroupVersion.WithResource("clusterreports"),
+		sourceField:     true,
+	}
+	// APIs are all of them, in the order they are tried and said.
+	APIs = []API{WGPolicy, OpenReports}
 )
+
+// String names the API's group and version, as a log line or an error says it.
+func (a API) String() string { return a.GroupVersion.String() }
+
+// kindOf is the kind of the API's report of namespace ("" for the cluster-scoped one).
+func (a API) kindOf(namespace string) string {
+	if namespace == "" {
+		return a.ClusterKind
+	}
+	return a.Kind
+}
 
 // Labels and annotation of vnfguard's reports.
 const (
@@ -31,22 +73,37 @@ const (
 	SourceLabel    = "vnfguard.io/report-source"
 	// ResultsHashAnnotation is the hash of the results a report holds: an unchanged report is not written again.
 	ResultsHashAnnotation = "vnfguard.io/results-hash"
-	// EngineSource is every result's source field: what Policy Reporter lists the results under.
+	// EngineSource is every result's source field (and an openreports.io report's): what Policy Reporter lists
+	// the results under.
 	EngineSource = "vnfguard"
 )
 
 // maxMessage bounds a result's message: a report is one object, and etcd refuses objects over 1.5 MiB.
 const maxMessage = 1024
 
-// Build turns a source's findings into its desired reports, keyed by namespace ("" for the ClusterPolicyReport of
+// hashVersion is part of every results hash: a vnfguard that writes its reports otherwise changes it, so its first
+// pass rewrites the reports an older one wrote even where the results are the same.
+const hashVersion = "2"
+
+// Report is one namespace's report of a source, in no API yet: Object writes it in one.
+type Report struct {
+	Source    string
+	Namespace string // "" for the cluster-scoped report
+	Summary   openreports.ReportSummary
+	Results   []openreports.ReportResult
+	// Hash identifies the results, timestamps left out (ResultsHashAnnotation).
+	Hash string
+}
+
+// Build turns a source's findings into its desired reports, keyed by namespace ("" for the cluster report of
 // cluster-scoped objects). Findings whose condition has cleared (Resolved set) are left out. A finding vnfguard
 // cannot place in a report — a severity outside the known ones, no rule — is an error naming it: a report that
 // silently drops a result would tell a UI that all is well.
-func Build(source string, fs []finding.Finding) (map[string]*unstructured.Unstructured, error) {
+func Build(source string, fs []finding.Finding) (map[string]*Report, error) {
 	if source == "" || strings.ContainsAny(source, "/ ") {
 		return nil, fmt.Errorf("policyreport: source %q is not a name", source)
 	}
-	byNamespace := map[string][]map[string]any{}
+	byNamespace := map[string][]openreports.ReportResult{}
 	for i := range fs {
 		f := &fs[i]
 		if !f.Resolved.IsZero() {
@@ -58,96 +115,106 @@ func Build(source string, fs []finding.Finding) (map[string]*unstructured.Unstru
 		}
 		byNamespace[f.Object.Namespace] = append(byNamespace[f.Object.Namespace], r)
 	}
-	out := make(map[string]*unstructured.Unstructured, len(byNamespace))
+	out := make(map[string]*Report, len(byNamespace))
 	for ns, results := range byNamespace {
 		// A stable order: the same findings make the same report, whatever order they came in.
-		slices.SortFunc(results, func(a, b map[string]any) int {
-			return cmp.Or(cmp.Compare(a["policy"].(string), b["policy"].(string)), cmp.Compare(resourceKey(a), resourceKey(b)),
-				cmp.Compare(a["message"].(string), b["message"].(string)))
+		slices.SortFunc(results, func(a, b openreports.ReportResult) int {
+			return cmp.Or(cmp.Compare(a.Policy, b.Policy), cmp.Compare(resourceKey(a), resourceKey(b)), cmp.Compare(a.Description, b.Description))
 		})
-		out[ns] = report(source, ns, results)
+		r := &Report{Source: source, Namespace: ns, Results: results, Hash: resultsHash(results)}
+		for _, res := range results {
+			switch res.Result {
+			case "fail":
+				r.Summary.Fail++
+			case "warn":
+				r.Summary.Warn++
+			}
+		}
+		out[ns] = r
 	}
 	return out, nil
 }
 
-// ReportName is the name of a source's report in every namespace.
+// ReportName is the name of a source's report in every namespace and API.
 func ReportName(source string) string { return "vnfguard-" + source }
 
-func report(source, namespace string, results []map[string]any) *unstructured.Unstructured {
-	summary := map[string]any{"pass": int64(0), "fail": int64(0), "warn": int64(0), "error": int64(0), "skip": int64(0)}
-	items := make([]any, len(results))
-	for i, r := range results {
-		summary[r["result"].(string)] = summary[r["result"].(string)].(int64) + 1
-		items[i] = r
+// Object is the report as an object of api: a PolicyReport or ClusterPolicyReport of wgpolicyk8s.io, a Report or
+// ClusterReport of openreports.io.
+func (r *Report) Object(api API) *unstructured.Unstructured {
+	results := make([]any, len(r.Results))
+	for i := range r.Results {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&r.Results[i])
+		if err != nil {
+			panic(fmt.Sprintf("policyreport: a ReportResult does not convert: %v", err)) // strings, numbers and a Timestamp: cannot happen
+		}
+		results[i] = m
 	}
-	kind := policyReportKind
-	if namespace == "" {
-		kind = clusterPolicyReportKind
+	summary, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&r.Summary)
+	if err != nil {
+		panic(fmt.Sprintf("policyreport: a ReportSummary does not convert: %v", err))
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": GroupVersion.String(),
-		"kind":       kind,
+		"apiVersion": api.GroupVersion.String(),
+		"kind":       api.kindOf(r.Namespace),
 		"metadata": map[string]any{
-			"name":   ReportName(source),
-			"labels": map[string]any{ManagedByLabel: ManagedBy, SourceLabel: source},
+			"name":        ReportName(r.Source),
+			"labels":      map[string]any{ManagedByLabel: ManagedBy, SourceLabel: r.Source},
+			"annotations": map[string]any{ResultsHashAnnotation: r.Hash},
 		},
 		"summary": summary,
-		"results": items,
+		"results": results,
 	}}
-	if namespace != "" {
-		u.SetNamespace(namespace)
+	if api.sourceField {
+		u.Object["source"] = EngineSource
 	}
-	u.SetAnnotations(map[string]string{ResultsHashAnnotation: resultsHash(items)})
+	if r.Namespace != "" {
+		u.SetNamespace(r.Namespace)
+	}
 	return u
 }
 
-// result is one finding as a PolicyReportResult.
-func result(f *finding.Finding) (map[string]any, error) {
+// result is one finding as a report result.
+func result(f *finding.Finding) (openreports.ReportResult, error) {
 	if f.Rule == "" {
-		return nil, fmt.Errorf("policyreport: finding %s has no rule", f.ID)
+		return openreports.ReportResult{}, fmt.Errorf("policyreport: finding %s has no rule", f.ID)
 	}
 	severity, outcome, err := severityOf(f.Severity)
 	if err != nil {
-		return nil, fmt.Errorf("policyreport: finding %s (%s): %w", f.ID, f.Rule, err)
+		return openreports.ReportResult{}, fmt.Errorf("policyreport: finding %s (%s): %w", f.ID, f.Rule, err)
 	}
 	msg := f.Message
 	if len(msg) > maxMessage {
 		msg = msg[:maxMessage-3] + "..."
 	}
-	props := map[string]any{}
+	props := map[string]string{}
 	for k, v := range map[string]string{"findingID": f.ID, "technique": f.Technique, "vnfInstance": f.VNFInstance,
 		"vnfProduct": f.VNFProduct, "mitigations": strings.Join(f.Mitigations, ","), "cluster": f.Cluster, "findingSource": f.Source} {
 		if v != "" {
 			props[k] = v
 		}
 	}
-	r := map[string]any{
-		"source":     EngineSource,
-		"policy":     f.Rule,
-		"rule":       f.Rule,
-		"category":   cmp.Or(f.Technique, "vnfguard"),
-		"severity":   severity,
-		"result":     outcome,
-		"scored":     true,
-		"message":    msg,
-		"timestamp":  map[string]any{"seconds": f.Time.Unix(), "nanos": int64(0)},
-		"properties": props,
+	r := openreports.ReportResult{
+		Source:      EngineSource,
+		Policy:      f.Rule,
+		Rule:        f.Rule,
+		Category:    cmp.Or(f.Technique, "vnfguard"),
+		Severity:    severity,
+		Result:      outcome,
+		Scored:      true,
+		Description: msg,
+		// Both CRDs require seconds and nanos; a finding without a time says the epoch rather than year 1.
+		Timestamp:  metav1.Timestamp{Seconds: max(f.Time.Unix(), 0)},
+		Properties: props,
 	}
 	if f.Object.Kind != "" || f.Object.Name != "" {
-		ref := map[string]any{}
-		for k, v := range map[string]string{"apiVersion": f.Object.APIVersion, "kind": f.Object.Kind, "namespace": f.Object.Namespace, "name": f.Object.Name} {
-			if v != "" {
-				ref[k] = v
-			}
-		}
-		r["resources"] = []any{ref}
+		r.Subjects = []corev1.ObjectReference{{APIVersion: f.Object.APIVersion, Kind: f.Object.Kind, Namespace: f.Object.Namespace, Name: f.Object.Name}}
 	}
 	return r, nil
 }
 
 // severityOf maps a finding's severity onto the report's severity and result: every finding is a requirement not
 // met, a failure — but an informational or low one is a warning, as Kyverno's audit-mode results are.
-func severityOf(s finding.Severity) (severity, outcome string, err error) {
+func severityOf(s finding.Severity) (openreports.ResultSeverity, openreports.Result, error) {
 	switch s {
 	case finding.Critical:
 		return "critical", "fail", nil
@@ -163,32 +230,26 @@ func severityOf(s finding.Severity) (severity, outcome string, err error) {
 	return "", "", fmt.Errorf("severity %d is none of info, low, medium, high, critical", int(s))
 }
 
-func resourceKey(r map[string]any) string {
-	refs, _ := r["resources"].([]any)
-	if len(refs) == 0 {
+func resourceKey(r openreports.ReportResult) string {
+	if len(r.Subjects) == 0 {
 		return ""
 	}
-	ref, _ := refs[0].(map[string]any)
-	name, _ := ref["name"].(string)
-	kind, _ := ref["kind"].(string)
-	return kind + "/" + name
+	return r.Subjects[0].Kind + "/" + r.Subjects[0].Name
 }
 
 // resultsHash identifies a report's results without their timestamps: a condition found again at the next scan
 // is the same result, and rewriting the report for a new time would wake every watcher for nothing.
-func resultsHash(items []any) string {
+func resultsHash(results []openreports.ReportResult) string {
 	h := sha256.New()
-	for _, it := range items {
-		r := it.(map[string]any)
-		stable := map[string]any{}
-		for k, v := range r {
-			if k != "timestamp" {
-				stable[k] = v
-			}
+	h.Write([]byte(hashVersion))
+	for _, r := range results {
+		r.Timestamp = metav1.Timestamp{}
+		b, err := json.Marshal(r)
+		if err != nil {
+			panic(fmt.Sprintf("policyreport: a ReportResult does not marshal: %v", err))
 		}
-		b, _ := json.Marshal(stable) // maps of strings, numbers and bools: cannot fail
-		h.Write(b)
 		h.Write([]byte{0})
+		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
