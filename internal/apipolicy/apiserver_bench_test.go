@@ -1,0 +1,377 @@
+//go:build apiserverbench
+
+package apipolicy_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	admregv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apiserver/pkg/admission"
+	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/matching"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
+	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+	"k8s.io/apiserver/pkg/cel/environment"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+
+	"github.com/vnfguard/vnfguard/internal/apipolicy"
+	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/lab"
+	"github.com/vnfguard/vnfguard/internal/vnf"
+)
+
+// BenchmarkAPIServerPolicies measures, in-process, what the API server's own ValidatingAdmissionPolicy admission
+// (k8s.io/apiserver's generic policy plugin, its validating dispatcher and validator, the CEL environment of a 1.34
+// API server) spends on a typical CNF pod CREATE by the VNFM in a protected namespace of the lab's configuration:
+//
+//   - none: no policy at all, the dispatch floor;
+//   - joint: what Render makes (the one joint policy judges the pod there);
+//   - separate: the same twins as two policies, workloads and lifecycle, both bound in the namespace (the layout
+//     before the joint policy);
+//   - one per twin of the joint policy, its policy alone, so that the cost of each twin shows.
+//
+// Every iteration must admit the pod; TestAPIServerPoliciesInProcess shows that the same harness refuses what the
+// twins refuse.
+func BenchmarkAPIServerPolicies(b *testing.B) {
+	cases := []string{"none", "joint", "separate"}
+	for _, check := range apipolicy.JointChecks() {
+		cases = append(cases, "twin="+check)
+	}
+	for _, name := range cases {
+		b.Run(name, func(b *testing.B) {
+			h := harnessFor(b, name)
+			pod := cnfPod(protectedNS, "upf-0")
+			vnfm := vnfmUser()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := h.create(pod, vnfm); err != nil {
+					b.Fatalf("the CNF pod is refused: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestAPIServerPoliciesInProcess shows that the harness of BenchmarkAPIServerPolicies evaluates the policies: the
+// CNF pod of the benchmark is admitted, a pod that mounts the node's root with a privileged container, a pod with a
+// reverse shell and the CNF pod by an identity that is not the VNFM are refused with their twins' messages; without
+// policies, all are admitted.
+func TestAPIServerPoliciesInProcess(t *testing.T) {
+	hostile := func() *corev1.Pod {
+		p := cnfPod(protectedNS, "upf-host")
+		p.Spec.HostPID = true
+		p.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
+		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
+		p.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
+		return p
+	}()
+	shell := cnfPod(protectedNS, "upf-shell")
+	shell.Spec.Containers[1].Command = []string{"/bin/bash", "-c", lab.ReverseShell}
+	cases := []struct {
+		name string
+		pod  *corev1.Pod
+		user user.Info
+		// check is the twin that refuses it ("" admitted); want, what its message says.
+		check, want string
+	}{
+		{"the CNF pod", cnfPod(protectedNS, "upf-0"), vnfmUser(), "", ""},
+		{"privileged, hostPID, the node's root mounted", hostile, vnfmUser(), "host-takeover", "hostPath volume / hands the node to the pod"},
+		{"reverse shell", shell, vnfmUser(), "reverse-shell", "containers metrics: command carries a reverse shell"},
+		{"the CNF pod, not by the VNFM", cnfPod(protectedNS, "upf-0"), &user.DefaultInfo{Name: lab.Attacker, Groups: []string{user.AllAuthenticated}},
+			"vnf-instantiation", "which is not a VNFM identity"},
+	}
+	for _, layout := range []string{"joint", "separate", "none"} {
+		h := harnessFor(t, layout)
+		for _, c := range cases {
+			err := h.create(c.pod, c.user)
+			switch {
+			case layout == "none" || c.check == "":
+				if err != nil {
+					t.Errorf("%s, %s: refused: %v", layout, c.name, err)
+				}
+			case err == nil:
+				t.Errorf("%s, %s: admitted, want refused by twin %s", layout, c.name, c.check)
+			case !strings.Contains(err.Error(), "vnfguard denied (in the API server) Pod "+protectedNS+"/"+c.pod.Name+": ["+c.check+" ") ||
+				!strings.Contains(err.Error(), c.want):
+				t.Errorf("%s, %s: refused with %q, want twin %s's message saying %q", layout, c.name, err, c.check, c.want)
+			}
+		}
+	}
+	// Each twin alone refuses what it judges of these.
+	for _, c := range cases[1:] {
+		if err := harnessFor(t, "twin="+c.check).create(c.pod, c.user); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("twin %s alone, %s: %v, want refused saying %q", c.check, c.name, err, c.want)
+		}
+	}
+}
+
+// protectedNS is the namespace of the benchmark: protected by the lab's label, with lifecycle parameters.
+const protectedNS = "vnf-upf"
+
+// cnfPod is the pod of bench/apiserver-latency (cnfPod): a UPF of the lab's running instance, two containers with
+// restricted security contexts, an exec probe, an HTTP probe and environment variables.
+func cnfPod(namespace, name string) *corev1.Pod {
+	no, yes := false, true
+	uid := int64(10001)
+	return &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
+			Labels: map[string]string{vnf.DefaultInstanceLabel: lab.UPF.InstanceID, "app": "upf"}},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken: &no,
+			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+			Containers: []corev1.Container{{
+				Name: "upf", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf", "--config", "/etc/upf/upf.yaml"},
+				Env: []corev1.EnvVar{{Name: "UPF_N3_IFACE", Value: "n3"}, {Name: "UPF_N6_IFACE", Value: "n6"},
+					{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_ADMIN"}}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+					corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
+				LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/usr/bin/upf", "--health"}}}},
+			}, {
+				Name: "metrics", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf-exporter"},
+				Env: []corev1.EnvVar{{Name: "EXPORTER_PORT", Value: "9100"}},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
+					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/metrics", Port: intstr.FromInt32(9100)}}},
+			}},
+		},
+	}
+}
+
+// vnfmUser is the VNFM's identity as the lab's API server authenticates it.
+func vnfmUser() user.Info {
+	return &user.DefaultInfo{Name: lab.VNFM, Groups: []string{lab.GroupVNFM, user.AllAuthenticated}}
+}
+
+// harness is the API server's validating admission policy plugin with a layout's policies, bindings and the
+// lifecycle parameters applied, over the protected namespace.
+type harness struct {
+	tc *generic.PolicyTestContext[*validating.Policy, *validating.PolicyBinding, validating.Validator]
+	o  admission.ObjectInterfaces
+}
+
+// create dispatches a pod CREATE by u through the plugin, as the API server's admission chain calls it (Validate).
+// The test context's Dispatch cannot set the request's user, which the lifecycle twins read.
+func (h *harness) create(pod *corev1.Pod, u user.Info) error {
+	a := admission.NewAttributesRecord(pod, nil, corev1.SchemeGroupVersion.WithKind("Pod"), pod.Namespace, pod.Name,
+		corev1.SchemeGroupVersion.WithResource("pods"), "", admission.Create, &metav1.CreateOptions{}, false, u)
+	return h.tc.Plugin.Dispatch(h.tc, a, h.o)
+}
+
+var (
+	harnessesMu sync.Mutex
+	harnesses   = map[string]*harness{}
+)
+
+// harnessFor returns the harness of a layout ("none", "joint", "separate", "twin=CHECK"), made once for every
+// benchmark run and test (the plugin keeps its informers until the process ends).
+func harnessFor(tb testing.TB, layout string) *harness {
+	tb.Helper()
+	harnessesMu.Lock()
+	defer harnessesMu.Unlock()
+	if h := harnesses[layout]; h != nil {
+		return h
+	}
+	cfg, err := config.Parse([]byte(lab.ConfigYAML("unused-inventory.yaml")))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	set := &apipolicy.Set{}
+	switch check, twin := strings.CutPrefix(layout, "twin="); {
+	case layout == "none":
+	case layout == "joint":
+		set, err = apipolicy.Render(cfg)
+	case layout == "separate":
+		set, err = apipolicy.SeparateSet(cfg)
+	case twin:
+		set, err = apipolicy.TwinSet(cfg, check)
+	default:
+		err = fmt.Errorf("no layout %q", layout)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if layout != "none" && len(set.Policies) == 0 {
+		tb.Fatalf("layout %s has no policy", layout)
+	}
+	h, err := newHarness(set)
+	if err != nil {
+		tb.Fatalf("layout %s: %v", layout, err)
+	}
+	harnesses[layout] = h
+	return h
+}
+
+// newHarness starts the plugin with the set's policies and bindings, the protected namespace (the lab's label) and
+// its lifecycle parameters (the lab's UPF instance runnable, as bench/apiserver-latency writes them).
+func newHarness(set *apipolicy.Set) (*harness, error) {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: protectedNS,
+		Labels: map[string]string{"kubernetes.io/metadata.name": protectedNS, "vnfguard.io/protected": "true"}}}
+	tc, _, err := generic.NewPolicyTestContext(
+		quiet{},
+		validating.NewValidatingAdmissionPolicyAccessor,
+		validating.NewValidatingAdmissionPolicyBindingAccessor,
+		compilePolicy,
+		func(a authorizer.Authorizer, m *matching.Matcher, _ kubernetes.Interface) generic.Dispatcher[validating.PolicyHook] {
+			return validating.NewDispatcher(a, generic.NewPolicyMatcher(m))
+		},
+		[]runtime.Object{ns},
+		// The namespace needs a mapping for the test context to store it.
+		[]meta.RESTMapping{{
+			Resource:         corev1.SchemeGroupVersion.WithResource("namespaces"),
+			GroupVersionKind: corev1.SchemeGroupVersion.WithKind("Namespace"),
+			Scope:            meta.RESTScopeRoot,
+		}, {
+			Resource:         apipolicy.ParamsGVR,
+			GroupVersionKind: apipolicy.ParamsGVR.GroupVersion().WithKind(apipolicy.ParamsKind),
+			Scope:            meta.RESTScopeNamespace,
+		}},
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := tc.Start(); err != nil {
+		return nil, err
+	}
+	// The test context gives policies and bindings a kind of its own: their Render kind must go. The API server
+	// stores them with its defaults, which its matcher relies on (a nil selector selects nothing).
+	var objs []runtime.Object
+	params := false
+	for _, p := range set.Policies {
+		p := p.DeepCopy()
+		p.TypeMeta = metav1.TypeMeta{}
+		defaultPolicy(p)
+		objs = append(objs, p)
+		params = params || p.Spec.ParamKind != nil
+	}
+	for _, b := range set.Bindings {
+		b := b.DeepCopy()
+		b.TypeMeta = metav1.TypeMeta{}
+		if b.Spec.MatchResources != nil {
+			defaultMatchResources(b.Spec.MatchResources)
+		}
+		objs = append(objs, b)
+	}
+	if len(objs) > 0 {
+		if err := tc.UpdateAndWait(objs...); err != nil {
+			return nil, err
+		}
+	}
+	if params {
+		p := apipolicy.ParamsObject(protectedNS, map[string]string{apipolicy.KeyInstance + lab.UPF.InstanceID: apipolicy.Runnable})
+		if err := tc.UpdateAndWait(p); err != nil {
+			return nil, err
+		}
+	}
+	return &harness{tc: tc, o: admission.NewObjectInterfacesFromScheme(clientgoscheme.Scheme)}, nil
+}
+
+// defaultPolicy applies what the API server's defaulting (k8s.io/kubernetes/pkg/apis/admissionregistration/v1,
+// SetDefaults_ValidatingAdmissionPolicySpec) gives a policy Render leaves unset.
+func defaultPolicy(p *validating.Policy) {
+	if p.Spec.FailurePolicy == nil {
+		p.Spec.FailurePolicy = ptr.To(admregv1.Fail)
+	}
+	if p.Spec.MatchConstraints != nil {
+		defaultMatchResources(p.Spec.MatchConstraints)
+	}
+}
+
+// defaultMatchResources is SetDefaults_MatchResources and SetDefaults_Rule: every namespace and object, matchPolicy
+// Equivalent, scope "*".
+func defaultMatchResources(m *admregv1.MatchResources) {
+	if m.MatchPolicy == nil {
+		m.MatchPolicy = ptr.To(admregv1.Equivalent)
+	}
+	if m.NamespaceSelector == nil {
+		m.NamespaceSelector = &metav1.LabelSelector{}
+	}
+	if m.ObjectSelector == nil {
+		m.ObjectSelector = &metav1.LabelSelector{}
+	}
+	for _, rules := range [][]admregv1.NamedRuleWithOperations{m.ResourceRules, m.ExcludeResourceRules} {
+		for i := range rules {
+			if rules[i].Scope == nil {
+				rules[i].Scope = ptr.To(admregv1.AllScopes)
+			}
+		}
+	}
+}
+
+// compilePolicy is the API server's compilePolicy (k8s.io/apiserver/pkg/admission/plugin/policy/validating,
+// plugin.go, unexported), made of the same exported pieces: the composition environment of the base environment
+// at the default compatibility version (what a 1.34 API server uses) with strict cost, the policy's variables,
+// match conditions, validations, audit annotations and message expressions compiled as it compiles them, into the
+// same validator. What differs: strict cost is taken as on, where the API server reads feature gate
+// StrictCostEnforcementForVAP (GA and locked on since 1.32), and the composition environment is made once for this
+// package instead of once for the API server's process.
+func compilePolicy(policy *validating.Policy) validating.Validator {
+	hasParam := policy.Spec.ParamKind != nil
+	optionalVars := plugincel.OptionalVariableDeclarations{HasParams: hasParam, HasAuthorizer: true, StrictCost: true}
+	expressionOptionalVars := plugincel.OptionalVariableDeclarations{HasParams: hasParam, HasAuthorizer: false, StrictCost: true}
+	failurePolicy := policy.Spec.FailurePolicy
+	filterCompiler := plugincel.NewCompositedCompilerFromTemplate(compositionEnv())
+	var variables []plugincel.NamedExpressionAccessor
+	for _, v := range policy.Spec.Variables {
+		variables = append(variables, &validating.Variable{Name: v.Name, Expression: v.Expression})
+	}
+	filterCompiler.CompileAndStoreVariables(variables, optionalVars, environment.StoredExpressions)
+	var matcher matchconditions.Matcher
+	if mc := policy.Spec.MatchConditions; len(mc) > 0 {
+		accessors := make([]plugincel.ExpressionAccessor, len(mc))
+		for i := range mc {
+			accessors[i] = (*matchconditions.MatchCondition)(&mc[i])
+		}
+		matcher = matchconditions.NewMatcher(filterCompiler.CompileCondition(accessors, optionalVars, environment.StoredExpressions), failurePolicy, "policy", "validate", policy.Name)
+	}
+	validations := make([]plugincel.ExpressionAccessor, len(policy.Spec.Validations))
+	messages := make([]plugincel.ExpressionAccessor, len(policy.Spec.Validations))
+	for i, v := range policy.Spec.Validations {
+		validations[i] = &validating.ValidationCondition{Expression: v.Expression, Message: v.Message, Reason: v.Reason}
+		if v.MessageExpression != "" {
+			messages[i] = &validating.MessageExpressionCondition{MessageExpression: v.MessageExpression}
+		}
+	}
+	audits := make([]plugincel.ExpressionAccessor, len(policy.Spec.AuditAnnotations))
+	for i, a := range policy.Spec.AuditAnnotations {
+		audits[i] = &validating.AuditAnnotationCondition{Key: a.Key, ValueExpression: a.ValueExpression}
+	}
+	return validating.NewValidator(
+		filterCompiler.CompileCondition(validations, optionalVars, environment.StoredExpressions),
+		matcher,
+		filterCompiler.CompileCondition(audits, optionalVars, environment.StoredExpressions),
+		filterCompiler.CompileCondition(messages, expressionOptionalVars, environment.StoredExpressions),
+		failurePolicy,
+	)
+}
+
+var compositionEnv = sync.OnceValue(func() *plugincel.CompositionEnv {
+	env, err := plugincel.NewCompositionEnv(plugincel.VariablesTypeName, environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion(), true))
+	if err != nil {
+		panic(err)
+	}
+	return env
+})
+
+// quiet is the test context's logger, which outlives the test or benchmark that made the harness.
+type quiet struct{}
+
+func (quiet) Helper()             {}
+func (quiet) Logf(string, ...any) {}
