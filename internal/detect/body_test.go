@@ -210,6 +210,7 @@ var viewEdgeBodies = []string{
 	`{"kind":"Pod","spec":{"securityContext":{"runAsUser":0},"securityContext":{"runAsNonRoot":true},"containers":[{"name":"c","securityContext":{"privileged":true},"securityContext":{"runAsUser":1e3}}]}}`,
 	`{"kind":"Pod","spec":{"containers":[{"lifecycle":{"preStop":{"exec":{"command":["a"]}}},"lifecycle":{}}]}}`,
 	`{"kind":"Pod","spec":{"containers":[1],"containers":[]}}`,
+	`{"kind":"Pod","spec":{"containers":[{"command":["x"],"args":[""]},{"command":[],"args":["y",1,"z"]},{"command":[""],"args":[]},{"command":[""],"args":["y"]},{"command":["a\tb","\u0063"]}]}}`,
 	`{"kind":"Pod","spec":{"containers":[{"env":[{"value":"a"}],"env":[]}]}}`,
 	`{"kind":"Deployment","spec":{"template":{"spec":{"hostPID":true},"spec":{}}}}`,
 	`{"kind":"CronJob","spec":{"jobTemplate":{"spec":{"template":{"spec":{"hostPID":true}}}},"jobTemplate":{}}}`,

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json/jsontext"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,14 +71,16 @@ type volumeView struct {
 }
 
 type containerView struct {
-	index         int // the place in its list
-	name          string
-	command, args []string // the string items
-	env           []string // the non-empty string values of env's objects
-	privileged    bool     // securityContext.privileged is true
-	runAsUser     *int64
-	runAsNonRoot  *bool
-	add           []string // securityContext.capabilities.add's strings
+	index int // the place in its list
+	name  string
+	// command and args are their string items joined by spaces; commandItems and argsItems how many there are.
+	command, args           string
+	commandItems, argsItems int
+	env                     []string // the non-empty string values of env's objects
+	privileged              bool     // securityContext.privileged is true
+	runAsUser               *int64
+	runAsNonRoot            *bool
+	add                     []string // securityContext.capabilities.add's strings
 	// hooks are the joined exec commands of lifecycle.postStart, lifecycle.preStop and the liveness, readiness and
 	// startup probes, in podCommands' order; "" when absent.
 	hooks [5]string
@@ -187,7 +188,7 @@ func (p *podView) podCommands() []string {
 	for _, list := range p.containers {
 		for i := range list {
 			c := &list[i]
-			if line := joinWords(c.command, c.args); line != "" {
+			if line := c.commandLine(); line != "" {
 				out = append(out, line)
 			}
 			out = append(out, c.env...)
@@ -201,14 +202,15 @@ func (p *podView) podCommands() []string {
 	return out
 }
 
-func joinWords(a, b []string) string {
+// commandLine is command and args joined, as one list of words.
+func (c *containerView) commandLine() string {
 	switch {
-	case len(b) == 0:
-		return strings.Join(a, " ")
-	case len(a) == 0:
-		return strings.Join(b, " ")
+	case c.argsItems == 0:
+		return c.command
+	case c.commandItems == 0:
+		return c.args
 	}
-	return strings.Join(a, " ") + " " + strings.Join(b, " ")
+	return c.command + " " + c.args
 }
 
 // dangerPod is danger.PodOfMap of the spec.
@@ -233,9 +235,10 @@ func (p *podView) dangerPod() danger.Pod {
 
 // viewScanner reads a body jsontext has found valid: it need not check syntax, only find where each value ends.
 type viewScanner struct {
-	b   []byte
-	i   int
-	bad bool // a number out of float64's range, or a string jsontext cannot read: the full decode fails
+	b     []byte
+	i     int
+	bad   bool   // a number out of float64's range, or a string jsontext cannot read: the full decode fails
+	words []byte // joined's buffer
 }
 
 // next skips whitespace and returns the first byte of the next token (valid JSON has one wherever this is called).
@@ -464,6 +467,34 @@ func (s *viewScanner) strs() []string {
 	return out
 }
 
+// joined reads the string items of an array joined by spaces, and how many there are ("", 0 for any other value).
+// The items are copied into one buffer, so that the line costs one allocation however many words it has.
+func (s *viewScanner) joined() (string, int) {
+	if s.next() != '[' {
+		s.skip()
+		return "", 0
+	}
+	s.words = s.words[:0]
+	n := 0
+	s.elements(func(int) {
+		if s.next() != '"' {
+			s.skip()
+			return
+		}
+		if n > 0 {
+			s.words = append(s.words, ' ')
+		}
+		n++
+		lit := s.literal()
+		if in := lit[1 : len(lit)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+			s.words = append(s.words, in...)
+		} else {
+			s.words = append(s.words, s.unquote(lit)...)
+		}
+	})
+	return string(s.words), n
+}
+
 func (s *viewScanner) topMember(v *bodyView, name []byte) {
 	switch string(name) {
 	case "kind":
@@ -655,9 +686,9 @@ func (s *viewScanner) containerMember(c *containerView, name []byte) {
 	case "name":
 		c.name = s.str()
 	case "command":
-		c.command = s.strs()
+		c.command, c.commandItems = s.joined()
 	case "args":
-		c.args = s.strs()
+		c.args, c.argsItems = s.joined()
 	case "env":
 		c.env = nil
 		if s.next() != '[' {
@@ -735,7 +766,7 @@ func (s *viewScanner) handlerCommand() string {
 		line = ""
 		s.object(func(name []byte) {
 			if string(name) == "command" {
-				line = strings.Join(s.strs(), " ")
+				line, _ = s.joined()
 			} else {
 				s.skip()
 			}
