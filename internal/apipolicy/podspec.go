@@ -60,3 +60,26 @@ func (r *renderer) notNodeAgent() admregv1.MatchCondition {
 		" && object.metadata.?ownerReferences.orValue([]).exists(o, o.kind == 'DaemonSet' && o.name == " + quote(ds) + " && o.?controller.orValue(false)))))"
 	return admregv1.MatchCondition{Name: "not-vnfguard-node-agent", Expression: expr}
 }
+
+// refusals gives the validations message expressions that cost nothing while they admit. The API server evaluates
+// every message expression of a policy for every request the policy judges, admitted ones too, before it looks at
+// the validations' results (validating.validator.Validate), in a composition context of its own, where each
+// variable a message reads is computed again: the messages cost more than the validations (measured in-process,
+// BenchmarkAPIServerPolicies). Guarded by its validation's own expression, a message expression computes what the
+// validation computes and builds its text only for a refusal; a refusal's message is the same.
+func refusals(vs []admregv1.Validation) []admregv1.Validation {
+	out := make([]admregv1.Validation, len(vs))
+	for i, v := range vs {
+		if v.MessageExpression != "" {
+			v.MessageExpression = "(" + v.Expression + ") ? '' : " + v.MessageExpression
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// privilegedAny is a variable: some container (init, regular, ephemeral) is privileged.
+func privilegedAny() admregv1.Variable {
+	return admregv1.Variable{Name: "privilegedAny", Expression: "variables.containers.exists(c, c.?securityContext.?privileged.orValue(false)) || " +
+		"variables.ephemeral.exists(c, c.?securityContext.?privileged.orValue(false))"}
+}

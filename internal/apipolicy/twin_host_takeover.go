@@ -28,13 +28,13 @@ func hostTakeover(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) 
 		admregv1.Variable{Name: "takeoverPaths", Expression: "variables.spec.?volumes.orValue([]).filter(v, has(v.hostPath))" +
 			".map(v, '/' + v.hostPath.path.split('/').filter(s, s != '' && s != '.').join('/'))" +
 			".filter(p, " + takeover + ")"},
-		admregv1.Variable{Name: "privilegedAny", Expression: "variables.containers.exists(c, c.?securityContext.?privileged.orValue(false)) || variables.ephemeral.exists(c, c.?securityContext.?privileged.orValue(false))"},
+		privilegedAny(),
 	)
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
 		MatchConditions:  []admregv1.MatchCondition{r.notNodeAgent()},
 		Variables:        vars,
-		Validations: []admregv1.Validation{
+		Validations: refusals([]admregv1.Validation{
 			{
 				Expression:        "!variables.specChanged || variables.takeoverPaths.size() == 0",
 				Message:           "vnfguard denied (in the API server): " + r.tag() + " a hostPath volume hands the node to the pod",
@@ -47,6 +47,6 @@ func hostTakeover(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) 
 				MessageExpression: r.denied() + " + 'spec.hostPID: hostPID with a privileged container (nsenter into the node\\'s PID 1)'",
 				Reason:            forbidden(),
 			},
-		},
+		}),
 	}, nil
 }

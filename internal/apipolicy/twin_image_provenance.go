@@ -33,16 +33,21 @@ func imageProvenance(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, erro
 	}
 	vars := append([]admregv1.Variable{{Name: "protected", Expression: protected}}, podVariables()...)
 	vars = append(vars, imageRefVariables()...)
-	vars = append(vars, admregv1.Variable{Name: "imagesUnpinned", Expression: "variables.imageRefs.filter(r, " + validTagRef + ")"})
+	// Every image with an '@' (nearly all, in a protected namespace) says so without imageRefs: validTagRef wants no
+	// digest, and only an image with an '@' has one.
+	pinned := "c, string(c.?image.orValue('')).contains('@')"
+	vars = append(vars,
+		admregv1.Variable{Name: "imagesPinned", Expression: "variables.containers.all(" + pinned + ") && variables.ephemeral.all(" + pinned + ")"},
+		admregv1.Variable{Name: "imagesUnpinned", Expression: "variables.imageRefs.filter(r, " + validTagRef + ")"})
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
 		Variables:        vars,
-		Validations: []admregv1.Validation{{
-			Expression: "!variables.protected || !variables.specChanged || variables.imagesUnpinned.size() == 0",
+		Validations: refusals([]admregv1.Validation{{
+			Expression: "!variables.protected || !variables.specChanged || variables.imagesPinned || !variables.imageRefs.exists(r, " + validTagRef + ")",
 			Message:    "vnfguard denied (in the API server): " + r.tag() + " a container image is not pinned by digest; VNF images in protected namespaces must be referenced as repo@sha256:...",
 			MessageExpression: r.denied() + " + variables.imagesUnpinned.map(r, 'container \"' + r.container + '\": image \"' + r.image + '\"').join('; ') + " +
 				quote(" not pinned by digest; VNF images in protected namespaces must be referenced as repo@sha256:..."),
 			Reason: forbidden(),
-		}},
+		}}),
 	}, nil
 }

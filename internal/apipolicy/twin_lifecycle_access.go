@@ -42,7 +42,7 @@ func lifecycleAccess(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, erro
 			{Name: "state", Expression: paramValue(quote(KeyPod) + " + request.name")},
 			{Name: "verb", Expression: verb},
 		},
-		Validations: []admregv1.Validation{
+		Validations: refusals([]admregv1.Validation{
 			{
 				Expression: "variables.state == ''",
 				Message:    "vnfguard denied (in the API server): " + r.tag() + " the pod belongs to a dormant VNF instance",
@@ -56,7 +56,7 @@ func lifecycleAccess(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, erro
 				MessageExpression: r.denied() + " + 'pods/' + request.subResource + ': ' + variables.verb + ' into pod ' + request.name + ' in a protected namespace by ' + request.userInfo.username + ', which is not a break-glass identity'",
 				Reason:            forbidden(),
 			},
-		},
+		}),
 	}, nil
 }
 

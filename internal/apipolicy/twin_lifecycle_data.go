@@ -40,7 +40,7 @@ func lifecycleData(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error)
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: rules},
 		Variables:        vars,
-		Validations: []admregv1.Validation{
+		Validations: refusals([]admregv1.Validation{
 			{
 				Expression: "variables.snapshot || !variables.specChanged || variables.dormantClaims.size() == 0",
 				Message:    "vnfguard denied (in the API server): " + r.tag() + " mounts a PersistentVolumeClaim of a dormant VNF instance",
@@ -55,6 +55,6 @@ func lifecycleData(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error)
 					describeState("("+paramValue(quote(KeyClaim)+" + variables.snapshotClaim")+")"),
 				Reason: forbidden(),
 			},
-		},
+		}),
 	}, nil
 }

@@ -30,11 +30,11 @@ func paramsGuard(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 				Rule:       admregv1.Rule{APIGroups: []string{ParamsGroup}, APIVersions: []string{ParamsVersion}, Resources: []string{ParamsResource}, Scope: &scope},
 			},
 		}}},
-		Validations: []admregv1.Validation{{
+		Validations: refusals([]admregv1.Validation{{
 			Expression:        vnfguard + " || " + identity(r.cfg.Identities.Administrators),
 			Message:           "vnfguard denied (in the API server): " + r.tag() + " the VNF lifecycle parameters are vnfguard's to write",
 			MessageExpression: r.denied() + " + 'the VNF lifecycle parameters are vnfguard\\'s to write; ' + request.userInfo.username + ' is neither vnfguard nor one of its administrators'",
 			Reason:            forbidden(),
-		}},
+		}}),
 	}, nil
 }

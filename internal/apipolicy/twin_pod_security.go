@@ -36,7 +36,7 @@ func podSecurity(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 	level := "(variables.protected ? " + quote(ps.Protected) + " : " + quote(ps.Everywhere) + ")"
 	privileged := "c, c.?securityContext.?privileged.orValue(false)"
 	vars := append([]admregv1.Variable{{Name: "protected", Expression: protected}, {Name: "judged", Expression: judged}}, podVariables()...)
-	vars = append(vars,
+	vars = append(vars, privilegedAny(),
 		admregv1.Variable{Name: "privilegedNames", Expression: "variables.containers.filter(" + privileged + ").map(c, c.name) + variables.ephemeral.filter(" + privileged + ").map(c, c.name)"},
 		admregv1.Variable{Name: "hostNamespaces", Expression: "(variables.spec.?hostPID.orValue(false) ? ['hostPID'] : []) + (variables.spec.?hostIPC.orValue(false) ? ['hostIPC'] : [])"},
 		admregv1.Variable{Name: "hostPaths", Expression: "variables.spec.?volumes.orValue([]).filter(v, has(v.hostPath)).map(v, v.name)"},
@@ -54,10 +54,10 @@ func podSecurity(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
 		MatchConditions:  []admregv1.MatchCondition{r.notNodeAgent()},
 		Variables:        vars,
-		Validations: []admregv1.Validation{
-			deny("variables.privilegedNames.size() == 0", "privileged containers", "'privileged (containers ' + variables.privilegedNames.join(', ') + ' must not set securityContext.privileged=true)'"),
+		Validations: refusals([]admregv1.Validation{
+			deny("!variables.privilegedAny", "privileged containers", "'privileged (containers ' + variables.privilegedNames.join(', ') + ' must not set securityContext.privileged=true)'"),
 			deny("variables.hostNamespaces.size() == 0", "host namespaces", "'host namespaces (' + variables.hostNamespaces.join(', ') + ' must not be true)'"),
-			deny("variables.hostPaths.size() == 0", "hostPath volumes", "'hostPath volumes (volumes ' + variables.hostPaths.join(', ') + ')'"),
-		},
+			deny("!variables.spec.?volumes.orValue([]).exists(v, has(v.hostPath))", "hostPath volumes", "'hostPath volumes (volumes ' + variables.hostPaths.join(', ') + ')'"),
+		}),
 	}, nil
 }

@@ -48,12 +48,12 @@ func readOnlyRootFS(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
 		Variables:        vars,
-		Validations: []admregv1.Validation{{
-			Expression: "!variables.protected || !variables.specChanged || variables.writableRootFS.size() == 0",
+		Validations: refusals([]admregv1.Validation{{
+			Expression: "!variables.protected || !variables.specChanged || !(variables.containers.exists(" + cond + ") || variables.ephemeral.exists(" + cond + "))",
 			Message:    "vnfguard denied (in the API server): " + r.tag() + " a container has a writable root filesystem; set securityContext.readOnlyRootFilesystem to true",
 			MessageExpression: r.denied() + " + 'containers ' + variables.writableRootFS.join(', ') + " +
 				quote(" have a writable root filesystem (readOnlyRootFilesystem false or unset) and no profile names them in allowWritableRootFilesystem; set it to true"),
 			Reason: forbidden(),
-		}},
+		}}),
 	}, nil
 }

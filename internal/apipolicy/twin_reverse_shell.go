@@ -49,9 +49,11 @@ func reverseShell(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) 
 		admregv1.Variable{Name: "shellEnv", Expression: names(env)},
 		admregv1.Variable{Name: "shellHook", Expression: names(hooks)},
 	)
-	deny := func(v, where string) admregv1.Validation {
+	// The validations ask exists(), which stops at the first container that carries one; the lists of names are
+	// for the messages, computed only for a refusal (refusals).
+	deny := func(v, cond, where string) admregv1.Validation {
 		return admregv1.Validation{
-			Expression:        "!variables.specChanged || variables." + v + ".size() == 0",
+			Expression:        "!variables.specChanged || !(variables.containers.exists(c, " + cond + ") || variables.ephemeral.exists(c, " + cond + "))",
 			Message:           "vnfguard denied (in the API server): " + r.tag() + " a container's " + where + " carries a reverse shell or download-and-execute payload",
 			MessageExpression: r.denied() + " + 'containers ' + variables." + v + ".join(', ') + ': " + where + " carries a reverse shell or download-and-execute payload'",
 			Reason:            forbidden(),
@@ -60,10 +62,10 @@ func reverseShell(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) 
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
 		Variables:        vars,
-		Validations: []admregv1.Validation{
-			deny("shellCommand", "command"),
-			deny("shellEnv", "environment"),
-			deny("shellHook", "lifecycle hook or exec probe"),
-		},
+		Validations: refusals([]admregv1.Validation{
+			deny("shellCommand", command, "command"),
+			deny("shellEnv", env, "environment"),
+			deny("shellHook", hooks, "lifecycle hook or exec probe"),
+		}),
 	}, nil
 }

@@ -52,7 +52,7 @@ func vnfInstantiation(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, err
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: workloadRules()},
 		Variables:        vars,
-		Validations: []admregv1.Validation{
+		Validations: refusals([]admregv1.Validation{
 			{
 				Expression: "!variables.protected || variables.vnfm || variables.controller",
 				Message:    "vnfguard denied (in the API server): " + r.tag() + " only the VNFM may instantiate or change VNF workloads in a protected namespace",
@@ -79,6 +79,6 @@ func vnfInstantiation(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, err
 					describeState("variables.ownerState") + " + ': a zombie pod of a stopped or terminated VNF'",
 				Reason: forbidden(),
 			},
-		},
+		}),
 	}, nil
 }
