@@ -56,7 +56,7 @@ func podSecurity(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 		Variables:        vars,
 		Validations: refusals([]admregv1.Validation{
 			deny("!variables.privilegedAny", "privileged containers", "'privileged (containers ' + variables.privilegedNames.join(', ') + ' must not set securityContext.privileged=true)'"),
-			deny("variables.hostNamespaces.size() == 0", "host namespaces", "'host namespaces (' + variables.hostNamespaces.join(', ') + ' must not be true)'"),
+			deny("!(variables.spec.?hostPID.orValue(false) || variables.spec.?hostIPC.orValue(false))", "host namespaces", "'host namespaces (' + variables.hostNamespaces.join(', ') + ' must not be true)'"),
 			deny("!variables.spec.?volumes.orValue([]).exists(v, has(v.hostPath))", "hostPath volumes", "'hostPath volumes (volumes ' + variables.hostPaths.join(', ') + ')'"),
 		}),
 	}, nil

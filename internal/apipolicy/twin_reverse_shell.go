@@ -33,14 +33,16 @@ func carries(t string) string {
 }
 
 func reverseShell(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, error) {
-	// The API server's CEL has no cel.bind: a one-element list's exists() names the text once for every pattern.
-	command := "[(c.?command.orValue([]) + c.?args.orValue([])).join(' ')].exists(t, " + carries("t") + ")"
-	env := "c.?env.orValue([]).exists(e, [e.?value.orValue('')].exists(t, " + carries("t") + "))"
+	// The text is written out in carries wherever it names it: a benign text (nearly all) is computed once, for the
+	// scan of the tokens, and a text with a token a few times more, which costs less than naming it once through a
+	// one-element list's exists() (the API server's CEL has no cel.bind) costs every text.
+	command := carries("(c.?command.orValue([]) + c.?args.orValue([])).join(' ')")
+	env := "c.?env.orValue([]).exists(e, " + carries("e.?value.orValue('')") + ")"
 	// Most containers have no exec hook or probe: has() says so before any list is built.
 	hooks := "(has(c.lifecycle) || has(c.livenessProbe) || has(c.readinessProbe) || has(c.startupProbe)) && " +
 		"[c.?lifecycle.?postStart.?exec.?command.orValue([]), c.?lifecycle.?preStop.?exec.?command.orValue([]), " +
 		"c.?livenessProbe.?exec.?command.orValue([]), c.?readinessProbe.?exec.?command.orValue([]), c.?startupProbe.?exec.?command.orValue([])]" +
-		".exists(h, [h.join(' ')].exists(t, " + carries("t") + "))"
+		".exists(h, " + carries("h.join(' ')") + ")"
 	names := func(cond string) string {
 		return "variables.containers.filter(c, " + cond + ").map(c, c.name) + variables.ephemeral.filter(c, " + cond + ").map(c, c.name)"
 	}
