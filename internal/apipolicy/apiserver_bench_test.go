@@ -1,16 +1,11 @@
-//go:build apiserverbench
-
-// The API server's policy plugin (k8s.io/apiserver/pkg/admission/plugin/policy/generic, .../validating) needs
-// modules go.mod does not list (sigs.k8s.io/apiserver-network-proxy/konnectivity-client and the OpenTelemetry OTLP
-// exporters, through the webhook and tracing packages it imports): this file builds only with tag apiserverbench
-// and a go.mod that lists them, kept out of the checkout's:
+// The API server's policy plugin (k8s.io/apiserver/pkg/admission/plugin/policy/generic, .../validating) runs here
+// in-process, as the API server runs it:
 //
-//	mkdir -p /tmp/apiserverbench && cp go.mod go.sum /tmp/apiserverbench/ && go mod tidy -modfile=/tmp/apiserverbench/go.mod
-//	go test -modfile=/tmp/apiserverbench/go.mod -tags apiserverbench -run '^$' -bench APIServerPolicies -benchmem -count 6 ./internal/apipolicy/
+//	go test -run '^$' -bench APIServerPolicies -benchmem -count 6 ./internal/apipolicy/
 //
 // What differs from the API server: the pod reaches the plugin as v1.Pod, where the API server holds the internal
-// type and converts it to v1 once for every policy that matches (admission.NewVersionedAttributes), a cost this
-// benchmark leaves out; policies and bindings get the defaults the API server's registry would give them
+// type and converts it to v1 once per request (the dispatcher's versioned attributes, kept per kind for every
+// policy), a cost this benchmark leaves out; policies and bindings get the defaults the API server's registry would give them
 // (defaultPolicy); compilePolicy says how the compiler differs; the authorizer allows everything (no policy of
 // vnfguard's asks it).
 
