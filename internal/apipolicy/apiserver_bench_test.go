@@ -58,7 +58,7 @@ import (
 // Every iteration must admit the pod; TestAPIServerPoliciesInProcess shows that the same harness refuses what the
 // twins refuse.
 func BenchmarkAPIServerPolicies(b *testing.B) {
-	cases := []string{"none", "trivial", "joint", "separate"}
+	cases := []string{"none", "trivial", "joint", "joint/detailed", "separate"}
 	for _, check := range apipolicy.JointChecks() {
 		cases = append(cases, "twin="+check)
 	}
@@ -96,19 +96,23 @@ func TestAPIServerPoliciesInProcess(t *testing.T) {
 		name string
 		pod  *corev1.Pod
 		user user.Info
-		// check is the twin that refuses it ("" admitted); want, what its message says.
-		check, want string
+		// check is the twin that refuses it ("" admitted); static and detailed, what its message says.
+		check, static, detailed string
 	}{
-		{"the CNF pod", cnfPod(protectedNS, "upf-0"), vnfmUser(), "", ""},
-		{"privileged, hostPID, the node's root mounted", hostile, vnfmUser(), "host-takeover", "hostPath volume / hands the node to the pod"},
-		{"reverse shell", shell, vnfmUser(), "reverse-shell", "containers metrics: command carries a reverse shell"},
+		{"the CNF pod", cnfPod(protectedNS, "upf-0"), vnfmUser(), "", "", ""},
+		{"privileged, hostPID, the node's root mounted", hostile, vnfmUser(), "host-takeover", "a hostPath volume hands the node to the pod", "hostPath volume / hands the node to the pod"},
+		{"reverse shell", shell, vnfmUser(), "reverse-shell", "a container's command carries a reverse shell", "containers metrics: command carries a reverse shell"},
 		{"the CNF pod, not by the VNFM", cnfPod(protectedNS, "upf-0"), &user.DefaultInfo{Name: lab.Attacker, Groups: []string{user.AllAuthenticated}},
-			"vnf-instantiation", "which is not a VNFM identity"},
+			"vnf-instantiation", "only the VNFM may instantiate", "which is not a VNFM identity"},
 	}
-	for _, layout := range []string{"joint", "separate", "none"} {
+	for _, layout := range []string{"joint", "joint/detailed", "separate", "separate/detailed", "none"} {
 		h := harnessFor(t, layout)
 		for _, c := range cases {
 			err := h.create(c.pod, c.user)
+			want, prefix := c.static, "vnfguard denied (in the API server): ["+c.check+" "
+			if strings.HasSuffix(layout, "/detailed") {
+				want, prefix = c.detailed, "vnfguard denied (in the API server) Pod "+protectedNS+"/"+c.pod.Name+": ["+c.check+" "
+			}
 			switch {
 			case layout == "none" || c.check == "":
 				if err != nil {
@@ -116,16 +120,15 @@ func TestAPIServerPoliciesInProcess(t *testing.T) {
 				}
 			case err == nil:
 				t.Errorf("%s, %s: admitted, want refused by twin %s", layout, c.name, c.check)
-			case !strings.Contains(err.Error(), "vnfguard denied (in the API server) Pod "+protectedNS+"/"+c.pod.Name+": ["+c.check+" ") ||
-				!strings.Contains(err.Error(), c.want):
-				t.Errorf("%s, %s: refused with %q, want twin %s's message saying %q", layout, c.name, err, c.check, c.want)
+			case !strings.Contains(err.Error(), prefix) || !strings.Contains(err.Error(), want):
+				t.Errorf("%s, %s: refused with %q, want twin %s's message saying %q", layout, c.name, err, c.check, want)
 			}
 		}
 	}
 	// Each twin alone refuses what it judges of these.
 	for _, c := range cases[1:] {
-		if err := harnessFor(t, "twin="+c.check).create(c.pod, c.user); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("twin %s alone, %s: %v, want refused saying %q", c.check, c.name, err, c.want)
+		if err := harnessFor(t, "twin="+c.check).create(c.pod, c.user); err == nil || !strings.Contains(err.Error(), c.static) {
+			t.Errorf("twin %s alone, %s: %v, want refused saying %q", c.check, c.name, err, c.static)
 		}
 	}
 }
@@ -191,7 +194,8 @@ var (
 	harnesses   = map[string]*harness{}
 )
 
-// harnessFor returns the harness of a layout ("none", "joint", "separate", "twin=CHECK"), made once for every
+// harnessFor returns the harness of a layout ("none", "joint", "separate", "twin=CHECK", each with "/detailed"
+// for detailed messages), made once for every
 // benchmark run and test (the plugin keeps its informers until the process ends).
 func harnessFor(tb testing.TB, layout string) *harness {
 	tb.Helper()
@@ -200,18 +204,23 @@ func harnessFor(tb testing.TB, layout string) *harness {
 	if h := harnesses[layout]; h != nil {
 		return h
 	}
+	// A layout ending in "/detailed" words its refusals with admission.policyMessages detailed.
+	base, detailed := strings.CutSuffix(layout, "/detailed")
 	cfg, err := config.Parse([]byte(lab.ConfigYAML("unused-inventory.yaml")))
 	if err != nil {
 		tb.Fatal(err)
 	}
+	if detailed {
+		cfg.Admission.PolicyMessages = config.PolicyMessagesDetailed
+	}
 	set := &apipolicy.Set{}
-	switch check, twin := strings.CutPrefix(layout, "twin="); {
-	case layout == "none":
-	case layout == "trivial":
+	switch check, twin := strings.CutPrefix(base, "twin="); {
+	case base == "none":
+	case base == "trivial":
 		set = trivialSet()
-	case layout == "joint":
+	case base == "joint":
 		set, err = apipolicy.Render(cfg)
-	case layout == "separate":
+	case base == "separate":
 		set, err = apipolicy.SeparateSet(cfg)
 	case twin:
 		set, err = apipolicy.TwinSet(cfg, check)

@@ -64,8 +64,7 @@ func layout(cfg *config.Config, policyOf func(twin) string) (*Set, error) {
 		if name == "" {
 			continue
 		}
-		r.twin = t
-		spec, err := t.spec(r)
+		spec, err := r.spec(t)
 		if err != nil {
 			return nil, err
 		}

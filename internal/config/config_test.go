@@ -57,6 +57,9 @@ func TestDefaults(t *testing.T) {
 	if !cfg.Registries.DigestRequired() || !cfg.Registries.DeclaredRequired() {
 		t.Error("digest pinning and declared digests are required by default")
 	}
+	if cfg.Admission.Mode != AdmissionWebhook || cfg.Admission.PolicyMessages != PolicyMessagesStatic {
+		t.Errorf("admission defaults: %+v, want the webhook and static policy messages", cfg.Admission)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -87,6 +90,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad reconcile for", "reconcile: {for: soon}\n", []string{"line 1: reconcile.for", "duration"}},
 		{"provider without keys", "images:\n  signatures:\n    providers:\n      - {provider: Acme}\n", []string{"line 4: images.signatures.providers[0].publicKeys", "cosign public keys"}},
 		{"bad vulnerability severity", "images:\n  vulnerabilities: {reports: [r.json], denyAt: SEVERE}\n", []string{"images.vulnerabilities.denyAt", `"SEVERE"`, "CRITICAL"}},
+		{"bad admission mode", "admission: {mode: inline}\n", []string{"admission.mode", `"inline"`, "webhook, policies or both"}},
+		{"bad policy messages", "admission: {mode: policies, policyMessages: verbose}\n", []string{"line 1: admission.policyMessages", `"verbose"`, "static or detailed"}},
 		{"bad missing-report decision", "images:\n  vulnerabilities: {reports: [r.json], missingReport: ignore}\n", []string{"images.vulnerabilities.missingReport", "deny or allow"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -133,6 +133,11 @@ func (c *Config) validate(root *yaml.Node) error {
 	default:
 		v.add("admission.mode", "is %q: want webhook, policies or both", c.Admission.Mode)
 	}
+	switch c.Admission.PolicyMessages {
+	case PolicyMessagesStatic, PolicyMessagesDetailed:
+	default:
+		v.add("admission.policyMessages", "is %q: want static or detailed", c.Admission.PolicyMessages)
+	}
 	for id, cc := range c.Checks {
 		switch cc.Mode {
 		case Enforce, Warn, Audit, "":
