@@ -42,6 +42,8 @@
   function when(t) { return t ? new Date(t).toLocaleString() : ""; }
   function objectText(o) {
     if (!o || !o.kind) return "";
+    // A request on a collection (list, watch, deletecollection) names no object: say which collection.
+    if (!o.name) return "every " + o.kind + " in " + (o.namespace ? "namespace " + o.namespace : "every namespace");
     return o.kind + " " + (o.namespace ? o.namespace + "/" : "") + o.name + (o.subresource ? "/" + o.subresource : "");
   }
   function showError(err) { view.replaceChildren(el("p", { class: "error", text: "Error: " + err.message })); }
@@ -81,6 +83,14 @@
     if (live.checked) timer = setInterval(refresh, 5000);
   }
 
+  // duration words a bucket's length in milliseconds: "5 min", "1 h", "1 d".
+  function duration(ms) {
+    var m = Math.round(ms / 60000);
+    if (m < 60) return m + " min";
+    if (m < 1440) return Math.round(m / 60) + " h";
+    return Math.round(m / 1440) + " d";
+  }
+
   function drawChart(box, params) {
     var by = params.get("by") === "severity" ? "severity" : "technique";
     get("histogram?" + params.toString()).then(function (h) {
@@ -97,8 +107,9 @@
       if (by === "severity") keys.sort(function (a, b) { return SEVERITIES.indexOf(a) - SEVERITIES.indexOf(b); });
       else keys.sort();
       var color = function (k, i) { return by === "severity" ? SEV_COLOR[k] : PALETTE[i % PALETTE.length]; };
-      var max = 1;
-      totals.forEach(function (t) { var s = 0; keys.forEach(function (k) { s += t[k] || 0; }); max = Math.max(max, s); });
+      var peak = 0;
+      totals.forEach(function (t) { var s = 0; keys.forEach(function (k) { s += t[k] || 0; }); peak = Math.max(peak, s); });
+      var max = Math.max(1, peak);
       var W = 1000, H = 160, bw = W / n;
       var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
       svg.setAttribute("class", "chart");
@@ -131,7 +142,12 @@
       var toggle = el("select", { id: "chart-by" }, [el("option", { value: "technique", text: "by FiGHT technique" }), el("option", { value: "severity", text: "by severity" })]);
       toggle.value = by;
       toggle.addEventListener("change", function () { params.set("by", toggle.value); go("/", params); });
-      box.replaceChildren(el("div", { class: "chart-head" }, [el("h2", { text: "Findings over time" }), toggle]), svg, legend);
+      // The time axis and the scale, as text under the bars (the bars' SVG stretches to the panel's width).
+      var axis = el("div", { class: "chart-axis", id: "chart-axis" }, [
+        el("span", { text: new Date(since).toLocaleString() }),
+        el("span", { text: "highest bar: " + peak + " finding" + (peak === 1 ? "" : "s") + " in " + duration(step) }),
+        el("span", { text: new Date(until).toLocaleString() })]);
+      box.replaceChildren(el("div", { class: "chart-head" }, [el("h2", { text: "Findings over time" }), toggle]), svg, axis, legend);
     }).catch(function (err) { box.replaceChildren(el("p", { class: "error", text: err.message })); });
   }
 

@@ -306,6 +306,8 @@ inventory: {file: inventory.yaml}
 		t.Fatalf("the overview shows %d findings; the store holds more than 120", total)
 	}
 	waitTrue("chart", `document.querySelectorAll("#chart-svg rect").length > 0`)
+	waitTrue("time axis", `(() => { const a = document.getElementById("chart-axis"); return !!a && a.children.length === 3 &&
+		/^highest bar: [1-9][0-9]* findings? in [0-9]+ (min|h|d)$/.test(a.children[1].textContent); })()`)
 	waitTrue("legend", `["FGT5013","FGT1609.501"].every(t => document.getElementById("chart-legend").textContent.includes(t))`)
 	waitTrue("rows", `document.querySelectorAll("#findings tbody tr").length === 50`)
 	screenshot("overview")
@@ -382,4 +384,9 @@ inventory: {file: inventory.yaml}
 	waitTrue("timeline", `(() => { const t = document.getElementById("timeline").textContent; return t.includes("INSTANTIATED") && t.includes("STOPPED"); })()`)
 	waitTrue("state and findings", `document.getElementById("instance-state").textContent.includes("STOPPED") && document.querySelectorAll("#open-findings tr").length > 0`)
 	screenshot("instance")
+
+	// The Secrets listed across the cluster name a collection, not an object: the table says which, never "undefined".
+	do("the secret dump's findings", chromedp.Navigate(base+"/#/?rule=secret-dumping&range=all"), chromedp.WaitVisible(chromedp.CSS("#findings tbody tr")))
+	waitTrue("a collection named", `(() => { const cells = [...document.querySelectorAll("#findings tbody td")].map(td => td.textContent);
+		return cells.includes("every Secret in every namespace") && !cells.some(c => c.includes("undefined")); })()`)
 }
