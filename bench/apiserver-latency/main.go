@@ -34,8 +34,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -323,7 +321,7 @@ func burst(ctx context.Context, clients []kubernetes.Interface, namespace string
 				if tokens != nil {
 					<-tokens
 				}
-				pod := cnfPod(namespace, fmt.Sprintf("upf-%06d", i))
+				pod := lab.CNFPod(namespace, fmt.Sprintf("upf-%06d", i))
 				t0 := time.Now()
 				_, err := cs.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{})
 				d := time.Since(t0)
@@ -345,33 +343,6 @@ func burst(ctx context.Context, clients []kubernetes.Interface, namespace string
 	}
 	wg.Wait()
 	r.elapsed += time.Since(start)
-}
-
-// cnfPod is a UPF pod of the INSTANTIATED UPF instance: instance label, declared digest, restricted security
-// context plus NET_ADMIN (which the UPF profile allows).
-func cnfPod(namespace, name string) *corev1.Pod {
-	no, yes := false, true
-	uid := int64(10001)
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
-			Labels: map[string]string{vnf.DefaultInstanceLabel: lab.UPF.InstanceID, "app": "upf"}},
-		Spec: corev1.PodSpec{
-			AutomountServiceAccountToken: &no,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid,
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Containers: []corev1.Container{{
-				Name: "upf", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf", "--config", "/etc/upf/upf.yaml"},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_ADMIN"}}},
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-					corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
-			}, {
-				Name: "metrics", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf-exporter"},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-			}},
-		},
-	}
 }
 
 type stats struct {

@@ -20,10 +20,8 @@ import (
 	admregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apiserver/pkg/admission"
 	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
 	"k8s.io/apiserver/pkg/admission/plugin/policy/generic"
@@ -40,7 +38,6 @@ import (
 	"github.com/vnfguard/vnfguard/internal/apipolicy"
 	"github.com/vnfguard/vnfguard/internal/config"
 	"github.com/vnfguard/vnfguard/internal/lab"
-	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
 // BenchmarkAPIServerPolicies measures, in-process, what the API server's own ValidatingAdmissionPolicy admission
@@ -65,7 +62,7 @@ func BenchmarkAPIServerPolicies(b *testing.B) {
 	for _, name := range cases {
 		b.Run(name, func(b *testing.B) {
 			h := harnessFor(b, name)
-			pod := cnfPod(protectedNS, "upf-0")
+			pod := lab.CNFPod(protectedNS, "upf-0")
 			vnfm := vnfmUser()
 			b.ReportAllocs()
 			for b.Loop() {
@@ -83,14 +80,14 @@ func BenchmarkAPIServerPolicies(b *testing.B) {
 // policies, all are admitted.
 func TestAPIServerPoliciesInProcess(t *testing.T) {
 	hostile := func() *corev1.Pod {
-		p := cnfPod(protectedNS, "upf-host")
+		p := lab.CNFPod(protectedNS, "upf-host")
 		p.Spec.HostPID = true
 		p.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
 		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
 		p.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
 		return p
 	}()
-	shell := cnfPod(protectedNS, "upf-shell")
+	shell := lab.CNFPod(protectedNS, "upf-shell")
 	shell.Spec.Containers[1].Command = []string{"/bin/bash", "-c", lab.ReverseShell}
 	cases := []struct {
 		name string
@@ -99,10 +96,10 @@ func TestAPIServerPoliciesInProcess(t *testing.T) {
 		// check is the twin that refuses it ("" admitted); static and detailed, what its message says.
 		check, static, detailed string
 	}{
-		{"the CNF pod", cnfPod(protectedNS, "upf-0"), vnfmUser(), "", "", ""},
+		{"the CNF pod", lab.CNFPod(protectedNS, "upf-0"), vnfmUser(), "", "", ""},
 		{"privileged, hostPID, the node's root mounted", hostile, vnfmUser(), "host-takeover", "a hostPath volume hands the node to the pod", "hostPath volume / hands the node to the pod"},
 		{"reverse shell", shell, vnfmUser(), "reverse-shell", "a container's command carries a reverse shell", "containers metrics: command carries a reverse shell"},
-		{"the CNF pod, not by the VNFM", cnfPod(protectedNS, "upf-0"), &user.DefaultInfo{Name: lab.Attacker, Groups: []string{user.AllAuthenticated}},
+		{"the CNF pod, not by the VNFM", lab.CNFPod(protectedNS, "upf-0"), &user.DefaultInfo{Name: lab.Attacker, Groups: []string{user.AllAuthenticated}},
 			"vnf-instantiation", "only the VNFM may instantiate", "which is not a VNFM identity"},
 	}
 	for _, layout := range []string{"joint", "joint/detailed", "separate", "separate/detailed", "none"} {
@@ -135,39 +132,6 @@ func TestAPIServerPoliciesInProcess(t *testing.T) {
 
 // protectedNS is the namespace of the benchmark: protected by the lab's label, with lifecycle parameters.
 const protectedNS = "vnf-upf"
-
-// cnfPod is the pod of bench/apiserver-latency (cnfPod): a UPF of the lab's running instance, two containers with
-// restricted security contexts, an exec probe, an HTTP probe and environment variables.
-func cnfPod(namespace, name string) *corev1.Pod {
-	no, yes := false, true
-	uid := int64(10001)
-	return &corev1.Pod{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace,
-			Labels: map[string]string{vnf.DefaultInstanceLabel: lab.UPF.InstanceID, "app": "upf"}},
-		Spec: corev1.PodSpec{
-			AutomountServiceAccountToken: &no,
-			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: &yes, RunAsUser: &uid,
-				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
-			Containers: []corev1.Container{{
-				Name: "upf", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf", "--config", "/etc/upf/upf.yaml"},
-				Env: []corev1.EnvVar{{Name: "UPF_N3_IFACE", Value: "n3"}, {Name: "UPF_N6_IFACE", Value: "n6"},
-					{Name: "POD_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}, Add: []corev1.Capability{"NET_ADMIN"}}},
-				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-					corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
-				LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/usr/bin/upf", "--health"}}}},
-			}, {
-				Name: "metrics", Image: lab.UPF.Image(), Command: []string{"/usr/bin/upf-exporter"},
-				Env: []corev1.EnvVar{{Name: "EXPORTER_PORT", Value: "9100"}},
-				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: &no, ReadOnlyRootFilesystem: &yes,
-					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
-				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/metrics", Port: intstr.FromInt32(9100)}}},
-			}},
-		},
-	}
-}
 
 // vnfmUser is the VNFM's identity as the lab's API server authenticates it.
 func vnfmUser() user.Info {
