@@ -162,30 +162,34 @@ func (p *Policy) locate(root *yaml.Node) {
 	}
 }
 
-// key is the key node of field name in mapping m, or nil.
+// key is the key node of field name in mapping m, or nil. A field given twice is the last one, as kube-apiserver's
+// decoder keeps it (the YAML becomes JSON, whose decoding keeps the last duplicate): the lines reported must be those
+// of the rules that are in force.
 func key(m *yaml.Node, name string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
+	var found *yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == name {
-			return m.Content[i]
+			found = m.Content[i]
 		}
 	}
-	return nil
+	return found
 }
 
 // child is the value node of field name in mapping m, or nil.
 func child(m *yaml.Node, name string) *yaml.Node {
+	var found *yaml.Node
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == name {
-			return m.Content[i+1]
+			found = m.Content[i+1] // the last of a field given twice, as key says
 		}
 	}
-	return nil
+	return found
 }
 
 var segment = regexp.MustCompile(`^([^\[\]]*)((?:\[\d+\])*)$`)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,5 +103,35 @@ func TestRecommendedParses(t *testing.T) {
 		if l == 0 {
 			t.Errorf("rules[%d] has no line", i)
 		}
+	}
+}
+
+// A field given twice is taken as kube-apiserver takes it, the last one: the rules in force, and their lines, are
+// those of the second "rules" (the fuzzer found the lines counted from the first).
+func TestParseDuplicateRulesTakesTheLast(t *testing.T) {
+	data := []byte(`apiVersion: audit.k8s.io/v1
+kind: Policy
+rules:
+  - level: None
+  - level: Metadata
+  - level: Request
+rules:
+  - level: RequestResponse
+    resources: [{group: "", resources: ["pods"]}]
+  - level: Metadata
+`)
+	p, err := Parse("dup.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := policy.LoadPolicyFromBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Rules() != 2 || len(theirs.Rules) != 2 || string(theirs.Rules[0].Level) != "RequestResponse" {
+		t.Fatalf("rules: ours %d, kube-apiserver's %d (%v); want the second list's 2", p.Rules(), len(theirs.Rules), theirs.Rules)
+	}
+	if want := []int{8, 10}; !slices.Equal(p.ruleLines, want) {
+		t.Errorf("rule lines %v, want %v (the second list's)", p.ruleLines, want)
 	}
 }
