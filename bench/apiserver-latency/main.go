@@ -34,6 +34,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -49,6 +50,7 @@ type options struct {
 	controlPlaneDir, vnfguard, workDir string
 	profile                            string
 	twins                              string
+	probes                             bool
 	creates, concurrency, rounds       int
 	warmup                             int
 	rate                               float64
@@ -67,6 +69,7 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "total creates per second, paced (open loop); 0 sends as fast as the clients can (closed loop, saturation)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.profile, "apiserver-profile", "", "write kube-apiserver's CPU profile (5 s, /debug/pprof) taken during the first measured round of this configuration (e.g. policies:cpu.pprof)")
+	flag.BoolVar(&o.probes, "probes", false, "create lab.CNFPodWithProbes (environment variables, an exec and an HTTP probe) instead of lab.CNFPod, the pod of the earlier figures")
 	flag.StringVar(&o.twins, "twins", "", "comma-separated checks: the policies configuration installs only the policies that hold their twins (default: all)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -177,7 +180,11 @@ func run(ctx context.Context, o options) error {
 		if !measure {
 			target = &result{name: r.name}
 		}
-		burst(ctx, clients, namespace, n, o.rate, target)
+		newPod := lab.CNFPod
+		if o.probes {
+			newPod = lab.CNFPodWithProbes
+		}
+		burst(ctx, clients, namespace, n, o.rate, newPod, target)
 		if target.firstErr != nil && target.errors == n {
 			return fmt.Errorf("%s: every create failed, first: %w", r.name, target.firstErr)
 		}
@@ -285,7 +292,7 @@ func newClients(cp *lab.ControlPlane, n int) ([]kubernetes.Interface, error) {
 // burst creates n pods in namespace from all clients at once and records each create's latency. With a rate, a
 // pacer hands out one create every 1/rate seconds, so that latency is the service time rather than the queueing
 // of a saturated machine.
-func burst(ctx context.Context, clients []kubernetes.Interface, namespace string, n int, rate float64, r *result) {
+func burst(ctx context.Context, clients []kubernetes.Interface, namespace string, n int, rate float64, newPod func(namespace, name string) *corev1.Pod, r *result) {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -321,7 +328,7 @@ func burst(ctx context.Context, clients []kubernetes.Interface, namespace string
 				if tokens != nil {
 					<-tokens
 				}
-				pod := lab.CNFPod(namespace, fmt.Sprintf("upf-%06d", i))
+				pod := newPod(namespace, fmt.Sprintf("upf-%06d", i))
 				t0 := time.Now()
 				_, err := cs.CoreV1().Pods(namespace).Create(ctx, pod, metav1.CreateOptions{})
 				d := time.Since(t0)

@@ -62,7 +62,7 @@ func BenchmarkAPIServerPolicies(b *testing.B) {
 	for _, name := range cases {
 		b.Run(name, func(b *testing.B) {
 			h := harnessFor(b, name)
-			pod := lab.CNFPod(protectedNS, "upf-0")
+			pod := lab.CNFPodWithProbes(protectedNS, "upf-0")
 			vnfm := vnfmUser()
 			b.ReportAllocs()
 			for b.Loop() {
@@ -80,14 +80,14 @@ func BenchmarkAPIServerPolicies(b *testing.B) {
 // policies, all are admitted.
 func TestAPIServerPoliciesInProcess(t *testing.T) {
 	hostile := func() *corev1.Pod {
-		p := lab.CNFPod(protectedNS, "upf-host")
+		p := lab.CNFPodWithProbes(protectedNS, "upf-host")
 		p.Spec.HostPID = true
 		p.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
 		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
 		p.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
 		return p
 	}()
-	shell := lab.CNFPod(protectedNS, "upf-shell")
+	shell := lab.CNFPodWithProbes(protectedNS, "upf-shell")
 	shell.Spec.Containers[1].Command = []string{"/bin/bash", "-c", lab.ReverseShell}
 	cases := []struct {
 		name string
@@ -96,10 +96,10 @@ func TestAPIServerPoliciesInProcess(t *testing.T) {
 		// check is the twin that refuses it ("" admitted); static and detailed, what its message says.
 		check, static, detailed string
 	}{
-		{"the CNF pod", lab.CNFPod(protectedNS, "upf-0"), vnfmUser(), "", "", ""},
+		{"the CNF pod", lab.CNFPodWithProbes(protectedNS, "upf-0"), vnfmUser(), "", "", ""},
 		{"privileged, hostPID, the node's root mounted", hostile, vnfmUser(), "host-takeover", "a hostPath volume hands the node to the pod", "hostPath volume / hands the node to the pod"},
 		{"reverse shell", shell, vnfmUser(), "reverse-shell", "a container's command carries a reverse shell", "containers metrics: command carries a reverse shell"},
-		{"the CNF pod, not by the VNFM", lab.CNFPod(protectedNS, "upf-0"), &user.DefaultInfo{Name: lab.Attacker, Groups: []string{user.AllAuthenticated}},
+		{"the CNF pod, not by the VNFM", lab.CNFPodWithProbes(protectedNS, "upf-0"), &user.DefaultInfo{Name: lab.Attacker, Groups: []string{user.AllAuthenticated}},
 			"vnf-instantiation", "only the VNFM may instantiate", "which is not a VNFM identity"},
 	}
 	for _, layout := range []string{"joint", "joint/detailed", "separate", "separate/detailed", "none"} {
