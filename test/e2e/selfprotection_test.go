@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/vnfguard/vnfguard/internal/admission"
 	"github.com/vnfguard/vnfguard/internal/finding"
@@ -126,6 +127,16 @@ func TestSelfProtection(t *testing.T) {
 			t.Fatal(err)
 		}
 		full := vwc.DeepCopy()
+		// The registration is whole again when this subtest ends, even if it fails: the next ones start from it.
+		t.Cleanup(func() {
+			cur, err := vwcs.Get(context.Background(), "vnfguard", metav1.GetOptions{})
+			if err == nil && !slices.ContainsFunc(cur.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool { return w.Name == admission.NamespacesWebhook }) {
+				cur.Webhooks = full.Webhooks
+				if _, err := vwcs.Update(context.Background(), cur, metav1.UpdateOptions{}); err != nil {
+					t.Errorf("restore the registration: %v", err)
+				}
+			}
+		})
 		vwc.Webhooks = slices.DeleteFunc(vwc.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool { return w.Name == admission.NamespacesWebhook })
 		if _, err := vwcs.Update(ctx, vwc, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
@@ -140,8 +151,14 @@ func TestSelfProtection(t *testing.T) {
 		if _, err := attacker.CoreV1().Namespaces().Patch(ctx, "vnf-open", types.MergePatchType, []byte(removeProtectedLabel), metav1.PatchOptions{}); err != nil {
 			t.Fatalf("without the control, mallory's label removal: %v, want it allowed", err)
 		}
-		if _, err := attacker.AppsV1().Deployments("vnf-open").Create(ctx, rogueDeployment("vnf-open"), metav1.CreateOptions{}); err != nil {
-			t.Fatalf("without the control, the rogue Deployment after the label removal: %v, want it created (the attack is real)", err)
+		// vnfguard judges protection from its namespace informer, which sees the label removal a moment later: the
+		// attack is real once it has (a CI run created the Deployment a few milliseconds too early).
+		var createErr error
+		if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+			_, createErr = attacker.AppsV1().Deployments("vnf-open").Create(ctx, rogueDeployment("vnf-open"), metav1.CreateOptions{})
+			return createErr == nil, nil
+		}); err != nil {
+			t.Fatalf("without the control, the rogue Deployment after the label removal: %v, want it created within 10 s (the attack is real)", createErr)
 		}
 		t.Log("without the control: label removed by mallory, rogue Deployment created")
 		if f, ok := waitFinding(g, 0, 10*time.Second, func(f finding.Finding) bool {
