@@ -23,11 +23,9 @@ type Options struct {
 	// Emit receives the events; it may be called from several goroutines at once and may block (back pressure).
 	Emit func([]runtimeevent.Event)
 	// Probes, when set, is the kubelet's count of probe runs, which accounts for the execs whose command line
-	// could not be read (see ProbeCounter); ProbeWait bounds how long an exec waits for the count (default 2 s: the
-	// kubelet counts a probe once its exec returned and it recorded the result, which a busy node delays by more
-	// than the 500 ms this was once — a CI run saw a benign probe reported unaccounted; a longer wait lets an exec
-	// that is no probe take a probe run that ended meanwhile, but only an exec whose command could not be read, in a
-	// container that declares an exec probe, and the probe runs of that container are counted already).
+	// could not be read (see ProbeCounter); ProbeWait bounds how long an exec waits for the count (default 500 ms:
+	// the kubelet counts a probe as soon as its exec returned, and a longer wait lets an exec that is no probe take a
+	// probe run that happened to end meanwhile).
 	// ProbeRefresh is how often the counts are read besides (default 1 s): the kubelet removes a container's
 	// series when it stops probing it, and only a series seen before can account for its last probe.
 	Probes       ProbeCounter
@@ -76,7 +74,7 @@ func New(o Options) (*Sensor, error) {
 		o.ProcRoot = "/proc"
 	}
 	if o.ProbeWait == 0 {
-		o.ProbeWait = 2 * time.Second
+		o.ProbeWait = 500 * time.Millisecond
 	}
 	if o.ProbeRefresh == 0 {
 		o.ProbeRefresh = time.Second
@@ -168,6 +166,13 @@ func (s *Sensor) Inventory(ctx context.Context) error {
 		out = append(out, ev)
 		for _, x := range c.Execs {
 			cmd, cerr := readCommand(s.o.ProcRoot, x.Pid)
+			if errors.Is(cerr, errEnded) {
+				// Ended between containerd's list and the read: its exec-started event reports it, with the kubelet's
+				// probe accounting, if it started since the agent subscribed (reported here as well, under the same
+				// ID and without that accounting, a benign probe was called a bypass in CI); if it started before, it
+				// is over, and nothing of the agent's saw it run.
+				continue
+			}
 			out = append(out, s.execEvent(ce, x.ID, x.Pid, cmd, cerr, now, "inventory"))
 		}
 	}

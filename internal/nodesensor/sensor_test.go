@@ -112,13 +112,23 @@ var upfPod = &CRIContainer{PodNamespace: "vnf-upf", PodName: "upf-0", PodUID: "u
 func TestInventoryReportsEveryContainerWithItsOrigin(t *testing.T) {
 	rt := newFake()
 	old := time.Now().Add(-time.Hour)
-	rt.add(Container{Namespace: KubeletNamespace, ID: "upf", Created: old, Running: true, Pid: 10, Execs: []ExecProcess{{ID: "probe-1", Pid: 11}}}, upfPod)
+	// Two execs run in the UPF at containerd's list: probe-1 is still running when its command line is read; probe-2
+	// has ended by then (no /proc entry), and its exec-started event reports it, not the inventory.
+	rt.add(Container{Namespace: KubeletNamespace, ID: "upf", Created: old, Running: true, Pid: 10,
+		Execs: []ExecProcess{{ID: "probe-1", Pid: 11}, {ID: "probe-2", Pid: 12}}}, upfPod)
+	proc := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(proc, "11"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proc, "11", "cmdline"), []byte("cat\x00/etc/hostname\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rt.add(Container{Namespace: KubeletNamespace, ID: "ctr-made", Created: old, Running: true,
 		Labels: map[string]string{labelPodNamespace: "vnf-upf", labelPodName: "upf-0"}}, nil)
 	rt.add(Container{Namespace: "moby", ID: "doki", Image: "alpine", Created: old, Running: true}, nil)
 	rt.add(Container{Namespace: KubeletNamespace, ID: "young", Created: time.Now()}, nil)
 	var got collector
-	s, err := New(Options{Runtime: rt, Node: "n1", Emit: got.emit})
+	s, err := New(Options{Runtime: rt, Node: "n1", Emit: got.emit, ProcRoot: proc})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,8 +154,11 @@ func TestInventoryReportsEveryContainerWithItsOrigin(t *testing.T) {
 	if exec.Exec.ID != "probe-1" || exec.Container.Pod == nil || exec.Container.Pod.Name != "upf-0" || exec.Container.Pod.Container != "upf" {
 		t.Errorf("the running exec found at the inventory: %+v pod %+v", exec.Exec, exec.Container.Pod)
 	}
-	if exec.Exec.CommandError == "" {
-		t.Error("pid 11 is not this test's process: its command line must be reported as unreadable, with a reason")
+	if !slices.Equal(exec.Exec.Command, []string{"cat", "/etc/hostname"}) || exec.Exec.CommandError != "" {
+		t.Errorf("the running exec's command line: %q (%s)", exec.Exec.Command, exec.Exec.CommandError)
+	}
+	if slices.ContainsFunc(got.got, func(e runtimeevent.Event) bool { return e.Kind == runtimeevent.KindExec && e.Exec.ID == "probe-2" }) {
+		t.Error("the exec that ended before its command line could be read was reported by the inventory")
 	}
 	// The same inventory taken again is a new fact (the VNF's state may have changed meanwhile).
 	first := got.got[0].ID
