@@ -1,10 +1,9 @@
 package apipolicy
 
 import (
+	"maps"
 	"slices"
 	"sort"
-
-	admregv1 "k8s.io/api/admissionregistration/v1"
 
 	"github.com/vnfguard/vnfguard/internal/config"
 )
@@ -55,43 +54,18 @@ func layout(cfg *config.Config, policyOf func(twin) string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	ordered := append([]twin(nil), twins...)
-	sort.Slice(ordered, func(i, j int) bool { return ordered[i].check < ordered[j].check })
-	groups := map[string][]part{}
-	var names []string
-	for _, t := range ordered {
-		name := policyOf(t)
-		if name == "" {
-			continue
-		}
-		spec, err := r.spec(t)
-		if err != nil {
-			return nil, err
-		}
-		if spec == nil {
-			continue
-		}
-		if groups[name] == nil {
-			names = append(names, name)
-		}
-		groups[name] = append(groups[name], part{t, spec})
+	groups, err := r.group(policyOf)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(names)
 	set := &Set{}
-	for _, name := range names {
-		parts := groups[name]
-		pol, err := merge(name, parts)
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		pol, err := merge(name, groups[name])
 		if err != nil {
 			return nil, err
-		}
-		acts := actions(cfg.ModeOf(parts[0].t.check))
-		if pol.Spec.ParamKind != nil {
-			set.Bindings = append(set.Bindings, sc.binding(pol.ObjectMeta, name, sc.others, true, admregv1.AllowAction, acts))
-			set.Bindings = append(set.Bindings, sc.protectedBindings(pol.ObjectMeta, name+protectedByName, name+protectedByLabel, acts)...)
-		} else {
-			set.Bindings = append(set.Bindings, sc.binding(pol.ObjectMeta, name, nil, false, "", acts))
 		}
 		set.Policies = append(set.Policies, pol)
+		set.Bindings = append(set.Bindings, sc.alone(pol, actions(cfg.ModeOf(groups[name][0].t.check)))...)
 	}
 	return set, nil
 }

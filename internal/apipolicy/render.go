@@ -2,6 +2,7 @@ package apipolicy
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -152,22 +153,14 @@ func render(cfg *config.Config, params bool) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	ordered := append([]twin(nil), twins...)
-	sort.Slice(ordered, func(i, j int) bool { return ordered[i].check < ordered[j].check })
-	groups := map[string][]part{}
-	for _, t := range ordered {
+	groups, err := r.group(func(t twin) string {
 		if t.params && !params {
-			continue
+			return ""
 		}
-		spec, err := r.spec(t)
-		if err != nil {
-			return nil, err
-		}
-		if spec == nil {
-			continue
-		}
-		name := PolicyName(t.group, cfg.ModeOf(t.check))
-		groups[name] = append(groups[name], part{t, spec})
+		return PolicyName(t.group, cfg.ModeOf(t.check))
+	})
+	if err != nil {
+		return nil, err
 	}
 	// joined names the group policies whose protected namespaces a joint policy judges; joint, the joint policies.
 	joined, joint := map[string]bool{}, map[string]bool{}
@@ -192,20 +185,14 @@ func render(cfg *config.Config, params bool) (*Set, error) {
 			}
 		}
 	}
-	names := make([]string, 0, len(groups))
-	for name := range groups {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	set := &Set{}
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
 		parts := groups[name]
 		pol, err := merge(name, parts)
 		if err != nil {
 			return nil, err
 		}
 		acts := actions(cfg.ModeOf(parts[0].t.check))
-		reads := pol.Spec.ParamKind != nil
 		var bindings []admregv1.ValidatingAdmissionPolicyBinding
 		switch {
 		case joint[name]:
@@ -214,18 +201,37 @@ func render(cfg *config.Config, params bool) (*Set, error) {
 			setVariable(&pol.Spec, "protected", "true")
 		case joined[name]:
 			// A group of the joint policy: only where a namespace is not protected.
-			bindings = []admregv1.ValidatingAdmissionPolicyBinding{scope.binding(pol.ObjectMeta, name, scope.others, reads, admregv1.AllowAction, acts)}
+			bindings = []admregv1.ValidatingAdmissionPolicyBinding{scope.binding(pol.ObjectMeta, name, scope.others, pol.Spec.ParamKind != nil, admregv1.AllowAction, acts)}
 			setVariable(&pol.Spec, "protected", "false")
-		case reads:
-			bindings = append([]admregv1.ValidatingAdmissionPolicyBinding{scope.binding(pol.ObjectMeta, name, scope.others, true, admregv1.AllowAction, acts)},
-				scope.protectedBindings(pol.ObjectMeta, name+protectedByName, name+protectedByLabel, acts)...)
 		default:
-			bindings = []admregv1.ValidatingAdmissionPolicyBinding{scope.binding(pol.ObjectMeta, name, nil, false, "", acts)}
+			bindings = scope.alone(pol, acts)
 		}
 		set.Policies = append(set.Policies, pol)
 		set.Bindings = append(set.Bindings, bindings...)
 	}
 	return set, nil
+}
+
+// group renders the twins into the policies policyOf names ("" leaves a twin out), keyed by policy name, each
+// policy's twins in the order of their checks; a twin the configuration leaves nothing to judge is left out.
+func (r *renderer) group(policyOf func(twin) string) (map[string][]part, error) {
+	ordered := append([]twin(nil), twins...)
+	sort.Slice(ordered, func(i, j int) bool { return ordered[i].check < ordered[j].check })
+	groups := map[string][]part{}
+	for _, t := range ordered {
+		name := policyOf(t)
+		if name == "" {
+			continue
+		}
+		spec, err := r.spec(t)
+		if err != nil {
+			return nil, err
+		}
+		if spec != nil {
+			groups[name] = append(groups[name], part{t, spec})
+		}
+	}
+	return groups, nil
 }
 
 // spec renders a twin's policy spec; nil when the configuration leaves it nothing to judge. The twins a pod CREATE
@@ -411,6 +417,17 @@ func (s scope) binding(meta metav1.ObjectMeta, name string, sel *metav1.LabelSel
 		b.Spec.ParamRef = &admregv1.ParamRef{Name: ParamsName, ParameterNotFoundAction: &notFound}
 	}
 	return b
+}
+
+// alone binds a policy that no joint policy stands in for: one without parameters everywhere; one that reads them
+// with Allow where a namespace is not protected and with Deny where it is (protectedBindings).
+func (s scope) alone(pol admregv1.ValidatingAdmissionPolicy, acts []admregv1.ValidationAction) []admregv1.ValidatingAdmissionPolicyBinding {
+	name := pol.Name
+	if pol.Spec.ParamKind == nil {
+		return []admregv1.ValidatingAdmissionPolicyBinding{s.binding(pol.ObjectMeta, name, nil, false, "", acts)}
+	}
+	return append([]admregv1.ValidatingAdmissionPolicyBinding{s.binding(pol.ObjectMeta, name, s.others, true, admregv1.AllowAction, acts)},
+		s.protectedBindings(pol.ObjectMeta, name+protectedByName, name+protectedByLabel, acts)...)
 }
 
 // protectedBindings bind a policy that reads the lifecycle parameters in the protected namespaces (by name, and by
