@@ -3,13 +3,14 @@ package console
 import (
 	"context"
 	"net/http/httptest"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/vnfguard/vnfguard/internal/headless"
 )
 
 // BenchmarkOverviewPageLoad100k: the overview page as an operator sees it, in headless Chromium over HTTPS, on
@@ -17,22 +18,9 @@ import (
 // shows its first page with the pager's total (range all, sorted by severity: the heaviest overview). Each load is a
 // full navigation (the page, its script and style, and the three API requests); the sign-in is done once before.
 func BenchmarkOverviewPageLoad100k(b *testing.B) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		b.Fatal("no chromium on PATH (apt-get install chromium): the page-load benchmark needs a real browser")
-	}
 	srv := httptest.NewTLSServer(console100k(b))
 	defer srv.Close()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.UserDataDir(b.TempDir()),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("ignore-certificate-errors", true), // httptest's certificate
-		chromedp.Flag("no-proxy-server", true), chromedp.WindowSize(1440, 1000))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser, on a context without a timeout of its own
-		b.Fatalf("start headless Chromium: %v", err)
-	}
+	bctx := headless.Start(b, chromedp.Flag("ignore-certificate-errors", true)) // httptest's certificate
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		b.Helper()
 		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/vnfguard/vnfguard/internal/headless"
 )
 
 // TestHTMLSelfContained checks the page's text: one file with no reference to anything outside it, no script, and
@@ -50,15 +51,10 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 }
 
-const chromiumPath = "/usr/bin/chromium"
-
 // TestHTMLInChromium renders the page in headless Chromium and reads what a person would see: the technique
 // summary, an instance group with its findings, the unbound group last, and the markup in a message shown as text
 // and never run. It also records every request the browser makes: only the page itself may be fetched.
 func TestHTMLInChromium(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the HTML report test needs headless Chromium at %s: install the Debian package chromium (apt-get install -y chromium): %v", chromiumPath, err)
-	}
 	r := loadScan(t)
 	page := render(t, FormatHTML, r)
 
@@ -78,24 +74,8 @@ func TestHTMLInChromium(t *testing.T) {
 	defer srv.Close()
 	pageURL := srv.URL + "/report.html"
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox, // tests run as root in CI containers, where Chromium's sandbox cannot start
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("no-proxy-server", true),
-		// Belt and braces: whatever the page or the browser tries, no name resolves except loopback.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	bctx, cancel := context.WithTimeout(headless.Start(t), 90*time.Second)
 	defer cancel()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
 
 	var requested []string
 	if err := chromedp.Listen(bctx, func(ev any) {
@@ -105,7 +85,7 @@ func TestHTMLInChromium(t *testing.T) {
 			mu.Unlock()
 		}
 	}); err != nil {
-		t.Fatalf("start headless Chromium (%s): %v", chromiumPath, err)
+		t.Fatalf("listen to headless Chromium: %v", err)
 	}
 
 	type probeResult struct {

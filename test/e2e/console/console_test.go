@@ -24,14 +24,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/vnfguard/vnfguard/internal/finding"
+	"github.com/vnfguard/vnfguard/internal/headless"
 	"github.com/vnfguard/vnfguard/internal/lab"
 	"github.com/vnfguard/vnfguard/internal/store"
 )
 
-const (
-	protected = "vnf-upf"
-	chromium  = "/usr/bin/chromium"
-)
+const protected = "vnf-upf"
 
 func inventory(state string) string {
 	return `apiVersion: vnfguard.io/v1alpha1
@@ -72,9 +70,8 @@ func readerToken(t *testing.T, ctx context.Context, admin kubernetes.Interface, 
 func ptr[T any](v T) *T { return &v }
 
 func TestConsoleInTheBrowser(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		t.Fatalf("the console test needs headless Chromium at %s (apt-get install chromium): %v", chromium, err)
-	}
+	// The browser first: without it the test fails before the lab's set-up.
+	bctx := headless.Start(t, chromedp.Flag("ignore-certificate-errors", true)) // the lab CA's certificate
 	dir := t.TempDir()
 	binary, err := lab.PrepareE2E(dir, true)
 	if err != nil {
@@ -205,17 +202,6 @@ inventory: {file: inventory.yaml}
 		}
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("ignore-certificate-errors", true), // the lab CA's certificate
-		chromedp.Flag("no-proxy-server", true), chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-		chromedp.WindowSize(1440, 1000))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser, on a context without a timeout of its own
-		t.Fatalf("start headless Chromium: %v", err)
-	}
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		c, cancel := context.WithTimeout(bctx, 30*time.Second)
