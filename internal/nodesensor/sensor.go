@@ -166,7 +166,7 @@ func (s *Sensor) Inventory(ctx context.Context) error {
 		out = append(out, ev)
 		for _, x := range c.Execs {
 			cmd, cerr := readCommand(s.o.ProcRoot, x.Pid)
-			if errors.Is(cerr, errEnded) {
+			if errors.As(cerr, new(processEnded)) {
 				// Ended between containerd's list and the read: its exec-started event reports it, with the kubelet's
 				// probe accounting, if it started since the agent subscribed (reported here as well, under the same
 				// ID and without that accounting, a benign probe was called a bypass in CI); if it started before, it
