@@ -8,6 +8,9 @@
   var SEV_COLOR = { critical: "#8b1a1a", high: "#d0442c", medium: "#e39b23", low: "#3f8fd2", info: "#8d99ae" };
   var view = document.getElementById("view");
   var timer = null;
+  // generation counts the page's renders; a response that arrives after the page moved on (an older finding's, a
+  // sort order the user already changed) is dropped instead of drawn over the newer page.
+  var generation = 0;
 
   function el(tag, attrs, children) {
     var e = document.createElement(tag);
@@ -19,14 +22,21 @@
     (children || []).forEach(function (c) { if (c) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
     return e;
   }
+  function Stale() {}
   function get(path) {
+    var asked = generation;
     return fetch(API + path, { credentials: "same-origin" }).then(function (r) {
       if (r.status === 401) { location.href = "/console/login"; throw new Error("signed out"); }
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || r.statusText);
+        if (asked !== generation) throw new Stale();
         return body;
       });
     });
+  }
+  // failed returns a request's error handler: it shows the error with show, and ignores a stale response.
+  function failed(show) {
+    return function (err) { if (!(err instanceof Stale)) show(err); };
   }
   function route() {
     var h = location.hash.replace(/^#/, "") || "/";
@@ -74,7 +84,7 @@
         });
         filters.appendChild(el("label", {}, [name, s]));
       });
-    }).catch(showError);
+    }).catch(failed(showError));
     function refresh() {
       drawChart(chart, params);
       drawTable(table, params);
@@ -148,7 +158,7 @@
         el("span", { text: "highest bar: " + peak + " finding" + (peak === 1 ? "" : "s") + " in " + duration(step) }),
         el("span", { text: new Date(until).toLocaleString() })]);
       box.replaceChildren(el("div", { class: "chart-head" }, [el("h2", { text: "Findings over time" }), toggle]), svg, axis, legend);
-    }).catch(function (err) { box.replaceChildren(el("p", { class: "error", text: err.message })); });
+    }).catch(failed(function (err) { box.replaceChildren(el("p", { class: "error", text: err.message })); }));
   }
 
   var COLUMNS = [["lastSeen", "Last seen"], ["severity", "Severity"], ["technique", "Technique"], ["rule", "Rule"],
@@ -178,7 +188,8 @@
           el("td", { text: f.technique }), el("td", { text: f.rule }), el("td", {}, [inst]), el("td", { text: objectText(f.object) }),
           el("td", { class: "msg" }, [link]), el("td", { text: String(f.count || 1) }), el("td", { text: f.status })]);
       });
-      var tbl = el("table", { id: "findings" }, [el("thead", {}, [head]), el("tbody", {}, rows)]);
+      // data-query names the filters, sort and page the rows were drawn for (a test waits on it).
+      var tbl = el("table", { id: "findings", "data-query": params.toString() }, [el("thead", {}, [head]), el("tbody", {}, rows)]);
       var first = page.total ? offset + 1 : 0, last = offset + page.findings.length;
       var prev = el("button", { id: "prev", text: "‹ Previous" }), next = el("button", { id: "next", text: "Next ›" });
       prev.disabled = offset === 0;
@@ -187,7 +198,7 @@
       next.addEventListener("click", function () { params.set("offset", offset + limit); go("/", params); });
       box.replaceChildren(tbl, el("div", { class: "pager" }, [prev, next,
         el("span", { id: "page-info", class: "muted", text: first + "–" + last + " of " + page.total })]));
-    }).catch(function (err) { box.replaceChildren(el("p", { class: "error", text: err.message })); });
+    }).catch(failed(function (err) { box.replaceChildren(el("p", { class: "error", text: err.message })); }));
   }
 
   // ---- a finding ----
@@ -211,7 +222,7 @@
       });
       view.replaceChildren(el("p", {}, [el("a", { href: "#/", text: "‹ Findings" })]),
         el("h1", {}, [sev(f.severityName), " ", f.rule]), el("p", { id: "finding-message", text: f.message }), el("div", { class: "panel" }, [dl]));
-    }).catch(showError);
+    }).catch(failed(showError));
   }
 
   // ---- a VNF instance ----
@@ -238,10 +249,11 @@
         el("h2", { text: "Data left after termination" }), findingList("residual-findings", inst.residual, "none found by reconciliation"),
         el("h2", { text: "Who can reach it" }), findingList("reach-findings", inst.reach, "no posture finding names this instance (run vnfguard scan with a store)"),
         el("p", {}, [el("a", { href: "#/?instance=" + encodeURIComponent(inst.id) + "&range=all", id: "all-findings", text: "All " + inst.total + " findings of this instance ›" })]));
-    }).catch(showError);
+    }).catch(failed(showError));
   }
 
   function render() {
+    generation++;
     if (timer) { clearInterval(timer); timer = null; }
     var r = route();
     var m;

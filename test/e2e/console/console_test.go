@@ -340,17 +340,22 @@ inventory: {file: inventory.yaml}
 	do("sort by severity", chromedp.Click(chromedp.CSS(`th[data-sort="severity"]`)))
 	sevRank := `(() => { const order = ["info","low","medium","high","critical"];
 		const s = [...document.querySelectorAll("#findings tbody tr td:nth-child(2)")].map(td => order.indexOf(td.textContent));
-		return location.hash.includes("sort=severity") && s.length > 1 && s.every((v, i) => i === 0 || s[i-1] %s v); })()`
-	waitTrue("descending severity", fmt.Sprintf(sevRank, ">="))
+		const drawnFor = new URLSearchParams(document.getElementById("findings").dataset.query);
+		return drawnFor.get("sort") === "severity" && (drawnFor.get("order") || "desc") === %q &&
+			s.length > 1 && s.every((v, i) => i === 0 || s[i-1] %s v); })()`
+	// The table says which order it was drawn for: the rows of the order before the click can look sorted both ways
+	// (all of one severity), and CI once read the first row of the old table and then clicked the new one's.
+	waitTrue("descending severity", fmt.Sprintf(sevRank, "desc", ">="))
 	do("sort ascending", chromedp.Click(chromedp.CSS(`th[data-sort="severity"]`)))
-	waitTrue("ascending severity", fmt.Sprintf(sevRank, "<=")+` && location.hash.includes("order=asc")`)
+	waitTrue("ascending severity", fmt.Sprintf(sevRank, "asc", "<="))
 
 	// A finding's page, by its link: all its evidence, linkable.
 	first, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(`#findings tbody tr`), "data-id"))
 	if err != nil || first.Value == "" {
 		t.Fatalf("first row's finding ID: %v", err)
 	}
-	do("open the first finding", chromedp.Click(chromedp.CSS(`#findings tbody tr td.msg a`)), chromedp.WaitVisible(chromedp.ID("evidence")))
+	// By its ID: a live update may redraw the table between the two steps.
+	do("open the first finding", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#findings tbody tr[data-id=%q] td.msg a`, first.Value))), chromedp.WaitVisible(chromedp.ID("evidence")))
 	waitTrue("finding page", fmt.Sprintf(`location.hash === "#/finding/%s" && document.querySelector('#evidence dd[data-key="ID"]').textContent === %q`, url.PathEscape(first.Value), first.Value))
 	screenshot("finding")
 	// A real audit finding's page shows its audit ID and identity.
@@ -364,6 +369,23 @@ inventory: {file: inventory.yaml}
 	do("audit finding page", chromedp.Navigate(base+"/#/finding/"+auditFinding.ID), chromedp.WaitVisible(chromedp.ID("evidence")))
 	waitTrue("evidence", fmt.Sprintf(`document.getElementById("evidence").textContent.includes(%q) && document.getElementById("evidence").textContent.includes(%q)`,
 		auditFinding.Identity, auditFinding.Evidence["auditID"]))
+
+	// A slow answer for a finding the reader already left is not drawn over the next one: the first finding's
+	// request is held 1.5 s in the page, the audit finding opened meanwhile must stay on the page after it arrives.
+	slow := fmt.Sprintf(`(orig => { window.fetch = (u, o) => String(u).endsWith("/findings/" + encodeURIComponent(%q))
+		? new Promise(r => setTimeout(r, 1500)).then(() => orig(u, o)) : orig(u, o); return true; })(window.fetch)`, first.Value)
+	step := func(expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(bctx, chromedp.Evaluate[bool](expr)); err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+	}
+	step(slow)
+	step(fmt.Sprintf(`(location.hash = "#/finding/" + encodeURIComponent(%q), true)`, first.Value))
+	step(fmt.Sprintf(`(location.hash = "#/finding/" + encodeURIComponent(%q), true)`, auditFinding.ID))
+	waitTrue("the later finding", fmt.Sprintf(`(document.querySelector('#evidence dd[data-key="ID"]') || {}).textContent === %q`, auditFinding.ID))
+	time.Sleep(2 * time.Second) // the held answer has arrived
+	waitTrue("still the later finding", fmt.Sprintf(`document.querySelector('#evidence dd[data-key="ID"]').textContent === %q`, auditFinding.ID))
 
 	// The UPF's page: its lifecycle from the inventory history (started, then stopped), its open findings.
 	do("instance page", chromedp.Navigate(base+"/#/instance/upf-1"), chromedp.WaitVisible(chromedp.ID("instance-title")))
