@@ -318,7 +318,11 @@ func objectNameAgreesWithCEL(a *activation) string {
 	part := objectNameOutput()
 	got, ok := part.str(a)
 	want := "<error>"
-	if v, _, err := part.prog.Eval(a); err == nil {
+	prog, err := part.prog.get()
+	if err != nil {
+		return fmt.Sprintf("the output's program: %v", err)
+	}
+	if v, _, err := prog.Eval(a); err == nil {
 		want = valueString(v)
 	}
 	if ok && got != want {

@@ -238,7 +238,11 @@ func (e *Engine) Evaluate(ctx context.Context, ev *auditv1.Event) ([]finding.Fin
 		if !r.guard.complete {
 			// Eval, not ContextEval: the context is checked once per event above, and wrapping the activation
 			// for every rule costs more than the rule.
-			val, _, err := r.cond.Eval(act)
+			prog, err := r.cond.get()
+			var val ref.Val
+			if err == nil {
+				val, _, err = prog.Eval(act)
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return out, fmt.Errorf("evaluate audit event %s: %w", ev.AuditID, ctx.Err())
@@ -377,7 +381,11 @@ func (e *Engine) render(r *Rule, act *activation) string {
 				continue
 			}
 		}
-		v, _, err := p.prog.ContextEval(act.ctx, act)
+		prog, err := p.prog.get()
+		var v ref.Val
+		if err == nil {
+			v, _, err = prog.ContextEval(act.ctx, act)
+		}
 		if err != nil {
 			e.log.Debug("rule output failed", "rule", r.ID, "err", err)
 			b.WriteString("<error>")

@@ -122,6 +122,35 @@ type compileError struct {
 
 func (e *compileError) Error() string { return fmt.Sprintf("%d:%d: %s", e.line, e.col+1, e.msg) }
 
+// program is a compiled CEL expression whose program may be planned only when it first runs. cel-go gives every
+// program its own table of every function's overloads, about 8 kB of maps and pointers; the engine's Go paths
+// (guard.go: a complete guard, outputString) leave most of the built-in pack's programs unused (190 of 229), and
+// their tables were 60 % of the engine's live heap, which the garbage collector marks at every cycle. A lazy
+// program was planned once at load, so that an expression that cannot be planned is a load error, and then let go.
+type program struct {
+	expr string
+	want *cel.Type
+	once sync.Once
+	prog cel.Program
+	err  error
+}
+
+// eager is a program kept from load: the engine runs it for most events that reach it.
+func eager(p cel.Program) *program {
+	q := &program{prog: p}
+	q.once.Do(func() {})
+	return q
+}
+
+// lazy is a program planned again on first use.
+func lazy(expr string, want *cel.Type) *program { return &program{expr: expr, want: want} }
+
+// get is the program, planned now if it has not been.
+func (p *program) get() (cel.Program, error) {
+	p.once.Do(func() { p.prog, _, p.err = compileChecked(p.expr, p.want) })
+	return p.prog, p.err
+}
+
 // compileChecked compiles and type-checks one expression that must have the given type (nil: any), and returns
 // the type-checked expression too (conditionGuard and outputString read it).
 func compileChecked(expr string, want *cel.Type) (cel.Program, *cel.Ast, error) {
@@ -204,7 +233,11 @@ func compileOutput(tmpl string) ([]outputPart, error) {
 				parts = append(parts, outputPart{text: lit.String()})
 				lit.Reset()
 			}
-			parts = append(parts, outputPart{prog: prog, str: outputString(checked.NativeRep().Expr())})
+			part := outputPart{prog: eager(prog), str: outputString(checked.NativeRep().Expr())}
+			if part.str != nil {
+				part.prog = lazy(expr, nil)
+			}
+			parts = append(parts, part)
 			for _, ch := range tmpl[i:j] {
 				if ch == '\n' {
 					line, col = line+1, 0

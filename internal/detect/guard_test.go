@@ -340,7 +340,11 @@ func checkGuards(t *testing.T, e *Engine) (skipped, decided, rendered *int) {
 			if r.Events != source {
 				continue
 			}
-			val, _, err := r.cond.Eval(act)
+			prog, err := r.cond.get()
+			if err != nil {
+				t.Fatalf("rule %s: %v", r.ID, err)
+			}
+			val, _, err := prog.Eval(act)
 			if !slices.Contains(cands, i) {
 				*skipped++
 				if err != nil || val != types.False {

@@ -36,8 +36,8 @@ type Rule struct {
 	// applies it to the rule it names; it has no condition of its own.
 	Override bool
 
-	cond   cel.Program
-	guard  guard // what of cond the engine does in Go (guard.go)
+	cond   *program // run for an event the guard admits, unless the guard is complete (then planned only if asked)
+	guard  guard    // what of cond the engine does in Go (guard.go)
 	output []outputPart
 }
 
@@ -46,7 +46,7 @@ type Rule struct {
 // cannot tell (false).
 type outputPart struct {
 	text string
-	prog cel.Program
+	prog *program // lazy when str is set
 	str  func(*activation) (string, bool)
 }
 
@@ -233,7 +233,10 @@ func parseRule(file string, lines []string, n *yaml.Node) (*Rule, error) {
 	if err != nil {
 		return nil, celError(file, lines, condNode, r.ID, "condition", err)
 	}
-	r.cond, r.guard = prog, conditionGuard(checked)
+	r.cond, r.guard = eager(prog), conditionGuard(checked)
+	if r.guard.complete {
+		r.cond = lazy(r.Condition, cel.BoolType)
+	}
 	if r.Output == "" {
 		r.Output = r.Description
 	}
