@@ -248,11 +248,13 @@ func (t *microTime) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 type rawBody runtime.Unknown
 
 func (u *rawBody) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	// The value is read through v2 (not dec.ReadValue) for bodyOptions; it arrives as a copy of the input
+	// (jsontext.Value's UnmarshalJSON stores one), the body's own.
 	var raw jsontext.Value
 	if err := json.UnmarshalDecode(dec, &raw, bodyOptions); err != nil {
 		return err
 	}
-	*u = rawBody{Raw: bytes.Clone(raw), ContentType: runtime.ContentTypeJSON}
+	*u = rawBody{Raw: raw, ContentType: runtime.ContentTypeJSON}
 	return nil
 }
 

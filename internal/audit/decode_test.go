@@ -417,3 +417,20 @@ func TestTolerantDecode(t *testing.T) {
 		t.Errorf("counted %+v → %+v; want 2 v1beta1 and 1 untyped", before, after)
 	}
 }
+
+// TestDecodeBodyOwnsItsBytes: requestObject's bytes are the event's own, not a window on the input: the readers
+// decode each line from a buffer they reuse for the next one.
+func TestDecodeBodyOwnsItsBytes(t *testing.T) {
+	line := []byte(`{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"create","requestObject":{"kind":"Pod","metadata":{"name":"upf-0"}},"responseObject":{"kind":"Pod"}}`)
+	ev, err := DecodeEvent(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, resp := string(ev.RequestObject.Raw), string(ev.ResponseObject.Raw)
+	for i := range line {
+		line[i] = 'x'
+	}
+	if string(ev.RequestObject.Raw) != req || string(ev.ResponseObject.Raw) != resp || req != `{"kind":"Pod","metadata":{"name":"upf-0"}}` {
+		t.Fatalf("the bodies changed with the input: %s, %s", ev.RequestObject.Raw, ev.ResponseObject.Raw)
+	}
+}
