@@ -440,6 +440,15 @@ func (s *viewScanner) elements(elem func(i int)) int {
 	}
 }
 
+// array reads an array with elem, as elements does, or skips any other value and reports false.
+func (s *viewScanner) array(elem func(i int)) (length int, ok bool) {
+	if s.next() != '[' {
+		s.skip()
+		return 0, false
+	}
+	return s.elements(elem), true
+}
+
 // object reads an object with member, or skips any other value and reports false.
 func (s *viewScanner) object(member func(name []byte)) bool {
 	if s.next() != '{' {
@@ -452,12 +461,8 @@ func (s *viewScanner) object(member func(name []byte)) bool {
 
 // strs reads the string items of an array; nil for any other value.
 func (s *viewScanner) strs() []string {
-	if s.next() != '[' {
-		s.skip()
-		return nil
-	}
 	var out []string
-	s.elements(func(int) {
+	s.array(func(int) {
 		if s.next() == '"' {
 			out = append(out, s.unquote(s.literal()))
 		} else {
@@ -470,13 +475,9 @@ func (s *viewScanner) strs() []string {
 // joined reads the string items of an array joined by spaces, and how many there are ("", 0 for any other value).
 // The items are copied into one buffer, so that the line costs one allocation however many words it has.
 func (s *viewScanner) joined() (string, int) {
-	if s.next() != '[' {
-		s.skip()
-		return "", 0
-	}
 	s.words = s.words[:0]
 	n := 0
-	s.elements(func(int) {
+	if _, ok := s.array(func(int) {
 		if s.next() != '"' {
 			s.skip()
 			return
@@ -491,7 +492,9 @@ func (s *viewScanner) joined() (string, int) {
 		} else {
 			s.words = append(s.words, s.unquote(lit)...)
 		}
-	})
+	}); !ok {
+		return "", 0
+	}
 	return string(s.words), n
 }
 
@@ -579,11 +582,7 @@ func (s *viewScanner) metaMember(m *viewMeta, name []byte) {
 		})
 	case "ownerReferences":
 		m.owners = nil
-		if s.next() != '[' {
-			s.skip()
-			return
-		}
-		s.elements(func(int) {
+		s.array(func(int) {
 			var ref metav1.OwnerReference
 			if s.object(func(name []byte) { s.ownerMember(&ref, name) }) {
 				m.owners = append(m.owners, ref)
@@ -632,11 +631,7 @@ func (s *viewScanner) podMember(p *podView, name []byte) {
 		})
 	case "volumes":
 		p.volumes = nil
-		if s.next() != '[' {
-			s.skip()
-			return
-		}
-		s.elements(func(int) {
+		s.array(func(int) {
 			var vol volumeView
 			if s.object(func(name []byte) { s.volumeMember(&vol, name) }) {
 				p.volumes = append(p.volumes, vol)
@@ -647,12 +642,8 @@ func (s *viewScanner) podMember(p *podView, name []byte) {
 		for containerLists[li] != string(name) {
 			li++
 		}
-		p.containers[li], p.lengths[li] = nil, 0
-		if s.next() != '[' {
-			s.skip()
-			return
-		}
-		p.lengths[li] = s.elements(func(i int) {
+		p.containers[li] = nil
+		p.lengths[li], _ = s.array(func(i int) {
 			c := containerView{index: i}
 			if s.object(func(name []byte) { s.containerMember(&c, name) }) {
 				p.containers[li] = append(p.containers[li], c)
@@ -691,11 +682,7 @@ func (s *viewScanner) containerMember(c *containerView, name []byte) {
 		c.args, c.argsItems = s.joined()
 	case "env":
 		c.env = nil
-		if s.next() != '[' {
-			s.skip()
-			return
-		}
-		s.elements(func(int) {
+		s.array(func(int) {
 			value, isString := "", false
 			s.object(func(name []byte) {
 				if string(name) != "value" {
