@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -21,15 +20,7 @@ func BenchmarkOverviewPageLoad100k(b *testing.B) {
 	srv := httptest.NewTLSServer(console100k(b))
 	defer srv.Close()
 	bctx := headless.Start(b, chromedp.Flag("ignore-certificate-errors", true)) // httptest's certificate
-	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		b.Helper()
-		ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			b.Fatalf("%s: %v", what, err)
-		}
-	}
-	run("sign in", chromedp.Navigate(srv.URL+"/console/login"), chromedp.WaitVisible(chromedp.ID("token")),
+	headless.Do(b, bctx, "sign in", chromedp.Navigate(srv.URL+"/console/login"), chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.SetValue(chromedp.ID("token"), "reader"), chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitVisible(chromedp.CSS("#findings tbody tr")))
 	// loaded: the chart has its bars, the table its 50 rows, and the pager counts every finding.
@@ -39,7 +30,7 @@ func BenchmarkOverviewPageLoad100k(b *testing.B) {
 	for b.Loop() {
 		i++
 		// A new query each time, so that the browser navigates (a changed fragment alone would not reload).
-		run("load the overview", chromedp.Navigate(srv.URL+"/console/?load="+strconv.Itoa(i)+"#/?range=all&sort=severity"))
+		headless.Do(b, bctx, "load the overview", chromedp.Navigate(srv.URL+"/console/?load="+strconv.Itoa(i)+"#/?range=all&sort=severity"))
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](loaded))

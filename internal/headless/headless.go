@@ -6,6 +6,7 @@ import (
 	"context"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -45,4 +46,14 @@ func Start(tb testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context
 		tb.Fatalf("start headless Chromium (%s): %v", path, err)
 	}
 	return bctx
+}
+
+// Do runs steps in the browser of bctx within 30 s, and fails the test with what on an error.
+func Do(tb testing.TB, bctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		tb.Fatalf("%s: %v", what, err)
+	}
 }

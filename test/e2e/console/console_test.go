@@ -202,14 +202,6 @@ inventory: {file: inventory.yaml}
 		}
 	}
 
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		c, cancel := context.WithTimeout(bctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(c, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
 	// waitTrue polls a JavaScript expression until it is true.
 	waitTrue := func(what, expr string) {
 		t.Helper()
@@ -240,13 +232,13 @@ inventory: {file: inventory.yaml}
 	}
 
 	// Signing in: the console sends an unauthenticated browser to the login form.
-	do("open the console", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("token")))
+	headless.Do(t, bctx, "open the console", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("token")))
 	if loc, err := chromedp.Run(bctx, chromedp.Location()); err != nil || !strings.HasSuffix(loc, "/console/login") {
 		t.Errorf("an unauthenticated browser is at %s (%v), want the login page", loc, err)
 	}
-	do("sign in with a token without the grant", chromedp.SetValue(chromedp.ID("token"), nobody), chromedp.Click(chromedp.ID("sign-in")),
+	headless.Do(t, bctx, "sign in with a token without the grant", chromedp.SetValue(chromedp.ID("token"), nobody), chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitVisible(chromedp.ID("login-error")))
-	do("sign in", chromedp.SetValue(chromedp.ID("token"), reader), chromedp.Click(chromedp.ID("sign-in")),
+	headless.Do(t, bctx, "sign in", chromedp.SetValue(chromedp.ID("token"), reader), chromedp.Click(chromedp.ID("sign-in")),
 		chromedp.WaitVisible(chromedp.CSS("#findings tbody tr")))
 
 	// apiTotal is what the API answers the reader for a query: the number the page must show.
@@ -313,7 +305,7 @@ inventory: {file: inventory.yaml}
 	waitTrue("live update", `[...document.querySelectorAll("#findings tbody tr")].some(r => r.dataset.id === "live-update")`)
 
 	// Paging.
-	do("next page", chromedp.Click(chromedp.ID("next")))
+	headless.Do(t, bctx, "next page", chromedp.Click(chromedp.ID("next")))
 	pageShows("second page", 51, 100, "range=24h")
 
 	// Filtering by technique: every row is of it, and the total is the store's count for it.
@@ -337,7 +329,7 @@ inventory: {file: inventory.yaml}
 	}
 
 	// Sorting by severity (descending), then ascending.
-	do("sort by severity", chromedp.Click(chromedp.CSS(`th[data-sort="severity"]`)))
+	headless.Do(t, bctx, "sort by severity", chromedp.Click(chromedp.CSS(`th[data-sort="severity"]`)))
 	sevRank := `(() => { const order = ["info","low","medium","high","critical"];
 		const s = [...document.querySelectorAll("#findings tbody tr td:nth-child(2)")].map(td => order.indexOf(td.textContent));
 		const drawnFor = new URLSearchParams(document.getElementById("findings").dataset.query);
@@ -346,7 +338,7 @@ inventory: {file: inventory.yaml}
 	// The table says which order it was drawn for: the rows of the order before the click can look sorted both ways
 	// (all of one severity), and CI once read the first row of the old table and then clicked the new one's.
 	waitTrue("descending severity", fmt.Sprintf(sevRank, "desc", ">="))
-	do("sort ascending", chromedp.Click(chromedp.CSS(`th[data-sort="severity"]`)))
+	headless.Do(t, bctx, "sort ascending", chromedp.Click(chromedp.CSS(`th[data-sort="severity"]`)))
 	waitTrue("ascending severity", fmt.Sprintf(sevRank, "asc", "<="))
 
 	// A finding's page, by its link: all its evidence, linkable.
@@ -355,7 +347,7 @@ inventory: {file: inventory.yaml}
 		t.Fatalf("first row's finding ID: %v", err)
 	}
 	// By its ID: a live update may redraw the table between the two steps.
-	do("open the first finding", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#findings tbody tr[data-id=%q] td.msg a`, first.Value))), chromedp.WaitVisible(chromedp.ID("evidence")))
+	headless.Do(t, bctx, "open the first finding", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#findings tbody tr[data-id=%q] td.msg a`, first.Value))), chromedp.WaitVisible(chromedp.ID("evidence")))
 	waitTrue("finding page", fmt.Sprintf(`location.hash === "#/finding/%s" && document.querySelector('#evidence dd[data-key="ID"]').textContent === %q`, url.PathEscape(first.Value), first.Value))
 	screenshot("finding")
 	// A real audit finding's page shows its audit ID and identity.
@@ -366,7 +358,7 @@ inventory: {file: inventory.yaml}
 			break
 		}
 	}
-	do("audit finding page", chromedp.Navigate(base+"/#/finding/"+auditFinding.ID), chromedp.WaitVisible(chromedp.ID("evidence")))
+	headless.Do(t, bctx, "audit finding page", chromedp.Navigate(base+"/#/finding/"+auditFinding.ID), chromedp.WaitVisible(chromedp.ID("evidence")))
 	waitTrue("evidence", fmt.Sprintf(`document.getElementById("evidence").textContent.includes(%q) && document.getElementById("evidence").textContent.includes(%q)`,
 		auditFinding.Identity, auditFinding.Evidence["auditID"]))
 
@@ -388,13 +380,13 @@ inventory: {file: inventory.yaml}
 	waitTrue("still the later finding", fmt.Sprintf(`document.querySelector('#evidence dd[data-key="ID"]').textContent === %q`, auditFinding.ID))
 
 	// The UPF's page: its lifecycle from the inventory history (started, then stopped), its open findings.
-	do("instance page", chromedp.Navigate(base+"/#/instance/upf-1"), chromedp.WaitVisible(chromedp.ID("instance-title")))
+	headless.Do(t, bctx, "instance page", chromedp.Navigate(base+"/#/instance/upf-1"), chromedp.WaitVisible(chromedp.ID("instance-title")))
 	waitTrue("timeline", `(() => { const t = document.getElementById("timeline").textContent; return t.includes("INSTANTIATED") && t.includes("STOPPED"); })()`)
 	waitTrue("state and findings", `document.getElementById("instance-state").textContent.includes("STOPPED") && document.querySelectorAll("#open-findings tr").length > 0`)
 	screenshot("instance")
 
 	// The Secrets listed across the cluster name a collection, not an object: the table says which, never "undefined".
-	do("the secret dump's findings", chromedp.Navigate(base+"/#/?rule=secret-dumping&range=all"), chromedp.WaitVisible(chromedp.CSS("#findings tbody tr")))
+	headless.Do(t, bctx, "the secret dump's findings", chromedp.Navigate(base+"/#/?rule=secret-dumping&range=all"), chromedp.WaitVisible(chromedp.CSS("#findings tbody tr")))
 	waitTrue("a collection named", `(() => { const cells = [...document.querySelectorAll("#findings tbody td")].map(td => td.textContent);
 		return cells.includes("every Secret in every namespace") && !cells.some(c => c.includes("undefined")); })()`)
 }
