@@ -233,9 +233,11 @@ func compileOutput(tmpl string) ([]outputPart, error) {
 				parts = append(parts, outputPart{text: lit.String()})
 				lit.Reset()
 			}
-			part := outputPart{prog: eager(prog), str: outputString(checked.NativeRep().Expr())}
+			part := outputPart{str: outputString(checked.NativeRep().Expr())}
 			if part.str != nil {
 				part.prog = lazy(expr, nil)
+			} else {
+				part.prog = eager(prog)
 			}
 			parts = append(parts, part)
 			for _, ch := range tmpl[i:j] {

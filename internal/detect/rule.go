@@ -233,9 +233,11 @@ func parseRule(file string, lines []string, n *yaml.Node) (*Rule, error) {
 	if err != nil {
 		return nil, celError(file, lines, condNode, r.ID, "condition", err)
 	}
-	r.cond, r.guard = eager(prog), conditionGuard(checked)
+	r.guard = conditionGuard(checked)
 	if r.guard.complete {
 		r.cond = lazy(r.Condition, cel.BoolType)
+	} else {
+		r.cond = eager(prog)
 	}
 	if r.Output == "" {
 		r.Output = r.Description
