@@ -81,11 +81,9 @@ type Engine struct {
 	opened *boundedMap[ktypes.UID, struct{}]
 	writes *workloadWrites
 
-	// The rules an event can match, as indices into rules in their order: byResource for an audit event whose
-	// objectRef.resource some rule's guard names, anyResource (the rules whose guards name none) for any other,
-	// runtimeRules for a node agent's report.
-	byResource   map[string][]int
-	anyResource  []int
+	// The rules an event can match, as indices into rules in their order: auditRules for an audit event, by its
+	// resource, subresource and verb; runtimeRules for a node agent's report.
+	auditRules   *ruleIndex
 	runtimeRules []int
 
 	// checkRules, set by tests only, is called after the rules with the event's activation, to compare the
@@ -146,29 +144,64 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	return e, nil
 }
 
-// index files the rules by the resources their guards say they can match: an event then visits only the rules of
-// its resource and those that name none.
+// index files the rules by the resources, subresources and verbs their guards say they can match: an event then
+// visits only the rules that can be true for its own.
 func (e *Engine) index() {
-	e.byResource = map[string][]int{}
-	for _, r := range e.rules {
-		for _, res := range r.guard.resources {
-			e.byResource[res] = nil
-		}
-	}
+	var audit []int
 	for i, r := range e.rules {
 		if r.Events == EventsRuntime {
 			e.runtimeRules = append(e.runtimeRules, i)
-			continue
+		} else {
+			audit = append(audit, i)
 		}
-		if r.guard.resources == nil {
-			e.anyResource = append(e.anyResource, i)
+	}
+	e.auditRules = e.fileRules(audit, 0)
+}
+
+// indexedFields are the fields of an audit event the rules are filed by, in the order of the index's levels: the
+// field's value, and the values a guard says the field can have (nil: any).
+var indexedFields = [...]struct {
+	value  func(*auditv1.Event) string
+	values func(*guard) []string
+}{
+	{func(ev *auditv1.Event) string { return objRef(ev).Resource }, func(g *guard) []string { return g.resources }},
+	{func(ev *auditv1.Event) string { return objRef(ev).Subresource }, func(g *guard) []string { return g.subresources }},
+	{func(ev *auditv1.Event) string { return ev.Verb }, func(g *guard) []string { return g.verbs }},
+}
+
+// A ruleIndex is one level of the index: byValue for an event whose field has a value some rule's guard names
+// (holding those rules and the ones that name no value), other (the rules that name none) for any other value;
+// rules at the last level.
+type ruleIndex struct {
+	byValue map[string]*ruleIndex
+	other   *ruleIndex
+	rules   []int
+}
+
+// fileRules builds the levels of the index from level on over rules (indices into e.rules, in order).
+func (e *Engine) fileRules(rules []int, level int) *ruleIndex {
+	if level == len(indexedFields) {
+		return &ruleIndex{rules: rules}
+	}
+	named := indexedFields[level].values
+	with := func(value string, anyOnly bool) []int {
+		var out []int
+		for _, i := range rules {
+			if vs := named(&e.rules[i].guard); vs == nil || !anyOnly && slices.Contains(vs, value) {
+				out = append(out, i)
+			}
 		}
-		for res := range e.byResource {
-			if r.guard.resources == nil || slices.Contains(r.guard.resources, res) {
-				e.byResource[res] = append(e.byResource[res], i)
+		return out
+	}
+	x := &ruleIndex{byValue: map[string]*ruleIndex{}, other: e.fileRules(with("", true), level+1)}
+	for _, i := range rules {
+		for _, v := range named(&e.rules[i].guard) {
+			if x.byValue[v] == nil {
+				x.byValue[v] = e.fileRules(with(v, false), level+1)
 			}
 		}
 	}
+	return x
 }
 
 // candidates are the rules that can match an event of the source.
@@ -176,10 +209,15 @@ func (e *Engine) candidates(ev *auditv1.Event, source string) []int {
 	if source == EventsRuntime {
 		return e.runtimeRules
 	}
-	if list, ok := e.byResource[objRef(ev).Resource]; ok {
-		return list
+	x := e.auditRules
+	for _, f := range indexedFields {
+		if next, ok := x.byValue[f.value(ev)]; ok {
+			x = next
+		} else {
+			x = x.other
+		}
 	}
-	return e.anyResource
+	return x.rules
 }
 
 // Rules returns the enabled rules in evaluation order.

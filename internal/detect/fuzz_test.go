@@ -114,6 +114,9 @@ func FuzzGuardsAgreeWithCEL(f *testing.F) {
 				if msg := guardDisagrees(k.g, admits, val, err); msg != "" {
 					t.Fatalf("%s: %s", k.src, msg)
 				}
+				if msg := boundsDisagree(k.g, c, val); msg != "" {
+					t.Fatalf("%s: %s", k.src, msg)
+				}
 			}
 		}
 	})

@@ -32,13 +32,15 @@ import (
 // false one, so the guard makes no lookup CEL would not have made.
 //
 // The guard also says which objectRef.resource values the condition can be true for at all (event.objectRef.resource
-// in [...], isPodAccess(), isWorkloadWrite() ...); the engine indexes its rules by it, so that an event meets only
-// the rules that could match it.
+// in [...], isPodAccess(), isWorkloadWrite() ...), and which verbs (event.verb == "create", event.verb in [...]); the
+// engine indexes its rules by both, so that an event meets only the rules that could match it: a pod's status patch,
+// the commonest write of a cluster, meets none of the rules about pod creates and execs.
 type guard struct {
-	pure      []test   // conjuncts that read the event and the configuration only
-	prefix    []test   // the other Go conjuncts before the first one left to CEL, in condition order
-	complete  bool     // every conjunct is a Go test: no CEL
-	resources []string // the resources the condition can be true for; nil: any
+	pure     []test // conjuncts that read the event and the configuration only
+	prefix   []test // the other Go conjuncts before the first one left to CEL, in condition order
+	complete bool   // every conjunct is a Go test: no CEL
+	// The values of objectRef.resource, objectRef.subresource and verb the condition can be true for; nil: any.
+	resources, subresources, verbs []string
 }
 
 // test is a conjunct done in Go: the value CEL gives it, never an error.
@@ -108,6 +110,18 @@ var helperResources = map[string][]string{
 	"_isVNFGuardObject":  vnfguardObjectResources,
 }
 
+// helperSubresources and helperVerbs are the subresources and verbs a boolean helper can be true for
+// (TestHelperResources holds them to the helpers too). isPodAccess() is any verb on nodes/proxy.
+var (
+	helperSubresources = map[string][]string{
+		"_isPodAccess":     append(sortedKeys(podAccessSubresources), "proxy"),
+		"_isWorkloadWrite": {""},
+	}
+	helperVerbs = map[string][]string{
+		"_isWorkloadWrite": {"create", "update", "patch"},
+	}
+)
+
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -132,6 +146,12 @@ func conditionGuard(checked *cel.Ast) guard {
 		converted++
 		if p.resources != nil {
 			g.resources = intersect(g.resources, p.resources)
+		}
+		if p.subresources != nil {
+			g.subresources = intersect(g.subresources, p.subresources)
+		}
+		if p.verbs != nil {
+			g.verbs = intersect(g.verbs, p.verbs)
 		}
 		fn := p.fn
 		t := func(a *activation) bool { return fn(a, "") }
@@ -158,9 +178,10 @@ func conjuncts(e ast.Expr, out []ast.Expr) []ast.Expr {
 
 // A part is a boolean expression done in Go. x is the element of the exists() being evaluated, when inside one.
 type part struct {
-	fn        func(a *activation, x string) bool
-	pure      bool
-	resources []string // nil: any
+	fn   func(a *activation, x string) bool
+	pure bool
+	// What the part can be true for, as in guard; nil: any.
+	resources, subresources, verbs []string
 }
 
 // A strPart is a string expression done in Go.
@@ -192,7 +213,8 @@ func boolPart(e ast.Expr, iter string) *part {
 		if f == nil {
 			return nil
 		}
-		return &part{fn: func(a *activation, _ string) bool { return f(a) }, pure: pureHelpers[name], resources: helperResources[name]}
+		return &part{fn: func(a *activation, _ string) bool { return f(a) }, pure: pureHelpers[name], resources: helperResources[name],
+			subresources: helperSubresources[name], verbs: helperVerbs[name]}
 	case ast.ComprehensionKind:
 		return existsPart(e, iter)
 	case ast.CallKind:
@@ -215,14 +237,13 @@ func boolPart(e ast.Expr, iter string) *part {
 		}
 		f, g := p.fn, q.fn
 		if fn == operators.LogicalOr {
-			var res []string
-			if p.resources != nil && q.resources != nil {
-				res = union(p.resources, q.resources)
-			}
-			return &part{fn: func(a *activation, x string) bool { return f(a, x) || g(a, x) }, pure: p.pure && q.pure, resources: res}
+			return &part{fn: func(a *activation, x string) bool { return f(a, x) || g(a, x) }, pure: p.pure && q.pure,
+				resources: unionBound(p.resources, q.resources), subresources: unionBound(p.subresources, q.subresources),
+				verbs: unionBound(p.verbs, q.verbs)}
 		}
 		return &part{fn: func(a *activation, x string) bool { return f(a, x) && g(a, x) }, pure: p.pure && q.pure,
-			resources: intersect(p.resources, q.resources)}
+			resources: intersect(p.resources, q.resources), subresources: intersect(p.subresources, q.subresources),
+			verbs: intersect(p.verbs, q.verbs)}
 	case (fn == operators.Equals || fn == operators.NotEquals) && len(args) == 2:
 		if s, t := strOf(args[0], iter), strOf(args[1], iter); s != nil && t != nil {
 			f, g := s.fn, t.fn
@@ -232,10 +253,11 @@ func boolPart(e ast.Expr, iter string) *part {
 				return p
 			}
 			p.fn = func(a *activation, x string) bool { return f(a, x) == g(a, x) }
-			if s.path == "objectRef.resource" && t.lit != nil {
-				p.resources = []string{*t.lit}
-			} else if t.path == "objectRef.resource" && s.lit != nil {
-				p.resources = []string{*s.lit}
+			switch {
+			case t.lit != nil:
+				p.bind(s.path, []string{*t.lit})
+			case s.lit != nil:
+				p.bind(t.path, []string{*s.lit})
 			}
 			return p
 		}
@@ -250,9 +272,7 @@ func boolPart(e ast.Expr, iter string) *part {
 		f := s.fn
 		if set, ok := stringLiterals(args[1]); ok {
 			p := &part{fn: func(a *activation, x string) bool { return slices.Contains(set, f(a, x)) }, pure: s.pure}
-			if s.path == "objectRef.resource" {
-				p.resources = set
-			}
+			p.bind(s.path, set)
 			return p
 		}
 		if l := listOf(args[1]); l != nil {
@@ -274,6 +294,19 @@ func boolPart(e ast.Expr, iter string) *part {
 		}
 	}
 	return nil
+}
+
+// bind records that the part is true only when the event field at path is one of values, when the index files
+// rules by that field (objectRef.resource, objectRef.subresource, verb).
+func (p *part) bind(path string, values []string) {
+	switch path {
+	case "objectRef.resource":
+		p.resources = values
+	case "objectRef.subresource":
+		p.subresources = values
+	case "verb":
+		p.verbs = values
+	}
 }
 
 // strOf turns a string expression into Go, or returns nil.
@@ -493,6 +526,14 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
+}
+
+// unionBound is the values either of p || q can be true for: nil (any) unless both are bound.
+func unionBound(a, b []string) []string {
+	if a == nil || b == nil {
+		return nil
+	}
+	return union(a, b)
 }
 
 func intersect(a, b []string) []string {

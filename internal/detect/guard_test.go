@@ -74,6 +74,7 @@ var guardFormConditions = []string{
 	`["a"].exists_one(p, event.requestURI.startsWith(p))`,
 	`requestObject.kind == "Pod" && isDormant() && event.verb == "get"`,
 	`isDormant() && requestObject.kind == "Pod" && isController()`,
+	`event.objectRef.subresource == "exec" && event.verb in ["get", "create"]`,
 }
 
 // TestGuardForms: each form partOf knows becomes a Go test with CEL's value; the others are left to CEL; pure tests
@@ -123,6 +124,7 @@ func TestGuardForms(t *testing.T) {
 		{`["a"].exists_one(p, event.requestURI.startsWith(p))`, 0, 0, false, "111", nil, true},
 		{`requestObject.kind == "Pod" && isDormant() && event.verb == "get"`, 1, 0, false, "101", nil, true},
 		{`isDormant() && requestObject.kind == "Pod" && isController()`, 1, 1, false, "000", nil, true},
+		{`event.objectRef.subresource == "exec" && event.verb in ["get", "create"]`, 2, 0, true, "100", nil, true},
 	}
 	if len(tests) != len(guardFormConditions) {
 		t.Fatalf("%d forms, %d conditions", len(tests), len(guardFormConditions))
@@ -172,6 +174,23 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// boundsDisagree says how a condition CEL finds true for ev contradicts the resources, subresources or verbs its
+// guard files it under (the engine would never run the rule for ev), or "".
+func boundsDisagree(g guard, ev *auditv1.Event, val any) string {
+	if val != types.True {
+		return ""
+	}
+	for _, f := range []struct {
+		name, value string
+		bound       []string
+	}{{"resource", objRef(ev).Resource, g.resources}, {"subresource", objRef(ev).Subresource, g.subresources}, {"verb", ev.Verb, g.verbs}} {
+		if f.bound != nil && !slices.Contains(f.bound, f.value) {
+			return fmt.Sprintf("CEL is true for %s %q, which the guard's %q leaves out", f.name, f.value, f.bound)
+		}
+	}
+	return ""
 }
 
 // guardDisagrees says how a guard's verdict contradicts CEL's value of the condition, or "".
@@ -274,8 +293,8 @@ func TestHelperTables(t *testing.T) {
 }
 
 // TestHelperResources: a helper with resources in helperResources is false for an event of any other resource,
-// whatever else the event holds (every corpus and suite event, its resource replaced by each resource the corpora
-// name and some they do not).
+// and likewise with subresources and verbs (helperSubresources, helperVerbs), whatever else the event holds (every
+// corpus and suite event, the field replaced by each value the corpora name and some they do not).
 func TestHelperResources(t *testing.T) {
 	pack, suites := builtinSuites(t)
 	evs := corpusEvents(t)
@@ -284,36 +303,51 @@ func TestHelperResources(t *testing.T) {
 			evs = append(evs, c.events...)
 		}
 	}
-	resources := map[string]bool{"": true, "zzz": true, "pods": true, "namespaces": true, "nodes": true}
-	for _, ev := range evs {
-		resources[objRef(ev).Resource] = true
-	}
-	for _, set := range helperResources {
-		for _, r := range set {
-			resources[r] = true
-		}
+	fields := []struct {
+		name    string
+		helpers map[string][]string
+		values  map[string]bool
+		get     func(ev *auditv1.Event) string
+		set     func(ev *auditv1.Event, value string)
+	}{
+		{"resource", helperResources, map[string]bool{"": true, "zzz": true, "pods": true, "namespaces": true, "nodes": true},
+			func(ev *auditv1.Event) string { return objRef(ev).Resource }, func(ev *auditv1.Event, v string) { ev.ObjectRef.Resource = v }},
+		{"subresource", helperSubresources, map[string]bool{"": true, "zzz": true, "status": true, "exec": true, "proxy": true},
+			func(ev *auditv1.Event) string { return objRef(ev).Subresource }, func(ev *auditv1.Event, v string) { ev.ObjectRef.Subresource = v }},
+		{"verb", helperVerbs, map[string]bool{"": true, "zzz": true, "get": true, "create": true, "patch": true, "deletecollection": true},
+			func(ev *auditv1.Event) string { return ev.Verb }, func(ev *auditv1.Event, v string) { ev.Verb = v }},
 	}
 	e := suitesEngine(t, pack, suites)
-	checked := 0
-	for _, ev := range evs {
-		for res := range resources {
-			c := *ev
-			r := *objRef(ev)
-			r.Resource = res
-			c.ObjectRef = &r
-			for name, set := range helperResources {
-				if slices.Contains(set, res) {
-					continue
-				}
-				checked++
-				if boolHelpers[name](newTestActivation(e, &c)) {
-					t.Fatalf("%s is true for resource %q (event %s), outside %q", name, res, ev.AuditID, set)
+	for _, f := range fields {
+		for _, ev := range evs {
+			f.values[f.get(ev)] = true
+		}
+		for _, set := range f.helpers {
+			for _, v := range set {
+				f.values[v] = true
+			}
+		}
+		checked := 0
+		for _, ev := range evs {
+			for v := range f.values {
+				c := *ev
+				r := *objRef(ev)
+				c.ObjectRef = &r
+				f.set(&c, v)
+				for name, set := range f.helpers {
+					if slices.Contains(set, v) {
+						continue
+					}
+					checked++
+					if boolHelpers[name](newTestActivation(e, &c)) {
+						t.Fatalf("%s is true for %s %q (event %s), outside %q", name, f.name, v, ev.AuditID, set)
+					}
 				}
 			}
 		}
-	}
-	if checked < 1000 {
-		t.Fatalf("only %d checks", checked)
+		if checked < 1000 {
+			t.Fatalf("%s: only %d checks", f.name, checked)
+		}
 	}
 }
 
@@ -480,4 +514,43 @@ func recordedEnv(t testing.TB) Env {
 		t.Fatal(err)
 	}
 	return Env{Config: cfg, Inventory: timeline}
+}
+
+// TestGuardIndexFields: the resources, subresources and verbs a guard says its condition can be true for, by
+// which the engine files the rule (nil: any). A bound from a conjunct holds for the whole condition; a
+// disjunction is bound only when both sides are; a negation is never bound.
+func TestGuardIndexFields(t *testing.T) {
+	tests := []struct {
+		cond                           string
+		resources, subresources, verbs []string
+	}{
+		{`event.verb == "create"`, nil, nil, []string{"create"}},
+		{`"patch" == event.verb && event.objectRef.subresource == ""`, nil, []string{""}, []string{"patch"}},
+		{`event.verb in ["get", "list"] && event.objectRef.resource == "secrets"`, []string{"secrets"}, nil, []string{"get", "list"}},
+		{`event.verb in ["get", "list"] && event.verb == "list"`, nil, nil, []string{"list"}},
+		{`event.verb == "get" || event.verb == "watch"`, nil, nil, []string{"get", "watch"}},
+		{`event.verb == "get" || isSystemComponent()`, nil, nil, nil},
+		{`event.verb != "get"`, nil, nil, nil},
+		{`!(event.verb == "get")`, nil, nil, nil},
+		{`isWorkloadWrite()`, sortedKeys(workloadResources), []string{""}, []string{"create", "update", "patch"}},
+		{`isPodAccess()`, []string{"pods", "nodes"}, []string{"attach", "ephemeralcontainers", "exec", "portforward", "proxy"}, nil},
+		{`isPodAccess() && event.verb == "create"`, []string{"pods", "nodes"}, []string{"attach", "ephemeralcontainers", "exec", "portforward", "proxy"}, []string{"create"}},
+		{`isWorkloadWrite() && event.verb == "get"`, sortedKeys(workloadResources), []string{""}, []string{}},
+		{`requestObject.kind == "Pod" && event.verb == "create"`, nil, nil, []string{"create"}},
+	}
+	for _, tt := range tests {
+		_, checked, err := compileChecked(tt.cond, cel.BoolType)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.cond, err)
+		}
+		g := conditionGuard(checked)
+		for _, f := range []struct {
+			name      string
+			got, want []string
+		}{{"resources", g.resources, tt.resources}, {"subresources", g.subresources, tt.subresources}, {"verbs", g.verbs, tt.verbs}} {
+			if (f.got == nil) != (f.want == nil) || !sameSet(f.got, f.want) {
+				t.Errorf("%s: %s %q, want %q", tt.cond, f.name, f.got, f.want)
+			}
+		}
+	}
 }
