@@ -93,20 +93,71 @@ func isPodAccess(ev *auditv1.Event) bool {
 	return false
 }
 
-// execCommand reads the command= parameters of an exec request URI (pods/exec, or nodes/proxy/exec/...).
+// execCommand reads the command= parameters of an exec request URI (pods/exec, or nodes/proxy/exec/...), joined
+// by spaces.
 func execCommand(uri string) string {
 	_, query, ok := strings.Cut(uri, "?")
 	if !ok || !strings.Contains(query, "command=") {
 		return ""
 	}
-	values, err := url.ParseQuery(query)
-	if err != nil {
-		// A malformed query still names its commands; keep what parsed.
-		if values == nil {
-			return ""
+	var line string
+	var joined []byte
+	n := 0
+	queryValues(query, "command", func(word string) bool {
+		switch n++; n {
+		case 1:
+			line = word
+		case 2:
+			joined = append(append(append(joined, line...), ' '), word...)
+		default:
+			joined = append(append(joined, ' '), word...)
+		}
+		return true
+	})
+	if n > 1 {
+		return string(joined)
+	}
+	return line
+}
+
+// queryParam is the first value of the parameter key in a request URI's query, as url.Parse(uri).Query().Get(key)
+// reads it when uri parses.
+func queryParam(uri, key string) string {
+	uri, _, _ = strings.Cut(uri, "#")
+	_, query, ok := strings.Cut(uri, "?")
+	if !ok {
+		return ""
+	}
+	value := ""
+	queryValues(query, key, func(v string) bool {
+		value = v
+		return false
+	})
+	return value
+}
+
+// queryValues calls each with the values of the parameter key in a query, in order, as url.ParseQuery reads them
+// (a pair holding ';' or a bad escape is skipped, as ParseQuery skips it), until each returns false. It builds no
+// map of the other parameters: an exec's URI is read for one of them, once or twice per event.
+func queryValues(query, key string, each func(value string) bool) {
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil || k != key {
+			continue
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			continue
+		}
+		if !each(v) {
+			return
 		}
 	}
-	return strings.Join(values["command"], " ")
 }
 
 // execCommand is the command an exec runs: from the request URI's command= parameters, or, when the URI has none

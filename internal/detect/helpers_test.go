@@ -3,6 +3,7 @@ package detect
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -53,12 +54,76 @@ func TestExecCommand(t *testing.T) {
 		{"/api/v1/namespaces/a/pods/b/attach?container=c&stdin=true", ""},
 		{"/api/v1/namespaces/a/pods/b/exec", ""},
 		{"/api/v1/namespaces/a/pods/b/exec?command=%zz&command=id", "id"},
+		{"/api/v1/namespaces/a/pods/b/exec?command=a;b&command=id&&command=", "id "},
+		{"/api/v1/namespaces/a/pods/b/exec?command=id#x", "id#x"},
 	}
 	for _, tt := range tests {
 		if got := execCommand(tt.uri); got != tt.want {
 			t.Errorf("execCommand(%q) = %q, want %q", tt.uri, got, tt.want)
 		}
+		if want := execCommandOfParsedQuery(tt.uri); tt.want != want {
+			t.Errorf("execCommand(%q): want %q, url.ParseQuery reads %q", tt.uri, tt.want, want)
+		}
 	}
+}
+
+// execCommandOfParsedQuery is execCommand done with url.ParseQuery, as it was: execCommand must read the same.
+func execCommandOfParsedQuery(uri string) string {
+	_, query, ok := strings.Cut(uri, "?")
+	if !ok || !strings.Contains(query, "command=") {
+		return ""
+	}
+	values, _ := url.ParseQuery(query)
+	return strings.Join(values["command"], " ")
+}
+
+// containerOfParsedURI is the container= parameter as url.Parse reads it, or false when url.Parse refuses the URI.
+func containerOfParsedURI(uri string) (string, bool) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", false
+	}
+	return u.Query().Get("container"), true
+}
+
+func TestQueryParam(t *testing.T) {
+	tests := []struct{ uri, want string }{
+		{"/api/v1/namespaces/a/pods/b/exec?command=id&container=upf", "upf"},
+		{"/api/v1/namespaces/a/pods/b/exec?container=a%2Db&container=c", "a-b"},
+		{"/api/v1/namespaces/a/pods/b/attach?container=c#frag", "c"},
+		{"/api/v1/namespaces/a/pods/b/attach#x?container=c", ""},
+		{"/api/v1/namespaces/a/pods/b/attach?container=%zz&container=d", "d"},
+		{"/api/v1/namespaces/a/pods/b/attach?container=a;b", ""},
+		{"/api/v1/namespaces/a/pods/b/attach?con%74ainer=e", "e"},
+		{"/api/v1/namespaces/a/pods/b/attach", ""},
+	}
+	for _, tt := range tests {
+		if got := queryParam(tt.uri, "container"); got != tt.want {
+			t.Errorf("queryParam(%q) = %q, want %q", tt.uri, got, tt.want)
+		}
+		if want, ok := containerOfParsedURI(tt.uri); !ok || want != tt.want {
+			t.Errorf("queryParam(%q): want %q, url.Parse reads %q (parses: %v)", tt.uri, tt.want, want, ok)
+		}
+	}
+}
+
+// FuzzQueryParams: execCommand reads an exec URI's commands as url.ParseQuery does, and queryParam its container
+// as url.Parse does wherever url.Parse takes the URI.
+func FuzzQueryParams(f *testing.F) {
+	for _, s := range []string{"/api/v1/namespaces/a/pods/b/exec?command=sh&command=-c&command=echo+hi&container=c",
+		"/x?command=%zz&container=a;b&command=id#f", "/x#?container=c", "?container=%41&container=b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		if got, want := execCommand(uri), execCommandOfParsedQuery(uri); got != want {
+			t.Fatalf("execCommand(%q) = %q, url.ParseQuery reads %q", uri, got, want)
+		}
+		if want, ok := containerOfParsedURI(uri); ok {
+			if got := queryParam(uri, "container"); got != want {
+				t.Fatalf("queryParam(%q) = %q, url.Parse reads %q", uri, got, want)
+			}
+		}
+	})
 }
 
 func TestDangerousGrants(t *testing.T) {

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -196,11 +195,7 @@ func recordAudit(l AccessLedger, ev *auditv1.Event) {
 	if ev.ResponseStatus != nil && ev.ResponseStatus.Code >= 400 {
 		return
 	}
-	container := ""
-	if u, err := url.Parse(ev.RequestURI); err == nil {
-		container = u.Query().Get("container")
-	}
-	l.Record(ref.Namespace, ref.Name, container, "audit event "+string(ev.AuditID)+" (pods/"+ref.Subresource+" by "+ev.User.Username+")", ev.RequestReceivedTimestamp.Time)
+	l.Record(ref.Namespace, ref.Name, queryParam(ev.RequestURI, "container"), "audit event "+string(ev.AuditID)+" (pods/"+ref.Subresource+" by "+ev.User.Username+")", ev.RequestReceivedTimestamp.Time)
 }
 
 // runtimeState is what an activation knows of a runtime report.
