@@ -32,9 +32,10 @@ import (
 // false one, so the guard makes no lookup CEL would not have made.
 //
 // The guard also says which objectRef.resource values the condition can be true for at all (event.objectRef.resource
-// in [...], isPodAccess(), isWorkloadWrite() ...), and which verbs (event.verb == "create", event.verb in [...]); the
-// engine indexes its rules by both, so that an event meets only the rules that could match it: a pod's status patch,
-// the commonest write of a cluster, meets none of the rules about pod creates and execs.
+// in [...], isPodAccess(), isWorkloadWrite() ...), which subresources (event.objectRef.subresource == "", the same
+// helpers) and which verbs (event.verb == "create", event.verb in [...], isWorkloadWrite()); the engine indexes its
+// rules by the three, so that an event meets only the rules that could match it: a pod's status patch, the commonest
+// write of a cluster, meets none of the rules about pod creates and execs.
 type guard struct {
 	pure     []test // conjuncts that read the event and the configuration only
 	prefix   []test // the other Go conjuncts before the first one left to CEL, in condition order
