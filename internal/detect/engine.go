@@ -158,16 +158,13 @@ func (e *Engine) index() {
 	e.auditRules = e.fileRules(audit, 0)
 }
 
-// indexedFields are the fields of an audit event the rules are filed by, in the order of the index's levels: the
-// field's value, and the values a guard says the field can have (nil: any).
-var indexedFields = [...]struct {
-	value  func(*auditv1.Event) string
-	values func(*guard) []string
-}{
-	{func(ev *auditv1.Event) string { return objRef(ev).Resource }, func(g *guard) []string { return g.resources }},
-	{func(ev *auditv1.Event) string { return objRef(ev).Subresource }, func(g *guard) []string { return g.subresources }},
-	{func(ev *auditv1.Event) string { return ev.Verb }, func(g *guard) []string { return g.verbs }},
-}
+// indexedValues read an event's values of indexedPaths, as the guards read them (guardFields).
+var indexedValues = func() (read [len(indexedPaths)]func(*auditv1.Event) string) {
+	for i, path := range indexedPaths {
+		read[i] = guardFields[path]
+	}
+	return read
+}()
 
 // A ruleIndex is one level of the index: byValue for an event whose field has a value some rule's guard names
 // (holding those rules and the ones that name no value), other (the rules that name none) for any other value;
@@ -180,14 +177,14 @@ type ruleIndex struct {
 
 // fileRules builds the levels of the index from level on over rules (indices into e.rules, in order).
 func (e *Engine) fileRules(rules []int, level int) *ruleIndex {
-	if level == len(indexedFields) {
+	if level == len(indexedPaths) {
 		return &ruleIndex{rules: rules}
 	}
-	named := indexedFields[level].values
+	named := func(i int) []string { return e.rules[i].guard.bounds[level] }
 	with := func(value string, anyOnly bool) []int {
 		var out []int
 		for _, i := range rules {
-			if vs := named(&e.rules[i].guard); vs == nil || !anyOnly && slices.Contains(vs, value) {
+			if vs := named(i); vs == nil || !anyOnly && slices.Contains(vs, value) {
 				out = append(out, i)
 			}
 		}
@@ -195,7 +192,7 @@ func (e *Engine) fileRules(rules []int, level int) *ruleIndex {
 	}
 	x := &ruleIndex{byValue: map[string]*ruleIndex{}, other: e.fileRules(with("", true), level+1)}
 	for _, i := range rules {
-		for _, v := range named(&e.rules[i].guard) {
+		for _, v := range named(i) {
 			if x.byValue[v] == nil {
 				x.byValue[v] = e.fileRules(with(v, false), level+1)
 			}
@@ -210,8 +207,8 @@ func (e *Engine) candidates(ev *auditv1.Event, source string) []int {
 		return e.runtimeRules
 	}
 	x := e.auditRules
-	for _, f := range indexedFields {
-		if next, ok := x.byValue[f.value(ev)]; ok {
+	for _, value := range indexedValues {
+		if next, ok := x.byValue[value(ev)]; ok {
 			x = next
 		} else {
 			x = x.other

@@ -100,6 +100,7 @@ func execCommand(uri string) string {
 	if !ok || !strings.Contains(query, "command=") {
 		return ""
 	}
+	// One word is returned as the query holds it, without a copy; more are joined into one buffer.
 	var line string
 	var joined []byte
 	n := 0

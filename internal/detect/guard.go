@@ -40,8 +40,41 @@ type guard struct {
 	pure     []test // conjuncts that read the event and the configuration only
 	prefix   []test // the other Go conjuncts before the first one left to CEL, in condition order
 	complete bool   // every conjunct is a Go test: no CEL
-	// The values of objectRef.resource, objectRef.subresource and verb the condition can be true for; nil: any.
-	resources, subresources, verbs []string
+	bounds   bounds // the values of the indexed fields the condition can be true for
+}
+
+// indexedPaths are the event fields the engine files its rules by (Engine.index), in the order of the index's
+// levels.
+var indexedPaths = [...]string{"objectRef.resource", "objectRef.subresource", "verb"}
+
+// Where each of indexedPaths stands in bounds.
+const (
+	boundResource = iota
+	boundSubresource
+	boundVerb
+)
+
+// bounds are, for each of indexedPaths, the values a condition can be true for; nil: any.
+type bounds [len(indexedPaths)][]string
+
+// and is what p && q can be true for, b and c being what p and q can: what both can.
+func (b bounds) and(c bounds) bounds {
+	for i := range b {
+		b[i] = intersect(b[i], c[i])
+	}
+	return b
+}
+
+// or is what p || q can be true for: what either can, and any value where either is unbound.
+func (b bounds) or(c bounds) bounds {
+	for i := range b {
+		if b[i] != nil && c[i] != nil {
+			b[i] = union(b[i], c[i])
+		} else {
+			b[i] = nil
+		}
+	}
+	return b
 }
 
 // test is a conjunct done in Go: the value CEL gives it, never an error.
@@ -145,15 +178,7 @@ func conditionGuard(checked *cel.Ast) guard {
 			continue
 		}
 		converted++
-		if p.resources != nil {
-			g.resources = intersect(g.resources, p.resources)
-		}
-		if p.subresources != nil {
-			g.subresources = intersect(g.subresources, p.subresources)
-		}
-		if p.verbs != nil {
-			g.verbs = intersect(g.verbs, p.verbs)
-		}
+		g.bounds = g.bounds.and(p.bounds)
 		fn := p.fn
 		t := func(a *activation) bool { return fn(a, "") }
 		switch {
@@ -179,10 +204,9 @@ func conjuncts(e ast.Expr, out []ast.Expr) []ast.Expr {
 
 // A part is a boolean expression done in Go. x is the element of the exists() being evaluated, when inside one.
 type part struct {
-	fn   func(a *activation, x string) bool
-	pure bool
-	// What the part can be true for, as in guard; nil: any.
-	resources, subresources, verbs []string
+	fn     func(a *activation, x string) bool
+	pure   bool
+	bounds bounds // what the part can be true for
 }
 
 // A strPart is a string expression done in Go.
@@ -214,8 +238,8 @@ func boolPart(e ast.Expr, iter string) *part {
 		if f == nil {
 			return nil
 		}
-		return &part{fn: func(a *activation, _ string) bool { return f(a) }, pure: pureHelpers[name], resources: helperResources[name],
-			subresources: helperSubresources[name], verbs: helperVerbs[name]}
+		return &part{fn: func(a *activation, _ string) bool { return f(a) }, pure: pureHelpers[name],
+			bounds: bounds{boundResource: helperResources[name], boundSubresource: helperSubresources[name], boundVerb: helperVerbs[name]}}
 	case ast.ComprehensionKind:
 		return existsPart(e, iter)
 	case ast.CallKind:
@@ -238,13 +262,9 @@ func boolPart(e ast.Expr, iter string) *part {
 		}
 		f, g := p.fn, q.fn
 		if fn == operators.LogicalOr {
-			return &part{fn: func(a *activation, x string) bool { return f(a, x) || g(a, x) }, pure: p.pure && q.pure,
-				resources: unionBound(p.resources, q.resources), subresources: unionBound(p.subresources, q.subresources),
-				verbs: unionBound(p.verbs, q.verbs)}
+			return &part{fn: func(a *activation, x string) bool { return f(a, x) || g(a, x) }, pure: p.pure && q.pure, bounds: p.bounds.or(q.bounds)}
 		}
-		return &part{fn: func(a *activation, x string) bool { return f(a, x) && g(a, x) }, pure: p.pure && q.pure,
-			resources: intersect(p.resources, q.resources), subresources: intersect(p.subresources, q.subresources),
-			verbs: intersect(p.verbs, q.verbs)}
+		return &part{fn: func(a *activation, x string) bool { return f(a, x) && g(a, x) }, pure: p.pure && q.pure, bounds: p.bounds.and(q.bounds)}
 	case (fn == operators.Equals || fn == operators.NotEquals) && len(args) == 2:
 		if s, t := strOf(args[0], iter), strOf(args[1], iter); s != nil && t != nil {
 			f, g := s.fn, t.fn
@@ -298,15 +318,10 @@ func boolPart(e ast.Expr, iter string) *part {
 }
 
 // bind records that the part is true only when the event field at path is one of values, when the index files
-// rules by that field (objectRef.resource, objectRef.subresource, verb).
+// rules by that field (indexedPaths).
 func (p *part) bind(path string, values []string) {
-	switch path {
-	case "objectRef.resource":
-		p.resources = values
-	case "objectRef.subresource":
-		p.subresources = values
-	case "verb":
-		p.verbs = values
+	if i := slices.Index(indexedPaths[:], path); i >= 0 {
+		p.bounds[i] = values
 	}
 }
 
@@ -527,14 +542,6 @@ func union(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-// unionBound is the values either of p || q can be true for: nil (any) unless both are bound.
-func unionBound(a, b []string) []string {
-	if a == nil || b == nil {
-		return nil
-	}
-	return union(a, b)
 }
 
 func intersect(a, b []string) []string {

@@ -146,8 +146,8 @@ func TestGuardForms(t *testing.T) {
 			t.Errorf("%s: %d pure tests, %d in the prefix, complete %v; want %d, %d, %v", tt.cond, len(g.pure), len(g.prefix), g.complete,
 				tt.pure, tt.prefix, tt.complete)
 		}
-		if (g.resources == nil) != tt.resourcesUnbound || !tt.resourcesUnbound && !sameSet(g.resources, tt.resources) {
-			t.Errorf("%s: resources %q, want %q", tt.cond, g.resources, tt.resources)
+		if res := g.bounds[boundResource]; (res == nil) != tt.resourcesUnbound || !tt.resourcesUnbound && !sameSet(res, tt.resources) {
+			t.Errorf("%s: resources %q, want %q", tt.cond, res, tt.resources)
 		}
 		var got strings.Builder
 		for _, ev := range guardEvents() {
@@ -182,12 +182,9 @@ func boundsDisagree(g guard, ev *auditv1.Event, val any) string {
 	if val != types.True {
 		return ""
 	}
-	for _, f := range []struct {
-		name, value string
-		bound       []string
-	}{{"resource", objRef(ev).Resource, g.resources}, {"subresource", objRef(ev).Subresource, g.subresources}, {"verb", ev.Verb, g.verbs}} {
-		if f.bound != nil && !slices.Contains(f.bound, f.value) {
-			return fmt.Sprintf("CEL is true for %s %q, which the guard's %q leaves out", f.name, f.value, f.bound)
+	for i, path := range indexedPaths {
+		if value, bound := guardFields[path](ev), g.bounds[i]; bound != nil && !slices.Contains(bound, value) {
+			return fmt.Sprintf("CEL is true for %s %q, which the guard's %q leaves out", path, value, bound)
 		}
 	}
 	return ""
@@ -543,13 +540,11 @@ func TestGuardIndexFields(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tt.cond, err)
 		}
-		g := conditionGuard(checked)
-		for _, f := range []struct {
-			name      string
-			got, want []string
-		}{{"resources", g.resources, tt.resources}, {"subresources", g.subresources, tt.subresources}, {"verbs", g.verbs, tt.verbs}} {
-			if (f.got == nil) != (f.want == nil) || !sameSet(f.got, f.want) {
-				t.Errorf("%s: %s %q, want %q", tt.cond, f.name, f.got, f.want)
+		got := conditionGuard(checked).bounds
+		want := bounds{boundResource: tt.resources, boundSubresource: tt.subresources, boundVerb: tt.verbs}
+		for i, path := range indexedPaths {
+			if (got[i] == nil) != (want[i] == nil) || !sameSet(got[i], want[i]) {
+				t.Errorf("%s: %s %q, want %q", tt.cond, path, got[i], want[i])
 			}
 		}
 	}
