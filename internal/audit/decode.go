@@ -244,7 +244,8 @@ func (t *microTime) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 
 // rawBody keeps requestObject or responseObject as raw JSON, as runtime.Unknown's UnmarshalJSON does (same Raw
 // bytes, ContentType application/json), read with duplicate names allowed (bodyOptions). A null body never gets
-// here: the pointer is set to nil, as v1 did.
+// here: the pointer is set to nil, as v1 did. Its content type is a promise the detector relies on: the bytes have
+// been checked to be JSON here, and it does not check them again.
 type rawBody runtime.Unknown
 
 func (u *rawBody) UnmarshalJSONFrom(dec *jsontext.Decoder) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	jsonv1 "encoding/json"
+	"encoding/json/jsontext"
 	"fmt"
 	"io"
 	"os"
@@ -161,6 +162,19 @@ func readsAsFullDecode(raw []byte) string {
 	return ""
 }
 
+// declaredJSONReadsAsChecked reports how the view of raw declared JSON (not checked again) differs from its view
+// checked first, or "". Both are read on any input (the unchecked scan must end without a fault on bytes that are
+// not JSON); they must agree on JSON.
+func declaredJSONReadsAsChecked(raw []byte) string {
+	var declared, checked bodyView
+	readView(&runtime.Unknown{Raw: raw, ContentType: runtime.ContentTypeJSON}, &declared)
+	readView(&runtime.Unknown{Raw: raw}, &checked)
+	if jsontext.Value(raw).IsValid(viewValidity...) && !reflect.DeepEqual(declared, checked) {
+		return fmt.Sprintf("declared JSON, the view is\n%#v; checked first\n%#v", declared, checked)
+	}
+	return ""
+}
+
 // isEmptyObject reports whether raw is {} (with whitespace): the full decode's {} for it is an object, not a failure.
 func isEmptyObject(raw []byte) bool {
 	var m map[string]any
@@ -225,6 +239,44 @@ var viewEdgeBodies = []string{
 	`{"kind":"Pod","spec":{"containers":[{"securityContext":{"runAsUser":9223372036854775807}},{"securityContext":{"runAsUser":1.5}},{"securityContext":{"runAsUser":-1E2}}]}}`,
 	` {"kind" : "Pod" , "spec" : { "hostIPC" : true , "volumes" : [ ] } } `,
 	`{"kind":"Pod","metadata":{"ownerReferences":[]},"spec":{"containers":[{"name":"c","env":"x","lifecycle":[]}]}}`,
+}
+
+// TestDeclaredJSONNotChecked: a body declared JSON is read without a second syntax check, and reads as the body
+// checked first when it is JSON (every corpus body and viewEdgeBodies); bytes that are not JSON but say they are
+// end the scan without a fault, and a body cut short or missing its punctuation reads as {}, as the full decode
+// reads it. Checked bodies still read as the full decode: TestBodyViewReadsAsFullDecode.
+func TestDeclaredJSONNotChecked(t *testing.T) {
+	bodies := corpusBodies(t)
+	for _, s := range viewEdgeBodies {
+		bodies = append(bodies, []byte(s))
+	}
+	for _, raw := range bodies {
+		if diff := declaredJSONReadsAsChecked(raw); diff != "" {
+			t.Errorf("body %.200q: %s", raw, diff)
+		}
+	}
+	pod := `{"kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}},"spec":{"hostPID":true,"containers":[{"name":"c","command":["sh","-c","x"],"securityContext":{"privileged":true,"runAsUser":0}}]}}`
+	var cuts []string
+	for i := 1; i < len(pod); i++ {
+		cuts = append(cuts, pod[:i])
+	}
+	for _, raw := range append(cuts,
+		`{"kind" "Pod"}`, `{"kind":"Pod" "spec":{}}`, `{"spec":{"hostPID":true]}`, `{"spec":{"hostPID":tru}}`,
+		`{"spec":{"hostPID":nul,"x":1}}`, `{"spec":{"containers":[{"name":"c"} {"name":"d"}]}}`,
+		`{"a":x}`, `{"a":"\"}`, `{"a":{"b":[{"c":`,
+	) {
+		var v bodyView
+		readView(&runtime.Unknown{Raw: []byte(raw), ContentType: runtime.ContentTypeJSON}, &v)
+		if v.object {
+			t.Errorf("body %q, not JSON, declared JSON: the view reads it as an object (%+v); the full decode reads {}", raw, v)
+		}
+	}
+	// Inside a value the view skips, only what finds the value's end is read: these are read to their end without a
+	// fault, whatever they read as.
+	for _, raw := range []string{`{"spec":{"volumes":[1,,2]}}`, `{"a":-}`, `{"a":[}`, "{\"a\":\"\x01\"}", "{\"a\":\"\x00\"}"} {
+		var v bodyView
+		readView(&runtime.Unknown{Raw: []byte(raw), ContentType: runtime.ContentTypeJSON}, &v)
+	}
 }
 
 // TestBodyViewReadsAsFullDecode: the helpers read the same of the view of every body of the corpora and of
@@ -385,6 +437,9 @@ func FuzzDecodeObject(f *testing.F) {
 			t.Fatalf("body %q:\ngot  %#v\nwant %#v", raw, got, want)
 		}
 		if diff := readsAsFullDecode(raw); diff != "" {
+			t.Fatalf("body %q: %s", raw, diff)
+		}
+		if diff := declaredJSONReadsAsChecked(raw); diff != "" {
 			t.Fatalf("body %q: %s", raw, diff)
 		}
 		for _, ev := range bodyEvents(raw) {

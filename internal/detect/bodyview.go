@@ -99,11 +99,16 @@ const (
 // allowed.
 var viewValidity = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
 
-// readView reads the view of a body into v (reset first). The body's syntax is checked by jsontext first, as the
-// full decode checks it, so that the scanner below reads only valid JSON.
+// readView reads the view of a body into v (reset first). A body whose content type is JSON has had its syntax
+// checked by the decoder that made it (audit.DecodeEvent reads it with viewValidity; encoding/json checks a whole
+// input before any UnmarshalJSON), and is not checked again: for a pod create that second pass cost as much as
+// reading the view. Any other body is checked by jsontext first, as the full decode checks it. The scanner below
+// stays safe on a body that is not JSON whatever its content type says (it ends, and reads something), but reads as
+// the full decode does only JSON.
 func readView(u *runtime.Unknown, v *bodyView) {
 	*v = bodyView{}
-	if u == nil || len(u.Raw) == 0 || !jsontext.Value(u.Raw).IsValid(viewValidity...) {
+	if u == nil || len(u.Raw) == 0 ||
+		u.ContentType != runtime.ContentTypeJSON && !jsontext.Value(u.Raw).IsValid(viewValidity...) {
 		return
 	}
 	s := viewScanner{b: u.Raw}
@@ -233,16 +238,24 @@ func (p *podView) dangerPod() danger.Pod {
 	return d
 }
 
-// viewScanner reads a body jsontext has found valid: it need not check syntax, only find where each value ends.
+// viewScanner reads a body known to be JSON (readView): it need not check syntax, only find where each value ends.
+// On bytes that are not JSON it must still end without a fault: every read moves forward or sets bad, and once bad
+// is set next reports 0 and every loop ends.
 type viewScanner struct {
-	b     []byte
-	i     int
-	bad   bool   // a number out of float64's range, or a string jsontext cannot read: the full decode fails
+	b []byte
+	i int
+	// bad: a number out of float64's range or a string jsontext cannot read (the full decode fails), or bytes that
+	// are not JSON
+	bad   bool
 	words []byte // joined's buffer
 }
 
-// next skips whitespace and returns the first byte of the next token (valid JSON has one wherever this is called).
+// next skips whitespace and returns the first byte of the next token (valid JSON has one wherever this is called);
+// 0 at the end or once bad.
 func (s *viewScanner) next() byte {
+	if s.bad {
+		return 0
+	}
 	for ; s.i < len(s.b); s.i++ {
 		switch c := s.b[s.i]; c {
 		case ' ', '\t', '\n', '\r':
@@ -253,14 +266,21 @@ func (s *viewScanner) next() byte {
 	return 0
 }
 
-// literal reads the string literal at s.i, quotes included.
+// literal reads the string literal at s.i, quotes included; "" (and bad) where there is none.
 func (s *viewScanner) literal() []byte {
 	start := s.i
+	if start >= len(s.b) || s.b[start] != '"' {
+		return s.fail()
+	}
 	s.i++
 	for {
-		s.i += bytes.IndexByte(s.b[s.i:], '"')
+		end := bytes.IndexByte(s.b[s.i:], '"')
+		if end < 0 {
+			return s.fail()
+		}
+		s.i += end
 		escapes := 0
-		for k := s.i - 1; s.b[k] == '\\'; k-- {
+		for k := s.i - 1; s.b[k] == '\\'; k-- { // s.b[start] is the opening quote
 			escapes++
 		}
 		s.i++
@@ -268,6 +288,21 @@ func (s *viewScanner) literal() []byte {
 			return s.b[start:s.i]
 		}
 	}
+}
+
+// fail marks the body bad and ends the scan; it returns an empty string literal for a caller to read on.
+func (s *viewScanner) fail() []byte {
+	s.bad, s.i = true, len(s.b)
+	return []byte(`""`)
+}
+
+// word reads past the literal true, false or null at s.i.
+func (s *viewScanner) word(w string) {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(w)) {
+		s.fail()
+		return
+	}
+	s.i += len(w)
 }
 
 // name is the name a member name literal denotes: the literal's bytes when they are that (no escapes, valid
@@ -299,7 +334,7 @@ func (s *viewScanner) str() string {
 // isTrue reads a value and reports whether it is true.
 func (s *viewScanner) isTrue() bool {
 	if s.next() == 't' {
-		s.i += len("true")
+		s.word("true")
 		return true
 	}
 	s.skip()
@@ -312,9 +347,9 @@ func (s *viewScanner) optBool() *bool {
 	switch s.next() {
 	case 't':
 		b = true
-		s.i += len("true")
+		s.word("true")
 	case 'f':
-		s.i += len("false")
+		s.word("false")
 	default:
 		s.skip()
 		return nil
@@ -358,7 +393,10 @@ func (s *viewScanner) skipNumber() {
 			break
 		}
 	}
-	if exp || s.i-start > 300 {
+	switch {
+	case s.i == start: // no value here
+		s.fail()
+	case exp || s.i-start > 300:
 		if _, err := strconv.ParseFloat(string(s.b[start:s.i]), 64); err != nil {
 			s.bad = true
 		}
@@ -370,6 +408,9 @@ func (s *viewScanner) skip() {
 	depth := 0
 	for {
 		switch s.next() {
+		case 0: // the end, where a value was wanted
+			s.fail()
+			return
 		case '{', '[':
 			s.i++
 			depth++
@@ -382,14 +423,16 @@ func (s *viewScanner) skip() {
 			continue
 		case '"':
 			s.literal()
-		case 't', 'n':
-			s.i += len("true")
+		case 't':
+			s.word("true")
+		case 'n':
+			s.word("null")
 		case 'f':
-			s.i += len("false")
+			s.word("false")
 		default:
 			s.skipNumber()
 		}
-		if depth == 0 {
+		if depth <= 0 {
 			return
 		}
 	}
@@ -404,17 +447,24 @@ func (s *viewScanner) members(member func(name []byte)) {
 	}
 	for {
 		lit := s.literal()
-		s.next()
-		s.i++ // :
+		if s.next() != ':' {
+			s.fail()
+			return
+		}
+		s.i++
 		s.next()
 		member(s.name(lit))
-		if s.next() == ',' {
+		switch s.next() {
+		case ',':
 			s.i++
 			s.next()
-			continue
+		case '}':
+			s.i++
+			return
+		default:
+			s.fail()
+			return
 		}
-		s.i++ // }
-		return
 	}
 }
 
@@ -430,13 +480,17 @@ func (s *viewScanner) elements(elem func(i int)) int {
 	for {
 		elem(n)
 		n++
-		if s.next() == ',' {
+		switch s.next() {
+		case ',':
 			s.i++
 			s.next()
-			continue
+		case ']':
+			s.i++
+			return n
+		default:
+			s.fail()
+			return n
 		}
-		s.i++ // ]
-		return n
 	}
 }
 
