@@ -196,3 +196,28 @@ func BenchmarkEngineMemory(b *testing.B) {
 	b.ReportMetric(early, "heapMB@10%")
 	b.ReportMetric(heap(), "heapMB@end")
 }
+
+// BenchmarkReadView is the view of a pod create's body (the 23 of the corpus, 1.0–1.1 KB each), as the decoder
+// leaves it: raw JSON of content type JSON, read once by the scanner.
+//
+//	go test ./internal/detect -run '^$' -bench ReadView -cpu 1
+func BenchmarkReadView(b *testing.B) {
+	var creates []*auditv1.Event
+	for _, l := range corpusLines(b) {
+		ev := decodeLine(b, l)
+		if ev.Verb == "create" && ev.ObjectRef != nil && ev.ObjectRef.Resource == "pods" && ev.ObjectRef.Subresource == "" {
+			creates = append(creates, ev)
+		}
+	}
+	if len(creates) == 0 {
+		b.Fatal("the corpus has no pod create")
+	}
+	var v bodyView
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		readView(creates[i%len(creates)].RequestObject, &v)
+		if !v.object {
+			b.Fatal("a pod body read as {}")
+		}
+	}
+}
