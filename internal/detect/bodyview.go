@@ -22,7 +22,8 @@ import (
 // (metaFromMap, podSpecOf, danger.PodOfMap, and the hostTakeover and podCommands of the maps, in
 // bodyview_ref_test.go) read it: a name twice in one object, the last value wins; a value of another kind than a
 // helper wants reads as absent; invalid UTF-8 reads as U+FFFD; and a body that is not one JSON object, or holds a
-// number out of float64's range anywhere, reads as {}. TestBodyViewReadsAsFullDecode and FuzzDecodeObject hold
+// number out of float64's range anywhere, reads as {} (a body whose content type says JSON is taken at its word:
+// readView). TestBodyViewReadsAsFullDecode and FuzzDecodeObject hold
 // it to the map helpers over the full decode. CEL's requestObject, responseObject, object() and podSpec() still get
 // the full decode.
 type bodyView struct {
