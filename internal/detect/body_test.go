@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -464,5 +465,15 @@ func BenchmarkDecodeObject(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		decodeObject(&runtime.Unknown{Raw: bodies[i%len(bodies)]})
+	}
+}
+
+// TestPlain: plain is "no backslash and valid UTF-8", in one loop for ASCII.
+func TestPlain(t *testing.T) {
+	for _, in := range []string{"", "name", "a\\n", "\\", "é", "é\\", "aé", "\xff", "a\xff", "\xe2\x82", "€uro", "x\\\xff"} {
+		want := !strings.Contains(in, "\\") && utf8.ValidString(in)
+		if got := plain([]byte(in)); got != want {
+			t.Errorf("plain(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

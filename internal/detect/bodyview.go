@@ -309,10 +309,24 @@ func (s *viewScanner) word(w string) {
 // name is the name a member name literal denotes: the literal's bytes when they are that (no escapes, valid
 // UTF-8), so that comparing it costs no copy, else its reading.
 func (s *viewScanner) name(lit []byte) []byte {
-	if in := lit[1 : len(lit)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+	if in := lit[1 : len(lit)-1]; plain(in) {
 		return in
 	}
 	return []byte(s.unquote(lit))
+}
+
+// plain reports whether a string literal's contents are its value: no escape, and valid UTF-8. One loop over the
+// (mostly short, ASCII) names and words instead of two calls; any non-ASCII byte leaves it to utf8.Valid.
+func plain(in []byte) bool {
+	for i, c := range in {
+		if c == '\\' {
+			return false
+		}
+		if c >= utf8.RuneSelf {
+			return bytes.IndexByte(in[i:], '\\') < 0 && utf8.Valid(in[i:])
+		}
+	}
+	return true
 }
 
 func (s *viewScanner) unquote(lit []byte) string {
@@ -542,7 +556,7 @@ func (s *viewScanner) joined() (string, int) {
 		}
 		n++
 		lit := s.literal()
-		if in := lit[1 : len(lit)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
+		if in := lit[1 : len(lit)-1]; plain(in) {
 			s.words = append(s.words, in...)
 		} else {
 			s.words = append(s.words, s.unquote(lit)...)
