@@ -416,3 +416,63 @@ func TestWithoutParams(t *testing.T) {
 		}
 	}
 }
+
+// TestUsedVariables: a spec declares the variables its validations, message expressions, audit annotations and match
+// conditions read, through other variables too (variables.x and variables.?x), in their order; a variable only a
+// dropped message read goes; and an expression that names variables another way keeps them all.
+func TestUsedVariables(t *testing.T) {
+	vars := func(names ...string) []admregv1.Variable {
+		var out []admregv1.Variable
+		for _, n := range names {
+			out = append(out, admregv1.Variable{Name: n, Expression: map[string]string{
+				"a": "variables.b.size() > 0", "b": "object.spec.?containers.orValue([])", "c": "1", "d": "variables.?e.orValue(0)",
+				"e": "2", "f": "3", "g": "4", "h": "5"}[n]})
+		}
+		return out
+	}
+	names := func(vs []admregv1.Variable) []string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.Name)
+		}
+		return out
+	}
+	spec := &admregv1.ValidatingAdmissionPolicySpec{
+		Variables:        vars("a", "b", "c", "d", "e", "f", "g", "h"),
+		Validations:      []admregv1.Validation{{Expression: "variables.a"}, {Expression: "true", MessageExpression: "string(variables.g)"}},
+		AuditAnnotations: []admregv1.AuditAnnotation{{Key: "k", ValueExpression: "string(variables.d)"}},
+		MatchConditions:  []admregv1.MatchCondition{{Name: "m", Expression: "variables.h == 5"}},
+	}
+	if got, want := names(usedVariables(spec)), []string{"a", "b", "d", "e", "g", "h"}; !slices.Equal(got, want) {
+		t.Errorf("used variables %v, want %v (c and f are read by nothing)", got, want)
+	}
+	spec.Validations[1].MessageExpression = ""
+	if got, want := names(usedVariables(spec)), []string{"a", "b", "d", "e", "h"}; !slices.Equal(got, want) {
+		t.Errorf("without the message expression: used variables %v, want %v", got, want)
+	}
+	spec.Validations = append(spec.Validations, admregv1.Validation{Expression: "variables['c'] == 1"})
+	if got := names(usedVariables(spec)); len(got) != 8 {
+		t.Errorf("an expression reads variables['c']: used variables %v, want all eight", got)
+	}
+}
+
+// TestRenderedVariablesAllRead: every variable of every rendered policy is read by something, with static and with
+// detailed messages, and the static joint policies declare fewer than the detailed ones (their messages' variables).
+func TestRenderedVariablesAllRead(t *testing.T) {
+	count := map[string]int{}
+	for _, messages := range []string{"static", "detailed"} {
+		set, err := Render(parse(t, "admission: {mode: policies, policyMessages: "+messages+"}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range set.Policies {
+			if got := usedVariables(&p.Spec); len(got) != len(p.Spec.Variables) {
+				t.Errorf("%s messages, policy %s: %d variables, %d of them read", messages, p.Name, len(p.Spec.Variables), len(got))
+			}
+			count[messages+" "+p.Name] = len(p.Spec.Variables)
+		}
+	}
+	if s, d := count["static "+PolicyName("protected", config.Enforce)], count["detailed "+PolicyName("protected", config.Enforce)]; s == 0 || s >= d {
+		t.Errorf("the protected namespaces' policy declares %d variables with static messages, %d with detailed: want fewer", s, d)
+	}
+}
