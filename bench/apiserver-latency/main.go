@@ -1,7 +1,9 @@
 // Command apiserver-latency measures the latency vnfguard adds to a pod CREATE through a real kube-apiserver:
 // the same load — N creates from C concurrent clients, each with its own connection — with no admission, with the
 // vnfguard webhook registered, and with vnfguard's ValidatingAdmissionPolicies (admission.mode policies: the CEL
-// twins, evaluated in the API server) instead, in rotating rounds of one run, side by side. Each round starts with
+// twins, evaluated in the API server) instead, and with -floor also one policy that judges nothing of the pod
+// (the API server's cost of any policy: the floor vnfguard's sit on), in rotating rounds of one run, side by side.
+// Each round starts with
 // unmeasured creates (-round-warmup): switching configurations registers the webhook or the policies again, and the
 // API server's first requests after that open new TLS connections to the webhook or compile the policies, which a
 // cluster that keeps its configuration does not pay per request (a third of the webhook's 30 slowest creates of
@@ -38,11 +40,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	admregv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/utils/ptr"
 
 	"github.com/vnfguard/vnfguard/internal/apipolicy"
 	"github.com/vnfguard/vnfguard/internal/config"
@@ -54,7 +60,7 @@ type options struct {
 	controlPlaneDir, vnfguard, workDir string
 	profile                            string
 	twins                              string
-	probes                             bool
+	probes, floor                      bool
 	creates, concurrency, rounds       int
 	warmup, roundWarmup                int
 	rate                               float64
@@ -75,6 +81,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
 	flag.StringVar(&o.profile, "apiserver-profile", "", "write kube-apiserver's CPU profile (5 s, /debug/pprof) taken during the first measured round of this configuration (e.g. policies:cpu.pprof)")
 	flag.BoolVar(&o.probes, "probes", false, "create lab.CNFPodWithProbes (environment variables, an exec and an HTTP probe) instead of lab.CNFPod, the pod of the earlier figures")
+	flag.BoolVar(&o.floor, "floor", false, "also measure one policy of one validation that reads only the pod's name, bound in every namespace: what the API server charges any policy on a pod CREATE (it converts the pod, the request and the namespace for each of its three evaluation contexts), the floor of the policies configuration")
 	flag.StringVar(&o.twins, "twins", "", "comma-separated checks: the policies configuration installs only the policies that hold their twins (default: all)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -169,6 +176,7 @@ func run(ctx context.Context, o options) error {
 	with := &result{name: "webhook"}
 	policies := &result{name: "policies"}
 	without := &result{name: "no admission"}
+	floor := &result{name: "any policy"}
 	mode := modeWebhook
 	perRound := o.creates / o.rounds
 	ns := 0
@@ -217,6 +225,10 @@ func run(ctx context.Context, o options) error {
 			if err := lab.WaitPoliciesEnforced(ctx, env.CP, false); err != nil {
 				return err
 			}
+		case mode == modeFloor:
+			if err := removeFloor(ctx, admin); err != nil {
+				return err
+			}
 		}
 		mode = want
 		switch want {
@@ -227,6 +239,8 @@ func run(ctx context.Context, o options) error {
 				return err
 			}
 			return lab.WaitPoliciesEnforced(ctx, env.CP, true)
+		case modeFloor:
+			return applyFloor(ctx, admin)
 		}
 		return nil
 	}
@@ -234,6 +248,12 @@ func run(ctx context.Context, o options) error {
 		r    *result
 		mode int
 	}{{without, modeNone}, {with, modeWebhook}, {policies, modePolicies}}
+	if o.floor {
+		configs = append(configs, struct {
+			r    *result
+			mode int
+		}{floor, modeFloor})
+	}
 
 	progress("warm-up: %d creates per configuration", o.warmup)
 	for _, c := range configs {
@@ -267,7 +287,11 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	report(os.Stdout, o, []*result{without, with, policies})
+	results := []*result{without, with, policies}
+	if o.floor {
+		results = append(results, floor)
+	}
+	report(os.Stdout, o, results)
 	if text, err := env.Guard.Metrics(ctx); err == nil {
 		sum, count := metricValue(text, "vnfguard_admission_duration_seconds_sum"), metricValue(text, "vnfguard_admission_duration_seconds_count")
 		if count > 0 {
@@ -275,9 +299,9 @@ func run(ctx context.Context, o options) error {
 				int(count), sum/count*1000, bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.5), bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.99))
 		}
 	}
-	if with.errors > 0 || without.errors > 0 || policies.errors > 0 {
-		return fmt.Errorf("%d creates failed with the webhook, %d with the policies, %d without; first: %v", with.errors, policies.errors, without.errors,
-			errors.Join(with.firstErr, policies.firstErr, without.firstErr))
+	if with.errors > 0 || without.errors > 0 || policies.errors > 0 || floor.errors > 0 {
+		return fmt.Errorf("%d creates failed with the webhook, %d with the policies, %d with any policy, %d without; first: %v", with.errors, policies.errors, floor.errors, without.errors,
+			errors.Join(with.firstErr, policies.firstErr, floor.firstErr, without.firstErr))
 	}
 	return nil
 }
@@ -487,7 +511,67 @@ const (
 	modeNone = iota
 	modeWebhook
 	modePolicies
+	modeFloor
 )
+
+// floorName names the policy, its binding and the pod it refuses (the probe that says it is in force).
+const floorName = "bench-floor"
+
+// applyFloor installs the floor policy and waits until the API server enforces it: a dry-run create of the probe
+// pod is refused.
+func applyFloor(ctx context.Context, admin kubernetes.Interface) error {
+	api := admin.AdmissionregistrationV1()
+	pol := &admregv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: floorName}, Spec: admregv1.ValidatingAdmissionPolicySpec{
+		FailurePolicy: ptr.To(admregv1.Fail),
+		MatchConstraints: &admregv1.MatchResources{ResourceRules: []admregv1.NamedRuleWithOperations{{RuleWithOperations: admregv1.RuleWithOperations{
+			Operations: []admregv1.OperationType{admregv1.Create, admregv1.Update},
+			Rule:       admregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"}},
+		}}}},
+		Validations: []admregv1.Validation{{Expression: "object.metadata.name != '" + floorName + "'", Message: "the floor policy's probe"}},
+	}}
+	if _, err := api.ValidatingAdmissionPolicies().Create(ctx, pol, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create the floor policy: %w", err)
+	}
+	b := &admregv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: floorName}, Spec: admregv1.ValidatingAdmissionPolicyBindingSpec{
+		PolicyName: floorName, ValidationActions: []admregv1.ValidationAction{admregv1.Deny}}}
+	if _, err := api.ValidatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create the floor policy's binding: %w", err)
+	}
+	return waitFloor(ctx, admin, true)
+}
+
+// removeFloor deletes the floor policy and its binding and waits until the probe pod is admitted again.
+func removeFloor(ctx context.Context, admin kubernetes.Interface) error {
+	api := admin.AdmissionregistrationV1()
+	if err := api.ValidatingAdmissionPolicyBindings().Delete(ctx, floorName, metav1.DeleteOptions{}); err != nil {
+		return fmt.Errorf("delete the floor policy's binding: %w", err)
+	}
+	if err := api.ValidatingAdmissionPolicies().Delete(ctx, floorName, metav1.DeleteOptions{}); err != nil {
+		return fmt.Errorf("delete the floor policy: %w", err)
+	}
+	return waitFloor(ctx, admin, false)
+}
+
+// waitFloor polls a dry-run create of the probe pod in namespace default until the API server refuses it
+// (enforced) or admits it.
+func waitFloor(ctx context.Context, admin kubernetes.Interface, enforced bool) error {
+	// Without a controller manager nobody makes default's ServiceAccount, which the probe needs to reach admission.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("ServiceAccount default/default: %w", err)
+	}
+	probe := lab.CNFPod("default", floorName)
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, last = admin.CoreV1().Pods("default").Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		refused := last != nil && strings.Contains(last.Error(), "the floor policy's probe")
+		return refused == enforced, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the floor policy enforced=%v not seen within a minute (the probe's last answer: %v): %w", enforced, last, err)
+	}
+	return nil
+}
 
 // writeParams gives a benchmark namespace the lifecycle parameters the policies need in a protected namespace: the
 // UPF instance, running (what vnfguard's reconciliation would write).
