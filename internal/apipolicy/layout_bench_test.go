@@ -64,6 +64,9 @@ func layout(cfg *config.Config, policyOf func(twin) string) (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := inlineVariables(&pol.Spec); err != nil {
+			return nil, err
+		}
 		set.Policies = append(set.Policies, pol)
 		set.Bindings = append(set.Bindings, sc.alone(pol, actions(cfg.ModeOf(groups[name][0].t.check)))...)
 	}

@@ -207,6 +207,9 @@ func render(cfg *config.Config, params bool) (*Set, error) {
 		default:
 			bindings = scope.alone(pol, acts)
 		}
+		if err := inlineVariables(&pol.Spec); err != nil {
+			return nil, fmt.Errorf("render policy %s: %w", name, err)
+		}
 		set.Policies = append(set.Policies, pol)
 		set.Bindings = append(set.Bindings, bindings...)
 	}
