@@ -427,8 +427,12 @@ func TestWithoutParams(t *testing.T) {
 		}
 	}
 	for _, p := range without.Policies {
-		if p.Name == Prefix+"workloads" && variable(p, "protected") == "false" {
-			t.Error("the workloads policy bound everywhere takes every namespace for unprotected")
+		if p.Name != Prefix+"workloads" {
+			continue
+		}
+		readsNamespace := slices.ContainsFunc(expressionsOf(&p.Spec), func(e *string) bool { return strings.Contains(*e, "namespaceObject") })
+		if constantProtected(p, "false") || !readsNamespace {
+			t.Error("the workloads policy bound everywhere takes every namespace for unprotected: it does not read the namespace's protection")
 		}
 	}
 }
