@@ -18,9 +18,10 @@ import (
 //
 //   - a constant (true or false: "protected" in a policy bound only where it is one or the other), wherever it is
 //     read;
-//   - a variable read once in the whole policy, outside every comprehension's loop (so that the API server computes
-//     it no more often written out than declared: once, when that expression gets to it);
-//   - a cheap variable (a few field reads and comparisons) read at most three times, outside every loop.
+//   - a variable read once in the whole policy, outside every comprehension (so that the API server computes it no
+//     more often written out than declared: once, when that expression gets to it; and no name in it can be taken
+//     for a comprehension's variable);
+//   - a cheap variable (a few field reads and comparisons) read at most three times, outside every comprehension.
 //
 // The API server pays for every declared variable in each of the three evaluation contexts it makes per request
 // (an accessor and a map entry, read or not: k8s.io/apiserver's compositionContext.Variables) and for every
@@ -57,14 +58,17 @@ func inlineVariables(spec *admregv1.ValidatingAdmissionPolicySpec) error {
 
 // variableUse is how a policy's expressions read one variable.
 type variableUse struct {
-	// plain counts the reads as variables.name; inLoop, those in a comprehension's loop condition or step.
-	plain, inLoop int
+	// plain counts the reads as variables.name; inComprehension, those inside a comprehension (its loop condition
+	// and step, evaluated once per element, or its result, where its own variables are bound and could take a
+	// name of the written-out text for theirs).
+	plain, inComprehension int
 	// other is set when the variable is read in any other way (variables.?name, has(variables.name)).
 	other bool
 }
 
-// inlinable says whether v can be written into its reader(s): a constant read only plainly, or a variable read once,
-// plainly, outside any loop, and found as text exactly where the parser found it (not also inside a string).
+// inlinable says whether v can be written into its reader(s): a constant read only plainly, or a variable read
+// plainly, outside every comprehension (a comprehension's range is outside it), once or, cheap, at most three
+// times, and found as text exactly where the parser found it (not also inside a string).
 func inlinable(v admregv1.Variable, use variableUse, exprs []*string) bool {
 	if use.other || use.plain == 0 {
 		return false
@@ -79,7 +83,7 @@ func inlinable(v admregv1.Variable, use variableUse, exprs []*string) bool {
 	switch {
 	case constant(v.Expression):
 		return true
-	case use.inLoop > 0:
+	case use.inComprehension > 0:
 		return false
 	case use.plain == 1:
 		return true
@@ -154,7 +158,7 @@ func expressionsOf(spec *admregv1.ValidatingAdmissionPolicySpec) []*string {
 }
 
 // parserEnv parses expressions with the macros of the API server's CEL environment that make comprehensions
-// (the standard ones, cel.bind, the two-variable forms, optMap), so that a loop is seen as a loop.
+// (the standard ones, cel.bind, the two-variable forms, optMap), so that a comprehension is seen as one.
 var parserEnv = func() *cel.Env {
 	env, err := cel.NewEnv(cel.OptionalTypes(), ext.Bindings(), ext.TwoVarComprehensions())
 	if err != nil {
@@ -176,7 +180,7 @@ func variableUses(exprs []*string) (map[string]variableUse, error) {
 		if iss.Err() != nil {
 			return nil, fmt.Errorf("parse %q: %w", *e, iss.Err())
 		}
-		walk(parsed.NativeRep().Expr(), false, func(x ast.Expr, inLoop bool) bool {
+		walk(parsed.NativeRep().Expr(), false, func(x ast.Expr, inComprehension bool) bool {
 			name, how := variableRead(x)
 			switch how {
 			case readNone:
@@ -191,8 +195,8 @@ func variableUses(exprs []*string) (map[string]variableUse, error) {
 			case readPlain:
 				u := uses[name]
 				u.plain++
-				if inLoop {
-					u.inLoop++
+				if inComprehension {
+					u.inComprehension++
 				}
 				uses[name] = u
 			}
@@ -234,42 +238,43 @@ func variableRead(x ast.Expr) (string, int) {
 	return "", readNone
 }
 
-// walk visits x and, while visit says so, its operands; inLoop is set below a comprehension's loop condition and
-// step, which the API server evaluates once per element.
-func walk(x ast.Expr, inLoop bool, visit func(ast.Expr, bool) bool) {
-	if !visit(x, inLoop) {
+// walk visits x and, while visit says so, its operands; inComprehension is set below a comprehension's loop
+// condition and step, which the API server evaluates once per element, and its result, where the comprehension's
+// variables are bound (only its range and its accumulator's start are evaluated once, outside its scope).
+func walk(x ast.Expr, inComprehension bool, visit func(ast.Expr, bool) bool) {
+	if !visit(x, inComprehension) {
 		return
 	}
 	switch x.Kind() {
 	case ast.CallKind:
 		c := x.AsCall()
 		if c.IsMemberFunction() {
-			walk(c.Target(), inLoop, visit)
+			walk(c.Target(), inComprehension, visit)
 		}
 		for _, a := range c.Args() {
-			walk(a, inLoop, visit)
+			walk(a, inComprehension, visit)
 		}
 	case ast.SelectKind:
-		walk(x.AsSelect().Operand(), inLoop, visit)
+		walk(x.AsSelect().Operand(), inComprehension, visit)
 	case ast.ListKind:
 		for _, e := range x.AsList().Elements() {
-			walk(e, inLoop, visit)
+			walk(e, inComprehension, visit)
 		}
 	case ast.MapKind:
 		for _, e := range x.AsMap().Entries() {
-			walk(e.AsMapEntry().Key(), inLoop, visit)
-			walk(e.AsMapEntry().Value(), inLoop, visit)
+			walk(e.AsMapEntry().Key(), inComprehension, visit)
+			walk(e.AsMapEntry().Value(), inComprehension, visit)
 		}
 	case ast.StructKind:
 		for _, f := range x.AsStruct().Fields() {
-			walk(f.AsStructField().Value(), inLoop, visit)
+			walk(f.AsStructField().Value(), inComprehension, visit)
 		}
 	case ast.ComprehensionKind:
 		c := x.AsComprehension()
-		walk(c.IterRange(), inLoop, visit)
-		walk(c.AccuInit(), inLoop, visit)
+		walk(c.IterRange(), inComprehension, visit)
+		walk(c.AccuInit(), inComprehension, visit)
 		walk(c.LoopCondition(), true, visit)
 		walk(c.LoopStep(), true, visit)
-		walk(c.Result(), inLoop, visit)
+		walk(c.Result(), true, visit)
 	}
 }

@@ -11,10 +11,11 @@ import (
 	"github.com/vnfguard/vnfguard/internal/config"
 )
 
-// TestInlineVariables: constants are written in wherever read; a variable read once outside every loop, and a cheap
-// one read at most three times outside every loop, are written into their readers; a variable read in a loop, read
-// otherwise than by name, or named in a string stays declared; an expression that reads variables[...] keeps them
-// all.
+// TestInlineVariables: constants are written in wherever read; a variable read once outside every comprehension,
+// and a cheap one read at most three times outside every comprehension, are written into their readers; a variable
+// read in a comprehension's loop or result (where a name of its text could mean the comprehension's own variable),
+// read otherwise than by name, or named in a string stays declared; an expression that reads variables[...] keeps
+// them all.
 func TestInlineVariables(t *testing.T) {
 	spec := func() *admregv1.ValidatingAdmissionPolicySpec {
 		return &admregv1.ValidatingAdmissionPolicySpec{
@@ -29,12 +30,14 @@ func TestInlineVariables(t *testing.T) {
 				{Name: "kind", Expression: "request.kind.kind == 'Pod'"},
 				{Name: "optional", Expression: "1"},
 				{Name: "quoted", Expression: "2"},
+				{Name: "user", Expression: "request.userInfo.username"},
 			},
 			Validations: []admregv1.Validation{
 				{Expression: "!variables.on || variables.sChanged || variables.once > 0"},
 				{Expression: "variables.names.all(n, n.size() < variables.inLoop && variables.on)"},
 				{Expression: "variables.twice.size() == 0 || variables.kind", MessageExpression: "string(variables.twice) + 'variables.quoted'"},
 				{Expression: "variables.kind && variables.?optional.orValue(0) == 1 && variables.quoted == 2"},
+				{Expression: "cel.bind(request, 'shadow', variables.user) != ''"},
 			},
 			AuditAnnotations: []admregv1.AuditAnnotation{{Key: "kind", ValueExpression: "variables.kind ? 'pod' : 'other'"}},
 		}
@@ -47,9 +50,9 @@ func TestInlineVariables(t *testing.T) {
 	for _, v := range s.Variables {
 		kept = append(kept, v.Name)
 	}
-	// s is cheap and read twice (sChanged is not s); names is read by once, by twice and as a loop's range (three
+	// s is cheap and read twice (sChanged is not s); names is read by once, by twice and as a comprehension's range (three
 	// times, not cheap).
-	if want := []string{"names", "inLoop", "twice", "optional", "quoted"}; !slices.Equal(kept, want) {
+	if want := []string{"names", "inLoop", "twice", "optional", "quoted", "user"}; !slices.Equal(kept, want) {
 		t.Errorf("declared after inlining: %v, want %v", kept, want)
 	}
 	if got := s.Variables[0].Expression; got != "(object.spec).containers.map(c, c.name)" {
@@ -60,6 +63,7 @@ func TestInlineVariables(t *testing.T) {
 		"variables.names.all(n, n.size() < variables.inLoop && true)",
 		"variables.twice.size() == 0 || (request.kind.kind == 'Pod')",
 		"(request.kind.kind == 'Pod') && variables.?optional.orValue(0) == 1 && variables.quoted == 2",
+		"cel.bind(request, 'shadow', variables.user) != ''",
 	}
 	for i, v := range s.Validations {
 		if v.Expression != want[i] {
