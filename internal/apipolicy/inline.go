@@ -2,8 +2,8 @@ package apipolicy
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
@@ -30,16 +30,17 @@ import (
 // (BenchmarkAPIServerPolicies). A variable read any other way than variables.name (variables.?name,
 // has(variables.name)) stays; an expression that names variables in any other way keeps them all.
 func inlineVariables(spec *admregv1.ValidatingAdmissionPolicySpec) error {
+	parsed := parsedExpressions{}
 	for {
 		exprs := expressionsOf(spec)
-		uses, err := variableUses(exprs)
+		uses, err := parsed.variableUses(exprs)
 		if err != nil {
 			return err
 		}
 		if uses == nil {
 			return nil
 		}
-		i := slices.IndexFunc(spec.Variables, func(v admregv1.Variable) bool { return inlinable(v, uses[v.Name], exprs) })
+		i := slices.IndexFunc(spec.Variables, func(v admregv1.Variable) bool { return parsed.inlinable(v, uses[v.Name], exprs) })
 		if i < 0 {
 			return nil
 		}
@@ -48,10 +49,9 @@ func inlineVariables(spec *admregv1.ValidatingAdmissionPolicySpec) error {
 		if !constant(v.Expression) {
 			text = "(" + v.Expression + ")"
 		}
-		ref := readOf(v.Name)
 		spec.Variables = slices.Delete(spec.Variables, i, i+1)
 		for _, e := range expressionsOf(spec) {
-			*e = ref.ReplaceAllLiteralString(*e, text)
+			*e = replaceReads(*e, v.Name, text)
 		}
 	}
 }
@@ -69,55 +69,31 @@ type variableUse struct {
 // inlinable says whether v can be written into its reader(s): a constant read only plainly, or a variable read
 // plainly, outside every comprehension (a comprehension's range is outside it), once or, cheap, at most three
 // times, and found as text exactly where the parser found it (not also inside a string).
-func inlinable(v admregv1.Variable, use variableUse, exprs []*string) bool {
+func (parsed parsedExpressions) inlinable(v admregv1.Variable, use variableUse, exprs []*string) bool {
 	if use.other || use.plain == 0 {
-		return false
-	}
-	textual := 0
-	for _, e := range exprs {
-		textual += len(readOf(v.Name).FindAllStringIndex(*e, -1))
-	}
-	if textual != use.plain {
 		return false
 	}
 	switch {
 	case constant(v.Expression):
-		return true
 	case use.inComprehension > 0:
 		return false
 	case use.plain == 1:
-		return true
 	default:
-		return use.plain <= maxCheapReads && cheap(v.Expression)
+		info, err := parsed.of(v.Expression)
+		if err != nil || use.plain > maxCheapReads || !info.cheap {
+			return false
+		}
 	}
+	textual := 0
+	for _, e := range exprs {
+		textual += len(textualReads(*e, v.Name))
+	}
+	return textual == use.plain
 }
 
 // maxCheapReads is how often a cheap variable may be read and still be written out: a few field reads and
 // comparisons each time cost the API server less than the variable's accessors, its lookups and its own run.
 const maxCheapReads = 3
-
-// cheap is an expression of at most maxCheapNodes nodes that only reads fields and compares: no comprehension, no
-// function but operators and orValue.
-func cheap(expr string) bool {
-	parsed, iss := parserEnv.Parse(expr)
-	if iss.Err() != nil {
-		return false
-	}
-	nodes, ok := 0, true
-	walk(parsed.NativeRep().Expr(), false, func(x ast.Expr, _ bool) bool {
-		nodes++
-		switch x.Kind() {
-		case ast.ComprehensionKind:
-			ok = false
-		case ast.CallKind:
-			if f := x.AsCall().FunctionName(); f != "orValue" && !cheapOperators[f] {
-				ok = false
-			}
-		}
-		return ok
-	})
-	return ok && nodes <= maxCheapNodes
-}
 
 // maxCheapNodes bounds a cheap expression: request.kind.kind == 'VolumeSnapshot' has five nodes.
 const maxCheapNodes = 16
@@ -133,9 +109,43 @@ var cheapOperators = map[string]bool{
 // constant is a variable whose expression is a boolean literal.
 func constant(expr string) bool { return expr == "true" || expr == "false" }
 
-// readOf matches a plain read of the variable as text: variables.name, not followed by more of a name.
-func readOf(name string) *regexp.Regexp {
-	return regexp.MustCompile(`\bvariables\.` + regexp.QuoteMeta(name) + `\b`)
+// textualReads are the offsets in expr of the text variables.name, with no more of a name before or after it.
+func textualReads(expr, name string) []int {
+	ref := "variables." + name
+	var at []int
+	for from := 0; ; {
+		i := strings.Index(expr[from:], ref)
+		if i < 0 {
+			return at
+		}
+		start, end := from+i, from+i+len(ref)
+		if (start == 0 || !nameByte(expr[start-1])) && (end == len(expr) || !nameByte(expr[end])) {
+			at = append(at, start)
+		}
+		from = end
+	}
+}
+
+// replaceReads writes text in place of every textual read of the variable in expr.
+func replaceReads(expr, name, text string) string {
+	at := textualReads(expr, name)
+	if len(at) == 0 {
+		return expr
+	}
+	var b strings.Builder
+	last := 0
+	for _, i := range at {
+		b.WriteString(expr[last:i])
+		b.WriteString(text)
+		last = i + len("variables.") + len(name)
+	}
+	b.WriteString(expr[last:])
+	return b.String()
+}
+
+// nameByte is a byte that can continue a CEL identifier.
+func nameByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // expressionsOf points at every CEL expression of the spec: validations and their messages, audit annotations,
@@ -167,44 +177,94 @@ var parserEnv = func() *cel.Env {
 	return env
 }()
 
-// variableUses parses every expression and counts each variable's reads; nil when an expression names variables
-// other than by a constant field (variables as a value, variables[x]): then no read can be accounted for.
-func variableUses(exprs []*string) (map[string]variableUse, error) {
+// parsedExpressions holds what inlining needs of each expression, parsed once: each round of inlineVariables
+// rewrites only the readers of the variable it writes out, and the CEL parser is most of its cost.
+type parsedExpressions map[string]*parsedExpression
+
+// parsedExpression is one expression's reads of variables, whether it names variables any other way (opaque), and
+// whether it is cheap: at most maxCheapNodes nodes that only read fields and compare (no comprehension, no function
+// but operators and orValue).
+type parsedExpression struct {
+	reads         []variableReadAt
+	opaque, cheap bool
+}
+
+// variableReadAt is one read of a variable: its name, how, and whether inside a comprehension.
+type variableReadAt struct {
+	name            string
+	how             int
+	inComprehension bool
+}
+
+// of parses expr, or returns what an earlier call found.
+func (parsed parsedExpressions) of(expr string) (*parsedExpression, error) {
+	if p, ok := parsed[expr]; ok {
+		return p, nil
+	}
+	tree, iss := parserEnv.Parse(expr)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("parse %q: %w", expr, iss.Err())
+	}
+	p := &parsedExpression{cheap: true}
+	nodes := 0
+	walk(tree.NativeRep().Expr(), false, func(x ast.Expr, inComprehension bool) bool {
+		nodes++
+		switch x.Kind() {
+		case ast.ComprehensionKind:
+			p.cheap = false
+		case ast.CallKind:
+			if f := x.AsCall().FunctionName(); f != "orValue" && !cheapOperators[f] {
+				p.cheap = false
+			}
+		}
+		name, how := variableRead(x)
+		switch how {
+		case readNone:
+			if x.Kind() == ast.IdentKind && x.AsIdent() == "variables" {
+				p.opaque = true // variables itself, not as the operand of a read this knows
+			}
+			return true
+		case readPlain:
+			nodes++ // the variables identifier, not walked
+		case readOther:
+			nodes += 2 // variables.?name: the identifier and the name
+		}
+		p.reads = append(p.reads, variableReadAt{name, how, inComprehension})
+		return false
+	})
+	p.cheap = p.cheap && nodes <= maxCheapNodes
+	parsed[expr] = p
+	return p, nil
+}
+
+// variableUses counts each variable's reads over the expressions; nil when an expression names variables other
+// than by a constant field (variables as a value, variables[x]): then no read can be accounted for.
+func (parsed parsedExpressions) variableUses(exprs []*string) (map[string]variableUse, error) {
 	uses := map[string]variableUse{}
-	opaque := false
 	for _, e := range exprs {
 		if *e == "" {
 			continue
 		}
-		parsed, iss := parserEnv.Parse(*e)
-		if iss.Err() != nil {
-			return nil, fmt.Errorf("parse %q: %w", *e, iss.Err())
+		p, err := parsed.of(*e)
+		if err != nil {
+			return nil, err
 		}
-		walk(parsed.NativeRep().Expr(), false, func(x ast.Expr, inComprehension bool) bool {
-			name, how := variableRead(x)
-			switch how {
-			case readNone:
-				if x.Kind() == ast.IdentKind && x.AsIdent() == "variables" {
-					opaque = true // variables itself, not as the operand of a read this knows
-				}
-				return true
+		if p.opaque {
+			return nil, nil
+		}
+		for _, r := range p.reads {
+			u := uses[r.name]
+			switch r.how {
 			case readOther:
-				u := uses[name]
 				u.other = true
-				uses[name] = u
 			case readPlain:
-				u := uses[name]
 				u.plain++
-				if inComprehension {
+				if r.inComprehension {
 					u.inComprehension++
 				}
-				uses[name] = u
 			}
-			return false // the operand is the variables identifier, accounted for
-		})
-	}
-	if opaque {
-		return nil, nil
+			uses[r.name] = u
+		}
 	}
 	return uses, nil
 }
