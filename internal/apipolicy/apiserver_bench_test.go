@@ -184,6 +184,8 @@ func harnessFor(tb testing.TB, layout string) *harness {
 		set = trivialSet()
 	case base == "joint":
 		set, err = apipolicy.Render(cfg)
+	case base == "declared":
+		set, err = apipolicy.RenderDeclared(cfg)
 	case base == "separate":
 		set, err = apipolicy.SeparateSet(cfg)
 	case twin:
@@ -376,3 +378,63 @@ type quiet struct{}
 
 func (quiet) Helper()             {}
 func (quiet) Logf(string, ...any) {}
+
+// TestInliningKeepsDecisions: the policies Render makes (their variables written out, inlineVariables) decide every
+// pod of a corpus as the same policies with every variable the twins declare do, in the API server's own plugin,
+// with static and with detailed messages: the same refusals, word for word, and the same admissions.
+func TestInliningKeepsDecisions(t *testing.T) {
+	type variant struct {
+		name   string
+		user   user.Info
+		change func(p *corev1.Pod)
+	}
+	attacker := &user.DefaultInfo{Name: lab.Attacker, Groups: []string{user.AllAuthenticated}}
+	controller := &user.DefaultInfo{Name: "system:serviceaccount:kube-system:replicaset-controller", Groups: []string{user.AllAuthenticated}}
+	upf := func(p *corev1.Pod) *corev1.Container { return &p.Spec.Containers[0] }
+	variants := []variant{
+		{"the CNF pod", vnfmUser(), func(*corev1.Pod) {}},
+		{"by an identity that is not the VNFM", attacker, func(*corev1.Pod) {}},
+		{"privileged", vnfmUser(), func(p *corev1.Pod) { upf(p).SecurityContext.Privileged = ptr.To(true) }},
+		{"hostPID", vnfmUser(), func(p *corev1.Pod) { p.Spec.HostPID = true }},
+		{"hostIPC", vnfmUser(), func(p *corev1.Pod) { p.Spec.HostIPC = true }},
+		{"the node's root mounted", vnfmUser(), func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}
+			upf(p).VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
+		}},
+		{"a reverse shell in the command", vnfmUser(), func(p *corev1.Pod) { upf(p).Command = []string{"/bin/bash", "-c", lab.ReverseShell} }},
+		{"a reverse shell in the environment", vnfmUser(), func(p *corev1.Pod) { upf(p).Env[0].Value = lab.ReverseShell }},
+		{"a reverse shell in the exec probe", vnfmUser(), func(p *corev1.Pod) {
+			upf(p).LivenessProbe.Exec.Command = []string{"/bin/sh", "-c", lab.ReverseShell}
+		}},
+		{"an image by tag", vnfmUser(), func(p *corev1.Pod) { upf(p).Image = strings.Split(upf(p).Image, "@")[0] + ":latest" }},
+		{"an image from another registry", vnfmUser(), func(p *corev1.Pod) { upf(p).Image = "evil.example:5000/upf:1" }},
+		{"a writable root filesystem", vnfmUser(), func(p *corev1.Pod) { upf(p).SecurityContext.ReadOnlyRootFilesystem = ptr.To(false) }},
+		{"an instance nobody knows", vnfmUser(), func(p *corev1.Pod) { p.Labels["tacker_vnf_instance_id"] = "11111111-0000-4000-8000-0000000000ff" }},
+		{"a controller's pod without an instance label", controller, func(p *corev1.Pod) {
+			delete(p.Labels, "tacker_vnf_instance_id")
+			p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "upf-7d9c", UID: "u", Controller: ptr.To(true)}}
+		}},
+		{"a claim mounted", vnfmUser(), func(p *corev1.Pod) {
+			p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "upf-data"}}}}
+		}},
+	}
+	for _, messages := range []string{"", "/detailed"} {
+		inlined, declared := harnessFor(t, "joint"+messages), harnessFor(t, "declared"+messages)
+		refused := 0
+		for _, v := range variants {
+			pod := lab.CNFPodWithProbes(protectedNS, "upf-0")
+			v.change(pod)
+			got, want := inlined.create(pod, v.user), declared.create(pod, v.user)
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s%s: inlined %v, declared %v", v.name, messages, got, want)
+			}
+			if want != nil {
+				refused++
+			}
+		}
+		// Not a corpus that all pass: all but the CNF pod, the controller's and the claim are refused.
+		if refused != len(variants)-3 {
+			t.Errorf("%s: %d of %d variants refused, want %d", "joint"+messages, refused, len(variants), len(variants)-3)
+		}
+	}
+}

@@ -24,6 +24,10 @@ func SeparateSet(cfg *config.Config) (*Set, error) {
 	})
 }
 
+// RenderDeclared is Render's set with every variable its twins declare (no inlineVariables), for the test that
+// holds the inlined policies to its decisions.
+func RenderDeclared(cfg *config.Config) (*Set, error) { return render(cfg, true, false) }
+
 // TwinSet is the policy of one twin alone, named Prefix + check, bound as SeparateSet binds its group's.
 func TwinSet(cfg *config.Config, check string) (*Set, error) {
 	return layout(cfg, func(t twin) string {

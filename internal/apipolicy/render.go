@@ -125,11 +125,11 @@ func Checks() []string {
 //
 // The Set also holds what to apply while the API server does not serve the parameters' kind (WithoutParams).
 func Render(cfg *config.Config) (*Set, error) {
-	set, err := render(cfg, true)
+	set, err := render(cfg, true, true)
 	if err != nil {
 		return nil, err
 	}
-	if set.withoutParams, err = render(cfg, false); err != nil {
+	if set.withoutParams, err = render(cfg, false, true); err != nil {
 		return nil, err
 	}
 	return set, nil
@@ -147,8 +147,9 @@ type part struct {
 	spec *admregv1.ValidatingAdmissionPolicySpec
 }
 
-// render builds the Set; without params, it leaves out every twin that reads the lifecycle parameters.
-func render(cfg *config.Config, params bool) (*Set, error) {
+// render builds the Set; without params, it leaves out every twin that reads the lifecycle parameters. inline writes
+// out the variables not worth declaring (inlineVariables); only a test that compares the two leaves them declared.
+func render(cfg *config.Config, params, inline bool) (*Set, error) {
 	r := &renderer{cfg: cfg}
 	scope, err := r.scope()
 	if err != nil {
@@ -207,8 +208,10 @@ func render(cfg *config.Config, params bool) (*Set, error) {
 		default:
 			bindings = scope.alone(pol, acts)
 		}
-		if err := inlineVariables(&pol.Spec); err != nil {
-			return nil, fmt.Errorf("render policy %s: %w", name, err)
+		if inline {
+			if err := inlineVariables(&pol.Spec); err != nil {
+				return nil, fmt.Errorf("render policy %s: %w", name, err)
+			}
 		}
 		set.Policies = append(set.Policies, pol)
 		set.Bindings = append(set.Bindings, bindings...)
