@@ -148,9 +148,19 @@ func nameByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// expressionsOf points at every CEL expression of the spec: validations and their messages, audit annotations,
-// match conditions and variables.
+// expressionsOf points at every CEL expression of the spec: its roots, then its variables.
 func expressionsOf(spec *admregv1.ValidatingAdmissionPolicySpec) []*string {
+	out := rootExpressionsOf(spec)
+	for i := range spec.Variables {
+		out = append(out, &spec.Variables[i].Expression)
+	}
+	return out
+}
+
+// rootExpressionsOf points at the CEL expressions of the spec that the API server evaluates of its own accord:
+// validations and their messages, audit annotations and match conditions (a variable only when one of them reads
+// it).
+func rootExpressionsOf(spec *admregv1.ValidatingAdmissionPolicySpec) []*string {
 	var out []*string
 	for i := range spec.Validations {
 		out = append(out, &spec.Validations[i].Expression, &spec.Validations[i].MessageExpression)
@@ -160,9 +170,6 @@ func expressionsOf(spec *admregv1.ValidatingAdmissionPolicySpec) []*string {
 	}
 	for i := range spec.MatchConditions {
 		out = append(out, &spec.MatchConditions[i].Expression)
-	}
-	for i := range spec.Variables {
-		out = append(out, &spec.Variables[i].Expression)
 	}
 	return out
 }

@@ -275,14 +275,8 @@ var variableRef = regexp.MustCompile(`variables\.\??([A-Za-z_][A-Za-z0-9_]*)`)
 // KB). An expression that names variables any other way than variables.name or variables.?name keeps them all.
 func usedVariables(spec *admregv1.ValidatingAdmissionPolicySpec) []admregv1.Variable {
 	var roots []string
-	for _, v := range spec.Validations {
-		roots = append(roots, v.Expression, v.MessageExpression)
-	}
-	for _, a := range spec.AuditAnnotations {
-		roots = append(roots, a.ValueExpression)
-	}
-	for _, m := range spec.MatchConditions {
-		roots = append(roots, m.Expression)
+	for _, e := range rootExpressionsOf(spec) {
+		roots = append(roots, *e)
 	}
 	byName := map[string]string{}
 	for _, v := range spec.Variables {
