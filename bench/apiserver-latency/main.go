@@ -244,15 +244,13 @@ func run(ctx context.Context, o options) error {
 		}
 		return nil
 	}
-	configs := []struct {
+	type configuration struct {
 		r    *result
 		mode int
-	}{{without, modeNone}, {with, modeWebhook}, {policies, modePolicies}}
+	}
+	configs := []configuration{{without, modeNone}, {with, modeWebhook}, {policies, modePolicies}}
 	if o.floor {
-		configs = append(configs, struct {
-			r    *result
-			mode int
-		}{floor, modeFloor})
+		configs = append(configs, configuration{floor, modeFloor})
 	}
 
 	progress("warm-up: %d creates per configuration", o.warmup)
@@ -287,9 +285,9 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	results := []*result{without, with, policies}
-	if o.floor {
-		results = append(results, floor)
+	var results []*result
+	for _, c := range configs {
+		results = append(results, c.r)
 	}
 	report(os.Stdout, o, results)
 	if text, err := env.Guard.Metrics(ctx); err == nil {
@@ -299,9 +297,16 @@ func run(ctx context.Context, o options) error {
 				int(count), sum/count*1000, bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.5), bucketQuantile(text, "vnfguard_admission_duration_seconds_bucket", 0.99))
 		}
 	}
-	if with.errors > 0 || without.errors > 0 || policies.errors > 0 || floor.errors > 0 {
-		return fmt.Errorf("%d creates failed with the webhook, %d with the policies, %d with any policy, %d without; first: %v", with.errors, policies.errors, floor.errors, without.errors,
-			errors.Join(with.firstErr, policies.firstErr, floor.firstErr, without.firstErr))
+	var failed []string
+	var first []error
+	for _, r := range results {
+		if r.errors > 0 {
+			failed = append(failed, fmt.Sprintf("%d with %s", r.errors, r.name))
+			first = append(first, r.firstErr)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("creates failed: %s; first: %v", strings.Join(failed, ", "), errors.Join(first...))
 	}
 	return nil
 }
@@ -532,6 +537,11 @@ func applyFloor(ctx context.Context, admin kubernetes.Interface) error {
 	if _, err := api.ValidatingAdmissionPolicies().Create(ctx, pol, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create the floor policy: %w", err)
 	}
+	// Without a controller manager nobody makes default's ServiceAccount, which the probe needs to reach admission.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("ServiceAccount default/default: %w", err)
+	}
 	b := &admregv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: floorName}, Spec: admregv1.ValidatingAdmissionPolicyBindingSpec{
 		PolicyName: floorName, ValidationActions: []admregv1.ValidationAction{admregv1.Deny}}}
 	if _, err := api.ValidatingAdmissionPolicyBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil {
@@ -552,14 +562,9 @@ func removeFloor(ctx context.Context, admin kubernetes.Interface) error {
 	return waitFloor(ctx, admin, false)
 }
 
-// waitFloor polls a dry-run create of the probe pod in namespace default until the API server refuses it
-// (enforced) or admits it.
+// waitFloor polls a dry-run create of the probe pod in namespace default (whose ServiceAccount applyFloor made)
+// until the API server refuses it (enforced) or admits it.
 func waitFloor(ctx context.Context, admin kubernetes.Interface, enforced bool) error {
-	// Without a controller manager nobody makes default's ServiceAccount, which the probe needs to reach admission.
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
-	if _, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("ServiceAccount default/default: %w", err)
-	}
 	probe := lab.CNFPod("default", floorName)
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
