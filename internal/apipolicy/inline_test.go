@@ -43,7 +43,7 @@ func TestInlineVariables(t *testing.T) {
 		}
 	}
 	s := spec()
-	if err := inlineVariables(s); err != nil {
+	if err := inlineVariables(s, parsedExpressions{}); err != nil {
 		t.Fatal(err)
 	}
 	var kept []string
@@ -80,7 +80,7 @@ func TestInlineVariables(t *testing.T) {
 	// A fourth read of the cheap variable keeps it.
 	s = spec()
 	s.Validations = append(s.Validations, admregv1.Validation{Expression: "variables.kind"})
-	if err := inlineVariables(s); err != nil {
+	if err := inlineVariables(s, parsedExpressions{}); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(s.Variables, func(v admregv1.Variable) bool { return v.Name == "kind" }) {
@@ -90,7 +90,7 @@ func TestInlineVariables(t *testing.T) {
 	// variables[...] may read any of them: nothing is written out.
 	s = spec()
 	s.Validations = append(s.Validations, admregv1.Validation{Expression: "variables['once'] > 0"})
-	if err := inlineVariables(s); err != nil {
+	if err := inlineVariables(s, parsedExpressions{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Variables) != len(spec().Variables) || s.Validations[0].Expression != spec().Validations[0].Expression {
@@ -100,7 +100,7 @@ func TestInlineVariables(t *testing.T) {
 	// An expression that does not parse is an error that names it, not a policy half rewritten.
 	s = spec()
 	s.Validations[0].Expression = "variables.on ||"
-	if err := inlineVariables(s); err == nil || !strings.Contains(err.Error(), "variables.on ||") {
+	if err := inlineVariables(s, parsedExpressions{}); err == nil || !strings.Contains(err.Error(), "variables.on ||") {
 		t.Errorf("an expression that does not parse: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestRenderedInlined(t *testing.T) {
 		for _, p := range set.Policies {
 			before := len(p.Spec.Variables)
 			again := p.Spec.DeepCopy()
-			if err := inlineVariables(again); err != nil {
+			if err := inlineVariables(again, parsedExpressions{}); err != nil {
 				t.Fatal(err)
 			}
 			if len(again.Variables) != before {
@@ -127,9 +127,16 @@ func TestRenderedInlined(t *testing.T) {
 				declared[v.Name] = true
 			}
 			for _, e := range expressionsOf(&p.Spec) {
-				for _, m := range variableRef.FindAllStringSubmatch(*e, -1) {
-					if !declared[m[1]] {
-						t.Errorf("%s messages, policy %s: reads variables.%s, which it does not declare: %s", messages, p.Name, m[1], *e)
+				if *e == "" {
+					continue
+				}
+				parsed, err := parsedExpressions{}.of(*e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range parsed.reads {
+					if !declared[r.name] {
+						t.Errorf("%s messages, policy %s: reads variables.%s, which it does not declare: %s", messages, p.Name, r.name, *e)
 					}
 				}
 			}

@@ -68,7 +68,7 @@ func layout(cfg *config.Config, policyOf func(twin) string) (*Set, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := inlineVariables(&pol.Spec); err != nil {
+		if err := declareVariables(&pol.Spec, true); err != nil {
 			return nil, err
 		}
 		set.Policies = append(set.Policies, pol)

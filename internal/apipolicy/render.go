@@ -3,7 +3,6 @@ package apipolicy
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -208,10 +207,8 @@ func render(cfg *config.Config, params, inline bool) (*Set, error) {
 		default:
 			bindings = scope.alone(pol, acts)
 		}
-		if inline {
-			if err := inlineVariables(&pol.Spec); err != nil {
-				return nil, fmt.Errorf("render policy %s: %w", name, err)
-			}
+		if err := declareVariables(&pol.Spec, inline); err != nil {
+			return nil, fmt.Errorf("render policy %s: %w", name, err)
 		}
 		set.Policies = append(set.Policies, pol)
 		set.Bindings = append(set.Bindings, bindings...)
@@ -245,7 +242,7 @@ func (r *renderer) group(policyOf func(twin) string) (map[string][]part, error) 
 // meets get static messages unless admission.policyMessages is detailed: the API server evaluates every message
 // expression of a policy for every request, admitted ones too, each in a context of its own that computes again the
 // variables it reads (measured: a third of the joint policy's cost, BenchmarkAPIServerPolicies). A variable nothing
-// reads then (those of the messages) is not declared (usedVariables).
+// reads then (those of the messages) is not declared (dropUnreadVariables, once the twins are merged).
 func (r *renderer) spec(t twin) (*admregv1.ValidatingAdmissionPolicySpec, error) {
 	r.twin = t
 	spec, err := t.spec(r)
@@ -260,53 +257,7 @@ func (r *renderer) spec(t twin) (*admregv1.ValidatingAdmissionPolicySpec, error)
 			spec.Validations[i].MessageExpression = ""
 		}
 	}
-	spec.Variables = usedVariables(spec)
 	return spec, nil
-}
-
-// variableRef is how an expression reads a variable.
-var variableRef = regexp.MustCompile(`variables\.\??([A-Za-z_][A-Za-z0-9_]*)`)
-
-// usedVariables are the spec's variables that its validations (and their message expressions), audit annotations
-// and match conditions read, directly or through other variables, in their order. The API server gives every
-// declared variable of a policy an accessor in each of the three activations it makes per request, read or not
-// (k8s.io/apiserver's compositionContext.Variables): the message-only variables of a policy with static messages
-// cost the joint policy 12 KB of the API server's garbage per pod CREATE (BenchmarkAPIServerPolicies: 159 -> 147
-// KB). An expression that names variables any other way than variables.name or variables.?name keeps them all.
-func usedVariables(spec *admregv1.ValidatingAdmissionPolicySpec) []admregv1.Variable {
-	var roots []string
-	for _, e := range rootExpressionsOf(spec) {
-		roots = append(roots, *e)
-	}
-	byName := map[string]string{}
-	for _, v := range spec.Variables {
-		byName[v.Name] = v.Expression
-	}
-	for _, e := range append(slices.Clone(roots), slices.Collect(maps.Values(byName))...) {
-		if strings.Contains(variableRef.ReplaceAllString(e, ""), "variables") {
-			return spec.Variables
-		}
-	}
-	used := map[string]bool{}
-	var read func(expr string)
-	read = func(expr string) {
-		for _, m := range variableRef.FindAllStringSubmatch(expr, -1) {
-			if name := m[1]; !used[name] {
-				used[name] = true
-				read(byName[name])
-			}
-		}
-	}
-	for _, e := range roots {
-		read(e)
-	}
-	out := make([]admregv1.Variable, 0, len(spec.Variables))
-	for _, v := range spec.Variables {
-		if used[v.Name] {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // merge makes one policy of the twins' specs: the union of their resources and variables, and each twin's

@@ -437,10 +437,11 @@ func TestWithoutParams(t *testing.T) {
 	}
 }
 
-// TestUsedVariables: a spec declares the variables its validations, message expressions, audit annotations and match
-// conditions read, through other variables too (variables.x and variables.?x), in their order; a variable only a
-// dropped message read goes; and an expression that names variables another way keeps them all.
-func TestUsedVariables(t *testing.T) {
+// TestDropUnreadVariables: a spec declares the variables its validations, message expressions, audit annotations and
+// match conditions read, through other variables too (variables.x and variables.?x), in their order; a variable
+// only a dropped message read goes; an expression that names variables another way keeps them all; and one that
+// does not parse is an error.
+func TestDropUnreadVariables(t *testing.T) {
 	vars := func(names ...string) []admregv1.Variable {
 		var out []admregv1.Variable
 		for _, n := range names {
@@ -463,16 +464,32 @@ func TestUsedVariables(t *testing.T) {
 		AuditAnnotations: []admregv1.AuditAnnotation{{Key: "k", ValueExpression: "string(variables.d)"}},
 		MatchConditions:  []admregv1.MatchCondition{{Name: "m", Expression: "variables.h == 5"}},
 	}
-	if got, want := names(usedVariables(spec)), []string{"a", "b", "d", "e", "g", "h"}; !slices.Equal(got, want) {
-		t.Errorf("used variables %v, want %v (c and f are read by nothing)", got, want)
+	declared := func() []string {
+		t.Helper()
+		s := spec.DeepCopy()
+		if err := dropUnreadVariables(s, parsedExpressions{}); err != nil {
+			t.Fatal(err)
+		}
+		return names(s.Variables)
+	}
+	if got, want := declared(), []string{"a", "b", "d", "e", "g", "h"}; !slices.Equal(got, want) {
+		t.Errorf("declared variables %v, want %v (c and f are read by nothing)", got, want)
 	}
 	spec.Validations[1].MessageExpression = ""
-	if got, want := names(usedVariables(spec)), []string{"a", "b", "d", "e", "h"}; !slices.Equal(got, want) {
-		t.Errorf("without the message expression: used variables %v, want %v", got, want)
+	if got, want := declared(), []string{"a", "b", "d", "e", "h"}; !slices.Equal(got, want) {
+		t.Errorf("without the message expression: declared variables %v, want %v", got, want)
+	}
+	spec.Variables[2].Expression = "variables.f + 1" // c, read by nothing, reads f: both go
+	if got, want := declared(), []string{"a", "b", "d", "e", "h"}; !slices.Equal(got, want) {
+		t.Errorf("c reads f, nothing reads c: declared variables %v, want %v", got, want)
 	}
 	spec.Validations = append(spec.Validations, admregv1.Validation{Expression: "variables['c'] == 1"})
-	if got := names(usedVariables(spec)); len(got) != 8 {
-		t.Errorf("an expression reads variables['c']: used variables %v, want all eight", got)
+	if got := declared(); len(got) != 8 {
+		t.Errorf("an expression reads variables['c']: declared variables %v, want all eight", got)
+	}
+	spec.Validations[2].Expression = "variables.a &&"
+	if err := dropUnreadVariables(spec.DeepCopy(), parsedExpressions{}); err == nil || !strings.Contains(err.Error(), "variables.a &&") {
+		t.Errorf("an expression that does not parse: error %v, want one that names it", err)
 	}
 }
 
@@ -486,8 +503,12 @@ func TestRenderedVariablesAllRead(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range set.Policies {
-			if got := usedVariables(&p.Spec); len(got) != len(p.Spec.Variables) {
-				t.Errorf("%s messages, policy %s: %d variables, %d of them read", messages, p.Name, len(p.Spec.Variables), len(got))
+			read := p.Spec.DeepCopy()
+			if err := dropUnreadVariables(read, parsedExpressions{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(read.Variables) != len(p.Spec.Variables) {
+				t.Errorf("%s messages, policy %s: %d variables, %d of them read", messages, p.Name, len(p.Spec.Variables), len(read.Variables))
 			}
 			count[messages+" "+p.Name] = len(p.Spec.Variables)
 		}
