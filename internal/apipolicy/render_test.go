@@ -261,11 +261,10 @@ func TestRender(t *testing.T) {
 	}
 }
 
-// variable is the expression of a policy's variable, "" when it has none of that name.
 // constantProtected says whether the policy's "protected" was the constant value and written into its readers
 // (inlineVariables): no such variable, no read of it, and the twins' "!variables.protected ||" now "!value ||".
 func constantProtected(p admregv1.ValidatingAdmissionPolicy, value string) bool {
-	if slices.ContainsFunc(p.Spec.Variables, func(v admregv1.Variable) bool { return v.Name == "protected" }) {
+	if variable(p, "protected") != "" {
 		return false
 	}
 	written := false
@@ -278,6 +277,7 @@ func constantProtected(p admregv1.ValidatingAdmissionPolicy, value string) bool 
 	return written
 }
 
+// variable is the expression of a policy's variable, "" when it has none of that name.
 func variable(p admregv1.ValidatingAdmissionPolicy, name string) string {
 	for _, v := range p.Spec.Variables {
 		if v.Name == name {
