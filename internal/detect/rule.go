@@ -46,7 +46,7 @@ type Rule struct {
 // cannot tell (false).
 type outputPart struct {
 	text string
-	prog *program // lazy when str is set
+	prog *program // lazy: planned when the rule first finds something and str cannot render the part
 	str  func(*activation) (string, bool)
 }
 

@@ -206,3 +206,39 @@ func TestCompileOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputsPlannedOnFirstUse holds outputs to being planned only when their rule first finds something: no
+// output program of the built-in pack is kept from load (each would hold its own copy of cel-go's overload table),
+// and one planned on use renders what the template says.
+func TestOutputsPlannedOnFirstUse(t *testing.T) {
+	pack, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	programs := 0
+	for _, r := range pack {
+		for _, p := range r.output {
+			if p.prog == nil {
+				continue
+			}
+			programs++
+			if p.prog.prog != nil {
+				t.Errorf("rule %s: output part %q was kept planned from load", r.ID, p.prog.expr)
+			}
+		}
+	}
+	if programs == 0 {
+		t.Fatal("the built-in pack's outputs have no expression: the test checks nothing")
+	}
+	parts, err := compileOutput("x ${ {'k': 'v'}['k'] }")
+	if err != nil || len(parts) != 2 || parts[1].str != nil {
+		t.Fatalf("parts %+v, error %v; want literal text and one part only CEL renders", parts, err)
+	}
+	prog, err := parts[1].prog.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := prog.Eval(map[string]any{}); err != nil || valueString(v) != "v" {
+		t.Errorf("planned on use, the part renders %v (error %v), want v", v, err)
+	}
+}
