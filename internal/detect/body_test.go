@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +305,25 @@ func TestBodyViewReadsAsFullDecode(t *testing.T) {
 	}
 	if pods < 20 {
 		t.Errorf("only %d pod bodies compared", pods)
+	}
+	// One view read again and again, as a pooled scratch's is, reads each body as a new view does, and the commands
+	// read from the bodies before stay as they were read: the buffer it keeps is the scanner's alone.
+	var reused bodyView
+	var kept, want []string
+	for _, raw := range bodies {
+		var fresh bodyView
+		readView(&runtime.Unknown{Raw: raw}, &fresh)
+		readView(&runtime.Unknown{Raw: raw}, &reused)
+		a, b := reused, fresh
+		a.words, b.words = nil, nil
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("body %.200q: read into a view used before, %+v; into a new one, %+v", raw, a, b)
+		}
+		kept = append(kept, reused.podSpec().podCommands()...)
+		want = append(want, fresh.podSpec().podCommands()...)
+	}
+	if len(want) < 20 || !slices.Equal(kept, want) {
+		t.Errorf("commands read into one view, body after body: %q; read into new views: %q", kept, want)
 	}
 	var nothing bodyView
 	readView(nil, &nothing)

@@ -37,6 +37,9 @@ type bodyView struct {
 	// pod is the spec of a Pod, workload spec.template.spec, cronJob spec.jobTemplate.spec.template.spec: all three
 	// are read, since kind may come after spec.
 	pod, workload, cronJob podView
+	// words is the scanner's buffer for joining a command's words, kept from one read to the next (its bytes are
+	// copied out: nothing the view holds points into it), so that a pod's commands do not each grow a new one.
+	words []byte
 }
 
 // viewMeta is the metadata as metaFromMap reads it.
@@ -107,22 +110,30 @@ var viewValidity = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsonte
 // stays safe on a body that is not JSON whatever its content type says (it ends, and reads something), but reads as
 // the full decode does only JSON.
 func readView(u *runtime.Unknown, v *bodyView) {
-	*v = bodyView{}
+	words := v.words[:0]
+	if cap(words) > maxKeptWords {
+		words = nil
+	}
+	*v = bodyView{words: words}
 	if u == nil || len(u.Raw) == 0 ||
 		u.ContentType != runtime.ContentTypeJSON && !jsontext.Value(u.Raw).IsValid(viewValidity...) {
 		return
 	}
-	s := viewScanner{b: u.Raw}
+	s := viewScanner{b: u.Raw, words: words}
 	if s.next() != '{' {
 		return
 	}
 	s.members(func(name []byte) { s.topMember(v, name) })
 	if s.bad {
-		*v = bodyView{}
+		*v = bodyView{words: s.words[:0]}
 		return
 	}
-	v.object = true
+	v.object, v.words = true, s.words[:0]
 }
+
+// maxKeptWords bounds the words buffer a view keeps for the next read: one outsized command line does not pin its
+// buffer in a pooled scratch.
+const maxKeptWords = 4 << 10
 
 // podSpec is the pod spec podSpecOf finds in the body, or nil for {}.
 func (v *bodyView) podSpec() *podView {
@@ -187,10 +198,26 @@ func (p *podView) hostTakeover() []string {
 // podCommands lists the command lines of every container of a pod spec: command and args joined, each env value,
 // and each exec hook or probe command joined.
 func (p *podView) podCommands() []string {
-	out := []string{}
 	if p == nil {
-		return out
+		return []string{}
 	}
+	// Counted first, so that the list is made once at its size.
+	n := 0
+	for _, list := range p.containers {
+		for i := range list {
+			c := &list[i]
+			if c.commandItems+c.argsItems > 0 {
+				n++
+			}
+			n += len(c.env)
+			for _, h := range c.hooks {
+				if h != "" {
+					n++
+				}
+			}
+		}
+	}
+	out := make([]string, 0, n)
 	for _, list := range p.containers {
 		for i := range list {
 			c := &list[i]

@@ -490,7 +490,7 @@ type activation struct {
 	takeover               []string
 	command                string // execCommand(), once commandDone
 	commandDone            bool
-	shapes                 *shapeState // dangerousCapabilities(), runsAsRoot() (danger.go); nil until needed
+	shapes                 shapeState // dangerousCapabilities(), runsAsRoot() (danger.go)
 	denials                int
 	resolved               bool
 	instanceID, product    string
@@ -533,14 +533,17 @@ func (s *evalScratch) reset(e *Engine, ctx context.Context, ev *auditv1.Event) *
 }
 
 // release clears what the scratch refers to, so that a pooled one keeps no event alive, and pools it. The event
-// state's links between its values stay: they point into the scratch itself.
+// state's links between its values stay: they point into the scratch itself; so do the views' word buffers, which
+// hold copies.
 func (s *evalScratch) release() {
 	s.act = activation{}
 	s.st.ev = nil
 	clear(s.st.cache[:])
 	clear(s.st.found[:])
 	if s.bodies.reqRead || s.bodies.respRead {
+		req, resp := s.bodies.req.words, s.bodies.resp.words
 		s.bodies = eventBodies{}
+		s.bodies.req.words, s.bodies.resp.words = req, resp
 	}
 	scratchPool.Put(s)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 
 	"github.com/vnfguard/vnfguard/internal/config"
 )
@@ -282,7 +283,8 @@ func (a *activation) isVNFGuardObject() bool {
 // registration is the answer to a drift, not one.
 func (a *activation) isVNFGuard() bool {
 	s := a.e.env.Config.Self
-	return a.ev.User.Username == "system:serviceaccount:"+s.Namespace+":"+s.ServiceAccount
+	// MatchesUsername compares piece by piece: the joined name was an allocation for nearly every event.
+	return serviceaccount.MatchesUsername(s.Namespace, s.ServiceAccount, a.ev.User.Username)
 }
 
 func contains(list []string, s string) bool {
