@@ -7,6 +7,7 @@ import (
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 
+	"github.com/vnfguard/vnfguard/internal/apipolicy"
 	"github.com/vnfguard/vnfguard/internal/config"
 )
 
@@ -236,11 +237,17 @@ func patchNamesKeys(ev *auditv1.Event, keys []string) bool {
 }
 
 // vnfguardObjectResources are the resources isVNFGuardObject can be true for (the rules' index reads them).
-var vnfguardObjectResources = []string{"validatingwebhookconfigurations", "namespaces", "serviceaccounts", "clusterroles",
-	"clusterrolebindings", "roles", "rolebindings", "deployments", "statefulsets", "daemonsets"}
+var vnfguardObjectResources = []string{"validatingwebhookconfigurations", "validatingadmissionpolicies",
+	"validatingadmissionpolicybindings", "customresourcedefinitions", apipolicy.ParamsResource, "namespaces",
+	"serviceaccounts", "clusterroles", "clusterrolebindings", "roles", "rolebindings", "deployments", "statefulsets",
+	"daemonsets"}
+
+// paramsCRD is the name of the lifecycle parameters' CustomResourceDefinition.
+const paramsCRD = apipolicy.ParamsResource + "." + apipolicy.ParamsGroup
 
 // isVNFGuardObject reports whether the event changes or deletes one of vnfguard's own objects (config.Self): its
-// webhook configurations, its namespace, its service account, its RBAC objects, its workload (and its scale).
+// webhook configurations, its ValidatingAdmissionPolicies and their bindings (apipolicy.Prefix), the lifecycle
+// parameters and their CRD, its namespace, its service account, its RBAC objects, its workload (and its scale).
 // A deletecollection that could take one of them is included.
 func (a *activation) isVNFGuardObject() bool {
 	ev := a.ev
@@ -259,6 +266,17 @@ func (a *activation) isVNFGuardObject() bool {
 	switch r.APIGroup + "/" + r.Resource {
 	case "admissionregistration.k8s.io/validatingwebhookconfigurations":
 		return r.Subresource == "" && (bulk || contains(s.WebhookConfigurations, r.Name))
+	case "admissionregistration.k8s.io/validatingadmissionpolicies", "admissionregistration.k8s.io/validatingadmissionpolicybindings":
+		// The policies mode's enforcement (internal/apipolicy): the API server sends changes of these to no webhook
+		// and no policy, and with vnfguard down nothing puts them back.
+		return r.Subresource == "" && (bulk || strings.HasPrefix(r.Name, apipolicy.Prefix))
+	case "apiextensions.k8s.io/customresourcedefinitions":
+		// Deleting the lifecycle parameters' CRD deletes every namespace's parameters with it.
+		return r.Subresource == "" && (bulk || r.Name == paramsCRD)
+	case apipolicy.ParamsGroup + "/" + apipolicy.ParamsResource:
+		// The lifecycle parameters (twin params-guard refuses their change to anyone but vnfguard and its
+		// administrators; a refused attempt is reported too).
+		return r.Subresource == "" && (bulk || r.Name == apipolicy.ParamsName)
 	case "/namespaces":
 		return r.Subresource == "" && r.Name == s.Namespace
 	case "/serviceaccounts":

@@ -87,7 +87,9 @@ var clusterScoped = map[string]bool{
 	"/namespaces": true, "/nodes": true,
 	"rbac.authorization.k8s.io/clusterroles": true, "rbac.authorization.k8s.io/clusterrolebindings": true,
 	"admissionregistration.k8s.io/validatingwebhookconfigurations": true, "admissionregistration.k8s.io/mutatingwebhookconfigurations": true,
-	"authorization.k8s.io/selfsubjectaccessreviews": true, "authorization.k8s.io/selfsubjectrulesreviews": true,
+	"admissionregistration.k8s.io/validatingadmissionpolicies": true, "admissionregistration.k8s.io/validatingadmissionpolicybindings": true,
+	"apiextensions.k8s.io/customresourcedefinitions": true,
+	"authorization.k8s.io/selfsubjectaccessreviews":  true, "authorization.k8s.io/selfsubjectrulesreviews": true,
 	"authentication.k8s.io/tokenreviews": true,
 }
 

@@ -231,6 +231,13 @@ var needsTable = []Need{
 	{Rule: "vnfguard-object-changed", Requirements: []Requirement{
 		{Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}, Group: "admissionregistration.k8s.io",
 			Resources: []string{"validatingwebhookconfigurations"}, Level: metadata, Stage: complete, Why: "who changed vnfguard's webhook registration"},
+		{Verbs: []string{"create", "update", "patch", "delete", "deletecollection"}, Group: "admissionregistration.k8s.io",
+			Resources: []string{"validatingadmissionpolicies", "validatingadmissionpolicybindings"}, Level: metadata, Stage: complete,
+			Why: "who changed vnfguard's ValidatingAdmissionPolicies or their bindings (admission.mode policies or both)"},
+		{Verbs: []string{"update", "patch", "delete"}, Group: "apiextensions.k8s.io", Resources: []string{"customresourcedefinitions"}, Level: metadata, Stage: complete,
+			Why: "who changed or deleted the CRD of the VNF lifecycle parameters (deleting it deletes them all)"},
+		{Verbs: []string{"create", "update", "patch", "delete"}, Group: "vnfguard.io", Resources: []string{"vnflifecycles"}, Level: metadata, Stage: complete,
+			Why: "who changed or deleted a namespace's VNF lifecycle parameters, or tried to"},
 		{Verbs: []string{"update", "patch", "delete"}, Resources: []string{"namespaces"}, Level: metadata, Stage: complete, Why: "who changed vnfguard's namespace"},
 		{Verbs: []string{"create", "update", "patch", "delete"}, Resources: []string{"serviceaccounts"}, Namespaces: []string{SelfNamespace}, Level: metadata, Stage: complete,
 			Why: "who changed vnfguard's service account"},

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/vnfguard/vnfguard/internal/apipolicy"
+	"github.com/vnfguard/vnfguard/internal/finding"
 	"github.com/vnfguard/vnfguard/internal/lab"
 )
 
@@ -32,7 +33,8 @@ func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(dir, "lab"), Logger: logger, AdmissionPolicies: true})
+	// The API server's audit webhook goes to vnfguard: who switched the policies off is in the audit trail only.
+	cp, err := lab.Start(ctx, lab.Options{BinDir: lab.DefaultBinDir(), WorkDir: filepath.Join(dir, "lab"), Logger: logger, AdmissionPolicies: true, AuditToVNFGuard: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,8 @@ func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 	}
 	report(t, "lifecycle under the API server's policies", results)
 
-	// The attacker deletes a binding while vnfguard runs: it is applied again, and the deletion is a finding.
+	// The attacker deletes a binding while vnfguard runs: it is applied again, and the deletion is a finding twice:
+	// the keeper's drift (what is gone) and the audit trail's (who took it).
 	mallory, _ := cp.ClientFor(lab.Attacker)
 	before := env.Guard.FindingCount()
 	name := apipolicy.Prefix + "lifecycle-access"
@@ -85,6 +88,18 @@ func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 	}
 	if !drift {
 		t.Errorf("no %s finding for the deleted binding %s", apipolicy.DriftRule, name)
+	}
+	audited := false
+	for end := time.Now().Add(15 * time.Second); !audited && time.Now().Before(end); {
+		for _, f := range env.Guard.Findings()[before:] {
+			if f.Source == "audit" && f.Rule == "vnfguard-object-changed" && f.Identity == lab.Attacker && f.Object.Name == name {
+				audited = f.Severity == finding.Critical && f.Technique == finding.MaliciousVNFInstantiation
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !audited {
+		t.Errorf("no critical vnfguard-object-changed audit finding naming %s for mallory's deletion of binding %s", lab.Attacker, name)
 	}
 
 	// vnfguard down: the API server alone.
