@@ -597,17 +597,26 @@ func identity(s config.IdentitySet) string {
 // protected is a CEL condition: the request's namespace is protected (config.Config.IsProtected), read from
 // namespaceObject, which the API server supplies itself.
 func (r *renderer) protected() (string, error) {
+	return r.protection("request.namespace", "namespaceObject.metadata.?labels.orValue({})", "namespaceObject != null")
+}
+
+// protection is a CEL condition: the namespace named name (a CEL string) with labels (a CEL map) is protected
+// (config.Config.IsProtected); present, unless "", is the condition under which labels can be read.
+func (r *renderer) protection(name, labels, present string) (string, error) {
 	var terms []string
 	if names := r.cfg.ProtectedNamespaces.Names; len(names) > 0 {
-		terms = append(terms, "request.namespace in "+list(names))
+		terms = append(terms, name+" in "+list(names))
 	}
 	if sel := r.cfg.ProtectedNamespaces.Selector; sel != nil {
-		cond, err := selector(sel)
+		cond, err := selector(sel, labels)
 		if err != nil {
 			return "", err
 		}
+		if cond != "" && present != "" {
+			cond = present + " && " + cond
+		}
 		if cond != "" {
-			terms = append(terms, "(namespaceObject != null && "+cond+")")
+			terms = append(terms, "("+cond+")")
 		}
 	}
 	if len(terms) == 0 {
@@ -616,10 +625,9 @@ func (r *renderer) protected() (string, error) {
 	return "(" + strings.Join(terms, " || ") + ")", nil
 }
 
-// selector renders a label selector over the namespace's labels; "" for an empty selector (which protects nothing,
-// as config.Config.IsProtected reads it).
-func selector(sel *config.LabelSelector) (string, error) {
-	const labels = "namespaceObject.metadata.?labels.orValue({})"
+// selector renders a label selector over labels (a CEL map); "" for an empty selector (which protects nothing, as
+// config.Config.IsProtected reads it).
+func selector(sel *config.LabelSelector, labels string) (string, error) {
 	var terms []string
 	keys := make([]string, 0, len(sel.MatchLabels))
 	for k := range sel.MatchLabels {

@@ -114,18 +114,21 @@ type admission struct {
 	old       runtime.Object // for an UPDATE
 }
 
+// unstructuredOf is o as the API server's CEL reads it; nil for no object.
+func unstructuredOf(t *testing.T, o runtime.Object) any {
+	t.Helper()
+	if o == nil {
+		return nil
+	}
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func (a admission) celInput(t *testing.T, nsLabels map[string]string) map[string]any {
 	t.Helper()
-	toMap := func(o runtime.Object) any {
-		if o == nil {
-			return nil
-		}
-		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
 	kind, op := a.kind(), "CREATE"
 	if a.old != nil {
 		op = "UPDATE"
@@ -136,8 +139,8 @@ func (a admission) celInput(t *testing.T, nsLabels map[string]string) map[string
 	}
 	return map[string]any{
 		"request":         map[string]any{"namespace": a.namespace, "name": a.obj.(metav1.Object).GetName(), "operation": op, "kind": map[string]any{"kind": kind.Kind}},
-		"object":          toMap(a.obj),
-		"oldObject":       toMap(a.old),
+		"object":          unstructuredOf(t, a.obj),
+		"oldObject":       unstructuredOf(t, a.old),
 		"namespaceObject": map[string]any{"metadata": map[string]any{"name": a.namespace, "labels": labels}},
 	}
 }

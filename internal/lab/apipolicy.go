@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
@@ -157,8 +158,8 @@ func PoliciesLifecycleScenario() Scenario {
 
 // DormantAttacks are the lifecycle attacks the API server must refuse by itself, vnfguard down (the acceptance of
 // issue 14): exec and kubectl debug into a STOPPED VNF, mounting a terminated VNF's claim, a privileged pod, a
-// host-mounting pod, a fake VNF pod, and rewriting the lifecycle parameters. With expect Allowed they are the
-// control run: the same requests once the policies are gone.
+// host-mounting pod, a fake VNF pod, rewriting the lifecycle parameters, and taking the VNF's namespace out of
+// protection. With expect Allowed they are the control run: the same requests once the policies are gone.
 func DormantAttacks(expect Verdict) []Step {
 	check := func(c string) string {
 		if expect == Denied {
@@ -184,6 +185,22 @@ func DormantAttacks(expect Verdict) []Step {
 			Request: "create Pod " + UPF.Namespace + "/upf-rogue (UPF's label and digest, not the VNFM)", Action: createAs(Attacker, roguePod)},
 		{Name: "rewrite lifecycle parameters", Identity: Attacker, Expect: expect, ExpectCheck: check("params-guard"), Technique: finding.AccessingTerminatedVNF,
 			Request: "update VNFLifecycle " + UPF.Namespace + "/" + apipolicy.ParamsName + ": the STOPPED UPF's pods marked as running", Action: rewriteParams},
+		{Name: "unprotect VNF namespace", Identity: Attacker, Expect: expect, ExpectCheck: check("namespace-protection"), Technique: finding.MaliciousVNFInstantiation,
+			Request: "patch Namespace " + UPF.Namespace + " removing label " + protectedLabel + " (dry run): the bindings select protected namespaces by it",
+			Action:  unprotectNamespace(UPF.Namespace)},
+	}
+}
+
+// unprotectNamespace removes the protection label from a namespace as the attacker, in a dry run: a refusal is the
+// twin's, and when the API server lets it through (the control run) the namespace stays protected for what follows.
+func unprotectNamespace(namespace string) func(context.Context, *Env) (string, error) {
+	return func(ctx context.Context, env *Env) (string, error) {
+		cs, _ := env.CP.ClientFor(Attacker)
+		patch := []byte(`{"metadata":{"labels":{"` + protectedLabel + `":null}}}`)
+		if _, err := cs.CoreV1().Namespaces().Patch(ctx, namespace, types.MergePatchType, patch, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			return "", err
+		}
+		return "label " + protectedLabel + " removed from " + namespace + " (dry run)", nil
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -100,7 +101,7 @@ func TestDifferential(t *testing.T) {
 	}
 	users := map[string]authnv1.UserInfo{}
 	clients := map[string]*kubernetes.Clientset{}
-	for _, id := range []string{lab.VNFM, lab.Attacker, lab.OpsAdmin, lab.BreakGlass, lab.ControllerManager} {
+	for _, id := range []string{lab.VNFM, lab.Attacker, lab.OpsAdmin, lab.BreakGlass, lab.ControllerManager, lab.Admin} {
 		cs, _ := cp.ClientFor(id)
 		r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
 		if err != nil {
@@ -168,6 +169,8 @@ func twinJudges(v policy.Violation, c request) bool {
 			strings.HasSuffix(v.Field, "hostNetwork|hostPID|hostIPC") && spec != nil && (spec.HostPID || spec.HostIPC)
 	case "image-registry", "image-provenance", "readonly-rootfs":
 		return imageTwinJudges(v, c)
+	case "namespace-protection":
+		return true
 	case "vnf-instantiation":
 		if c.identity != lab.VNFM && c.identity != lab.ControllerManager {
 			return true
@@ -178,11 +181,15 @@ func twinJudges(v policy.Violation, c request) bool {
 	return false
 }
 
-// request is one corpus entry: an identity creating an object (a dry run), or entering a pod.
+// request is one corpus entry: an identity creating an object (a dry run), entering a pod, or changing or deleting
+// a namespace (a dry run).
 type request struct {
 	name, identity, namespace string
-	object                    runtime.Object // Pod, Deployment or CronJob; nil for an entry into a pod
-	pod, subresource          string         // entering: exec or ephemeralcontainers
+	object                    runtime.Object // Pod, Deployment, CronJob or Namespace; nil for an entry into a pod
+	pod, subresource          string         // entering: exec or ephemeralcontainers; a namespace: "" or status
+	// oldNamespace is the namespace as it is before a change of it; deleteNamespace deletes it instead.
+	oldNamespace    *corev1.Namespace
+	deleteNamespace bool
 }
 
 func (c request) podSpec() *corev1.PodSpec {
@@ -216,6 +223,12 @@ func (c request) request(user authnv1.UserInfo) *policy.Request {
 		r.Operation, r.Kind, r.Resource, r.Name, r.Object = policy.Create, appsv1.SchemeGroupVersion.WithKind("Deployment"), appsv1.SchemeGroupVersion.WithResource("deployments"), o.Name, o
 	case *batchv1.CronJob:
 		r.Operation, r.Kind, r.Resource, r.Name, r.Object = policy.Create, batchv1.SchemeGroupVersion.WithKind("CronJob"), batchv1.SchemeGroupVersion.WithResource("cronjobs"), o.Name, o
+	case *corev1.Namespace:
+		r.Kind, r.Resource, r.Name, r.SubResource = corev1.SchemeGroupVersion.WithKind("Namespace"), corev1.SchemeGroupVersion.WithResource("namespaces"), o.Name, c.subresource
+		r.Operation, r.Object, r.OldObject = policy.Update, o, c.oldNamespace
+		if c.deleteNamespace {
+			r.Operation, r.Object = policy.Delete, nil
+		}
 	}
 	return r
 }
@@ -247,6 +260,8 @@ func send(ctx context.Context, cs *kubernetes.Clientset, c request) (denied bool
 		_, err = cs.AppsV1().Deployments(c.namespace).Create(ctx, o, dry)
 	case *batchv1.CronJob:
 		_, err = cs.BatchV1().CronJobs(c.namespace).Create(ctx, o, dry)
+	case *corev1.Namespace:
+		err = changeNamespace(ctx, cs, c, o)
 	}
 	if err == nil {
 		return false, "", "", nil
@@ -368,7 +383,72 @@ func corpus(t *testing.T) []request {
 		}
 	}
 	out = append(out, request{name: "exec a sandbox pod", identity: lab.OpsAdmin, namespace: sandboxNS, pod: "pod-sandbox", subresource: "exec"})
+	out = append(out, namespaceCorpus()...)
 	return append(out, imageCorpus(t)...)
+}
+
+// changeNamespace sends a corpus entry on a namespace, as a dry run: its labels set to o's (through the status
+// subresource when the entry says so), or its deletion.
+func changeNamespace(ctx context.Context, cs *kubernetes.Clientset, c request, o *corev1.Namespace) error {
+	dry := []string{metav1.DryRunAll}
+	if c.deleteNamespace {
+		return cs.CoreV1().Namespaces().Delete(ctx, o.Name, metav1.DeleteOptions{DryRun: dry})
+	}
+	// The attacker may read namespaces: the update carries the stored object with the labels changed.
+	cur, err := cs.CoreV1().Namespaces().Get(ctx, o.Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if !maps.Equal(cur.Labels, c.oldNamespace.Labels) {
+		return fmt.Errorf("namespace %s has labels %v, the corpus entry expects %v", o.Name, cur.Labels, c.oldNamespace.Labels)
+	}
+	cur.Labels = o.Labels
+	if c.subresource == "status" {
+		_, err = cs.CoreV1().Namespaces().UpdateStatus(ctx, cur, metav1.UpdateOptions{DryRun: dry})
+	} else {
+		_, err = cs.CoreV1().Namespaces().Update(ctx, cur, metav1.UpdateOptions{DryRun: dry})
+	}
+	return err
+}
+
+// namespaceCorpus changes and deletes the protected and the sandbox namespace as the attacker, an operator who is
+// not vnfguard's administrator, and its administrator: the protection label removed or changed (the namespace
+// itself and its status), other labels changed, the label added, and the namespaces deleted.
+func namespaceCorpus() []request {
+	const key = "vnfguard.io/protected"
+	var out []request
+	labels := func(ns string, kv ...string) map[string]string {
+		m := map[string]string{"kubernetes.io/metadata.name": ns}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	before := map[string]map[string]string{protectedNS: labels(protectedNS, key, "true"), sandboxNS: labels(sandboxNS)}
+	changes := []struct {
+		name, ns, sub string
+		after         map[string]string // nil: the namespace deleted
+	}{
+		{"protection label removed", protectedNS, "", labels(protectedNS)},
+		{"protection label removed through status", protectedNS, "status", labels(protectedNS)},
+		{"protection label changed", protectedNS, "", labels(protectedNS, key, "false")},
+		{"another label added", protectedNS, "", labels(protectedNS, key, "true", "team", "core")},
+		{"protection label added", sandboxNS, "", labels(sandboxNS, key, "true")},
+		{"deleted", protectedNS, "", nil},
+		{"deleted", sandboxNS, "", nil},
+	}
+	for _, ch := range changes {
+		for _, who := range []string{lab.Attacker, lab.OpsAdmin, lab.Admin} {
+			old := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ch.ns, Labels: before[ch.ns]}}
+			obj := old.DeepCopy()
+			if ch.after != nil {
+				obj.Labels = ch.after
+			}
+			out = append(out, request{name: "namespace " + ch.ns + " " + ch.name + " by " + who, identity: who, namespace: ch.ns,
+				object: obj, subresource: ch.sub, oldNamespace: old, deleteNamespace: ch.after == nil})
+		}
+	}
+	return out
 }
 
 // privileged is c, named name, privileged (which the API server accepts only with privilege escalation allowed).

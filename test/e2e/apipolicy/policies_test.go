@@ -21,9 +21,10 @@ import (
 
 // TestPoliciesHoldWithoutVNFGuard: vnfguard with admission.mode policies admits the VNFM's benign lifecycle through
 // the API server's policies alone (no webhook is registered); puts back a binding the attacker deletes, with a
-// finding; then, stopped, leaves the API server refusing exec and kubectl debug into the STOPPED UPF, a pod
-// mounting the terminated UDR's claim, a privileged pod, a host-mounting pod, a fake VNF pod and a rewrite of the
-// lifecycle parameters. With the policies deleted, every one of those requests goes through.
+// drift finding and an audit finding naming the attacker; then, stopped, leaves the API server refusing exec and kubectl debug into the STOPPED UPF, a pod
+// mounting the terminated UDR's claim, a privileged pod, a host-mounting pod, a fake VNF pod, a rewrite of the
+// lifecycle parameters and the removal of the UPF namespace's protection label. With the policies deleted, every one
+// of those requests goes through.
 func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 	dir := t.TempDir()
 	binary, err := lab.PrepareE2E(dir, false)
