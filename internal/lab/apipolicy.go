@@ -182,7 +182,7 @@ func DormantAttacks(expect Verdict) []Step {
 		{Name: "host-mounting pod", Identity: Attacker, Expect: expect, ExpectCheck: check("host-takeover"), Technique: finding.MaliciousVNFInstantiation,
 			Request: "create Pod " + Sandbox + "/hostroot (hostPath / in a podSecurity-exempt namespace)", Action: createAs(Attacker, hostRootPod)},
 		{Name: "fake VNF pod", Identity: Attacker, Expect: expect, ExpectCheck: check("vnf-instantiation"), Technique: finding.MaliciousVNFInstantiation,
-			Request: "create Pod " + UPF.Namespace + "/upf-rogue (UPF's label and digest, not the VNFM)", Action: createAs(Attacker, roguePod)},
+			Request: "create Pod " + UPF.Namespace + "/upf-rogue (UPF's label and digest, not the VNFM)", Action: createAs(Attacker, RoguePod)},
 		{Name: "rewrite lifecycle parameters", Identity: Attacker, Expect: expect, ExpectCheck: check("params-guard"), Technique: finding.AccessingTerminatedVNF,
 			Request: "update VNFLifecycle " + UPF.Namespace + "/" + apipolicy.ParamsName + ": the STOPPED UPF's pods marked as running", Action: rewriteParams},
 		{Name: "unprotect VNF namespace", Identity: Attacker, Expect: expect, ExpectCheck: check("namespace-protection"), Technique: finding.MaliciousVNFInstantiation,

@@ -90,7 +90,7 @@ func DefaultScenario() Scenario {
 				Action:  createAs(VNFM, writableUPFPod)},
 			{Name: "fake VNF pod", Identity: Attacker, Expect: Denied, ExpectCheck: "vnf-instantiation", Technique: finding.MaliciousVNFInstantiation, Instance: UPF.InstanceID,
 				Request: "create Pod " + UPF.Namespace + "/upf-rogue (UPF's label and digest, not the VNFM)",
-				Action:  createAs(Attacker, roguePod)},
+				Action:  createAs(Attacker, RoguePod)},
 			{Name: "exec STARTED VNF", Identity: OpsAdmin, Expect: Denied, ExpectCheck: "lifecycle-access", Technique: finding.AccessingTerminatedVNF, Instance: UPF.InstanceID,
 				Request: "exec (POST, SPDY) into a UPF pod",
 				Action:  execInto(OpsAdmin, ExecPOST, UPF)},
@@ -452,8 +452,9 @@ func writableUPFPod() *corev1.Pod {
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "upf-writable", Namespace: UPF.Namespace, Labels: workloadLabels(UPF)}, Spec: spec}
 }
 
-// roguePod claims to be part of the UPF, with the declared image, but is created by someone other than the VNFM.
-func roguePod() *corev1.Pod {
+// RoguePod claims to be part of the UPF, with the declared image, but is created by someone other than the VNFM (a
+// fake VNF, FGT5013).
+func RoguePod() *corev1.Pod {
 	spec := restrictedPodSpec(UPF.Container, UPF.Image(), []string{"/usr/bin/upf"})
 	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "upf-rogue", Namespace: UPF.Namespace, Labels: workloadLabels(UPF)}, Spec: spec}
 }

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/vnfguard/vnfguard/internal/apipolicy"
 	"github.com/vnfguard/vnfguard/internal/finding"
@@ -152,6 +154,10 @@ func TestPoliciesHoldWithoutVNFGuard(t *testing.T) {
 	}
 	report(t, "without the parameters", results)
 
+	// The attack twin namespace-protection stops is real: with its binding gone (vnfguard still down), the attacker
+	// takes the UPF's namespace out of protection, and the other policies, all in force, then let a fake VNF in.
+	unprotectAndInstantiate(ctx, t, cp, admin)
+
 	// The control: the same requests once the policies are gone.
 	if err := apipolicy.Remove(ctx, admin); err != nil {
 		t.Fatal(err)
@@ -203,4 +209,48 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// unprotectAndInstantiate deletes the binding of twin namespace-protection, removes the UPF namespace's protection
+// label as the attacker and creates a fake UPF pod there (a dry run), which the API server must then let through;
+// the label and the binding are put back before it returns.
+func unprotectAndInstantiate(ctx context.Context, t *testing.T, cp *lab.ControlPlane, admin kubernetes.Interface) {
+	t.Helper()
+	mallory, _ := cp.ClientFor(lab.Attacker)
+	bindings := admin.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
+	name := apipolicy.Prefix + "namespace-protection"
+	binding, err := bindings.Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bindings.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	restore := []byte(`{"metadata":{"labels":{"vnfguard.io/protected":"true"}}}`)
+	defer func() {
+		if _, err := admin.CoreV1().Namespaces().Patch(ctx, lab.UPF.Namespace, types.MergePatchType, restore, metav1.PatchOptions{}); err != nil {
+			t.Errorf("put back the protection label of %s: %v", lab.UPF.Namespace, err)
+		}
+		binding.ResourceVersion = ""
+		if _, err := bindings.Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+			t.Errorf("put back binding %s: %v", name, err)
+		}
+	}()
+	remove := []byte(`{"metadata":{"labels":{"vnfguard.io/protected":null}}}`)
+	var patchErr error
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, patchErr = mallory.CoreV1().Namespaces().Patch(ctx, lab.UPF.Namespace, types.MergePatchType, remove, metav1.PatchOptions{})
+		return patchErr == nil, nil
+	}); err != nil {
+		t.Fatalf("without twin namespace-protection, the attacker's removal of %s's protection label: %v, want it let through within 15 s", lab.UPF.Namespace, patchErr)
+	}
+	// The API server's namespace informer, which the bindings' selectors read, sees the label gone a moment later.
+	var createErr error
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 15*time.Second, true, func(ctx context.Context) (bool, error) {
+		_, createErr = mallory.CoreV1().Pods(lab.UPF.Namespace).Create(ctx, lab.RoguePod(), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return createErr == nil, nil
+	}); err != nil {
+		t.Fatalf("namespace %s out of protection, the fake UPF pod: %v, want it let through by the remaining policies within 15 s", lab.UPF.Namespace, createErr)
+	}
+	t.Logf("without twin namespace-protection: %s taken out of protection by %s, then a fake UPF pod admitted", lab.UPF.Namespace, lab.Attacker)
 }
