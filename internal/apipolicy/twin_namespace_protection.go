@@ -55,7 +55,8 @@ func namespaceProtection(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, 
 		Validations: refusals([]admregv1.Validation{{
 			Expression: "!variables.wasProtected || !variables.deleted && " + still + " || " + identity(r.cfg.Identities.Administrators),
 			Message:    "vnfguard denied (in the API server): " + r.tag() + " a protected namespace may be taken out of protection or deleted only by vnfguard's administrators",
-			MessageExpression: r.denied() + " + (variables.deleted ? 'deleting protected namespace ' + " + name + " + ' by ' + request.userInfo.username + " +
+			// Not r.denied(): the API server gives a Namespace request its own name as its namespace too.
+			MessageExpression: quote("vnfguard denied (in the API server) Namespace ") + " + request.name + " + quote(": "+r.tag()+" ") + " + (variables.deleted ? 'deleting protected namespace ' + " + name + " + ' by ' + request.userInfo.username + " +
 				"' would remove every VNF object in it outside the VNFM\\'s lifecycle' : 'namespace ' + " + name + " + ' would no longer be protected (the protection selector\\'s label removed or changed) by ' + " +
 				"request.userInfo.username + ': workloads in it would escape vnfguard\\'s protected-namespace checks')" +
 				" + '; only vnfguard administrators may do this'",

@@ -64,7 +64,7 @@ identities:
 			}
 			if len(failed) > 0 {
 				refused++
-				if !containsAll(failed[0], "[namespace-protection FGT5013]", tc.old.Name, user.Username, "only vnfguard administrators") {
+				if !containsAll(failed[0], "Namespace "+tc.old.Name+": [namespace-protection FGT5013]", user.Username, "only vnfguard administrators") {
 					t.Errorf("%s: message %q does not name the check, the namespace and the user", desc, failed[0])
 				}
 			}
