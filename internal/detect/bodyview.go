@@ -110,25 +110,25 @@ var viewValidity = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsonte
 // stays safe on a body that is not JSON whatever its content type says (it ends, and reads something), but reads as
 // the full decode does only JSON.
 func readView(u *runtime.Unknown, v *bodyView) {
-	words := v.words[:0]
-	if cap(words) > maxKeptWords {
-		words = nil
-	}
-	*v = bodyView{words: words}
+	*v = bodyView{words: v.words[:0]}
 	if u == nil || len(u.Raw) == 0 ||
 		u.ContentType != runtime.ContentTypeJSON && !jsontext.Value(u.Raw).IsValid(viewValidity...) {
 		return
 	}
-	s := viewScanner{b: u.Raw, words: words}
+	s := viewScanner{b: u.Raw, words: v.words}
 	if s.next() != '{' {
 		return
 	}
 	s.members(func(name []byte) { s.topMember(v, name) })
+	words := s.words[:0] // the only place the buffer grows: bounded here, it is bounded at rest
+	if cap(words) > maxKeptWords {
+		words = nil
+	}
 	if s.bad {
-		*v = bodyView{words: s.words[:0]}
+		*v = bodyView{words: words}
 		return
 	}
-	v.object, v.words = true, s.words[:0]
+	v.object, v.words = true, words
 }
 
 // maxKeptWords bounds the words buffer a view keeps for the next read: one outsized command line does not pin its
