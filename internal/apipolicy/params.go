@@ -63,6 +63,8 @@ const (
 	ParamsVersion  = "v1alpha1"
 	ParamsKind     = "VNFLifecycle"
 	ParamsResource = "vnflifecycles"
+	// ParamsCRD is the name of the parameter kind's CustomResourceDefinition (CRD).
+	ParamsCRD = ParamsResource + "." + ParamsGroup
 )
 
 // CRD is the CustomResourceDefinition of the parameter kind, in YAML (the Helm chart ships a copy in its crds/).

@@ -22,7 +22,11 @@ func workloadRules() []admregv1.NamedRuleWithOperations {
 }
 
 func rule(group, resource string, ops ...admregv1.OperationType) admregv1.NamedRuleWithOperations {
-	scope := admregv1.NamespacedScope
+	return scopedRule(admregv1.NamespacedScope, group, resource, ops...)
+}
+
+// scopedRule is rule for resources of the given scope (ClusterScope: Namespaces).
+func scopedRule(scope admregv1.ScopeType, group, resource string, ops ...admregv1.OperationType) admregv1.NamedRuleWithOperations {
 	return admregv1.NamedRuleWithOperations{RuleWithOperations: admregv1.RuleWithOperations{
 		Operations: ops,
 		Rule:       admregv1.Rule{APIGroups: []string{group}, APIVersions: []string{"v1"}, Resources: []string{resource}, Scope: &scope},

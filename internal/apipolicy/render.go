@@ -555,8 +555,9 @@ func (r *renderer) denied() string {
 	return quote("vnfguard denied (in the API server) ") + " + " + objectName + " + " + quote(": "+r.tag()+" ")
 }
 
-// objectName is a CEL expression naming the request's object: "Pod ns/name" (or the resource for CONNECT).
-const objectName = `request.kind.kind + ' ' + (request.namespace != '' ? request.namespace + '/' : '') + request.name`
+// objectName is a CEL expression naming the request's object: "Pod ns/name" (or the resource for CONNECT),
+// "Namespace name" (the API server gives a Namespace request its own name as its namespace too).
+const objectName = `request.kind.kind + ' ' + (request.namespace != '' && request.kind.kind != 'Namespace' ? request.namespace + '/' : '') + request.name`
 
 // quote renders s as a CEL string literal (CEL's escapes are Go's).
 func quote(s string) string { return strconv.Quote(s) }

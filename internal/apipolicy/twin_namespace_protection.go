@@ -35,18 +35,12 @@ func namespaceProtection(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, 
 		return nil, err
 	}
 	cluster := admregv1.ClusterScope
-	namespaces := func(resource string, ops ...admregv1.OperationType) admregv1.NamedRuleWithOperations {
-		return admregv1.NamedRuleWithOperations{RuleWithOperations: admregv1.RuleWithOperations{
-			Operations: ops,
-			Rule:       admregv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{resource}, Scope: &cluster},
-		}}
-	}
 	const name = "oldObject.metadata.name"
 	return &admregv1.ValidatingAdmissionPolicySpec{
 		MatchConstraints: &admregv1.MatchResources{ResourceRules: []admregv1.NamedRuleWithOperations{
-			namespaces("namespaces", admregv1.Update, admregv1.Delete),
-			namespaces("namespaces/status", admregv1.Update),
-			namespaces("namespaces/finalize", admregv1.Update),
+			scopedRule(cluster, "", "namespaces", admregv1.Update, admregv1.Delete),
+			scopedRule(cluster, "", "namespaces/status", admregv1.Update),
+			scopedRule(cluster, "", "namespaces/finalize", admregv1.Update),
 		}},
 		Variables: []admregv1.Variable{
 			{Name: "wasProtected", Expression: was},
@@ -55,8 +49,7 @@ func namespaceProtection(r *renderer) (*admregv1.ValidatingAdmissionPolicySpec, 
 		Validations: refusals([]admregv1.Validation{{
 			Expression: "!variables.wasProtected || !variables.deleted && " + still + " || " + identity(r.cfg.Identities.Administrators),
 			Message:    "vnfguard denied (in the API server): " + r.tag() + " a protected namespace may be taken out of protection or deleted only by vnfguard's administrators",
-			// Not r.denied(): the API server gives a Namespace request its own name as its namespace too.
-			MessageExpression: quote("vnfguard denied (in the API server) Namespace ") + " + request.name + " + quote(": "+r.tag()+" ") + " + (variables.deleted ? 'deleting protected namespace ' + " + name + " + ' by ' + request.userInfo.username + " +
+			MessageExpression: r.denied() + " + (variables.deleted ? 'deleting protected namespace ' + " + name + " + ' by ' + request.userInfo.username + " +
 				"' would remove every VNF object in it outside the VNFM\\'s lifecycle' : 'namespace ' + " + name + " + ' would no longer be protected (the protection selector\\'s label removed or changed) by ' + " +
 				"request.userInfo.username + ': workloads in it would escape vnfguard\\'s protected-namespace checks')" +
 				" + '; only vnfguard administrators may do this'",

@@ -242,9 +242,6 @@ var vnfguardObjectResources = []string{"validatingwebhookconfigurations", "valid
 	"serviceaccounts", "clusterroles", "clusterrolebindings", "roles", "rolebindings", "deployments", "statefulsets",
 	"daemonsets"}
 
-// paramsCRD is the name of the lifecycle parameters' CustomResourceDefinition.
-const paramsCRD = apipolicy.ParamsResource + "." + apipolicy.ParamsGroup
-
 // isVNFGuardObject reports whether the event changes or deletes one of vnfguard's own objects (config.Self): its
 // webhook configurations, its ValidatingAdmissionPolicies and their bindings (apipolicy.Prefix), the lifecycle
 // parameters and their CRD, its namespace, its service account, its RBAC objects, its workload (and its scale).
@@ -272,7 +269,7 @@ func (a *activation) isVNFGuardObject() bool {
 		return r.Subresource == "" && (bulk || strings.HasPrefix(r.Name, apipolicy.Prefix))
 	case "apiextensions.k8s.io/customresourcedefinitions":
 		// Deleting the lifecycle parameters' CRD deletes every namespace's parameters with it.
-		return r.Subresource == "" && (bulk || r.Name == paramsCRD)
+		return r.Subresource == "" && (bulk || r.Name == apipolicy.ParamsCRD)
 	case apipolicy.ParamsGroup + "/" + apipolicy.ParamsResource:
 		// The lifecycle parameters (twin params-guard refuses their change to anyone but vnfguard and its
 		// administrators; a refused attempt is reported too).
