@@ -538,8 +538,11 @@ func (s *evalScratch) reset(e *Engine, ctx context.Context, ev *auditv1.Event) *
 func (s *evalScratch) release() {
 	s.act = activation{}
 	s.st.ev = nil
-	clear(s.st.cache[:])
-	clear(s.st.found[:])
+	if s.st.cached {
+		clear(s.st.cache[:])
+		clear(s.st.found[:])
+		s.st.cached = false
+	}
 	if s.bodies.reqRead || s.bodies.respRead {
 		req, resp := s.bodies.req.words, s.bodies.resp.words
 		s.bodies = eventBodies{}

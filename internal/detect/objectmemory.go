@@ -74,7 +74,8 @@ func (w withMemory) Get(ctx context.Context, kind, namespace, name string) (meta
 	if err == nil {
 		return obj, nil
 	}
-	if remembered, merr := w.memory.Get(ctx, kind, namespace, name); merr == nil {
+	// The memory's own not-found error would be dropped for the live one: it is not made.
+	if remembered, ok := w.memory.objects.get(objectKey{kind, namespace, name}); ok {
 		return remembered, nil
 	}
 	return nil, err
