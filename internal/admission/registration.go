@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/vnfguard/vnfguard/internal/config"
+	"github.com/vnfguard/vnfguard/internal/danger"
 	"github.com/vnfguard/vnfguard/internal/vnf"
 )
 
@@ -27,6 +28,7 @@ const (
 	NamespacesWebhook     = "namespaces.vnfguard.io"
 	VolumesWebhook        = "volumes.vnfguard.io"
 	HostAccessWebhook     = "host-access.vnfguard.io"
+	KubeletWebhook        = "kubelet.vnfguard.io"
 )
 
 // DefaultPath is the path the server judges AdmissionReviews on.
@@ -141,6 +143,10 @@ func (o RegistrationOptions) ValidateTarget() error {
 //     namespaceSelector against that Namespace's own new labels, so a selector would miss exactly the update that
 //     removes the protected label; this webhook has none and is scoped instead by a match condition on
 //     oldObject — the namespace as it was — that spells out the protected names and selector in CEL.
+//   - kubelet.vnfguard.io: CONNECT on nodes/proxy whose path opens a session into a pod through the kubelet API
+//     (check kubelet-session; the match condition is danger.KubeletSessionCondition, so metrics and stats scrapes
+//     through the proxy never reach vnfguard), failurePolicy Fail: such a session skips pods/exec admission, and
+//     an outage must not open it.
 //   - volumes.vnfguard.io: the hand-over of volumes (VolumeRules): PersistentVolume updates that change the claim
 //     a volume is bound to or its instance label (cluster-scoped, so in every namespace class), and the claims of kube-system that name
 //     their volume, failurePolicy Fail. A dormant VNF's retained volume binds to a new claim only once its
@@ -216,6 +222,12 @@ func WebhookConfiguration(o RegistrationOptions) *admissionregistrationv1.Valida
 		ns.MatchConditions = append(MatchConditions(cfg.InstanceLabel), admissionregistrationv1.MatchCondition{Name: "was-protected", Expression: cond})
 		hooks = append(hooks, ns)
 	}
+	kubelet := base(KubeletWebhook, admissionregistrationv1.Fail, nil)
+	kubelet.Rules = KubeletRules()
+	// Only the session condition: the others are about objects a nodes/proxy request does not carry.
+	kubelet.MatchConditions = []admissionregistrationv1.MatchCondition{{
+		Name: "kubelet-session", Expression: danger.KubeletSessionCondition("object.?path.orValue('')")}}
+	hooks = append(hooks, kubelet)
 
 	return &admissionregistrationv1.ValidatingWebhookConfiguration{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration"},
@@ -289,6 +301,16 @@ func VolumeRules() []admissionregistrationv1.RuleWithOperations {
 		{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update}, Rule: admissionregistrationv1.Rule{
 			APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"persistentvolumes"}, Scope: &cluster}},
 	}
+}
+
+// KubeletRules are the requests of kubelet.vnfguard.io: CONNECT on nodes/proxy (any HTTP verb: the API server
+// proxies them all to the kubelet), narrowed by its match condition to the paths that open a session into a pod.
+func KubeletRules() []admissionregistrationv1.RuleWithOperations {
+	scope := admissionregistrationv1.ClusterScope
+	return []admissionregistrationv1.RuleWithOperations{{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Connect},
+		Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"nodes/proxy"}, Scope: &scope},
+	}}
 }
 
 // NamespaceRules are the Namespace requests vnfguard judges: updates (the status and finalize subresources carry

@@ -69,7 +69,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 	}{
 		{
 			name:      "default selector",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook, KubeletWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -84,7 +84,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 		{
 			name:      "names only",
 			config:    "protectedNamespaces: {names: [vnf-upf, vnf-amf, vnf-upf]}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook, KubeletWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -99,7 +99,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 		{
 			name:      "selector and names",
 			config:    "protectedNamespaces: {names: [core], selector: {matchExpressions: [{key: tier, operator: In, values: [5gc, ran]}]}}",
-			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ProtectedNamesWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook, KubeletWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -115,7 +115,7 @@ func TestWebhookConfigurationCoverage(t *testing.T) {
 			// Two requirements cannot be negated in one selector: protected namespaces get both webhooks.
 			name:      "multi-requirement selector overlaps",
 			config:    "protectedNamespaces: {selector: {matchLabels: {vnfguard.io/protected: \"true\", site: edge}}}",
-			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook},
+			wantHooks: []string{ProtectedWebhook, ClusterWebhook, HostAccessWebhook, VolumesWebhook, NamespacesWebhook, KubeletWebhook},
 			namespaces: []struct {
 				name   string
 				labels map[string]string
@@ -184,8 +184,8 @@ func TestWebhookConfigurationCommon(t *testing.T) {
 	// volumes.vnfguard.io: claims (of kube-system) and the hand-over of cluster-scoped volumes.
 	wantVolumeRules := map[string]string{"/persistentvolumeclaims": "CREATE", "/persistentvolumes": "UPDATE"}
 	for _, w := range vwc.Webhooks {
-		if w.Name == NamespacesWebhook {
-			continue // TestNamespacesWebhook
+		if w.Name == NamespacesWebhook || w.Name == KubeletWebhook {
+			continue // TestNamespacesWebhook, TestKubeletWebhook
 		}
 		if *w.FailurePolicy != wantFailure[w.Name] {
 			t.Errorf("%s: failurePolicy %s, want %s", w.Name, *w.FailurePolicy, wantFailure[w.Name])
@@ -390,8 +390,8 @@ func TestRenderGolden(t *testing.T) {
 			if err := yaml.UnmarshalStrict(out, &back); err != nil {
 				t.Fatalf("output does not load back: %v", err)
 			}
-			if len(back.Webhooks) != 5 || back.Webhooks[1].Name != ClusterWebhook || back.Webhooks[2].Name != HostAccessWebhook ||
-				back.Webhooks[3].Name != VolumesWebhook || back.Webhooks[4].Name != NamespacesWebhook {
+			if len(back.Webhooks) != 6 || back.Webhooks[1].Name != ClusterWebhook || back.Webhooks[2].Name != HostAccessWebhook ||
+				back.Webhooks[3].Name != VolumesWebhook || back.Webhooks[4].Name != NamespacesWebhook || back.Webhooks[5].Name != KubeletWebhook {
 				t.Errorf("loaded back %v", webhookNames(&back))
 			}
 		})

@@ -300,6 +300,11 @@ func TestRealEvaluator(t *testing.T) {
 			t.Errorf("%s: denial not logged", fixture)
 		}
 	}
+	// A command through a node's kubelet API: NodeProxyOptions decoded from the review, judged on its path.
+	r := ts.review(t, readFixture(t, "nodeproxy-review.json")).Response
+	if r.Allowed || r.Result == nil || r.Result.Code != http.StatusForbidden || !strings.Contains(r.Result.Message, "[kubelet-session FGT1609.501] path: run into pod vnf-upf/upf-7d9c-abcde through node worker-1's kubelet API by mallory") {
+		t.Errorf("nodeproxy-review.json: answered %+v, want the kubelet-session denial naming the pod, the node and the user", r.Result)
+	}
 	sc := bufio.NewScanner(strings.NewReader(findings.String()))
 	for sc.Scan() {
 		var f finding.Finding

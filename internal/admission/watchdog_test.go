@@ -89,7 +89,7 @@ func TestRegistrationDrift(t *testing.T) {
 				v.Webhooks[i].ClientConfig.CABundle = []byte("-----BEGIN CERTIFICATE-----\nYXR0YWNrZXI=\n-----END CERTIFICATE-----\n")
 			}
 			return v
-		}, []string{ProtectedWebhook + ": clientConfig.caBundle changed", ClusterWebhook + ": clientConfig.caBundle changed", HostAccessWebhook + ": clientConfig.caBundle changed", VolumesWebhook + ": clientConfig.caBundle changed", NamespacesWebhook + ": clientConfig.caBundle changed"}},
+		}, []string{ProtectedWebhook + ": clientConfig.caBundle changed", ClusterWebhook + ": clientConfig.caBundle changed", HostAccessWebhook + ": clientConfig.caBundle changed", VolumesWebhook + ": clientConfig.caBundle changed", NamespacesWebhook + ": clientConfig.caBundle changed", KubeletWebhook + ": clientConfig.caBundle changed"}},
 		{"match condition removed, webhook added", func(v *admissionregistrationv1.ValidatingWebhookConfiguration) *admissionregistrationv1.ValidatingWebhookConfiguration {
 			i := idx(v, NamespacesWebhook)
 			v.Webhooks[i].MatchConditions = v.Webhooks[i].MatchConditions[:1]

@@ -556,8 +556,10 @@ func (r *renderer) denied() string {
 }
 
 // objectName is a CEL expression naming the request's object: "Pod ns/name" (or the resource for CONNECT),
-// "Namespace name" (the API server gives a Namespace request its own name as its namespace too).
-const objectName = `request.kind.kind + ' ' + (request.namespace != '' && request.kind.kind != 'Namespace' ? request.namespace + '/' : '') + request.name`
+// "Namespace name" (the API server gives a Namespace request its own name as its namespace too), "NodeProxyOptions
+// node" (a cluster-scoped request has no namespace at all: the API server leaves the empty field out, and reading
+// it would fail the message).
+const objectName = `request.kind.kind + ' ' + (request.?namespace.orValue('') != '' && request.kind.kind != 'Namespace' ? request.namespace + '/' : '') + request.name`
 
 // quote renders s as a CEL string literal (CEL's escapes are Go's).
 func quote(s string) string { return strconv.Quote(s) }

@@ -145,7 +145,7 @@ func TestRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	joint := PolicyName(JointGroup, config.Enforce)
-	want := []string{PolicyName("workloads", config.Audit), Prefix + "lifecycle", Prefix + "lifecycle-access", Prefix + "namespace-protection", Prefix + "params-guard", joint,
+	want := []string{PolicyName("workloads", config.Audit), Prefix + "kubelet-session", Prefix + "lifecycle", Prefix + "lifecycle-access", Prefix + "namespace-protection", Prefix + "params-guard", joint,
 		Prefix + "workloads", Prefix + "workloads-warn"}
 	slices.Sort(want)
 	if got := set.Names(); !slices.Equal(got, want) {
@@ -419,7 +419,7 @@ func TestWithoutParams(t *testing.T) {
 		t.Fatalf("policies %v: no joint policy", set.Names())
 	}
 	without := set.WithoutParams()
-	if got, want := without.Names(), []string{Prefix + "namespace-protection", Prefix + "params-guard", Prefix + "workloads"}; !slices.Equal(got, want) {
+	if got, want := without.Names(), []string{Prefix + "kubelet-session", Prefix + "namespace-protection", Prefix + "params-guard", Prefix + "workloads"}; !slices.Equal(got, want) {
 		t.Fatalf("without parameters: policies %v, want %v", got, want)
 	}
 	for _, b := range without.Bindings {

@@ -147,7 +147,7 @@ func (d *Decision) newFinding(now time.Time, rule, technique string, mitigations
 // severityOf rates a violation: reaching a dormant VNF's data and host takeover are critical, the rest high.
 func severityOf(v Violation) finding.Severity {
 	switch v.Check {
-	case "host-takeover", "reverse-shell", "lifecycle-access", "lifecycle-data", "namespace-protection":
+	case "host-takeover", "reverse-shell", "lifecycle-access", "lifecycle-data", "namespace-protection", "kubelet-session":
 		return finding.Critical
 	case "pod-security", "image-registry", "readonly-rootfs", "root-user":
 		return finding.Medium

@@ -271,6 +271,8 @@ func (e *Evaluator) prepare(ctx context.Context, a *Attributes) []*lookupError {
 	var subject metav1.Object
 	subjectKind := req.Kind.Kind
 	switch {
+	case req.IsNodeProxy():
+		// A node's kubelet API: no pod is looked up (check kubelet-session reads the path alone).
 	case req.Operation == Connect || req.SubResource == "ephemeralcontainers":
 		pod, err := e.targetPod(ctx, req)
 		if err != nil {

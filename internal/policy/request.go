@@ -66,9 +66,18 @@ func (r *Request) Complete() {
 		}
 	}
 	if r.Operation == Connect && r.Object != nil {
-		// For CONNECT, request.kind is the options kind (PodExecOptions); the target is the pod request.name.
+		// For CONNECT, request.kind is the options kind (PodExecOptions, NodeProxyOptions); the target is the pod
+		// or node request.name.
 		r.Kind = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
+		if r.IsNodeProxy() {
+			r.Kind.Kind = "Node"
+		}
 	}
+}
+
+// IsNodeProxy reports a request on nodes/proxy: the API server proxying it to the node's kubelet API.
+func (r *Request) IsNodeProxy() bool {
+	return r.Resource.Group == "" && r.Resource.Resource == "nodes" && r.SubResource == "proxy"
 }
 
 // DecodeOptions are the encoding/json/v2 options every object a request carries is decoded with, and the
@@ -133,6 +142,7 @@ var decoded = map[schema.GroupVersionKind]func() runtime.Object{
 	corev1.SchemeGroupVersion.WithKind("PodExecOptions"):        func() runtime.Object { return &corev1.PodExecOptions{} },
 	corev1.SchemeGroupVersion.WithKind("PodAttachOptions"):      func() runtime.Object { return &corev1.PodAttachOptions{} },
 	corev1.SchemeGroupVersion.WithKind("PodPortForwardOptions"): func() runtime.Object { return &corev1.PodPortForwardOptions{} },
+	corev1.SchemeGroupVersion.WithKind("NodeProxyOptions"):      func() runtime.Object { return &corev1.NodeProxyOptions{} },
 	corev1.SchemeGroupVersion.WithKind("Namespace"):             func() runtime.Object { return &corev1.Namespace{} },
 	corev1.SchemeGroupVersion.WithKind("PersistentVolumeClaim"): func() runtime.Object { return &corev1.PersistentVolumeClaim{} },
 	corev1.SchemeGroupVersion.WithKind("PersistentVolume"):      func() runtime.Object { return &corev1.PersistentVolume{} },

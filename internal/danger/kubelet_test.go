@@ -1,0 +1,44 @@
+package danger
+
+import (
+	"path"
+	"strings"
+	"testing"
+)
+
+func TestKubeletSessionOf(t *testing.T) {
+	for _, c := range KubeletSessionCases {
+		if _, ok := KubeletSessionOf(c.Path); ok != c.Session {
+			t.Errorf("KubeletSessionOf(%q) = %v, want %v", c.Path, ok, c.Session)
+		}
+	}
+	s, ok := KubeletSessionOf("//portForward/./vnf-upf/upf-0")
+	if want := (KubeletSession{Kind: "portForward", Namespace: "vnf-upf", Pod: "upf-0"}); !ok || s != want {
+		t.Errorf("KubeletSessionOf(//portForward/./vnf-upf/upf-0) = %+v, %v; want %+v", s, ok, want)
+	}
+	if s, ok := KubeletSessionOf("metrics/../exec/ns/p/c"); !ok || !s.DotDot {
+		t.Errorf("a path with .. = %+v, %v; want a session with DotDot", s, ok)
+	}
+}
+
+// FuzzKubeletSessionOf: any path reads without a panic, and no path the kubelet would receive as a session is read
+// as none. The API server joins the path to the kubelet's URL with path.Join, which resolves dot segments, so the
+// kubelet reads path.Clean's first segment; KubeletSessionOf must call every such path a session (it may call more
+// one: any path with "..").
+func FuzzKubeletSessionOf(f *testing.F) {
+	for _, c := range KubeletSessionCases {
+		f.Add(c.Path)
+	}
+	f.Add("a/b/../../exec/ns/p/c")
+	f.Add("exec/../../run")
+	f.Fuzz(func(t *testing.T, p string) {
+		s, ok := KubeletSessionOf(p)
+		first, _, _ := strings.Cut(strings.TrimPrefix(path.Clean("/"+p), "/"), "/")
+		if isKubeletSessionKind(first) && !ok {
+			t.Errorf("path %q reaches the kubelet as %q, a session, and is read as none", p, path.Clean("/"+p))
+		}
+		if ok && !s.DotDot && !isKubeletSessionKind(s.Kind) {
+			t.Errorf("path %q read as a session of kind %q", p, s.Kind)
+		}
+	})
+}
