@@ -157,7 +157,7 @@ func PoliciesLifecycleScenario() Scenario {
 }
 
 // DormantAttacks are the lifecycle attacks the API server must refuse by itself, vnfguard down (the acceptance of
-// issue 14): exec and kubectl debug into a STOPPED VNF, mounting a terminated VNF's claim, a privileged pod, a
+// issue 14): exec and kubectl debug into a STOPPED VNF, a command run in it through the kubelet's proxy, mounting a terminated VNF's claim, a privileged pod, a
 // host-mounting pod, a fake VNF pod, rewriting the lifecycle parameters, and taking the VNF's namespace out of
 // protection. With expect Allowed they are the control run: the same requests once the policies are gone.
 func DormantAttacks(expect Verdict) []Step {
@@ -172,6 +172,8 @@ func DormantAttacks(expect Verdict) []Step {
 			Request: "exec (POST, SPDY) into a pod of the STOPPED UPF", Action: execInto(OpsAdmin, ExecPOST, UPF)},
 		{Name: "exec STOPPED VNF (break-glass, WebSocket)", Identity: BreakGlass, Expect: expect, ExpectCheck: check("lifecycle-access"), Technique: finding.AccessingTerminatedVNF,
 			Request: "exec (GET, WebSocket) into a pod of the STOPPED UPF", Action: execInto(BreakGlass, ExecGET, UPF)},
+		{Name: "run in STOPPED VNF through the kubelet", Identity: OpsAdmin, Expect: expect, ExpectCheck: check("kubelet-session"), Technique: finding.AccessingTerminatedVNF,
+			Request: "nodes/proxy run/NS/POD/CONTAINER?cmd=id into a pod of the STOPPED UPF (no pods/exec request)", Action: kubeletRunInto(OpsAdmin, UPF)},
 		{Name: "debug STOPPED VNF", Identity: OpsAdmin, Expect: expect, ExpectCheck: check("lifecycle-access"), Technique: finding.AccessingTerminatedVNF,
 			Request: "kubectl debug into a pod of the STOPPED UPF", Action: debugInto(OpsAdmin, UPF)},
 		{Name: "mount terminated VNF's PVC", Identity: VNFM, Expect: expect, ExpectCheck: check("lifecycle-data"), Technique: finding.AccessingTerminatedVNF,

@@ -159,12 +159,12 @@ func HostTakeoverControl(h *HostTakeover) Scenario {
 				}
 				return fmt.Sprintf("Running after %.1f s; its reverse shell reached %s and read the host's canary: %s", running.Seconds(), h.Listener(), got), nil
 			},
-		}},
+		}, kubeletRunStep(Allowed)},
 	}
 }
 
-// RealNodeScenario runs with vnfguard, after HostTakeoverControl: the same attacker's pod is denied, and the on-call
-// engineer's break-glass exec into the running pod the control run made goes through the API server and the kubelet
+// RealNodeScenario runs with vnfguard, after HostTakeoverControl: the same attacker's pod is denied, so is the
+// command the control run ran through the kubelet's proxy, and the on-call engineer's break-glass exec into the running pod the control run made goes through the API server and the kubelet
 // and prints the command's output.
 func RealNodeScenario(h *HostTakeover) Scenario {
 	const target = breakGlassTarget
@@ -182,6 +182,7 @@ func RealNodeScenario(h *HostTakeover) Scenario {
 					_, err := cs.CoreV1().Pods(Sandbox).Create(ctx, h.Pod(Sandbox, "peirates-real"), metav1.CreateOptions{})
 					return "", err
 				}},
+			kubeletRunStep(Denied),
 			{Name: "break-glass exec, real container", Identity: BreakGlass, Expect: Allowed, BreakGlass: true, Technique: finding.AccessingTerminatedVNF, ShowDetail: true,
 				Request: "exec (POST) `echo break-glass-ok $(hostname)` in " + RealNodeNamespace + "/" + target + " on the real node",
 				Action: func(ctx context.Context, env *Env) (string, error) {
@@ -197,6 +198,34 @@ func RealNodeScenario(h *HostTakeover) Scenario {
 				}},
 		},
 	}
+}
+
+// kubeletRunStep runs `echo kubelet-run-ok` in RealNodeNamespace/breakGlassTarget through the API server's proxy to
+// the real node's kubelet (nodes/proxy run/NS/POD/CONTAINER), as an identity that holds nodes/proxy: no pods/exec
+// request is made, so nothing that judges pods/exec sees it. Allowed, the command's output must come back (the
+// attack is real); denied, check kubelet-session must be the one that refused it.
+func kubeletRunStep(expect Verdict) Step {
+	st := Step{Name: "run through the kubelet's proxy", Identity: OpsAdmin, Expect: expect, Technique: finding.AccessingTerminatedVNF, ShowDetail: true,
+		Request: "nodes/proxy run/" + RealNodeNamespace + "/" + breakGlassTarget + "/app?cmd=echo kubelet-run-ok on the real node",
+		Action: func(ctx context.Context, env *Env) (string, error) {
+			admin, _ := env.CP.ClientFor(Admin)
+			if err := WaitPodRunning(ctx, admin, RealNodeNamespace, breakGlassTarget, time.Minute); err != nil {
+				return "", err
+			}
+			cs, _ := env.CP.ClientFor(OpsAdmin)
+			out, err := NodeProxy(ctx, cs, ExecPOST, RealNodeName, "run/"+RealNodeNamespace+"/"+breakGlassTarget+"/app", map[string]string{"cmd": "echo kubelet-run-ok"})
+			if err != nil {
+				return "", err
+			}
+			if strings.TrimSpace(out) != "kubelet-run-ok" {
+				return "", fmt.Errorf("the kubelet answered %q, want the command's output kubelet-run-ok", out)
+			}
+			return "printed " + strings.TrimSpace(out) + " through the kubelet, no pods/exec request", nil
+		}}
+	if expect == Denied {
+		st.ExpectCheck = "kubelet-session"
+	}
+	return st
 }
 
 // RealNodeNamespace is the protected namespace of RealNodeScenario's break-glass target (a pod of no VNF instance).

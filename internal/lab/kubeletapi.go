@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 )
 
 // KubeletRun runs a command in a container through the kubelet's own API (POST /run/NS/POD/CONTAINER?cmd=...,
-// port 10250's API, here on loopback), with a client certificate the kubelet accepts — the API server's user,
+// port 10250's API, here on the pod bridge's gateway), with a client certificate the kubelet accepts — the API server's user,
 // which an attacker holds after stealing that certificate or any identity with nodes/proxy. The API server never
 // sees the request: no pods/exec admission request, no audit event. Returns the command's output.
 func (cp *ControlPlane) KubeletRun(ctx context.Context, namespace, pod, container string, command []string) (string, error) {
@@ -31,7 +32,7 @@ func (cp *ControlPlane) KubeletRun(ctx context.Context, namespace, pod, containe
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
 		Certificates: []tls.Certificate{cert}, RootCAs: cp.CA.Pool(), ServerName: RealNodeName, MinVersion: tls.VersionTLS12}}}
-	u := url.URL{Scheme: "https", Host: "127.0.0.1:" + strconv.Itoa(n.kubeletPort),
+	u := url.URL{Scheme: "https", Host: net.JoinHostPort(n.Gateway.String(), strconv.Itoa(n.kubeletPort)),
 		Path: "/run/" + namespace + "/" + pod + "/" + container, RawQuery: url.Values{"cmd": {strings.Join(command, " ")}}.Encode()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
 	if err != nil {

@@ -24,9 +24,10 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// RealNodeName is the name the real node registers under. The API server dials a kubelet at the address type
-// "Hostname", that is by its node name: "localhost" resolves to loopback on every machine, where the kubelet
-// listens, while the kubelet refuses a loopback --node-ip.
+// RealNodeName is the name the real node registers under. The kubelet listens on the pod bridge's Gateway, which it
+// reports as the node's InternalIP (--node-ip) and where the API server dials it, as in a cluster: a loopback
+// address would do for exec and logs, but the API server refuses to proxy nodes/proxy requests to one ("address not
+// allowed"), and the attacks through the kubelet's proxy must be real here.
 const RealNodeName = "localhost"
 
 // RealNodeTaint is the key of the real node's NoSchedule taint: a pod the scheduler places there tolerates it (the
@@ -72,7 +73,7 @@ type Node struct {
 	Dir string
 
 	registry *imageRegistry
-	// kubeletPort is the kubelet API's port on 127.0.0.1.
+	// kubeletPort is the kubelet API's port on Gateway.
 	kubeletPort int
 	containerd  *process
 	kubelet     *process
@@ -358,7 +359,7 @@ func (cp *ControlPlane) startKubelet(ctx context.Context, opts Options, n *Node)
 	if err != nil {
 		return err
 	}
-	if certPEM, keyPEM, err = cp.CA.IssueServing(kubeletUser, []string{RealNodeName}, []net.IP{net.IPv4(127, 0, 0, 1)}); err != nil {
+	if certPEM, keyPEM, err = cp.CA.IssueServing(kubeletUser, []string{RealNodeName}, []net.IP{n.Gateway}); err != nil {
 		return err
 	}
 	servingCert, servingKey, err := writePair(pki, "kubelet", certPEM, keyPEM)
@@ -389,6 +390,7 @@ func (cp *ControlPlane) startKubelet(ctx context.Context, opts Options, n *Node)
 		"--root-dir", filepath.Join(n.Dir, "kubelet"),
 		"--cert-dir", pki,
 		"--hostname-override", n.Name,
+		"--node-ip", n.Gateway.String(),
 		"--v", "1",
 	})
 	if err != nil {
@@ -411,13 +413,13 @@ func (cp *ControlPlane) startKubelet(ctx context.Context, opts Options, n *Node)
 	})
 }
 
-// kubeletConfig: the kubelet API on loopback only, webhook authentication and authorization through the API
+// kubeletConfig: the kubelet API on the pod bridge's gateway only (healthz on loopback), webhook authentication and authorization through the API
 // server, x509 clients of the lab CA (the API server); every directory under the node's, no eviction (the disk and
 // memory are shared with the machine), no iptables chains, cgroupfs on cgroup v1.
 func kubeletConfig(n *Node, caFile, certFile, keyFile string, port, healthz int) string {
 	return `apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+address: ` + n.Gateway.String() + `
 port: ` + strconv.Itoa(port) + `
 healthzBindAddress: 127.0.0.1
 healthzPort: ` + strconv.Itoa(healthz) + `
@@ -595,10 +597,15 @@ func (cp *ControlPlane) realNodeAPIServerArgs(dir string) ([]string, error) {
 		"--client-ca-file", cp.CAFile,
 		"--kubelet-client-certificate", cert, "--kubelet-client-key", key,
 		"--kubelet-certificate-authority", cp.CAFile,
-		"--kubelet-preferred-address-types", "Hostname",
+		"--kubelet-preferred-address-types", "InternalIP",
 		"--enable-aggregator-routing=true",
 		"--enable-admission-plugins", "NodeRestriction",
 	}, nil
+}
+
+// kubeletURL is the kubelet API's base URL (https://GATEWAY:PORT).
+func (n *Node) kubeletURL() string {
+	return "https://" + net.JoinHostPort(n.Gateway.String(), strconv.Itoa(n.kubeletPort))
 }
 
 // Leftovers lists what the node made that is still there: processes (containerd's shims), host paths and cgroups that did not exist before it

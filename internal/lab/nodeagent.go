@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -76,7 +75,7 @@ func (cp *ControlPlane) StartNodeAgent(ctx context.Context, binary string, guard
 	a := &NodeAgent{Binary: binary, LogFile: filepath.Join(dir, "agent.log"), args: append([]string{"node",
 		"--containerd-socket", n.socket(), "--node-name", n.Name, "--intake-url", guard.URL + "/runtime", "--intake-ca", cp.CAFile,
 		"--token-file", tokenFile, "--proc-root", "/proc", "--log-level", "debug",
-		"--kubelet-url", "https://127.0.0.1:" + strconv.Itoa(n.kubeletPort), "--kubelet-ca", cp.CAFile}, extraArgs...)}
+		"--kubelet-url", n.kubeletURL(), "--kubelet-ca", cp.CAFile}, extraArgs...)}
 	if err := a.Start(ctx); err != nil {
 		return nil, err
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // Registry is the registry prefix of the lab's images. Nothing is ever pulled: kwok only pretends to run pods.
@@ -128,6 +132,50 @@ func Exec(ctx context.Context, cs kubernetes.Interface, verb ExecVerb, namespace
 		Param("command", "ls").Param("stdout", "true").Param("stderr", "true")
 	err := req.Do(ctx).Error()
 	return classifyExec(err)
+}
+
+// NodeProxy sends a request through the API server's nodes/NODE/proxy/PATH to the node's kubelet API (admission
+// operation CONNECT, whatever the verb): path "run/NS/POD/CONTAINER" with cmd runs a command in the container, as
+// Peirates and kubeletctl do with an identity that holds nodes/proxy. The path goes out as given, dot segments and
+// all: client-go's request builder would clean "metrics/../exec" into "exec", and an attacker's client need not.
+// It returns the kubelet's answer when the request got through; an admission denial as it is; ErrPastAdmission
+// (wrapped, with what the API server said) when admission allowed it but no kubelet answered (the node does not
+// exist, or its address is one the API server does not proxy to); any other error unchanged.
+func NodeProxy(ctx context.Context, cs kubernetes.Interface, verb ExecVerb, node, path string, params map[string]string) (string, error) {
+	rc, ok := cs.CoreV1().RESTClient().(*rest.RESTClient)
+	if !ok {
+		return "", fmt.Errorf("lab: nodes/proxy needs client-go's REST client, have %T", cs.CoreV1().RESTClient())
+	}
+	u := rc.Get().URL() // the API server and /api/v1
+	u.Path += "/nodes/" + node + "/proxy/" + path
+	q := url.Values{}
+	for k, v := range params {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, string(verb), u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := rc.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("lab: nodes/%s/proxy/%s: %w", node, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 == 2 {
+		return string(body), nil
+	}
+	var st metav1.Status
+	if json.Unmarshal(body, &st) != nil || st.Kind != "Status" {
+		// Not the API server's: the kubelet's own answer, passed through.
+		return "", fmt.Errorf("%w: the kubelet answered %d %s", ErrPastAdmission, resp.StatusCode, truncate(strings.TrimSpace(string(body)), 120))
+	}
+	err = &apierrors.StatusError{ErrStatus: st}
+	if st.Code == http.StatusNotFound && st.Details != nil && st.Details.Kind == "nodes" {
+		return "", fmt.Errorf("%w: the API server then answered 404 %s", ErrPastAdmission, truncate(st.Message, 120))
+	}
+	return "", classifyExec(err)
 }
 
 // classifyExec sorts the outcome of an exec without upgrade headers: a webhook denial stays as it is; what the

@@ -169,7 +169,7 @@ func twinJudges(v policy.Violation, c request) bool {
 			strings.HasSuffix(v.Field, "hostNetwork|hostPID|hostIPC") && spec != nil && (spec.HostPID || spec.HostIPC)
 	case "image-registry", "image-provenance", "readonly-rootfs":
 		return imageTwinJudges(v, c)
-	case "namespace-protection":
+	case "namespace-protection", "kubelet-session":
 		return true
 	case "vnf-instantiation":
 		if c.identity != lab.VNFM && c.identity != lab.ControllerManager {
@@ -190,6 +190,8 @@ type request struct {
 	// oldNamespace is the namespace as it is before a change of it; deleteNamespace deletes it instead.
 	oldNamespace    *corev1.Namespace
 	deleteNamespace bool
+	// node and path: a request through node's kubelet API (nodes/proxy), sent as given.
+	node, path string
 }
 
 func (c request) podSpec() *corev1.PodSpec {
@@ -209,6 +211,13 @@ func (c request) request(user authnv1.UserInfo) *policy.Request {
 	r := &policy.Request{UID: c.name, Namespace: c.namespace, User: user, DryRun: true}
 	switch o := c.object.(type) {
 	case nil:
+		if c.node != "" {
+			r.Operation, r.Kind, r.Resource, r.SubResource, r.Name = policy.Connect, corev1.SchemeGroupVersion.WithKind("NodeProxyOptions"),
+				corev1.SchemeGroupVersion.WithResource("nodes"), "proxy", c.node
+			r.Object = &corev1.NodeProxyOptions{Path: c.path}
+			r.Complete()
+			return r
+		}
 		r.Kind = schema.GroupVersionKind{Version: "v1", Kind: "Pod"}
 		r.Resource = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
 		r.SubResource, r.Name = c.subresource, c.pod
@@ -241,7 +250,12 @@ func send(ctx context.Context, cs *kubernetes.Clientset, c request) (denied bool
 	dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
 	switch o := c.object.(type) {
 	case nil:
-		if c.subresource == "exec" {
+		if c.node != "" {
+			_, err = lab.NodeProxy(ctx, cs, lab.ExecPOST, c.node, c.path, map[string]string{"cmd": "id"})
+			if errors.Is(err, lab.ErrPastAdmission) {
+				err = nil
+			}
+		} else if c.subresource == "exec" {
 			err = lab.Exec(ctx, cs, lab.ExecPOST, c.namespace, c.pod)
 			if errors.Is(err, lab.ErrPastAdmission) {
 				err = nil
@@ -383,6 +397,13 @@ func corpus(t *testing.T) []request {
 		}
 	}
 	out = append(out, request{name: "exec a sandbox pod", identity: lab.OpsAdmin, namespace: sandboxNS, pod: "pod-sandbox", subresource: "exec"})
+	// Paths through a kubelet's API (nodes/proxy, to a node that does not exist: admission judges the path first),
+	// by the two identities that hold nodes/proxy.
+	for _, kc := range danger.KubeletSessionCases {
+		for _, who := range []string{lab.OpsAdmin, lab.Admin} {
+			out = append(out, request{name: fmt.Sprintf("nodes/proxy %q by %s", kc.Path, who), identity: who, node: "node-differential", path: kc.Path})
+		}
+	}
 	out = append(out, namespaceCorpus()...)
 	return append(out, imageCorpus(t)...)
 }
