@@ -228,6 +228,24 @@ func kubeletRunStep(expect Verdict) Step {
 	return st
 }
 
+// KubeletRunPaths are ways of writing the path of kubeletRunStep's command in a URL that the API server and the
+// kubelet read as that same run (each measured on the lab's real node: the API server decodes the escapes and
+// resolves the dot segments, the kubelet ignores empty ones): percent-encoded letters, slashes and dots, empty, "."
+// and ".." segments. The kubelet reads its paths case-sensitively: "RUN/..." is a 404 there, and not listed.
+func KubeletRunPaths() []string {
+	ns, pod := RealNodeNamespace, breakGlassTarget
+	return []string{
+		"run/" + ns + "/" + pod + "/app",
+		"%72un/" + ns + "/" + pod + "/app",
+		"run//" + ns + "//" + pod + "/app",
+		"./run/" + ns + "/" + pod + "/app",
+		"metrics/../run/" + ns + "/" + pod + "/app",
+		"run%2F" + ns + "%2F" + pod + "%2Fapp",
+		"%2e/run/" + ns + "/" + pod + "/app",
+		"metrics/%2e%2e/run/" + ns + "/" + pod + "/app",
+	}
+}
+
 // RealNodeNamespace is the protected namespace of RealNodeScenario's break-glass target (a pod of no VNF instance).
 const RealNodeNamespace = "vnf-node"
 

@@ -136,8 +136,9 @@ func Exec(ctx context.Context, cs kubernetes.Interface, verb ExecVerb, namespace
 
 // NodeProxy sends a request through the API server's nodes/NODE/proxy/PATH to the node's kubelet API (admission
 // operation CONNECT, whatever the verb): path "run/NS/POD/CONTAINER" with cmd runs a command in the container, as
-// Peirates and kubeletctl do with an identity that holds nodes/proxy. The path goes out as given, dot segments and
-// all: client-go's request builder would clean "metrics/../exec" into "exec", and an attacker's client need not.
+// Peirates and kubeletctl do with an identity that holds nodes/proxy. The path goes out as written in a URL, dot
+// segments and percent escapes and all: client-go's request builder would clean "metrics/../exec" into "exec" and
+// escape "%72un", and an attacker's client need not.
 // It returns the kubelet's answer when the request got through; an admission denial as it is; ErrPastAdmission
 // (wrapped, with what the API server said) when admission allowed it but no kubelet answered (the node does not
 // exist, or its address is one the API server does not proxy to); any other error unchanged.
@@ -146,14 +147,16 @@ func NodeProxy(ctx context.Context, cs kubernetes.Interface, verb ExecVerb, node
 	if !ok {
 		return "", fmt.Errorf("lab: nodes/proxy needs client-go's REST client, have %T", cs.CoreV1().RESTClient())
 	}
-	u := rc.Get().URL() // the API server and /api/v1
-	u.Path += "/nodes/" + node + "/proxy/" + path
+	base := rc.Get().URL() // the API server and /api/v1
 	q := url.Values{}
 	for k, v := range params {
 		q.Set(k, v)
 	}
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, string(verb), u.String(), nil)
+	raw := base.Scheme + "://" + base.Host + base.Path + "/nodes/" + node + "/proxy/" + path
+	if len(q) > 0 {
+		raw += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, string(verb), raw, nil)
 	if err != nil {
 		return "", err
 	}

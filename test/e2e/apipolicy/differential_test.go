@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"log/slog"
 	"maps"
 	"os"
@@ -214,7 +215,12 @@ func (c request) request(user authnv1.UserInfo) *policy.Request {
 		if c.node != "" {
 			r.Operation, r.Kind, r.Resource, r.SubResource, r.Name = policy.Connect, corev1.SchemeGroupVersion.WithKind("NodeProxyOptions"),
 				corev1.SchemeGroupVersion.WithResource("nodes"), "proxy", c.node
-			r.Object = &corev1.NodeProxyOptions{Path: c.path}
+			// The API server decodes the URL's escapes before admission reads the path.
+			decoded, err := url.PathUnescape(c.path)
+			if err != nil {
+				decoded = c.path
+			}
+			r.Object = &corev1.NodeProxyOptions{Path: decoded}
 			r.Complete()
 			return r
 		}
@@ -399,9 +405,15 @@ func corpus(t *testing.T) []request {
 	out = append(out, request{name: "exec a sandbox pod", identity: lab.OpsAdmin, namespace: sandboxNS, pod: "pod-sandbox", subresource: "exec"})
 	// Paths through a kubelet's API (nodes/proxy, to a node that does not exist: admission judges the path first),
 	// by the two identities that hold nodes/proxy.
+	// Percent escapes as written in the URL, which the API server decodes (a letter, slashes, dots): the ways of
+	// lab.KubeletRunPaths that reach the kubelet on the real node.
+	paths := []string{"%72un/vnf-upf/upf-0/main", "exec%2Fvnf-upf%2Fupf-0%2Fmain", "%2e/attach/vnf-upf/upf-0/main", "metrics/%2e%2e/portForward/vnf-upf/upf-0", "m%65trics/cadvisor"}
 	for _, kc := range danger.KubeletSessionCases {
+		paths = append(paths, kc.Path)
+	}
+	for _, p := range paths {
 		for _, who := range []string{lab.OpsAdmin, lab.Admin} {
-			out = append(out, request{name: fmt.Sprintf("nodes/proxy %q by %s", kc.Path, who), identity: who, node: "node-differential", path: kc.Path})
+			out = append(out, request{name: fmt.Sprintf("nodes/proxy %q by %s", p, who), identity: who, node: "node-differential", path: p})
 		}
 	}
 	out = append(out, namespaceCorpus()...)
