@@ -326,6 +326,18 @@ func podsOf(ctx context.Context, cs kubernetes.Interface, v VNF) ([]corev1.Pod, 
 	return out, nil
 }
 
+// firstPodOf is the first of podsOf, or an error saying there is none to do what with.
+func firstPodOf(ctx context.Context, cs kubernetes.Interface, v VNF, what string) (*corev1.Pod, error) {
+	pods, err := podsOf(ctx, cs, v)
+	if err != nil {
+		return nil, err
+	}
+	if len(pods) == 0 {
+		return nil, fmt.Errorf("no pod of %s/%s to %s", v.Namespace, v.Workload, what)
+	}
+	return &pods[0], nil
+}
+
 // admissionDenialEvent finds a FailedCreate event since `since` whose message is an admission webhook denial.
 func admissionDenialEvent(ctx context.Context, cs kubernetes.Interface, namespace string, since time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -385,14 +397,11 @@ func scale(identity string, v VNF, replicas int32) func(context.Context, *Env) (
 func heal(v VNF, n int) func(context.Context, *Env) (string, error) {
 	return func(ctx context.Context, env *Env) (string, error) {
 		cs, _ := env.CP.ClientFor(VNFM)
-		pods, err := podsOf(ctx, cs, v)
+		pod, err := firstPodOf(ctx, cs, v, "heal")
 		if err != nil {
 			return "", err
 		}
-		if len(pods) == 0 {
-			return "", fmt.Errorf("no pod of %s/%s to heal", v.Namespace, v.Workload)
-		}
-		victim := pods[0].Name
+		victim := pod.Name
 		started := time.Now()
 		if err := cs.CoreV1().Pods(v.Namespace).Delete(ctx, victim, metav1.DeleteOptions{}); err != nil {
 			return "", err
@@ -473,17 +482,14 @@ func pvcThiefPod() *corev1.Pod {
 func execInto(identity string, verb ExecVerb, v VNF) func(context.Context, *Env) (string, error) {
 	return func(ctx context.Context, env *Env) (string, error) {
 		admin, _ := env.CP.ClientFor(Admin)
-		pods, err := podsOf(ctx, admin, v)
+		pod, err := firstPodOf(ctx, admin, v, "exec into")
 		if err != nil {
 			return "", err
 		}
-		if len(pods) == 0 {
-			return "", fmt.Errorf("no pod of %s/%s to exec into", v.Namespace, v.Workload)
-		}
 		cs, _ := env.CP.ClientFor(identity)
-		err = Exec(ctx, cs, verb, v.Namespace, pods[0].Name)
+		err = Exec(ctx, cs, verb, v.Namespace, pod.Name)
 		if errors.Is(err, ErrPastAdmission) {
-			return pods[0].Name + ": " + err.Error(), nil
+			return pod.Name + ": " + err.Error(), nil
 		}
 		return "", err
 	}
@@ -496,20 +502,16 @@ func execInto(identity string, verb ExecVerb, v VNF) func(context.Context, *Env)
 func kubeletRunInto(identity string, v VNF) func(context.Context, *Env) (string, error) {
 	return func(ctx context.Context, env *Env) (string, error) {
 		admin, _ := env.CP.ClientFor(Admin)
-		pods, err := podsOf(ctx, admin, v)
+		pod, err := firstPodOf(ctx, admin, v, "run a command in")
 		if err != nil {
 			return "", err
 		}
-		if len(pods) == 0 || len(pods[0].Spec.Containers) == 0 {
-			return "", fmt.Errorf("no pod of %s/%s to run a command in", v.Namespace, v.Workload)
-		}
-		pod := pods[0]
 		node := pod.Spec.NodeName
 		if node == "" {
 			node = RealNodeName
 		}
 		cs, _ := env.CP.ClientFor(identity)
-		out, err := NodeProxy(ctx, cs, ExecPOST, node, "run/"+pod.Namespace+"/"+pod.Name+"/"+pod.Spec.Containers[0].Name, map[string]string{"cmd": "id"})
+		out, err := NodeProxy(ctx, cs, ExecPOST, node, "run/"+pod.Namespace+"/"+pod.Name+"/"+v.Container, map[string]string{"cmd": "id"})
 		switch {
 		case errors.Is(err, ErrPastAdmission):
 			return pod.Name + ": " + err.Error(), nil
@@ -524,14 +526,11 @@ func kubeletRunInto(identity string, v VNF) func(context.Context, *Env) (string,
 func debugInto(identity string, v VNF) func(context.Context, *Env) (string, error) {
 	return func(ctx context.Context, env *Env) (string, error) {
 		cs, _ := env.CP.ClientFor(identity)
-		pods, err := podsOf(ctx, cs, v)
+		first, err := firstPodOf(ctx, cs, v, "debug")
 		if err != nil {
 			return "", err
 		}
-		if len(pods) == 0 {
-			return "", fmt.Errorf("no pod of %s/%s to debug", v.Namespace, v.Workload)
-		}
-		pod := pods[0].DeepCopy()
+		pod := first.DeepCopy()
 		pod.Spec.EphemeralContainers = append(pod.Spec.EphemeralContainers, corev1.EphemeralContainer{
 			EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 				Name: "debugger", Image: "docker.io/library/busybox:1.36", Stdin: true, TTY: true,
