@@ -6,11 +6,12 @@ import (
 )
 
 // KubeletSessionKinds are the kubelet API's paths (their first segment, compared without case) that reach into a
-// pod's container: exec, run (one command, its output returned), attach, portForward, and checkpoint (the
-// container's memory and files written to the node's disk). Through the API server they are nodes/proxy requests,
+// pod's container: exec, run (one command, its output returned), attach, portForward, checkpoint (the
+// container's memory and files written to the node's disk), and cri (the container runtime's streaming sessions,
+// which a kubelet that serves them hands out). Through the API server they are nodes/proxy requests,
 // which neither pods/exec admission nor its audit sees: a pod session opened this way skips every check on
 // pods/exec, and its command is in no audit event's objectRef.
-var KubeletSessionKinds = []string{"exec", "run", "attach", "portforward", "checkpoint"}
+var KubeletSessionKinds = []string{"exec", "run", "attach", "portforward", "checkpoint", "cri"}
 
 // KubeletSession is what a path through the kubelet API opens: a session of Kind into Namespace/Pod (either may be
 // "" when the path stops short of it).
@@ -83,6 +84,7 @@ var KubeletSessionCases = []struct {
 	{"portForward/vnf-upf/upf-0", true},
 	{"portforward/vnf-upf/upf-0", true},
 	{"checkpoint/vnf-upf/upf-0/main", true},
+	{"cri/exec/Zm9vYmFy", true},
 	{"EXEC/vnf-upf/upf-0/main", true},
 	{"exec/vnf-upf/upf-0/0e8a1b2c-uid/main", true},
 	{"./exec/vnf-upf/upf-0/main", true},

@@ -54,6 +54,9 @@
 //	isProtectedNamespace() the event's namespace is protected (config names or selector, or an inventory namespace)
 //	isPodAccess()          exec, attach or portforward on pods (verb get since kubectl 1.30, create before),
 //	                       an ephemeral-container update (kubectl debug), or nodes/proxy
+//	isKubeletSession()     nodes/proxy into a pod session through the kubelet's API (exec, run, attach,
+//	                       portForward, checkpoint, cri; any case; a ".." segment; escapes decoded): the paths
+//	                       admission's kubelet-session refuses (danger.KubeletSessionOf)
 //	execCommand()          the exec command from the requestURI's command= parameters, else from the
 //	                       PodExecOptions in the request object, joined by spaces
 //	podSpec()              the pod spec in object() for Pods, workloads and CronJobs, or {}

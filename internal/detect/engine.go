@@ -604,6 +604,7 @@ var (
 		"_protectionRemoved":    (*activation).protectionRemovedOnce,
 		"_isProtectedNamespace": (*activation).isProtected,
 		"_isPodAccess":          func(a *activation) bool { return isPodAccess(a.ev) },
+		"_isKubeletSession":     func(a *activation) bool { return isKubeletSession(a.ev) },
 		"_isSystemComponent":    func(a *activation) bool { return isSystemComponent(a.ev.User.Username) },
 		"_isWorkloadWrite":      func(a *activation) bool { return isWorkloadWrite(a.ev) },
 		"_isVNFGuardDenial":     func(a *activation) bool { return isVNFGuardDenial(a.ev) },

@@ -36,6 +36,7 @@ var helpers = []helper{
 	{"isController", "_isController", cel.BoolType},
 	{"isProtectedNamespace", "_isProtectedNamespace", cel.BoolType},
 	{"isPodAccess", "_isPodAccess", cel.BoolType},
+	{"isKubeletSession", "_isKubeletSession", cel.BoolType},
 	{"execCommand", "_execCommand", cel.StringType},
 	{"isSystemComponent", "_isSystemComponent", cel.BoolType},
 	{"isWorkloadWrite", "_isWorkloadWrite", cel.BoolType},

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
+
+	"github.com/vnfguard/vnfguard/internal/danger"
 )
 
 var mapType = reflect.TypeOf(map[string]any{})
@@ -91,6 +93,36 @@ func isPodAccess(ev *auditv1.Event) bool {
 		return r.Subresource == "ephemeralcontainers"
 	}
 	return false
+}
+
+// isKubeletSession reports a nodes/proxy request whose path opens a session into a pod through the kubelet's API
+// (danger.KubeletSessionOf: admission's check kubelet-session refuses the same paths). The path is read from the
+// request URI as the API server reads it: after .../proxy/, before the query, escapes decoded ("%72un" is run).
+func isKubeletSession(ev *auditv1.Event) bool {
+	r := ev.ObjectRef
+	if r == nil || r.Resource != "nodes" || r.Subresource != "proxy" {
+		return false
+	}
+	_, ok := danger.KubeletSessionOf(nodeProxyPath(ev.RequestURI))
+	return ok
+}
+
+// nodeProxyPath is the path a nodes/NAME/proxy request URI sends to the kubelet, escapes decoded; the URI as it is
+// when it holds an escape that does not decode (the API server refuses such a URI before it is audited anyway).
+func nodeProxyPath(uri string) string {
+	uri, _, _ = strings.Cut(uri, "?")
+	_, rest, ok := strings.Cut(uri, "/nodes/")
+	if !ok {
+		return ""
+	}
+	_, rest, ok = strings.Cut(rest, "/proxy")
+	if !ok {
+		return ""
+	}
+	if p, err := url.PathUnescape(rest); err == nil {
+		return p
+	}
+	return rest
 }
 
 // execCommand reads the command= parameters of an exec request URI (pods/exec, or nodes/proxy/exec/...), joined

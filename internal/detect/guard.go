@@ -130,7 +130,7 @@ var guardLists = map[string]func(*auditv1.Event) []string{
 // pureHelpers are the boolean helpers that read nothing but the event and the configuration: no lookup, no body,
 // no state of the engine.
 var pureHelpers = map[string]bool{
-	"_isPodAccess": true, "_isWorkloadWrite": true, "_isVNFGuardDenial": true, "_isSystemComponent": true,
+	"_isPodAccess": true, "_isKubeletSession": true, "_isWorkloadWrite": true, "_isVNFGuardDenial": true, "_isSystemComponent": true,
 	"_isVNFM": true, "_isBreakGlass": true, "_isController": true, "_isAdministrator": true, "_isVNFGuard": true,
 	"_fromOutsideCluster": true,
 }
@@ -139,6 +139,7 @@ var pureHelpers = map[string]bool{
 // helpers).
 var helperResources = map[string][]string{
 	"_isPodAccess":       {"pods", "nodes"},
+	"_isKubeletSession":  {"nodes"},
 	"_isWorkloadWrite":   sortedKeys(workloadResources),
 	"_protectionRemoved": {"namespaces"},
 	"_isVNFGuardObject":  vnfguardObjectResources,
@@ -148,8 +149,9 @@ var helperResources = map[string][]string{
 // (TestHelperResources holds them to the helpers too). isPodAccess() is any verb on nodes/proxy.
 var (
 	helperSubresources = map[string][]string{
-		"_isPodAccess":     append(sortedKeys(podAccessSubresources), "proxy"),
-		"_isWorkloadWrite": {""},
+		"_isPodAccess":      append(sortedKeys(podAccessSubresources), "proxy"),
+		"_isKubeletSession": {"proxy"},
+		"_isWorkloadWrite":  {""},
 	}
 	helperVerbs = map[string][]string{
 		"_isWorkloadWrite": {"create", "update", "patch"},
