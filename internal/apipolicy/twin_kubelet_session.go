@@ -9,7 +9,7 @@ import (
 
 /*
 Twin kubelet-session judges all of check kubelet-session: CONNECT on nodes/proxy whose path opens a session in the
-kubelet API (exec, run, attach, portForward, checkpoint, or a path with a ".." segment), refused to everyone. The
+kubelet API (exec, run, attach, portForward, checkpoint, cri, or a path with a ".." segment), refused to everyone. The
 path is read by danger.KubeletSessionCondition, the same reading the webhook's match condition uses, rendered from
 the list check kubelet-session reads. The check needs no lookup, so the twin judges exactly what it judges; nothing
 is left to the webhook.

@@ -14,7 +14,7 @@ import (
 var KubeletSessionKinds = []string{"exec", "run", "attach", "portforward", "checkpoint", "cri"}
 
 // KubeletSession is what a path through the kubelet API opens: a session of Kind into Namespace/Pod (either may be
-// "" when the path stops short of it).
+// "" when the path stops short of it, and both are for cri, whose paths name a streaming token instead).
 type KubeletSession struct {
 	Kind, Namespace, Pod string
 	// DotDot: the path has a ".." segment. The API server resolves dot segments before the kubelet reads the
@@ -46,6 +46,9 @@ func KubeletSessionOf(path string) (s KubeletSession, ok bool) {
 	}
 	if n == 0 || !isKubeletSessionKind(segs[0]) {
 		return KubeletSession{}, false
+	}
+	if strings.EqualFold(segs[0], "cri") {
+		return KubeletSession{Kind: segs[0]}, true
 	}
 	return KubeletSession{Kind: segs[0], Namespace: segs[1], Pod: segs[2]}, true
 }

@@ -16,6 +16,9 @@ func TestKubeletSessionOf(t *testing.T) {
 	if want := (KubeletSession{Kind: "portForward", Namespace: "vnf-upf", Pod: "upf-0"}); !ok || s != want {
 		t.Errorf("KubeletSessionOf(//portForward/./vnf-upf/upf-0) = %+v, %v; want %+v", s, ok, want)
 	}
+	if s, ok := KubeletSessionOf("cri/exec/Zm9vYmFy"); !ok || s != (KubeletSession{Kind: "cri"}) {
+		t.Errorf("KubeletSessionOf(cri/exec/TOKEN) = %+v, %v; want a cri session naming no pod", s, ok)
+	}
 	if s, ok := KubeletSessionOf("metrics/../exec/ns/p/c"); !ok || !s.DotDot {
 		t.Errorf("a path with .. = %+v, %v; want a session with DotDot", s, ok)
 	}
@@ -23,8 +26,8 @@ func TestKubeletSessionOf(t *testing.T) {
 
 // FuzzKubeletSessionOf: any path reads without a panic, and no path the kubelet would receive as a session is read
 // as none. The API server joins the path to the kubelet's URL with path.Join, which resolves dot segments, so the
-// kubelet reads path.Clean's first segment; KubeletSessionOf must call every such path a session (it may call more
-// one: any path with "..").
+// kubelet reads path.Clean's first segment; KubeletSessionOf must call every such path a session (and calls more
+// paths sessions: any with "..").
 func FuzzKubeletSessionOf(f *testing.F) {
 	for _, c := range KubeletSessionCases {
 		f.Add(c.Path)

@@ -107,16 +107,18 @@ func isKubeletSession(ev *auditv1.Event) bool {
 	return ok
 }
 
-// nodeProxyPath is the path a nodes/NAME/proxy request URI sends to the kubelet, escapes decoded; the URI as it is
-// when it holds an escape that does not decode (the API server refuses such a URI before it is audited anyway).
+// nodeProxyPath is the path a .../nodes/NAME/proxy/PATH request URI sends to the kubelet, escapes decoded (left as
+// they are when one does not decode: the API server refuses such a URI before it is audited anyway); "" for a URI
+// of another shape.
 func nodeProxyPath(uri string) string {
 	uri, _, _ = strings.Cut(uri, "?")
 	_, rest, ok := strings.Cut(uri, "/nodes/")
 	if !ok {
 		return ""
 	}
-	_, rest, ok = strings.Cut(rest, "/proxy")
-	if !ok {
+	_, rest, _ = strings.Cut(rest, "/") // the node's name
+	rest, ok = strings.CutPrefix(rest, "proxy")
+	if !ok || rest != "" && rest[0] != '/' {
 		return ""
 	}
 	if p, err := url.PathUnescape(rest); err == nil {

@@ -282,3 +282,20 @@ func TestReverseShellRemembersVerdicts(t *testing.T) {
 		}
 	}
 }
+
+// nodeProxyPath reads the path the kubelet is sent from a nodes/proxy request URI, whatever the node is named.
+func TestNodeProxyPath(t *testing.T) {
+	for uri, want := range map[string]string{
+		"/api/v1/nodes/node-1/proxy/run/ns/p/c?cmd=id":           "/run/ns/p/c",
+		"/api/v1/nodes/proxy/proxy/%72un/ns/p/c":                 "/run/ns/p/c",
+		"/api/v1/nodes/proxy-1/proxy":                            "",
+		"/api/v1/nodes/node-1/proxy/metrics/%2e%2e/exec/ns/p":    "/metrics/../exec/ns/p",
+		"/api/v1/nodes/node-1/proxyx/exec/ns/p":                  "",
+		"/api/v1/nodes/node-1/proxy/exec%zz/ns/p":                "/exec%zz/ns/p",
+		"/api/v1/namespaces/default/pods/p/exec?command=/nodes/": "",
+	} {
+		if got := nodeProxyPath(uri); got != want {
+			t.Errorf("nodeProxyPath(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}

@@ -12,8 +12,8 @@ import (
 /*
 Check kubelet-session closes the way into a container that goes around pods/exec (FGT1609.501: the kubelet's own
 API used to reach a VNF's data): CONNECT on nodes/proxy — whatever the HTTP verb — whose path opens a session in the
-kubelet API (danger.KubeletSessionOf: exec, run, attach, portForward, checkpoint, or a path with a ".." segment).
-The API server proxies such a request to the kubelet without any pods/exec admission request, so check
+kubelet API (danger.KubeletSessionOf: exec, run, attach, portForward, checkpoint, cri, or a path with a ".."
+segment). The API server proxies such a request to the kubelet without any pods/exec admission request, so check
 lifecycle-access never sees it, and its audit event names a node, not the pod.
 
 Restricted, for everyone, break-glass included, in every namespace: the session path names the pod but the check
