@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -201,26 +202,40 @@ func RealNodeScenario(h *HostTakeover) Scenario {
 }
 
 // kubeletRunStep runs `echo kubelet-run-ok` in RealNodeNamespace/breakGlassTarget through the API server's proxy to
-// the real node's kubelet (nodes/proxy run/NS/POD/CONTAINER), as an identity that holds nodes/proxy: no pods/exec
-// request is made, so nothing that judges pods/exec sees it. Allowed, the command's output must come back (the
-// attack is real); denied, check kubelet-session must be the one that refused it.
+// the real node's kubelet (nodes/proxy run/NS/POD/CONTAINER), once for each way of writing the path
+// (KubeletRunPaths), as an identity that holds nodes/proxy: no pods/exec request is made, so nothing that judges
+// pods/exec sees it. Allowed, every way must bring the command's output back (the attack is real, each way of
+// writing it too); denied, every way must be refused by check kubelet-session, and the first refusal is the step's.
+// Any other outcome, or a mix, is an error.
 func kubeletRunStep(expect Verdict) Step {
 	st := Step{Name: "run through the kubelet's proxy", Identity: OpsAdmin, Expect: expect, Technique: finding.AccessingTerminatedVNF, ShowDetail: true,
-		Request: "nodes/proxy run/" + RealNodeNamespace + "/" + breakGlassTarget + "/app?cmd=echo kubelet-run-ok on the real node",
+		Request: "nodes/proxy run/" + RealNodeNamespace + "/" + breakGlassTarget + "/app?cmd=echo kubelet-run-ok on the real node, the path written each way of KubeletRunPaths",
 		Action: func(ctx context.Context, env *Env) (string, error) {
 			admin, _ := env.CP.ClientFor(Admin)
 			if err := WaitPodRunning(ctx, admin, RealNodeNamespace, breakGlassTarget, time.Minute); err != nil {
 				return "", err
 			}
 			cs, _ := env.CP.ClientFor(OpsAdmin)
-			out, err := NodeProxy(ctx, cs, ExecPOST, RealNodeName, "run/"+RealNodeNamespace+"/"+breakGlassTarget+"/app", map[string]string{"cmd": "echo kubelet-run-ok"})
-			if err != nil {
-				return "", err
+			var printed []string
+			var refusal error
+			for _, p := range KubeletRunPaths() {
+				out, err := NodeProxy(ctx, cs, ExecPOST, RealNodeName, p, map[string]string{"cmd": "echo kubelet-run-ok"})
+				switch {
+				case err == nil && strings.TrimSpace(out) == "kubelet-run-ok":
+					printed = append(printed, p)
+				case IsWebhookDenial(err) && strings.Contains(err.Error(), "[kubelet-session "):
+					refusal = cmp.Or(refusal, err)
+				default:
+					return "", fmt.Errorf("path %s: the kubelet answered %q, %v; want the command's output kubelet-run-ok or kubelet-session's denial", p, out, err)
+				}
 			}
-			if strings.TrimSpace(out) != "kubelet-run-ok" {
-				return "", fmt.Errorf("the kubelet answered %q, want the command's output kubelet-run-ok", out)
+			switch {
+			case refusal != nil && len(printed) > 0:
+				return "", fmt.Errorf("paths %v got through while others were refused (%v)", printed, refusal)
+			case refusal != nil:
+				return "", refusal
 			}
-			return "printed " + strings.TrimSpace(out) + " through the kubelet, no pods/exec request", nil
+			return fmt.Sprintf("printed kubelet-run-ok through the kubelet, the path written %d ways, no pods/exec request", len(printed)), nil
 		}}
 	if expect == Denied {
 		st.ExpectCheck = "kubelet-session"
