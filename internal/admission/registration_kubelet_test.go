@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"slices"
 	"testing"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -17,15 +18,11 @@ import (
 // scrape through the proxy never waits on vnfguard, and an outage never opens a session.
 func TestKubeletWebhook(t *testing.T) {
 	vwc := WebhookConfiguration(RegistrationOptions{Config: config.Default(), URL: "https://127.0.0.1:8443", CABundle: []byte(testCA)})
-	var hook *admissionregistrationv1.ValidatingWebhook
-	for i := range vwc.Webhooks {
-		if vwc.Webhooks[i].Name == KubeletWebhook {
-			hook = &vwc.Webhooks[i]
-		}
-	}
-	if hook == nil {
+	i := slices.IndexFunc(vwc.Webhooks, func(w admissionregistrationv1.ValidatingWebhook) bool { return w.Name == KubeletWebhook })
+	if i < 0 {
 		t.Fatalf("no %s in %v", KubeletWebhook, webhookNames(vwc))
 	}
+	hook := &vwc.Webhooks[i]
 	if *hook.FailurePolicy != admissionregistrationv1.Fail || hook.NamespaceSelector != nil || hook.ObjectSelector != nil {
 		t.Errorf("failurePolicy %s, namespaceSelector %v, objectSelector %v; want Fail and no selector", *hook.FailurePolicy, hook.NamespaceSelector, hook.ObjectSelector)
 	}
