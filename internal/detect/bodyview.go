@@ -383,21 +383,25 @@ func (s *viewScanner) isTrue() bool {
 	return false
 }
 
-// optBool reads a bool as danger's boolOf does: nil for any other value.
+// optBool reads a bool as danger's boolOf does: nil for any other value. The pointers are to the two shared values
+// viewTrue and viewFalse, so that reading one costs no allocation: a view's readers (and what they keep, such as the
+// object memory's owner references) only read through them.
 func (s *viewScanner) optBool() *bool {
-	var b bool
 	switch s.next() {
 	case 't':
-		b = true
 		s.word("true")
+		return &viewTrue
 	case 'f':
 		s.word("false")
+		return &viewFalse
 	default:
 		s.skip()
 		return nil
 	}
-	return &b
 }
+
+// viewTrue and viewFalse are what optBool points to; never written.
+var viewTrue, viewFalse = true, false
 
 // optInt64 reads a number as danger's int64Of reads the float64 the full decode makes of it: nil for a fraction
 // or any other value.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -384,7 +385,7 @@ func (e *Engine) finding(r *Rule, act *activation) finding.Finding {
 		f.Evidence["userAgent"] = ev.UserAgent
 	}
 	if ev.ResponseStatus != nil {
-		f.Evidence["responseCode"] = strconv.FormatInt(int64(ev.ResponseStatus.Code), 10)
+		f.Evidence["responseCode"] = responseCode(ev.ResponseStatus.Code)
 	}
 	if act.state != "" {
 		f.Evidence["vnfState"] = act.state
@@ -398,6 +399,22 @@ func (e *Engine) finding(r *Rule, act *activation) finding.Finding {
 	f.ID = finding.Key(r.ID, f.Object, f.VNFInstance)
 	return f
 }
+
+// responseCode is the code in decimal; an HTTP status is one of responseCodes, made once, so that a finding does not
+// format it again.
+func responseCode(code int32) string {
+	if code >= 0 && int(code) < len(responseCodes) {
+		return responseCodes[code]
+	}
+	return strconv.FormatInt(int64(code), 10)
+}
+
+var responseCodes = func() (codes [600]string) {
+	for i := range codes {
+		codes[i] = strconv.Itoa(i)
+	}
+	return codes
+}()
 
 // render evaluates the output template; a part that fails prints as <error> so the finding still carries the rule.
 func (e *Engine) render(r *Rule, act *activation) string {
@@ -981,11 +998,14 @@ func (a *activation) resolve() {
 // (false when none are configured: then nothing can be said).
 func (a *activation) fromOutsideCluster() bool {
 	for _, src := range a.ev.SourceIPs {
-		ip := net.ParseIP(src)
-		if ip == nil {
+		// netip parses without allocating (net.ParseIP makes a slice for every address of every event a service
+		// account sends); an address with a zone is skipped, as net.ParseIP refuses it. As16 is net.ParseIP's form.
+		addr, err := netip.ParseAddr(src)
+		if err != nil || addr.Zone() != "" {
 			continue
 		}
-		if inside, known := a.e.env.Config.InsideCluster(ip); known && !inside {
+		a16 := addr.As16()
+		if inside, known := a.e.env.Config.InsideCluster(net.IP(a16[:])); known && !inside {
 			return true
 		}
 	}
