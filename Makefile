@@ -60,8 +60,9 @@ e2e: controlplane node-deps prometheus-deps tacker-deps ## end-to-end tests agai
 fuzz: ## run every fuzz target for FUZZTIME each (hack/fuzz.sh: brief minimising, one retry of the Go 1.26 deadline race)
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 
-test: controlplane node-deps prometheus-deps tacker-deps lint vulncheck ## everything: lint, vulncheck, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), bounded fuzzing
+test: controlplane node-deps prometheus-deps tacker-deps lint vulncheck ## everything: lint, vulncheck, unit and end-to-end tests (PostgreSQL started by hack/postgres.sh), every benchmark once, bounded fuzzing
 	eval "$$(bash hack/postgres.sh | tail -n1)" && $(GO) test -count=1 -timeout 30m ./...
+	eval "$$(bash hack/postgres.sh | tail -n1)" && GO=$(GO) bash hack/bench-smoke.sh
 	$(MAKE) --no-print-directory fuzz
 
 bench: ## micro-benchmarks of the policy, the webhook transport, audit decoding, detection and the stores
