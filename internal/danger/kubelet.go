@@ -109,3 +109,80 @@ var KubeletSessionCases = []struct {
 	{"execute/vnf-upf", false},
 	{"stats/exec", false},
 }
+
+// KubeletPodLogs is the pod whose logs a path through the kubelet's API reads. The kubelet serves them two ways that
+// pods/log does not see: containerLogs/NAMESPACE/POD/CONTAINER (its own endpoint for what pods/log serves), and its
+// logs/ file server over the node's /var/log, where the default podLogsDir holds pods/NAMESPACE_POD_UID/CONTAINER/N.log
+// and containers/POD_NAMESPACE_CONTAINER-ID.log. The pod's files stay there until the kubelet removes its
+// containers, so a read through the kubelet's API reaches a STOPPED or terminated VNF's data without a pods/log
+// request, and its audit event names a node, not the pod.
+type KubeletPodLogs struct {
+	Namespace, Pod string
+}
+
+// KubeletPodLogsOf reads the path of a nodes/proxy request as KubeletSessionOf does (empty and "." segments
+// dropped; names compared without case): ok for a read of one pod's logs, whose namespace and name it gives. A path
+// with a ".." segment is a session (KubeletSessionOf), not this; so is none of these (the two sets are disjoint).
+// Names of namespaces and pods hold no "_", so the file names split unambiguously.
+func KubeletPodLogsOf(path string) (l KubeletPodLogs, ok bool) {
+	var segs [3]string
+	n := 0
+	for seg := range strings.SplitSeq(path, "/") {
+		switch seg {
+		case "", ".":
+			continue
+		case "..":
+			return KubeletPodLogs{}, false
+		}
+		if n < len(segs) {
+			segs[n] = seg
+		}
+		n++
+	}
+	if n < 3 {
+		return KubeletPodLogs{}, false
+	}
+	switch {
+	case strings.EqualFold(segs[0], "containerLogs"):
+		l = KubeletPodLogs{Namespace: segs[1], Pod: segs[2]}
+	case strings.EqualFold(segs[0], "logs") && strings.EqualFold(segs[1], "pods"):
+		if parts := strings.Split(segs[2], "_"); len(parts) == 3 { // NAMESPACE_POD_UID
+			l = KubeletPodLogs{Namespace: parts[0], Pod: parts[1]}
+		}
+	case strings.EqualFold(segs[0], "logs") && strings.EqualFold(segs[1], "containers"):
+		if parts := strings.SplitN(segs[2], "_", 3); len(parts) == 3 { // POD_NAMESPACE_CONTAINER-ID.log
+			l = KubeletPodLogs{Namespace: parts[1], Pod: parts[0]}
+		}
+	}
+	if l.Namespace == "" || l.Pod == "" {
+		return KubeletPodLogs{}, false
+	}
+	return l, true
+}
+
+// KubeletPodLogsCases are paths with what KubeletPodLogsOf must make of them ("" and "": no pod's logs).
+var KubeletPodLogsCases = []struct {
+	Path, Namespace, Pod string
+}{
+	{"containerLogs/vnf-upf/upf-0/main", "vnf-upf", "upf-0"},
+	{"containerlogs/vnf-upf/upf-0/main", "vnf-upf", "upf-0"},
+	{"containerLogs//vnf-upf/./upf-0/main", "vnf-upf", "upf-0"},
+	{"containerLogs/vnf-upf/upf-0", "vnf-upf", "upf-0"},
+	{"logs/pods/vnf-upf_upf-0_0e8a1b2c-4d5e-6f70-8192-a3b4c5d6e7f8/main/0.log", "vnf-upf", "upf-0"},
+	{"logs/pods/vnf-upf_upf-0_0e8a1b2c-4d5e-6f70-8192-a3b4c5d6e7f8/", "vnf-upf", "upf-0"},
+	{"LOGS/Pods/vnf-upf_upf-0_uid/main/0.log", "vnf-upf", "upf-0"},
+	{"logs/containers/upf-0_vnf-upf_main-5f2c0e9a.log", "vnf-upf", "upf-0"},
+	{"containerLogs/vnf-upf", "", ""},
+	{"containerLogs", "", ""},
+	{"logs/pods", "", ""},
+	{"logs/pods/", "", ""},
+	{"logs/pods/vnf-upf_upf-0", "", ""},
+	{"logs/pods/_upf-0_uid/main/0.log", "", ""},
+	{"logs/containers/upf-0.log", "", ""},
+	{"logs/messages", "", ""},
+	{"logs/kube-apiserver/audit.log", "", ""},
+	{"metrics/../containerLogs/vnf-upf/upf-0/main", "", ""},
+	{"exec/vnf-upf/upf-0/main", "", ""},
+	{"stats/summary", "", ""},
+	{"", "", ""},
+}

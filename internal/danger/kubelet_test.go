@@ -45,3 +45,40 @@ func FuzzKubeletSessionOf(f *testing.F) {
 		}
 	})
 }
+
+func TestKubeletPodLogsOf(t *testing.T) {
+	for _, c := range KubeletPodLogsCases {
+		l, ok := KubeletPodLogsOf(c.Path)
+		if want := c.Pod != ""; ok != want || l != (KubeletPodLogs{Namespace: c.Namespace, Pod: c.Pod}) {
+			t.Errorf("KubeletPodLogsOf(%q) = %+v, %v; want %s/%s, %v", c.Path, l, ok, c.Namespace, c.Pod, want)
+		}
+	}
+	for _, c := range KubeletSessionCases {
+		if _, ok := KubeletPodLogsOf(c.Path); ok && c.Session {
+			t.Errorf("session path %q also read as a pod's logs", c.Path)
+		}
+	}
+}
+
+// FuzzKubeletPodLogsOf: any path reads without a panic; a pod's logs name a namespace and a pod, each one segment
+// of the path; and no path is both a session and a pod's logs.
+func FuzzKubeletPodLogsOf(f *testing.F) {
+	for _, c := range KubeletPodLogsCases {
+		f.Add(c.Path)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		l, ok := KubeletPodLogsOf(p)
+		if !ok {
+			if l != (KubeletPodLogs{}) {
+				t.Errorf("path %q: no pod's logs, but %+v", p, l)
+			}
+			return
+		}
+		if l.Namespace == "" || l.Pod == "" || strings.Contains(l.Namespace, "/") || strings.Contains(l.Pod, "/") {
+			t.Errorf("path %q read as the logs of %q/%q", p, l.Namespace, l.Pod)
+		}
+		if _, session := KubeletSessionOf(p); session {
+			t.Errorf("path %q is both a session and the logs of %s/%s", p, l.Namespace, l.Pod)
+		}
+	})
+}

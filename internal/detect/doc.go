@@ -57,6 +57,10 @@
 //	isKubeletSession()     nodes/proxy into a pod session through the kubelet's API (exec, run, attach,
 //	                       portForward, checkpoint, cri; any case; a ".." segment; escapes decoded): the paths
 //	                       admission's kubelet-session refuses (danger.KubeletSessionOf)
+//	isKubeletPodLogs()     nodes/proxy reading one pod's logs through the kubelet's API (containerLogs/NS/POD/…,
+//	                       or the pod's files under logs/pods/ and logs/containers/; danger.KubeletPodLogsOf).
+//	                       For such a request and a session into a pod, vnfInstance(), vnfState(), isDormant(),
+//	                       isDormantNamespace() and isProtectedNamespace() judge that pod and its namespace
 //	execCommand()          the exec command from the requestURI's command= parameters, else from the
 //	                       PodExecOptions in the request object, joined by spaces
 //	podSpec()              the pod spec in object() for Pods, workloads and CronJobs, or {}

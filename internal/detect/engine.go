@@ -622,6 +622,7 @@ var (
 		"_isProtectedNamespace": (*activation).isProtected,
 		"_isPodAccess":          func(a *activation) bool { return isPodAccess(a.ev) },
 		"_isKubeletSession":     func(a *activation) bool { return isKubeletSession(a.ev) },
+		"_isKubeletPodLogs":     func(a *activation) bool { return isKubeletPodLogs(a.ev) },
 		"_isSystemComponent":    func(a *activation) bool { return isSystemComponent(a.ev.User.Username) },
 		"_isWorkloadWrite":      func(a *activation) bool { return isWorkloadWrite(a.ev) },
 		"_isVNFGuardDenial":     func(a *activation) bool { return isVNFGuardDenial(a.ev) },
@@ -796,9 +797,13 @@ func (a *activation) identity(cache *int8, set *config.IdentitySet) bool {
 	return *cache == 2
 }
 
+// namespace is the namespace of the event's object; for a nodes/proxy request into a pod (kubeletPod), the pod's.
 func (a *activation) namespace() string {
 	if a.ev.ObjectRef == nil {
 		return ""
+	}
+	if ns, _, ok := kubeletPod(a.ev); ok {
+		return ns
 	}
 	return a.ev.ObjectRef.Namespace
 }
@@ -934,7 +939,8 @@ func (a *activation) snapshot() *vnf.Snapshot {
 }
 
 // resolve finds the VNF instance of the event's object, once: from the body of a create or update, from the
-// cluster view for an existing object, or from the instances' resource names.
+// cluster view for an existing object, or from the instances' resource names. A nodes/proxy request into a pod
+// (kubeletPod: a session, or a read of its logs) is resolved by that pod.
 func (a *activation) resolve() {
 	if a.resolved {
 		return
@@ -945,8 +951,12 @@ func (a *activation) resolve() {
 		return
 	}
 	kind, ok := kindOf[ref.Resource]
+	namespace, name := ref.Namespace, ref.Name
 	if !ok {
-		return
+		if namespace, name, ok = kubeletPod(a.ev); !ok {
+			return
+		}
+		kind = "Pod"
 	}
 	snap := a.snapshot()
 	objects := withMemory{live: a.e.env.Objects, memory: a.e.memory}
@@ -957,26 +967,26 @@ func (a *activation) resolve() {
 			obj = md
 		}
 	}
-	if obj == nil && ref.Name != "" {
-		got, err := objects.Get(a.ctx, kind, ref.Namespace, ref.Name)
+	if obj == nil && name != "" {
+		got, err := objects.Get(a.ctx, kind, namespace, name)
 		switch {
 		case err == nil:
 			obj = got
 		case !errors.Is(err, vnf.ErrNotFound):
 			a.e.lookupErrors.Add(1)
-			a.e.log.Debug("object lookup failed", "kind", kind, "namespace", ref.Namespace, "name", ref.Name, "err", err)
+			a.e.log.Debug("object lookup failed", "kind", kind, "namespace", namespace, "name", name, "err", err)
 		}
 	}
 	if obj == nil {
-		if ref.Name == "" {
+		if name == "" {
 			return
 		}
-		obj = &metav1.ObjectMeta{Namespace: ref.Namespace, Name: ref.Name}
+		obj = &metav1.ObjectMeta{Namespace: namespace, Name: name}
 	}
 	b, err := res.Resolve(a.ctx, snap, kind, obj)
 	if err != nil {
 		a.e.lookupErrors.Add(1)
-		a.e.log.Debug("resolve VNF instance failed", "kind", kind, "namespace", ref.Namespace, "name", ref.Name, "err", err)
+		a.e.log.Debug("resolve VNF instance failed", "kind", kind, "namespace", namespace, "name", name, "err", err)
 		return
 	}
 	if !b.Bound() {

@@ -37,6 +37,7 @@ var helpers = []helper{
 	{"isProtectedNamespace", "_isProtectedNamespace", cel.BoolType},
 	{"isPodAccess", "_isPodAccess", cel.BoolType},
 	{"isKubeletSession", "_isKubeletSession", cel.BoolType},
+	{"isKubeletPodLogs", "_isKubeletPodLogs", cel.BoolType},
 	{"execCommand", "_execCommand", cel.StringType},
 	{"isSystemComponent", "_isSystemComponent", cel.BoolType},
 	{"isWorkloadWrite", "_isWorkloadWrite", cel.BoolType},

@@ -107,6 +107,36 @@ func isKubeletSession(ev *auditv1.Event) bool {
 	return ok
 }
 
+// isKubeletPodLogs reports a nodes/proxy request whose path reads one pod's logs through the kubelet's API
+// (danger.KubeletPodLogsOf: containerLogs/NS/POD/..., or the node's log files of the pod under logs/pods/ and
+// logs/containers/), the data pods/log serves, by a path pods/log's rules never see.
+func isKubeletPodLogs(ev *auditv1.Event) bool {
+	r := ev.ObjectRef
+	if r == nil || r.Resource != "nodes" || r.Subresource != "proxy" {
+		return false
+	}
+	_, ok := danger.KubeletPodLogsOf(nodeProxyPath(ev.RequestURI))
+	return ok
+}
+
+// kubeletPod is the pod a nodes/proxy request reaches through the kubelet's API, by a session into it or a read of
+// its logs: its namespace and name, or ok false (another path, or a session that names no pod: cri, "..").
+// Resolution and the namespace helpers judge such a request by that pod, as they judge pods/exec and pods/log.
+func kubeletPod(ev *auditv1.Event) (namespace, name string, ok bool) {
+	r := ev.ObjectRef
+	if r == nil || r.Resource != "nodes" || r.Subresource != "proxy" {
+		return "", "", false
+	}
+	p := nodeProxyPath(ev.RequestURI)
+	if s, ok := danger.KubeletSessionOf(p); ok && s.Namespace != "" && s.Pod != "" {
+		return s.Namespace, s.Pod, true
+	}
+	if l, ok := danger.KubeletPodLogsOf(p); ok {
+		return l.Namespace, l.Pod, true
+	}
+	return "", "", false
+}
+
 // nodeProxyPath is the path a .../nodes/NAME/proxy/PATH request URI sends to the kubelet, escapes decoded (left as
 // they are when one does not decode: the API server refuses such a URI before it is audited anyway); "" for a URI
 // of another shape.

@@ -130,7 +130,7 @@ var guardLists = map[string]func(*auditv1.Event) []string{
 // pureHelpers are the boolean helpers that read nothing but the event and the configuration: no lookup, no body,
 // no state of the engine.
 var pureHelpers = map[string]bool{
-	"_isPodAccess": true, "_isKubeletSession": true, "_isWorkloadWrite": true, "_isVNFGuardDenial": true, "_isSystemComponent": true,
+	"_isPodAccess": true, "_isKubeletSession": true, "_isKubeletPodLogs": true, "_isWorkloadWrite": true, "_isVNFGuardDenial": true, "_isSystemComponent": true,
 	"_isVNFM": true, "_isBreakGlass": true, "_isController": true, "_isAdministrator": true, "_isVNFGuard": true,
 	"_fromOutsideCluster": true,
 }
@@ -140,6 +140,7 @@ var pureHelpers = map[string]bool{
 var helperResources = map[string][]string{
 	"_isPodAccess":       {"pods", "nodes"},
 	"_isKubeletSession":  {"nodes"},
+	"_isKubeletPodLogs":  {"nodes"},
 	"_isWorkloadWrite":   sortedKeys(workloadResources),
 	"_protectionRemoved": {"namespaces"},
 	"_isVNFGuardObject":  vnfguardObjectResources,
@@ -151,6 +152,7 @@ var (
 	helperSubresources = map[string][]string{
 		"_isPodAccess":      append(sortedKeys(podAccessSubresources), "proxy"),
 		"_isKubeletSession": {"proxy"},
+		"_isKubeletPodLogs": {"proxy"},
 		"_isWorkloadWrite":  {""},
 	}
 	helperVerbs = map[string][]string{

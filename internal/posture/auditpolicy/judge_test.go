@@ -313,7 +313,7 @@ func TestControllersQuietedStarveLifecycleRules(t *testing.T) {
     userGroups: ["system:serviceaccounts:kube-system"]
 `)
 	got := judge(t, "controllers-none.yaml", data)
-	want := []string{"break-glass-exec", "exec-dormant-vnf", "exec-protected-namespace", "exec-running-vnf", "read-dormant-vnf-data"}
+	want := []string{"break-glass-exec", "exec-dormant-vnf", "exec-protected-namespace", "exec-running-vnf", "kubelet-read-dormant-vnf-logs", "read-dormant-vnf-data"}
 	if !slices.Equal(starved(got), want) {
 		t.Fatalf("starved %v, want %v", starved(got), want)
 	}

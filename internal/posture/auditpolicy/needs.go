@@ -257,6 +257,10 @@ var needsTable = []Need{
 			Why: "who read which Secret, ConfigMap or claim of a VNF"},
 		{Verbs: []string{"get"}, Resources: []string{"pods/log"}, Level: metadata, Stage: complete, Why: "who read which pod's logs"},
 	}, podOwners()[1:])},
+	{Rule: "kubelet-read-dormant-vnf-logs", Requirements: join([]Requirement{
+		{Verbs: []string{"get"}, Resources: []string{"nodes/proxy"}, Level: metadata, Stage: complete,
+			Why: "who read which pod's logs through the kubelet's API (the URI names the pod)"},
+	}, podOwners())},
 
 	// workloads.yaml
 	{Rule: "protected-workload-change", Requirements: workloadWrites(writeVerbs, "who wrote which pod or workload in which namespace")},
