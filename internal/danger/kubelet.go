@@ -27,22 +27,9 @@ type KubeletSession struct {
 // "." segments dropped. ok reports a session: the first segment is one of KubeletSessionKinds, or a segment is "..".
 // The twin in the API server (internal/apipolicy) renders the same reading in CEL from the same list.
 func KubeletSessionOf(path string) (s KubeletSession, ok bool) {
-	var segs [3]string
-	n := 0
-	for seg := range strings.SplitSeq(path, "/") {
-		switch seg {
-		case "", ".":
-			continue
-		case "..":
-			s.DotDot = true
-		}
-		if n < len(segs) {
-			segs[n] = seg
-		}
-		n++
-	}
-	if s.DotDot {
-		return s, true
+	segs, n, dotDot := kubeletSegments(path)
+	if dotDot {
+		return KubeletSession{DotDot: true}, true
 	}
 	if n == 0 || !isKubeletSessionKind(segs[0]) {
 		return KubeletSession{}, false
@@ -51,6 +38,24 @@ func KubeletSessionOf(path string) (s KubeletSession, ok bool) {
 		return KubeletSession{Kind: segs[0]}, true
 	}
 	return KubeletSession{Kind: segs[0], Namespace: segs[1], Pod: segs[2]}, true
+}
+
+// kubeletSegments reads a kubelet path as the kubelet will, empty and "." segments dropped: its first three
+// segments, how many there are, and whether one is "..".
+func kubeletSegments(path string) (segs [3]string, n int, dotDot bool) {
+	for seg := range strings.SplitSeq(path, "/") {
+		switch seg {
+		case "", ".":
+			continue
+		case "..":
+			dotDot = true
+		}
+		if n < len(segs) {
+			segs[n] = seg
+		}
+		n++
+	}
+	return segs, n, dotDot
 }
 
 // KubeletSessionCondition is KubeletSessionOf in the API server's CEL, for a string expression path (a
@@ -125,21 +130,8 @@ type KubeletPodLogs struct {
 // with a ".." segment is a session (KubeletSessionOf), not this; so is none of these (the two sets are disjoint).
 // Names of namespaces and pods hold no "_", so the file names split unambiguously.
 func KubeletPodLogsOf(path string) (l KubeletPodLogs, ok bool) {
-	var segs [3]string
-	n := 0
-	for seg := range strings.SplitSeq(path, "/") {
-		switch seg {
-		case "", ".":
-			continue
-		case "..":
-			return KubeletPodLogs{}, false
-		}
-		if n < len(segs) {
-			segs[n] = seg
-		}
-		n++
-	}
-	if n < 3 {
+	segs, n, dotDot := kubeletSegments(path)
+	if dotDot || n < 3 {
 		return KubeletPodLogs{}, false
 	}
 	switch {

@@ -99,11 +99,11 @@ func isPodAccess(ev *auditv1.Event) bool {
 // (danger.KubeletSessionOf: admission's check kubelet-session refuses the same paths). The path is read from the
 // request URI as the API server reads it: after .../proxy/, before the query, escapes decoded ("%72un" is run).
 func isKubeletSession(ev *auditv1.Event) bool {
-	r := ev.ObjectRef
-	if r == nil || r.Resource != "nodes" || r.Subresource != "proxy" {
+	p, ok := kubeletPath(ev)
+	if !ok {
 		return false
 	}
-	_, ok := danger.KubeletSessionOf(nodeProxyPath(ev.RequestURI))
+	_, ok = danger.KubeletSessionOf(p)
 	return ok
 }
 
@@ -111,11 +111,11 @@ func isKubeletSession(ev *auditv1.Event) bool {
 // (danger.KubeletPodLogsOf: containerLogs/NS/POD/..., or the node's log files of the pod under logs/pods/ and
 // logs/containers/), the data pods/log serves, by a path pods/log's rules never see.
 func isKubeletPodLogs(ev *auditv1.Event) bool {
-	r := ev.ObjectRef
-	if r == nil || r.Resource != "nodes" || r.Subresource != "proxy" {
+	p, ok := kubeletPath(ev)
+	if !ok {
 		return false
 	}
-	_, ok := danger.KubeletPodLogsOf(nodeProxyPath(ev.RequestURI))
+	_, ok = danger.KubeletPodLogsOf(p)
 	return ok
 }
 
@@ -123,11 +123,10 @@ func isKubeletPodLogs(ev *auditv1.Event) bool {
 // its logs: its namespace and name, or ok false (another path, or a session that names no pod: cri, "..").
 // Resolution and the namespace helpers judge such a request by that pod, as they judge pods/exec and pods/log.
 func kubeletPod(ev *auditv1.Event) (namespace, name string, ok bool) {
-	r := ev.ObjectRef
-	if r == nil || r.Resource != "nodes" || r.Subresource != "proxy" {
+	p, ok := kubeletPath(ev)
+	if !ok {
 		return "", "", false
 	}
-	p := nodeProxyPath(ev.RequestURI)
 	if s, ok := danger.KubeletSessionOf(p); ok && s.Namespace != "" && s.Pod != "" {
 		return s.Namespace, s.Pod, true
 	}
@@ -135,6 +134,15 @@ func kubeletPod(ev *auditv1.Event) (namespace, name string, ok bool) {
 		return l.Namespace, l.Pod, true
 	}
 	return "", "", false
+}
+
+// kubeletPath is the kubelet path of a nodes/proxy request (nodeProxyPath), or ok false for any other request.
+func kubeletPath(ev *auditv1.Event) (string, bool) {
+	r := ev.ObjectRef
+	if r == nil || r.Resource != "nodes" || r.Subresource != "proxy" {
+		return "", false
+	}
+	return nodeProxyPath(ev.RequestURI), true
 }
 
 // nodeProxyPath is the path a .../nodes/NAME/proxy/PATH request URI sends to the kubelet, escapes decoded (left as
