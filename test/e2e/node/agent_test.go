@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,43 @@ func TestNodeAgent(t *testing.T) {
 		return finding.Finding{}, 0
 	}
 
+	// readLogsThroughKubelet reads the VNF pod's logs through the API server's proxy to the real node's kubelet
+	// (nodes/proxy containerLogs: no pods/log request is made), as ops-admin, and returns the audit findings that
+	// request raised: it waits up to 10 s for nodes-proxy-access, which any such request by a person raises, so
+	// that a rule that did not fire had its chance.
+	readLogsThroughKubelet := func() []finding.Finding {
+		t.Helper()
+		ops, _ := cp.ClientFor(lab.OpsAdmin)
+		before := len(guard.Findings())
+		path := "containerLogs/" + edge.Namespace + "/" + pod.Name + "/" + edge.Container
+		if _, err := lab.NodeProxy(ctx, ops, lab.ExecGET, node.Name, path, nil); err != nil {
+			t.Fatalf("nodes/proxy %s: %v (want the kubelet's answer: the read is real)", path, err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var mine []finding.Finding
+			for _, f := range guard.Findings()[before:] {
+				if f.Source == "audit" && f.Identity == lab.OpsAdmin && strings.Contains(f.Evidence["requestURI"], "/proxy/"+path) {
+					mine = append(mine, f)
+				}
+			}
+			if slices.ContainsFunc(mine, func(f finding.Finding) bool { return f.Rule == "nodes-proxy-access" }) {
+				return mine
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no nodes-proxy-access finding for nodes/proxy %s by %s within 10 s: %v", path, lab.OpsAdmin, summarize(mine))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	hasRule := func(fs []finding.Finding, rule string) (finding.Finding, bool) {
+		i := slices.IndexFunc(fs, func(f finding.Finding) bool { return f.Rule == rule })
+		if i < 0 {
+			return finding.Finding{}, false
+		}
+		return fs[i], true
+	}
+
 	// Benign: the VNFM instantiated the VNF on the real node (StartRuntimeStack); the kubelet execs its readiness
 	// probe every 2 s; the on-call engineer execs into it through the API server (break-glass on a running VNF).
 	_, breakGlass := cp.ClientFor(lab.BreakGlass)
@@ -130,6 +168,12 @@ func TestNodeAgent(t *testing.T) {
 	}
 	t.Logf("benign: instantiate, scale, heal, stop, terminate, exec probes every 2 s and a break-glass kubectl exec: no runtime finding")
 
+	// The control for the read below: the running VNF's logs read through the kubelet's API are a use of
+	// nodes/proxy (medium), not a read of a dormant VNF's data.
+	if f, dormant := hasRule(readLogsThroughKubelet(), "kubelet-read-dormant-vnf-logs"); dormant {
+		t.Errorf("the running VNF's logs read through the kubelet raised %s: %s", f.Rule, f.Message)
+	}
+
 	// The NFVO stops the VNF but its pod keeps running: a zombie, seen on the node.
 	nfvo.Set(edge, vnf.Instantiated, vnf.Stopped)
 	stopped := time.Now()
@@ -168,6 +212,21 @@ func TestNodeAgent(t *testing.T) {
 		t.Errorf("the API server's audit log has an exec of cat into %s: the /run did pass the API server", pod.Name)
 	}
 	t.Logf("kubelet /run bypass found %.2f s after the request: %s (command evidence %q)", took.Seconds(), f.Message, f.Evidence["command"])
+
+	// The STOPPED VNF's logs read through the kubelet's API (nodes/proxy containerLogs/NS/POD/CONTAINER): the
+	// kubelet answers, no pods/log request is made, and the audit event names the node; detection judges the pod
+	// the path names by its lifecycle.
+	logs, dormant := hasRule(readLogsThroughKubelet(), "kubelet-read-dormant-vnf-logs")
+	switch {
+	case !dormant:
+		t.Errorf("the STOPPED VNF's logs read through the kubelet raised no kubelet-read-dormant-vnf-logs finding")
+	case logs.Severity != finding.High || logs.Technique != finding.AccessingTerminatedVNF || logs.VNFInstance != edge.InstanceID ||
+		logs.Evidence["vnfState"] != "STOPPED" || !strings.Contains(logs.Message, edge.InstanceID+", which is STOPPED"):
+		t.Errorf("kubelet-read-dormant-vnf-logs: severity %s technique %s instance %q state %q: %s", logs.Severity, logs.Technique,
+			logs.VNFInstance, logs.Evidence["vnfState"], logs.Message)
+	default:
+		t.Logf("the STOPPED VNF's logs read through the kubelet: %s", logs.Message)
+	}
 
 	// ctr -n k8s.io run: a container in the kubelet's own namespace, not made through the CRI.
 	ctr := func(args ...string) {
