@@ -127,8 +127,8 @@ type KubeletPodLogs struct {
 
 // KubeletPodLogsOf reads the path of a nodes/proxy request as KubeletSessionOf does (empty and "." segments
 // dropped; names compared without case): ok for a read of one pod's logs, whose namespace and name it gives. A path
-// with a ".." segment is a session (KubeletSessionOf), not this; so is none of these (the two sets are disjoint).
-// Names of namespaces and pods hold no "_", so the file names split unambiguously.
+// with a ".." segment is a session (KubeletSessionOf) and not this: no path is both. Names of namespaces and pods
+// hold no "_", so the file names split unambiguously.
 func KubeletPodLogsOf(path string) (l KubeletPodLogs, ok bool) {
 	segs, n, dotDot := kubeletSegments(path)
 	if dotDot || n < 3 {
