@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -320,11 +321,15 @@ type Network struct {
 }
 
 // InsideCluster reports whether an address is in the cluster's pod or node ranges (or loopback). known is false
-// when no range is configured: then nothing can be said.
-func (c *Config) InsideCluster(ip net.IP) (inside, known bool) {
-	if len(c.clusterNets) == 0 {
+// when no range is configured, or the address has a zone (as net.ParseIP, which refuses one): then nothing can be
+// said. It takes a netip.Addr, which parses without allocating: detection asks for every source address of every
+// request a service account sends.
+func (c *Config) InsideCluster(addr netip.Addr) (inside, known bool) {
+	if len(c.clusterNets) == 0 || addr.Zone() != "" {
 		return false, false
 	}
+	a16 := addr.As16() // net.ParseIP's form of the address, IPv4 included
+	ip := net.IP(a16[:])
 	if ip.IsLoopback() {
 		return true, true
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -1008,14 +1007,11 @@ func (a *activation) resolve() {
 // (false when none are configured: then nothing can be said).
 func (a *activation) fromOutsideCluster() bool {
 	for _, src := range a.ev.SourceIPs {
-		// netip parses without allocating (net.ParseIP makes a slice for every address of every event a service
-		// account sends); an address with a zone is skipped, as net.ParseIP refuses it. As16 is net.ParseIP's form.
 		addr, err := netip.ParseAddr(src)
-		if err != nil || addr.Zone() != "" {
+		if err != nil {
 			continue
 		}
-		a16 := addr.As16()
-		if inside, known := a.e.env.Config.InsideCluster(net.IP(a16[:])); known && !inside {
+		if inside, known := a.e.env.Config.InsideCluster(addr); known && !inside {
 			return true
 		}
 	}
