@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json/jsontext"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,9 +38,6 @@ type bodyView struct {
 	// pod is the spec of a Pod, workload spec.template.spec, cronJob spec.jobTemplate.spec.template.spec: all three
 	// are read, since kind may come after spec.
 	pod, workload, cronJob podView
-	// words is the scanner's buffer for joining a command's words, kept from one read to the next (its bytes are
-	// copied out: nothing the view holds points into it), so that a pod's commands do not each grow a new one.
-	words []byte
 }
 
 // viewMeta is the metadata as metaFromMap reads it.
@@ -110,30 +108,25 @@ var viewValidity = []jsontext.Options{jsontext.AllowDuplicateNames(true), jsonte
 // stays safe on a body that is not JSON whatever its content type says (it ends, and reads something), but reads as
 // the full decode does only JSON.
 func readView(u *runtime.Unknown, v *bodyView) {
-	*v = bodyView{words: v.words[:0]}
+	*v = bodyView{}
 	if u == nil || len(u.Raw) == 0 ||
 		u.ContentType != runtime.ContentTypeJSON && !jsontext.Value(u.Raw).IsValid(viewValidity...) {
 		return
 	}
-	s := viewScanner{b: u.Raw, words: v.words}
+	s := viewScanner{b: u.Raw}
 	if s.next() != '{' {
 		return
 	}
+	// The strings of a view are a small part of its body (a pod create's name, labels, owners, container names and
+	// command lines: a tenth of its bytes); one buffer of about that size holds them all.
+	s.text.Grow(len(u.Raw)/8 + 64)
 	s.members(func(name []byte) { s.topMember(v, name) })
-	words := s.words[:0] // the only place the buffer grows: bounded here, it is bounded at rest
-	if cap(words) > maxKeptWords {
-		words = nil
-	}
 	if s.bad {
-		*v = bodyView{words: words}
+		*v = bodyView{}
 		return
 	}
-	v.object, v.words = true, words
+	v.object = true
 }
-
-// maxKeptWords bounds the words buffer a view keeps for the next read: one outsized command line does not pin its
-// buffer in a pooled scratch.
-const maxKeptWords = 4 << 10
 
 // podSpec is the pod spec podSpecOf finds in the body, or nil for {}.
 func (v *bodyView) podSpec() *podView {
@@ -274,8 +267,12 @@ type viewScanner struct {
 	i int
 	// bad: a number out of float64's range or a string jsontext cannot read (the full decode fails), or bytes that
 	// are not JSON
-	bad   bool
-	words []byte // joined's buffer
+	bad bool
+	// text holds every string the scan reads, one after another: a string of the view is a slice of what the
+	// builder has written (strings.Builder never changes a byte once written, and a new scan has a new builder), so
+	// that a view costs one allocation for its strings instead of one each. What the engine keeps of a view (the
+	// object memory keeps names, labels and owners) keeps the buffer of its read, a few hundred bytes.
+	text strings.Builder
 }
 
 // next skips whitespace and returns the first byte of the next token (valid JSON has one wherever this is called);
@@ -339,7 +336,21 @@ func (s *viewScanner) name(lit []byte) []byte {
 	if in := lit[1 : len(lit)-1]; plain(in) {
 		return in
 	}
-	return []byte(s.unquote(lit))
+	str, err := unquote(lit)
+	if err != nil {
+		s.bad = true
+	}
+	return []byte(str)
+}
+
+// keep is b as a string in the scan's text.
+func (s *viewScanner) keep(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	start := s.text.Len()
+	s.text.Write(b)
+	return s.text.String()[start:]
 }
 
 // plain reports whether a string literal's contents are its value: no escape, and valid UTF-8. One loop over the
@@ -356,7 +367,11 @@ func plain(in []byte) bool {
 	return true
 }
 
+// unquote reads a string literal into the scan's text.
 func (s *viewScanner) unquote(lit []byte) string {
+	if in := lit[1 : len(lit)-1]; plain(in) {
+		return s.keep(in)
+	}
 	str, err := unquote(lit)
 	if err != nil {
 		s.bad = true
@@ -573,29 +588,32 @@ func (s *viewScanner) strs() []string {
 }
 
 // joined reads the string items of an array joined by spaces, and how many there are ("", 0 for any other value).
-// The items are copied into one buffer, so that the line costs one allocation however many words it has.
+// The items are written one after another into the scan's text, the line a slice of it.
 func (s *viewScanner) joined() (string, int) {
-	s.words = s.words[:0]
-	n := 0
+	start, n := s.text.Len(), 0
 	if _, ok := s.array(func(int) {
 		if s.next() != '"' {
 			s.skip()
 			return
 		}
 		if n > 0 {
-			s.words = append(s.words, ' ')
+			s.text.WriteByte(' ')
 		}
 		n++
 		lit := s.literal()
 		if in := lit[1 : len(lit)-1]; plain(in) {
-			s.words = append(s.words, in...)
+			s.text.Write(in)
 		} else {
-			s.words = append(s.words, s.unquote(lit)...)
+			str, err := unquote(lit)
+			if err != nil {
+				s.bad = true
+			}
+			s.text.WriteString(str)
 		}
-	}); !ok {
-		return "", 0
+	}); !ok || n == 0 {
+		return "", n
 	}
-	return string(s.words), n
+	return s.text.String()[start:], n
 }
 
 func (s *viewScanner) topMember(v *bodyView, name []byte) {
@@ -672,7 +690,7 @@ func (s *viewScanner) metaMember(m *viewMeta, name []byte) {
 		}
 		m.labels = map[string]string{}
 		s.members(func(name []byte) {
-			key := string(name)
+			key := s.keep(name)
 			if s.next() == '"' {
 				m.labels[key] = s.str()
 				return

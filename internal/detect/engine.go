@@ -560,9 +560,7 @@ func (s *evalScratch) release() {
 		s.st.cached = false
 	}
 	if s.bodies.reqRead || s.bodies.respRead {
-		req, resp := s.bodies.req.words, s.bodies.resp.words
 		s.bodies = eventBodies{}
-		s.bodies.req.words, s.bodies.resp.words = req, resp
 	}
 	scratchPool.Put(s)
 }
