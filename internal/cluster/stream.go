@@ -163,7 +163,7 @@ func (s *Stream) fromCache(inf cache.SharedIndexInformer, kind, namespace, name 
 	}
 	if inf.HasSynced() {
 		s.count(AnswerAbsent)
-		return nil, true, fmt.Errorf("%s %s (not in the synced cache): %w", kind, qualified(namespace, name), vnf.ErrNotFound)
+		return nil, true, vnf.NotFound(kind, namespace, name, "not in the synced cache")
 	}
 	return nil, false, nil
 }
@@ -181,11 +181,11 @@ func (s *Stream) getData(ctx context.Context, kind string, gvr schema.GroupVersi
 			}
 		case watched:
 			s.count(AnswerAbsent)
-			return nil, fmt.Errorf("%s %s (not in the synced cache): %w", kind, qualified(namespace, name), vnf.ErrNotFound)
+			return nil, vnf.NotFound(kind, namespace, name, "not in the synced cache")
 		}
 		if !slices.Contains(s.v.data.Namespaces(), namespace) {
 			s.count(AnswerAbsent)
-			return nil, fmt.Errorf("cluster view: %s %s: namespace %s is not protected, vnfguard does not read its %ss: %w", kind, qualified(namespace, name), namespace, kind, vnf.ErrNotFound)
+			return nil, vnf.NotFound(kind, namespace, name, "a namespace vnfguard does not protect: it does not read its "+kind+"s")
 		}
 	}
 	return s.live(ctx, kind, gvr, namespace, name)

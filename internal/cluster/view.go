@@ -320,10 +320,10 @@ func (v *View) getData(ctx context.Context, kind string, gvr schema.GroupVersion
 			return m, nil
 		}
 	case watched:
-		return nil, fmt.Errorf("%s %s: %w", kind, qualified(namespace, name), vnf.ErrNotFound)
+		return nil, vnf.NotFound(kind, namespace, name, "")
 	}
 	if !slices.Contains(v.data.Namespaces(), namespace) {
-		return nil, fmt.Errorf("cluster view: %s %s: namespace %s is not protected, vnfguard does not read its %ss: %w", kind, qualified(namespace, name), namespace, kind, vnf.ErrNotFound)
+		return nil, vnf.NotFound(kind, namespace, name, "a namespace vnfguard does not protect: it does not read its "+kind+"s")
 	}
 	return v.live(ctx, kind, gvr, namespace, name)
 }

@@ -229,7 +229,7 @@ func (o staticObjects) Get(_ context.Context, kind, namespace, name string) (met
 	if m, ok := o[kind+"/"+namespace+"/"+name]; ok {
 		return m, nil
 	}
-	return nil, fmt.Errorf("%s %s/%s: %w", kind, namespace, name, vnf.ErrNotFound)
+	return nil, vnf.NotFound(kind, namespace, name, "")
 }
 
 // Engine builds the engine a suite's cases run in: the rules, with the suite's configuration, inventory and

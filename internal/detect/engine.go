@@ -65,9 +65,10 @@ const maxOpenSessions = 65536
 
 // Engine evaluates the enabled rules of a pack over audit events. It is safe for concurrent use.
 type Engine struct {
-	rules  []*Rule
-	env    Env
-	stages map[auditv1.Stage]bool
+	rules []*Rule
+	env   Env
+	// stages are the judged stages: a few, compared in turn (cheaper than hashing the event's stage for a map).
+	stages []auditv1.Stage
 	log    *slog.Logger
 
 	events, skipped, matched atomic.Int64
@@ -118,11 +119,8 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	if env.Ledger == nil {
 		env.Ledger = NewMemoryLedger()
 	}
-	e := &Engine{env: env, stages: map[auditv1.Stage]bool{}, log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory(),
+	e := &Engine{env: env, stages: slices.Compact(slices.Sorted(slices.Values(stages))), log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory(),
 		opened: newBoundedMap[ktypes.UID, struct{}](maxOpenSessions), writes: newWorkloadWrites()}
-	for _, s := range stages {
-		e.stages[s] = true
-	}
 	seen := map[string]bool{}
 	for _, r := range rules {
 		if r != nil && r.Override {
@@ -323,7 +321,7 @@ func (e *Engine) rememberPodSpec(ctx context.Context, rt *runtimeevent.Event) {
 // nothing its ResponseComplete does not), and a session judged when it opened is not judged again when it ends.
 // Without ResponseStarted among the stages (the audit policy omits it), sessions are judged at ResponseComplete.
 func (e *Engine) judgedAtThisStage(ev *auditv1.Event) bool {
-	if !e.stages[ev.Stage] {
+	if !slices.Contains(e.stages, ev.Stage) {
 		return false
 	}
 	switch ev.Stage {
@@ -549,8 +547,7 @@ func (s *evalScratch) reset(e *Engine, ctx context.Context, ev *auditv1.Event) *
 }
 
 // release clears what the scratch refers to, so that a pooled one keeps no event alive, and pools it. The event
-// state's links between its values stay: they point into the scratch itself; so do the views' word buffers, which
-// hold copies.
+// state's links between its values stay: they point into the scratch itself.
 func (s *evalScratch) release() {
 	s.act = activation{}
 	s.st.ev = nil

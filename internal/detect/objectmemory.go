@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -53,7 +52,7 @@ func (m *objectMemory) Get(_ context.Context, kind, namespace, name string) (met
 	if md, ok := m.objects.get(objectKey{kind, namespace, name}); ok {
 		return md, nil
 	}
-	return nil, fmt.Errorf("%s %s/%s: %w", kind, namespace, name, vnf.ErrNotFound)
+	return nil, vnf.NotFound(kind, namespace, name, "")
 }
 
 // withMemory looks an object up in the cluster view first and in the engine's memory when the view does not have
