@@ -262,7 +262,7 @@ func (o staticObjects) Labels(_ context.Context, name string) (map[string]string
 	if m, ok := o["Namespace//"+name]; ok {
 		return m.Labels, nil
 	}
-	return nil, fmt.Errorf("namespace %s: %w", name, vnf.ErrNotFound)
+	return nil, vnf.NotFound("Namespace", "", name, "")
 }
 
 // RunCases runs the cases of a suite through an engine built by s.Engine. Each case starts from a clean state:

@@ -75,9 +75,12 @@ type Engine struct {
 	errs                     []atomic.Int64 // per rule, runtime CEL errors
 	pods                     *podState
 	memory                   *objectMemory
-	namespaces               *namespaceMemory
-	denials                  *denialState
-	lookupErrors             atomic.Int64
+	// objects is the cluster view with the memory behind it, what the resolver walks: made once, so that handing it
+	// to a resolver as a vnf.Objects costs no allocation per event.
+	objects      *withMemory
+	namespaces   *namespaceMemory
+	denials      *denialState
+	lookupErrors atomic.Int64
 	// opened holds the audit IDs of sessions judged when they opened (ResponseStarted).
 	opened *boundedMap[ktypes.UID, struct{}]
 	writes *workloadWrites
@@ -121,6 +124,7 @@ func NewEngine(rules []*Rule, env Env) (*Engine, error) {
 	}
 	e := &Engine{env: env, stages: slices.Compact(slices.Sorted(slices.Values(stages))), log: env.Logger, pods: newPodState(), denials: newDenialState(), memory: newObjectMemory(), namespaces: newNamespaceMemory(),
 		opened: newBoundedMap[ktypes.UID, struct{}](maxOpenSessions), writes: newWorkloadWrites()}
+	e.objects = &withMemory{live: env.Objects, memory: e.memory}
 	seen := map[string]bool{}
 	for _, r := range rules {
 		if r != nil && r.Override {
@@ -953,7 +957,7 @@ func (a *activation) resolve() {
 		kind = "Pod"
 	}
 	snap := a.snapshot()
-	objects := withMemory{live: a.e.env.Objects, memory: a.e.memory}
+	objects := a.e.objects
 	res := &vnf.Resolver{LabelKey: a.e.env.Config.InstanceLabel, Objects: objects}
 	var obj metav1.Object
 	if ref.Subresource == "" {

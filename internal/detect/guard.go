@@ -310,6 +310,14 @@ func boolPart(e ast.Expr, iter string) *part {
 			return nil
 		}
 		f, g := s.fn, t.fn
+		if fn == "startsWith" {
+			if prefix, pure := prefixOf(args[0], iter); prefix != nil {
+				return &part{fn: func(a *activation, x string) bool {
+					_, ok := prefix(a, x, f(a, x))
+					return ok
+				}, pure: s.pure && pure}
+			}
+		}
 		op := map[string]func(string, string) bool{"startsWith": strings.HasPrefix, "endsWith": strings.HasSuffix, "contains": strings.Contains}[fn]
 		return &part{fn: func(a *activation, x string) bool { return op(f(a, x), g(a, x)) }, pure: s.pure && t.pure}
 	case fn == "matchesReverseShell" && !call.IsMemberFunction() && len(args) == 1:
@@ -362,6 +370,44 @@ func strOf(e ast.Expr, iter string) *strPart {
 		return &strPart{fn: func(a *activation, x string) string { return f(a, x) + g(a, x) }, pure: s.pure && t.pure}
 	}
 	return nil
+}
+
+// prefixOf turns the argument of startsWith, when it is a concatenation (p + "?"), into a test of a string that
+// consumes it piece by piece: s starts with u + v when it starts with u and the rest with v, so that the test makes
+// no new string. It returns what is left of s after the prefix, and nil for an argument that is no concatenation of
+// string expressions done in Go (strOf's forms).
+func prefixOf(e ast.Expr, iter string) (fn func(a *activation, x, s string) (string, bool), pure bool) {
+	if e.Kind() != ast.CallKind || e.AsCall().FunctionName() != operators.Add || len(e.AsCall().Args()) != 2 {
+		return nil, false
+	}
+	var pieces []func(a *activation, x, s string) (string, bool)
+	pure = true
+	for _, arg := range e.AsCall().Args() {
+		if sub, subPure := prefixOf(arg, iter); sub != nil {
+			pieces, pure = append(pieces, sub), pure && subPure
+			continue
+		}
+		sp := strOf(arg, iter)
+		if sp == nil {
+			return nil, false
+		}
+		get := sp.fn
+		pieces, pure = append(pieces, func(a *activation, x, s string) (string, bool) {
+			p := get(a, x)
+			if !strings.HasPrefix(s, p) {
+				return "", false
+			}
+			return s[len(p):], true
+		}), pure && sp.pure
+	}
+	head, tail := pieces[0], pieces[1]
+	return func(a *activation, x, s string) (string, bool) {
+		rest, ok := head(a, x, s)
+		if !ok {
+			return "", false
+		}
+		return tail(a, x, rest)
+	}, pure
 }
 
 // A listPart is a list of strings done in Go.

@@ -75,6 +75,8 @@ var guardFormConditions = []string{
 	`requestObject.kind == "Pod" && isDormant() && event.verb == "get"`,
 	`isDormant() && requestObject.kind == "Pod" && isController()`,
 	`event.objectRef.subresource == "exec" && event.verb in ["get", "create"]`,
+	`event.requestURI.startsWith("/api/v1/namespaces/" + event.objectRef.namespace + "/pods/" + event.objectRef.name + "/")`,
+	`["/api/v1", "/healthz"].exists(p, event.requestURI.startsWith(p + "/namespaces/" + event.objectRef.namespace))`,
 }
 
 // TestGuardForms: each form partOf knows becomes a Go test with CEL's value; the others are left to CEL; pure tests
@@ -125,6 +127,9 @@ func TestGuardForms(t *testing.T) {
 		{`requestObject.kind == "Pod" && isDormant() && event.verb == "get"`, 1, 0, false, "101", nil, true},
 		{`isDormant() && requestObject.kind == "Pod" && isController()`, 1, 1, false, "000", nil, true},
 		{`event.objectRef.subresource == "exec" && event.verb in ["get", "create"]`, 2, 0, true, "100", nil, true},
+		// startsWith of a concatenation is matched piece by piece (prefixOf); /healthz starts with its first piece only.
+		{`event.requestURI.startsWith("/api/v1/namespaces/" + event.objectRef.namespace + "/pods/" + event.objectRef.name + "/")`, 1, 0, true, "100", nil, true},
+		{`["/api/v1", "/healthz"].exists(p, event.requestURI.startsWith(p + "/namespaces/" + event.objectRef.namespace))`, 1, 0, true, "100", nil, true},
 	}
 	if len(tests) != len(guardFormConditions) {
 		t.Fatalf("%d forms, %d conditions", len(tests), len(guardFormConditions))
