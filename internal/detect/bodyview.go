@@ -268,6 +268,8 @@ type viewScanner struct {
 	// bad: a number out of float64's range or a string jsontext cannot read (the full decode fails), or bytes that
 	// are not JSON
 	bad bool
+	// plain says whether the contents of the literal literal last read are its value (no escape, valid UTF-8).
+	plain bool
 	// text holds every string the scan reads, one after another: a string of the view is a slice of what the
 	// builder has written (strings.Builder never changes a byte once written, and a new scan has a new builder), so
 	// that a view costs one allocation for its strings instead of one each. What the engine keeps of a view (the
@@ -291,16 +293,29 @@ func (s *viewScanner) next() byte {
 	return 0
 }
 
-// literal reads the string literal at s.i, quotes included; "" (and bad) where there is none.
+// literal reads the string literal at s.i, quotes included; "" (and bad) where there is none. It sets s.plain to
+// whether the literal's contents are its value (plain), which name, unquote and joined read right after it.
 func (s *viewScanner) literal() []byte {
 	start := s.i
 	if start >= len(s.b) || s.b[start] != '"' {
+		s.plain = true
 		return s.fail()
+	}
+	// Most literals of a body are short ASCII names and values: read byte by byte, such a literal is found plain on
+	// the way, instead of searched for its end and then looked over again.
+	for i, end := start+1, min(len(s.b), start+1+shortLiteral); i < end; i++ {
+		if c := s.b[i]; c == '"' {
+			s.i, s.plain = i+1, true
+			return s.b[start:s.i]
+		} else if c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
 	}
 	s.i++
 	for {
 		end := bytes.IndexByte(s.b[s.i:], '"')
 		if end < 0 {
+			s.plain = true
 			return s.fail()
 		}
 		s.i += end
@@ -310,10 +325,14 @@ func (s *viewScanner) literal() []byte {
 		}
 		s.i++
 		if escapes%2 == 0 {
+			s.plain = plain(s.b[start+1 : s.i-1])
 			return s.b[start:s.i]
 		}
 	}
 }
+
+// shortLiteral is how many bytes of a literal literal reads one by one before it searches for the end.
+const shortLiteral = 24
 
 // fail marks the body bad and ends the scan; it returns an empty string literal for a caller to read on.
 func (s *viewScanner) fail() []byte {
@@ -333,8 +352,8 @@ func (s *viewScanner) word(w string) {
 // name is the name a member name literal denotes: the literal's bytes when they are that (no escapes, valid
 // UTF-8), so that comparing it costs no copy, else its reading.
 func (s *viewScanner) name(lit []byte) []byte {
-	if in := lit[1 : len(lit)-1]; plain(in) {
-		return in
+	if s.plain {
+		return lit[1 : len(lit)-1]
 	}
 	str, err := unquote(lit)
 	if err != nil {
@@ -367,10 +386,10 @@ func plain(in []byte) bool {
 	return true
 }
 
-// unquote reads a string literal into the scan's text.
+// unquote reads the string literal literal just read into the scan's text.
 func (s *viewScanner) unquote(lit []byte) string {
-	if in := lit[1 : len(lit)-1]; plain(in) {
-		return s.keep(in)
+	if s.plain {
+		return s.keep(lit[1 : len(lit)-1])
 	}
 	str, err := unquote(lit)
 	if err != nil {
@@ -601,8 +620,8 @@ func (s *viewScanner) joined() (string, int) {
 		}
 		n++
 		lit := s.literal()
-		if in := lit[1 : len(lit)-1]; plain(in) {
-			s.text.Write(in)
+		if s.plain {
+			s.text.Write(lit[1 : len(lit)-1])
 		} else {
 			str, err := unquote(lit)
 			if err != nil {
