@@ -311,22 +311,31 @@ func (s *viewScanner) literal() []byte {
 			break
 		}
 	}
+	s.i = start
+	if !s.skipLiteral() {
+		s.plain = true
+		return s.fail()
+	}
+	s.plain = plain(s.b[start+1 : s.i-1])
+	return s.b[start:s.i]
+}
+
+// skipLiteral reads past the string literal at s.i (its opening quote) and reports whether it ends.
+func (s *viewScanner) skipLiteral() bool {
 	s.i++
 	for {
 		end := bytes.IndexByte(s.b[s.i:], '"')
 		if end < 0 {
-			s.plain = true
-			return s.fail()
+			return false
 		}
 		s.i += end
 		escapes := 0
-		for k := s.i - 1; s.b[k] == '\\'; k-- { // s.b[start] is the opening quote
+		for k := s.i - 1; s.b[k] == '\\'; k-- { // the opening quote stops it
 			escapes++
 		}
 		s.i++
 		if escapes%2 == 0 {
-			s.plain = plain(s.b[start+1 : s.i-1])
-			return s.b[start:s.i]
+			return true
 		}
 	}
 }
@@ -502,7 +511,10 @@ func (s *viewScanner) skip() {
 			s.i++
 			continue
 		case '"':
-			s.literal()
+			if !s.skipLiteral() {
+				s.fail()
+				return
+			}
 		case 't':
 			s.word("true")
 		case 'n':
