@@ -118,8 +118,9 @@ func readView(u *runtime.Unknown, v *bodyView) {
 		return
 	}
 	// The strings of a view are a small part of its body (a pod create's name, labels, owners, container names and
-	// command lines: a tenth of its bytes); one buffer of about that size holds them all.
-	s.text.Grow(len(u.Raw)/8 + 64)
+	// command lines: a tenth of its bytes, less for a larger pod); one buffer of about that size holds them all, and
+	// grows for a body that has more. Fresh memory is the dearest part of a view, so the guess is kept tight.
+	s.text.Grow(len(u.Raw)/16 + 64)
 	s.members(func(name []byte) { s.topMember(v, name) })
 	if s.bad {
 		*v = bodyView{}
