@@ -25,10 +25,12 @@ func (m *boundedMap[K, V]) get(k K) (V, bool) {
 func (m *boundedMap[K, V]) put(k K, v V) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, seen := m.items[k]; !seen {
+	// One hash of the key, not two: the map grows by one when k is new.
+	n := len(m.items)
+	m.items[k] = v
+	if len(m.items) > n {
 		m.order = append(m.order, k)
 	}
-	m.items[k] = v
 	for len(m.items) > m.max && len(m.order) > 0 {
 		delete(m.items, m.order[0])
 		m.order = m.order[1:]

@@ -306,11 +306,12 @@ var workloadResources = map[string]bool{"pods": true, "deployments": true, "repl
 // isWorkloadWrite reports a successful create, update or patch of a pod or workload object itself (not a status
 // or scale subresource).
 func isWorkloadWrite(ev *auditv1.Event) bool {
-	r := ev.ObjectRef
-	if r == nil || r.Subresource != "" || !workloadResources[r.Resource] {
+	// The event's own fields first: most events are reads, told apart without a look into the table.
+	if ev.Verb != "create" && ev.Verb != "update" && ev.Verb != "patch" {
 		return false
 	}
-	if ev.Verb != "create" && ev.Verb != "update" && ev.Verb != "patch" {
+	r := ev.ObjectRef
+	if r == nil || r.Subresource != "" || !workloadResources[r.Resource] {
 		return false
 	}
 	return ev.ResponseStatus == nil || ev.ResponseStatus.Code < 400
