@@ -237,3 +237,30 @@ func FuzzRBACObjects(f *testing.F) {
 		}
 	})
 }
+
+// TestScratchReadsEachEventsOwnBody: a pooled scratch keeps the views of the last event's bodies (release only marks
+// them unread); the next event reads its own. A create whose body says SYS_ADMIN, then the same create with no body
+// and with a body without the capability, back to back on one goroutine (the pool hands the same scratch back): only
+// the first is a finding. Checked by a mutation: with release leaving the views marked read, the second fires.
+func TestScratchReadsEachEventsOwnBody(t *testing.T) {
+	e := dangerEngine(t, nil, false)
+	admin := vnfPod(corev1.PodSpec{Containers: []corev1.Container{{Name: "c", SecurityContext: &corev1.SecurityContext{
+		Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"SYS_ADMIN"}}}}}})
+	plain := vnfPod(corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}})
+	for range 20 {
+		if hit, _ := fired(t, e, createEvent(t, "", "pods", "5gc", admin), "caps"); !hit {
+			t.Fatal("a pod create adding SYS_ADMIN is no finding")
+		}
+		bodiless := createEvent(t, "", "pods", "5gc", admin)
+		bodiless.RequestObject = nil
+		if hit, msg := fired(t, e, bodiless, "caps"); hit {
+			t.Fatalf("a create without a body read the body of the event before it: %s", msg)
+		}
+		if hit, msg := fired(t, e, createEvent(t, "", "pods", "5gc", admin), "caps"); !hit {
+			t.Fatalf("the same create again is no finding (%s)", msg)
+		}
+		if hit, msg := fired(t, e, createEvent(t, "", "pods", "5gc", plain), "caps"); hit {
+			t.Fatalf("a create without the capability read the body of the event before it: %s", msg)
+		}
+	}
+}
