@@ -504,3 +504,35 @@ func TestPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestViewStringsOutgrowTheirBuffer: a body whose strings are most of it outgrows the text buffer readView sizes
+// from it (a sixteenth of the body and 64 bytes); the strings read before and after the buffer grew are all whole,
+// and stay so when the view is read again.
+func TestViewStringsOutgrowTheirBuffer(t *testing.T) {
+	long := strings.Repeat("n", 300)
+	body := `{"kind":"Pod","metadata":{"name":"` + long + `","namespace":"ns-` + long + `","labels":{"k-` + long + `":"v-` +
+		long + `"}},"spec":{"containers":[{"name":"c-` + long + `","command":["sh","-c","echo ` + long + `"]}]}}`
+	var v bodyView
+	readView(&runtime.Unknown{Raw: []byte(body), ContentType: runtime.ContentTypeJSON}, &v)
+	if !v.object {
+		t.Fatal("the body read as {}")
+	}
+	meta, pod := v.meta, v.podSpec()
+	if pod == nil || len(pod.containers[1]) != 1 {
+		t.Fatalf("the pod spec reads as %+v", pod)
+	}
+	ctr := pod.containers[1][0]
+	want := map[string]string{"name": long, "namespace": "ns-" + long, "label": "v-" + long, "container": "c-" + long,
+		"command": "sh -c echo " + long}
+	got := func() map[string]string {
+		return map[string]string{"name": meta.name, "namespace": meta.namespace, "label": meta.labels["k-"+long],
+			"container": ctr.name, "command": ctr.command}
+	}
+	if g := got(); !maps.Equal(g, want) {
+		t.Fatalf("strings read %q, want %q", g, want)
+	}
+	readView(&runtime.Unknown{Raw: []byte(`{"kind":"Pod","metadata":{"name":"other"}}`), ContentType: runtime.ContentTypeJSON}, &v)
+	if g := got(); !maps.Equal(g, want) {
+		t.Fatalf("after the view was read again, the strings read before are %q, want %q", g, want)
+	}
+}
