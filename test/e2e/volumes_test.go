@@ -117,7 +117,7 @@ func TestTerminatedVolumeCannotBeRebound(t *testing.T) {
 			if !containsAll(err.Error(), "lifecycle-data", finding.AccessingTerminatedVNF, lab.UDR.InstanceID) {
 				t.Errorf("denial does not name lifecycle-data, %s and the UDR instance: %v", finding.AccessingTerminatedVNF, err)
 			}
-			fs := waitDenial(ctx, before)
+			fs := waitDenial(ctx, before, "lifecycle-data")
 			i := slices.IndexFunc(fs, func(f finding.Finding) bool { return f.Action == "denied" && f.Rule == "lifecycle-data" })
 			if i < 0 {
 				t.Fatalf("no lifecycle-data denial finding: %s", describe(fs))
@@ -170,12 +170,14 @@ func setClaimRef(ctx context.Context, cs kubernetes.Interface, ref *corev1.Objec
 	})
 }
 
-// waitDenial returns the findings printed after before, waiting a moment for a denial among them.
-func waitDenial(ctx context.Context, before int) []finding.Finding {
+// waitDenial waits up to three seconds for a denial finding of check after the first before findings, and returns
+// the findings after them. It waits for that check's finding, not any denial: the registration probe's denials (one
+// per probe, written to vnfguard's stdout as the webhook answers) can still be on their way when a step begins.
+func waitDenial(ctx context.Context, before int, check string) []finding.Finding {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
 		fs := suite.env.Guard.Findings()[before:]
-		if slices.ContainsFunc(fs, func(f finding.Finding) bool { return f.Action == "denied" }) || time.Now().After(deadline) {
+		if slices.ContainsFunc(fs, func(f finding.Finding) bool { return f.Action == "denied" && f.Rule == check }) || time.Now().After(deadline) {
 			return fs
 		}
 		suite.env.Guard.WaitFindings(ctx, before+len(fs), time.Until(deadline))
