@@ -330,7 +330,7 @@ func TestBodyViewReadsAsFullDecode(t *testing.T) {
 		want = append(want, viewStrings(&fresh)...)
 	}
 	if len(want) < 20 || !slices.Equal(kept, want) {
-		t.Errorf("commands read into one view, body after body: %q; read into new views: %q", kept, want)
+		t.Errorf("strings read into one view, body after body: %q; read into new views: %q", kept, want)
 	}
 	var nothing bodyView
 	readView(nil, &nothing)

@@ -365,11 +365,7 @@ func (s *viewScanner) name(lit []byte) []byte {
 	if s.plain {
 		return lit[1 : len(lit)-1]
 	}
-	str, err := unquote(lit)
-	if err != nil {
-		s.bad = true
-	}
-	return []byte(str)
+	return []byte(s.decode(lit))
 }
 
 // keep is b as a string in the scan's text.
@@ -401,6 +397,12 @@ func (s *viewScanner) unquote(lit []byte) string {
 	if s.plain {
 		return s.keep(lit[1 : len(lit)-1])
 	}
+	return s.decode(lit)
+}
+
+// decode is the value of a literal that is not plain (escapes, invalid UTF-8), as the full decode reads it; one it
+// cannot read marks the body bad.
+func (s *viewScanner) decode(lit []byte) string {
 	str, err := unquote(lit)
 	if err != nil {
 		s.bad = true
@@ -636,11 +638,7 @@ func (s *viewScanner) joined() (string, int) {
 		if s.plain {
 			s.text.Write(lit[1 : len(lit)-1])
 		} else {
-			str, err := unquote(lit)
-			if err != nil {
-				s.bad = true
-			}
-			s.text.WriteString(str)
+			s.text.WriteString(s.decode(lit))
 		}
 	}); !ok || n == 0 {
 		return "", n

@@ -380,34 +380,38 @@ func prefixOf(e ast.Expr, iter string) (fn func(a *activation, x, s string) (str
 	if e.Kind() != ast.CallKind || e.AsCall().FunctionName() != operators.Add || len(e.AsCall().Args()) != 2 {
 		return nil, false
 	}
-	var pieces []func(a *activation, x, s string) (string, bool)
-	pure = true
-	for _, arg := range e.AsCall().Args() {
-		if sub, subPure := prefixOf(arg, iter); sub != nil {
-			pieces, pure = append(pieces, sub), pure && subPure
-			continue
-		}
-		sp := strOf(arg, iter)
-		if sp == nil {
-			return nil, false
-		}
-		get := sp.fn
-		pieces, pure = append(pieces, func(a *activation, x, s string) (string, bool) {
-			p := get(a, x)
-			if !strings.HasPrefix(s, p) {
-				return "", false
-			}
-			return s[len(p):], true
-		}), pure && sp.pure
+	args := e.AsCall().Args()
+	head, headPure := prefixPiece(args[0], iter)
+	tail, tailPure := prefixPiece(args[1], iter)
+	if head == nil || tail == nil {
+		return nil, false
 	}
-	head, tail := pieces[0], pieces[1]
 	return func(a *activation, x, s string) (string, bool) {
 		rest, ok := head(a, x, s)
 		if !ok {
 			return "", false
 		}
 		return tail(a, x, rest)
-	}, pure
+	}, headPure && tailPure
+}
+
+// prefixPiece is one operand of a concatenation prefixOf reads: a concatenation itself, or one of strOf's forms.
+func prefixPiece(e ast.Expr, iter string) (fn func(a *activation, x, s string) (string, bool), pure bool) {
+	if fn, pure := prefixOf(e, iter); fn != nil {
+		return fn, pure
+	}
+	sp := strOf(e, iter)
+	if sp == nil {
+		return nil, false
+	}
+	get := sp.fn
+	return func(a *activation, x, s string) (string, bool) {
+		p := get(a, x)
+		if !strings.HasPrefix(s, p) {
+			return "", false
+		}
+		return s[len(p):], true
+	}, sp.pure
 }
 
 // A listPart is a list of strings done in Go.
